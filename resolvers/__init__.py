@@ -1,0 +1,1 @@
+"""Thin resolvers: GraphQL arguments in, one service call, GraphQL types out."""

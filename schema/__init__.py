@@ -1,0 +1,42 @@
+"""The GraphQL schema: types, inputs, root fields and the extensions every request runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from schema.errors import ErrorCodes
+from schema.root import Mutation, Query, Subscription
+
+
+class InboxSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # ErrorCodes has already logged what deserves a log line; client mistakes do not.
+        return None
+
+
+def build_schema() -> strawberry.Schema:
+    return InboxSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        # Factories: Strawberry builds extensions per operation; the parser and validation caches
+        # behind ParserCache/ValidationCache are process-wide all the same.
+        extensions=[
+            ErrorCodes,
+            lambda: QueryDepthLimiter(max_depth=10),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=2000),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+    )

@@ -1,0 +1,45 @@
+"""The per-request (per-connection, for WebSockets) context and the `Info` alias resolvers use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from services.bootstrap import App
+from services.domain import Message, MessageId, UserId
+from services.errors import Unauthenticated
+
+
+@dataclass
+class Context:
+    app: App
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    user_id: UserId | None = None
+    # Why there is no user, told to the client when an operation needs one.
+    auth_error: str = "missing Authorization: Bearer <token>"
+    # Filled by Strawberry from `connection_init` on WebSockets.
+    connection_params: dict[str, Any] | None = None
+    bodies: DataLoader[MessageId, Message | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bodies = DataLoader(load_fn=self._load_bodies)
+
+    @property
+    def viewer(self) -> UserId:
+        if self.user_id is None:
+            raise Unauthenticated(self.auth_error)
+        return self.user_id
+
+    async def _load_bodies(self, ids: list[MessageId]) -> list[Message | None]:
+        found = await self.app.inbox.load_messages(ids)
+        return [found.get(message_id) for message_id in ids]
+
+
+Info: TypeAlias = StrawberryInfo[Context, None]

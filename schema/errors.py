@@ -1,0 +1,53 @@
+"""The one place where failures become GraphQL errors with `extensions.code`.
+
+Domain errors keep their message and code. Errors that graphql-core raises itself (parse,
+validation, variable coercion) are the client's mistake: BAD_USER_INPUT. Anything else is a bug
+or an outage: logged here with its stack, shown to the client as a masked INTERNAL_SERVER_ERROR.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+from services.errors import InboxError
+
+log = logging.getLogger("inboxql.errors")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def to_client_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    code = (error.extensions or {}).get("code")
+    if original is None or isinstance(original, GraphQLError):
+        return _with(error, error.message, code or "BAD_USER_INPUT")
+    if isinstance(original, InboxError) and original.code != "INTERNAL_SERVER_ERROR":
+        return _with(error, original.message, original.code)
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    return _with(error, INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
+
+
+def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+            result.errors = [to_client_error(error) for error in result.errors]

@@ -1,0 +1,202 @@
+"""InboxQL's entry point: builds the Starlette app and runs it under uvicorn.
+
+uv run server.py                 serve on the embedded local stack (the default)
+uv run server.py worker          a delivery worker only
+uv run server.py token alice     print a token for user `alice`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from schema import build_schema
+from schema.http import InboxGraphQL, inboxql_app
+from services.auth import HmacTokenVerifier, local_secret
+from services.aws import AwsEndpoints
+from services.bootstrap import bootstrap
+from services.domain import UserId, is_user_id
+from services.local_stack import LocalStack, read_running_stack
+from services.settings import Settings, SettingsError
+
+log = logging.getLogger("inboxql")
+
+DEMO_USER = UserId("alice")
+
+
+def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> Starlette:
+    provision = settings.stack == "local"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with bootstrap(settings, endpoints, workers=workers, provision=provision) as app:
+            yield {"inboxql": app}
+
+    graphiql_headers = None
+    if settings.graphiql:
+        graphiql_headers = {}
+        if settings.stack == "local":
+            verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
+            graphiql_headers = {"Authorization": f"Bearer {verifier.issue(DEMO_USER)}"}
+    graphql = InboxGraphQL(build_schema(), graphiql_headers=graphiql_headers)
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await inboxql_app(request).readiness()
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="InboxQL: a GraphQL messaging API. Settings come from INBOXQL_* variables "
+        "(see README); these flags override them.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument(
+        "--stack",
+        choices=("local", "external"),
+        help="local: start DynamoDB Local, SQS and Redis as children (default); "
+        "external: use AWS / REDIS_URL as configured (INBOXQL_STACK)",
+    )
+    parser.add_argument(
+        "--no-worker", action="store_true", help="serve the API only; run workers elsewhere"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="serve the API with a delivery worker (the default)")
+    commands.add_parser("worker", help="run a delivery worker only")
+    token = commands.add_parser("token", help="print a bearer token for USER")
+    token.add_argument("user", metavar="USER")
+    token.add_argument("--ttl-hours", type=float, default=24 * 30, help="validity (720 h)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.stack:
+        settings = settings.with_overrides(stack=args.stack)
+    if args.command == "token":
+        return print_token(settings, args.user, args.ttl_hours)
+    if args.command == "worker":
+        return run_worker(settings)
+    return serve(settings, args.host, args.port, workers=0 if args.no_worker else 1)
+
+
+def print_token(settings: Settings, user: str, ttl_hours: float) -> int:
+    if not is_user_id(user):
+        print(f"not a valid user id: {user!r}", file=sys.stderr)
+        return 2
+    verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
+    print(verifier.issue(UserId(user), ttl_seconds=int(ttl_hours * 3600)))
+    return 0
+
+
+@contextlib.contextmanager
+def stack_for(settings: Settings) -> Iterator[tuple[Settings, AwsEndpoints]]:
+    """The endpoints to use: the embedded stack's (started here) or the configured ones."""
+    if settings.stack == "external":
+        yield settings, AwsEndpoints()
+        return
+    with LocalStack(settings.data_dir, settings.cache_dir) as endpoints:
+        if not endpoints.dynamodb_persistent:
+            log.warning("DynamoDB is served by moto: data will NOT survive a restart")
+        yield (
+            settings.with_overrides(redis_url=endpoints.redis_url),
+            AwsEndpoints(dynamodb=endpoints.dynamodb_url, sqs=endpoints.sqs_url),
+        )
+
+
+def serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
+    # the local stack's children be stopped on the way out instead of orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with stack_for(settings) as (effective, endpoints):
+        app = create_app(effective, endpoints, workers=workers)
+        banner(effective, endpoints, host, port)
+        config = uvicorn.Config(app, host=host, port=port, lifespan="on", ws="websockets-sansio")
+        server = uvicorn.Server(config)
+        asyncio.run(server.serve())
+        return 0 if server.started else 1
+
+
+def run_worker(settings: Settings) -> int:
+    if settings.stack == "local":
+        running = read_running_stack(settings.data_dir)
+        if running is None:
+            print(
+                f"no running local stack in {settings.data_dir}: start `uv run server.py` first "
+                "(with the same INBOXQL_DATA_DIR), or use INBOXQL_STACK=external",
+                file=sys.stderr,
+            )
+            return 2
+        settings = settings.with_overrides(redis_url=running.redis_url)
+        endpoints = AwsEndpoints(dynamodb=running.dynamodb_url, sqs=running.sqs_url)
+    else:
+        endpoints = AwsEndpoints()
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with bootstrap(
+            settings, endpoints, workers=settings.worker_concurrency, provision=False
+        ):
+            log.info("delivery worker running; Ctrl-C to stop after draining")
+            await stop.wait()
+
+    asyncio.run(work())
+    return 0
+
+
+def banner(settings: Settings, endpoints: AwsEndpoints, host: str, port: int) -> None:
+    url = f"http://{host}:{port}/graphql"
+    lines = [f"InboxQL serving {url} (stack: {settings.stack})"]
+    if settings.stack == "local":
+        lines += [
+            f"  DynamoDB {endpoints.dynamodb}  SQS {endpoints.sqs}  Redis {settings.redis_url}",
+            f"  data dir: {settings.data_dir.resolve()}",
+            "  get a token: uv run server.py token alice",
+        ]
+    if settings.graphiql:
+        lines.append(f"  GraphiQL: open {url} in a browser")
+    log.info("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

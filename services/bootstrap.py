@@ -1,0 +1,164 @@
+"""The composition root: builds every client and service from settings, and owns their lifetime.
+
+The server's lifespan, the `worker` command and the tests all enter `bootstrap()`; nothing else
+creates a connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.auth import HmacTokenVerifier, local_secret
+from services.aws import AwsEndpoints, aws_session, client_config
+from services.delivery import DeliveryWorker
+from services.dynamo_store import DynamoMessageStore
+from services.inbox import InboxService
+from services.provisioning import ensure_queues, ensure_table
+from services.redis_cache import RedisMessageCache
+from services.redis_events import RedisEventHub
+from services.settings import Settings
+from services.sqs_queue import SqsDeliveryQueue
+
+log = logging.getLogger("inboxql.bootstrap")
+
+LONG_POLL_SECONDS = 20
+READY_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass
+class App:
+    settings: Settings
+    inbox: InboxService
+    tokens: HmacTokenVerifier
+    store: DynamoMessageStore
+    queue: SqsDeliveryQueue
+    hub: RedisEventHub
+    dynamodb: Any
+    sqs: Any
+    redis: Redis
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether each dependency answers now, each within a short budget."""
+
+        async def probe(check: Any) -> bool:
+            try:
+                await asyncio.wait_for(check, READY_TIMEOUT_SECONDS)
+            except Exception:
+                return False
+            return True
+
+        results = await asyncio.gather(
+            probe(self.dynamodb.describe_table(TableName=self.settings.table_name)),
+            probe(self.sqs.get_queue_attributes(QueueUrl=self.queue.url)),
+            probe(self.redis.ping()),
+        )
+        return dict(zip(("dynamodb", "sqs", "redis"), results, strict=True))
+
+
+@contextlib.asynccontextmanager
+async def bootstrap(
+    settings: Settings,
+    endpoints: AwsEndpoints,
+    *,
+    workers: int,
+    provision: bool,
+) -> AsyncIterator[App]:
+    """Everything InboxQL needs, alive inside the block. `workers` delivery loops run in the
+    background and drain the queue before the block exits."""
+    async with AsyncExitStack() as stack:
+        session = aws_session(settings, endpoints)
+        config = client_config(settings)
+        # A long poll holds the connection open; its read budget must outlast the wait.
+        long_poll_config = config.merge(
+            type(config)(read_timeout=LONG_POLL_SECONDS + settings.read_timeout_seconds)
+        )
+        dynamodb = await stack.enter_async_context(
+            session.client("dynamodb", endpoint_url=endpoints.dynamodb, config=config)
+        )
+        sqs = await stack.enter_async_context(
+            session.client("sqs", endpoint_url=endpoints.sqs, config=config)
+        )
+        sqs_long_poll = await stack.enter_async_context(
+            session.client("sqs", endpoint_url=endpoints.sqs, config=long_poll_config)
+        )
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.read_timeout_seconds,
+            socket_connect_timeout=settings.connect_timeout_seconds,
+        )
+        stack.push_async_callback(redis.aclose)
+        # The shared pub/sub connection sits idle between events, so no read timeout; the
+        # health check notices a dead peer instead.
+        pubsub_redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.connect_timeout_seconds,
+            socket_keepalive=True,
+            health_check_interval=30,
+        )
+        stack.push_async_callback(pubsub_redis.aclose)
+
+        if provision:
+            await ensure_table(dynamodb, settings.table_name)
+            queue_url = await ensure_queues(
+                sqs,
+                settings.queue_name,
+                settings.dead_letter_queue_name,
+                max_receive_count=settings.max_receive_count,
+                visibility_timeout_seconds=settings.visibility_timeout_seconds,
+            )
+        else:
+            queue_url = (await sqs.get_queue_url(QueueName=settings.queue_name))["QueueUrl"]
+
+        store = DynamoMessageStore(dynamodb, settings.table_name)
+        queue = SqsDeliveryQueue(sqs, queue_url)
+        hub = RedisEventHub(redis, pubsub_redis)
+        hub_task = asyncio.create_task(hub.run(), name="inboxql-pubsub")
+        stack.push_async_callback(_cancel, hub_task)
+
+        secret = settings.jwt_secret or local_secret(settings.data_dir)
+        inbox = InboxService(
+            store=store,
+            queue=queue,
+            cache=RedisMessageCache(redis, settings.body_cache_ttl_seconds),
+            publisher=hub,
+            events=hub,
+        )
+        app = App(
+            settings=settings,
+            inbox=inbox,
+            tokens=HmacTokenVerifier(secret, leeway_seconds=settings.jwt_leeway_seconds),
+            store=store,
+            queue=queue,
+            hub=hub,
+            dynamodb=dynamodb,
+            sqs=sqs,
+            redis=redis,
+        )
+        stop = asyncio.Event()
+        worker = DeliveryWorker(SqsDeliveryQueue(sqs_long_poll, queue_url), store, hub)
+        worker_tasks = [
+            asyncio.create_task(worker.run(stop), name=f"inboxql-worker-{i}")
+            for i in range(workers)
+        ]
+
+        async def stop_workers() -> None:
+            stop.set()
+            await asyncio.gather(*worker_tasks, return_exceptions=True)
+
+        # Registered last, so it runs first: workers drain while every client is still open.
+        stack.push_async_callback(stop_workers)
+        yield app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

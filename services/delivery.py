@@ -1,0 +1,100 @@
+"""The delivery worker: takes accepted messages off the queue, persists them exactly once in
+effect, and tells live subscribers. A queue message is deleted only after its message is stored,
+so a crash anywhere before that means redelivery, and redelivery changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from services.domain import Message, MessageReceived, UnreadCountChanged
+from services.inbox import announce
+from services.ports import Delivery, DeliveryQueue, EventPublisher, MessageStore
+
+log = logging.getLogger("inboxql.delivery")
+
+BATCH_SIZE = 10  # SQS's maximum for one receive and one delete
+
+
+async def deliver(message: Message, store: MessageStore, publisher: EventPublisher) -> None:
+    created = await store.deliver(message)
+    count = await store.unread_count(message.recipient_id)
+    # Published on redelivery too: a worker that stored the message and then died never told
+    # anyone, and a count snapshot is harmless to repeat (subscribers drop stale versions).
+    await announce(publisher, UnreadCountChanged(message.recipient_id, count.count, count.version))
+    if created:
+        await announce(publisher, MessageReceived(message))
+
+
+@dataclass
+class DeliveryWorker:
+    queue: DeliveryQueue
+    store: MessageStore
+    publisher: EventPublisher
+    wait_seconds: int = 20
+    idle_backoff_seconds: float = 1.0
+
+    async def run_once(self, wait_seconds: int | None = None) -> int:
+        """Receive one batch, deliver it, delete what was delivered. Returns how many were
+        received."""
+        batch = await self.queue.receive(
+            max_messages=BATCH_SIZE,
+            wait_seconds=self.wait_seconds if wait_seconds is None else wait_seconds,
+        )
+        if not batch:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver_one(item) for item in batch))
+        done = [item.receipt for item, ok in zip(batch, outcomes, strict=True) if ok]
+        if done:
+            await self.queue.acknowledge(done)
+        return len(batch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Long-poll until `stop` is set, then drain what is already queued and return."""
+        while not stop.is_set():
+            receiving = asyncio.ensure_future(self.run_once())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not receiving.done():
+                # A long poll in flight holds no messages we have taken responsibility for:
+                # anything it would have returned becomes visible again after the timeout.
+                receiving.cancel()
+                await asyncio.gather(receiving, return_exceptions=True)
+                break
+            error = receiving.exception()
+            if error is not None:
+                log.error("delivery batch failed: %r", error)
+                await _sleep_unless(stop, self.idle_backoff_seconds)
+        await self.drain()
+
+    async def drain(self) -> None:
+        try:
+            while await self.run_once(wait_seconds=0):
+                pass
+        except Exception as error:
+            log.error("draining the delivery queue failed: %r", error)
+
+    async def _deliver_one(self, item: Delivery) -> bool:
+        if item.message is None:
+            # Left on the queue: after the configured receives SQS moves it to the DLQ.
+            log.error("undecodable queue message (receive %d), leaving it", item.receive_count)
+            return False
+        try:
+            await deliver(item.message, self.store, self.publisher)
+        except Exception as error:
+            log.warning(
+                "delivery of %s failed (receive %d), will retry: %r",
+                item.message.id,
+                item.receive_count,
+                error,
+            )
+            return False
+        return True
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,149 @@
+"""The messaging domain: identifiers, messages, inbox entries, commands and events.
+
+A message is immutable once accepted (its body is cached freely); its read state lives on the
+recipient's inbox entry, the one mutable thing about it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NewType
+
+from ulid import ULID
+
+from services.errors import BadUserInput
+
+UserId = NewType("UserId", str)
+MessageId = NewType("MessageId", str)
+
+# '#' and '|' are excluded because they separate parts of storage keys.
+_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+MAX_BODY_CHARS = 5000
+MAX_CLIENT_MESSAGE_ID_CHARS = 128
+MAX_PAGE_SIZE = 100
+MAX_MARK_READ_IDS = 100
+
+
+def is_user_id(raw: str) -> bool:
+    return _USER_ID.fullmatch(raw) is not None
+
+
+def parse_user_id(raw: str, field: str) -> UserId:
+    if not is_user_id(raw):
+        raise BadUserInput(
+            f"`{field}` is not a valid user id: 1-128 characters of letters, digits and ._@:+-"
+        )
+    return UserId(raw)
+
+
+def parse_message_id(raw: str) -> MessageId | None:
+    """None for anything that cannot be a message id: callers treat it as unknown."""
+    return MessageId(raw) if _ULID.fullmatch(raw) else None
+
+
+def new_message_id(at: datetime) -> MessageId:
+    # ULIDs sort by creation time, so an inbox partition sorted by id is sorted by sentAt.
+    return MessageId(str(ULID.from_datetime(at)))
+
+
+def id_upper_bound(at: datetime) -> MessageId:
+    """The greatest id that a message sent at or before `at` can have."""
+    millis = int(at.timestamp() * 1000)
+    return MessageId(str(ULID.from_bytes(millis.to_bytes(6, "big") + b"\xff" * 10)))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalize_body(raw: str) -> str:
+    body = raw.strip()
+    if not body:
+        raise BadUserInput("`body` must not be empty")
+    if len(body) > MAX_BODY_CHARS:
+        raise BadUserInput(f"`body` must be at most {MAX_BODY_CHARS} characters")
+    return body
+
+
+def parse_client_message_id(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= MAX_CLIENT_MESSAGE_ID_CHARS or not raw.isprintable():
+        raise BadUserInput(
+            f"`clientMessageId` must be 1-{MAX_CLIENT_MESSAGE_ID_CHARS} printable characters"
+        )
+    return raw
+
+
+def check_page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}")
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What the sender sent. Immutable."""
+
+    id: MessageId
+    sender_id: UserId
+    recipient_id: UserId
+    body: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """A message as it stands in its recipient's inbox: everything but the body, plus read state."""
+
+    id: MessageId
+    sender_id: UserId
+    recipient_id: UserId
+    sent_at: datetime
+    read_at: datetime | None = None
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    @classmethod
+    def unread(cls, message: Message) -> InboxEntry:
+        return cls(message.id, message.sender_id, message.recipient_id, message.sent_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    entries: list[InboxEntry]
+    has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCount:
+    """`version` grows with every change of the counter, so a stale value can be recognised."""
+
+    count: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReadResult:
+    entries: list[InboxEntry]
+    unread_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCountChanged:
+    user_id: UserId
+    count: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    message: Message
+
+
+InboxEvent = UnreadCountChanged | MessageReceived

