@@ -35,6 +35,8 @@ from services.dynamo_keys import (
 
 TRANSACTION_ATTEMPTS = 8
 BATCH_GET_LIMIT = 100
+# A transaction holds at most 100 items: these entries plus the counter.
+ENTRIES_PER_TRANSACTION = 99
 
 
 class TransactionConflict(Exception):
@@ -189,6 +191,15 @@ class DynamoMessageStore:
         owned = await self.get_entries(user_id, ids)
         result = {i: entry for i, entry in owned.items() if entry.is_read}
         pending = [entry for entry in owned.values() if not entry.is_read]
+        for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
+            chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
+            result.update(await self._mark_chunk_read(user_id, chunk, read_at))
+        return [result[i] for i in ids if i in result]
+
+    async def _mark_chunk_read(
+        self, user_id: UserId, pending: list[InboxEntry], read_at: datetime
+    ) -> dict[MessageId, InboxEntry]:
+        result: dict[MessageId, InboxEntry] = {}
         attempt = 0
         while pending:
             try:
@@ -220,7 +231,7 @@ class DynamoMessageStore:
                     entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
                 )
             pending = []
-        return [result[i] for i in ids if i in result]
+        return result
 
     def _mark_read_items(
         self, user_id: UserId, entries: Sequence[InboxEntry], read_at: datetime

@@ -40,7 +40,7 @@ from services.ports import (
 log = logging.getLogger("inboxql.inbox")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-# A transaction holds at most 100 items: 99 inbox entries plus the counter.
+# Unread ids are fetched and marked in chunks; 99 fills one DynamoDB transaction exactly.
 MARK_ALL_READ_CHUNK = 99
 
 
@@ -63,9 +63,7 @@ class InboxService:
         recipient = parse_user_id(recipient_id, "recipientId")
         text = normalize_body(body)
         key = parse_client_message_id(client_message_id)
-        now = self.clock()
-        # Stored and shown to the millisecond, like the id that encodes it.
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        now = self._now()
         message = Message(new_message_id(now), sender_id, recipient, text, now)
         if key is not None:
             held = await self.store.reserve_client_message_id(
@@ -137,16 +135,16 @@ class InboxService:
         if len(ids) > MAX_MARK_READ_IDS:
             raise BadUserInput(f"`ids` must hold at most {MAX_MARK_READ_IDS} ids")
         parsed = list(dict.fromkeys(p for p in map(parse_message_id, ids) if p is not None))
-        entries = await self.store.mark_read(user_id, parsed, self.clock()) if parsed else []
+        entries = await self.store.mark_read(user_id, parsed, self._now()) if parsed else []
         return MarkReadResult(entries, await self._announce_count(user_id))
 
     async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
         # Only what was sent before the call: a steady stream of new messages cannot keep
         # this loop going forever.
-        up_to = id_upper_bound(self.clock())
+        up_to = id_upper_bound(self._now())
         marked: list[InboxEntry] = []
         while ids := await self.store.unread_ids(user_id, up_to=up_to, limit=MARK_ALL_READ_CHUNK):
-            marked.extend(await self.store.mark_read(user_id, ids, self.clock()))
+            marked.extend(await self.store.mark_read(user_id, ids, self._now()))
         return MarkReadResult(marked, await self._announce_count(user_id))
 
     async def unread_count(self, user_id: UserId) -> int:
@@ -174,6 +172,12 @@ class InboxService:
             async for item in stream:
                 if isinstance(item, MessageReceived):
                     yield item.message
+
+    def _now(self) -> datetime:
+        # Times are stored and shown to the millisecond, like the ids that encode them; a value
+        # returned before storing must equal the one read back later.
+        now = self.clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     async def _announce_count(self, user_id: UserId) -> int:
         current = await self.store.unread_count(user_id)

@@ -1,0 +1,62 @@
+"""The local stack every integration and end-to-end test talks to: started once per session,
+with the same launcher the server uses, on free loopback ports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from services.aws import AwsEndpoints
+from services.bootstrap import App, bootstrap
+from services.local_stack import LocalStack, StackEndpoints
+from services.settings import Settings
+
+CACHE_DIR = Path.home() / ".cache" / "inboxql"
+TEST_JWT_SECRET = "inboxql-test-secret-with-enough-bytes-for-hs256"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
+    with LocalStack(tmp_path_factory.mktemp("stack"), CACHE_DIR, persist=False) as endpoints:
+        # The suite must run against DynamoDB Local itself: a silent fallback to moto would
+        # make every DynamoDB test weaker than it claims. Missing Java/npm is a broken CI.
+        assert endpoints.dynamodb_url != endpoints.sqs_url, "DynamoDB Local did not start"
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def session_tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def stack_settings(stack: StackEndpoints, tag: str, **overrides: object) -> Settings:
+    base = Settings(
+        stack="external",
+        jwt_secret=TEST_JWT_SECRET,
+        redis_url=stack.redis_url,
+        table_name=f"inboxql-{tag}",
+        queue_name=f"inboxql-deliveries-{tag}",
+        dead_letter_queue_name=f"inboxql-deliveries-dlq-{tag}",
+    )
+    return base.with_overrides(**overrides)
+
+
+def stack_endpoints(stack: StackEndpoints) -> AwsEndpoints:
+    return AwsEndpoints(dynamodb=stack.dynamodb_url, sqs=stack.sqs_url)
+
+
+@pytest.fixture
+async def app(stack: StackEndpoints, session_tag: str) -> AsyncIterator[App]:
+    """Real adapters on the local stack, no delivery worker: tests drive delivery themselves.
+    Its own queue, so that no other test's worker takes its messages."""
+    settings = stack_settings(stack, session_tag, queue_name=f"q-{uuid.uuid4().hex[:12]}")
+    async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True) as built:
+        yield built
+
+
+def new_user(prefix: str = "user") -> str:
+    """Users are unique per test, so tests sharing one table never see each other's data."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"

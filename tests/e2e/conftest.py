@@ -1,0 +1,164 @@
+"""A real InboxQL server process (`server.py --stack external`) on the session's local stack,
+reached over real HTTP and WebSocket connections."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.auth import HmacTokenVerifier
+from services.bootstrap import bootstrap
+from services.domain import UserId
+from services.local_stack import StackEndpoints
+from services.settings import Settings
+from tests.conftest import TEST_JWT_SECRET, stack_endpoints, stack_settings
+
+REPO = Path(__file__).resolve().parents[2]
+DELIVERY_DEADLINE_SECONDS = 20.0
+
+
+@dataclass
+class Server:
+    url: str
+    ws_url: str
+    settings: Settings
+    process: subprocess.Popen[bytes]
+
+    def token(self, user: str, ttl_seconds: int | None = 3600) -> str:
+        return HmacTokenVerifier(TEST_JWT_SECRET).issue(UserId(user), ttl_seconds=ttl_seconds)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def server_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
+    return os.environ | {
+        "INBOXQL_STACK": "external",
+        "INBOXQL_JWT_SECRET": TEST_JWT_SECRET,
+        "INBOXQL_TABLE": settings.table_name,
+        "INBOXQL_QUEUE": settings.queue_name,
+        "INBOXQL_DLQ": settings.dead_letter_queue_name,
+        "REDIS_URL": stack.redis_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_url,
+        "AWS_ENDPOINT_URL_SQS": stack.sqs_url,
+        "AWS_ACCESS_KEY_ID": "inboxql",
+        "AWS_SECRET_ACCESS_KEY": "inboxql",
+        "AWS_REGION": settings.aws_region,
+    }
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # pacing a readiness poll bounded by the deadline
+    raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(
+    stack: StackEndpoints, session_tag: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    settings = stack_settings(stack, session_tag)
+
+    async def provision() -> None:
+        async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
+            pass
+
+    asyncio.run(provision())
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", "--port", str(port)],
+            cwd=REPO,
+            env=server_env(stack, settings),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process, log)
+        yield Server(url, f"ws://127.0.0.1:{port}/graphql", settings, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, token: str | None) -> None:
+        self.http = http
+        self.token = token
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code < 500, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await self.raw(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        body = await self.raw(query, variables)
+        assert body.get("errors"), body
+        code: str = body["errors"][0]["extensions"]["code"]
+        return code
+
+    async def unread_count(self) -> int:
+        count: int = (await self.data("{ unreadCount }"))["unreadCount"]
+        return count
+
+    async def wait_for_count(self, expected: int) -> None:
+        deadline = time.monotonic() + DELIVERY_DEADLINE_SECONDS
+        while (count := await self.unread_count()) != expected:
+            assert time.monotonic() < deadline, f"unreadCount {count}, expected {expected}"
+            await asyncio.sleep(0.05)
+
+    async def send(self, to: str, body: str, client_message_id: str | None = None) -> Any:
+        data = await self.data(
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) "
+            "{ id senderId recipientId body sentAt isRead readAt } }",
+            {"input": {"recipientId": to, "body": body, "clientMessageId": client_message_id}},
+        )
+        return data["sendMessage"]
+
+
+@pytest.fixture
+def as_user(server: Server, http: httpx.AsyncClient) -> Any:
+    def make(user: str) -> GraphQLClient:
+        return GraphQLClient(http, server.token(user))
+
+    return make

@@ -1,0 +1,155 @@
+"""`server.py` as a user runs it: the embedded local stack, the `token` and `worker` commands,
+data that survives a restart, and no child process left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from services.local_stack import pid_alive
+from tests.conftest import CACHE_DIR
+from tests.e2e.conftest import REPO, free_port, wait_until_serving
+
+DEADLINE = 30.0
+
+
+def local_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INBOXQL_", "AWS_"))}
+    env.pop("REDIS_URL", None)
+    return env | {"INBOXQL_DATA_DIR": str(data_dir), "INBOXQL_CACHE_DIR": str(CACHE_DIR)}
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@contextmanager
+def running(args: list[str], data_dir: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "server.py", *args],
+            cwd=REPO,
+            env=local_env(data_dir),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def token(data_dir: Path, user: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "server.py", "token", user],
+        cwd=REPO,
+        env=local_env(data_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def gql(url: str, token: str, query: str) -> dict[str, object]:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": query},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    assert "errors" not in body, body
+    data = body["data"]
+    assert isinstance(data, dict)
+    return data
+
+
+def wait_for(predicate: object, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)  # pacing a poll bounded by the deadline
+
+
+def test_local_server_lifecycle(tmp_path: Path) -> None:
+    data_dir, log = tmp_path / "data", tmp_path / "server.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    alice, bob = token(data_dir, "alice"), token(data_dir, "bob")
+    assert alice != bob
+
+    with running(["--port", str(port), "--no-worker"], data_dir, log) as server:
+        wait_until_serving(url, server, log)
+        children = children_of(server.pid)
+        assert len(children) == 3, f"expected DynamoDB Local, moto and redis: {children}"
+        assert (data_dir / "stack.json").exists()
+
+        page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"}, timeout=10)
+        assert page.status_code == 200 and "Bearer ey" in page.text
+
+        sent = gql(
+            url,
+            bob,
+            'mutation { sendMessage(input: {recipientId: "alice", '
+            'body: "survives restarts"}) { id } }',
+        )
+        message_id = sent["sendMessage"]["id"]  # type: ignore[index]
+        # No worker in the server: the message waits in the queue until one attaches.
+        assert gql(url, alice, "{ unreadCount }") == {"unreadCount": 0}
+        with running(["worker"], data_dir, tmp_path / "worker.log") as worker:
+            wait_for(
+                lambda: gql(url, alice, "{ unreadCount }") == {"unreadCount": 1},
+                "the attached worker to deliver",
+            )
+            assert worker.poll() is None
+        assert worker.returncode == 0
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")
+    assert not (data_dir / "stack.json").exists()
+
+    with running(["--port", str(port)], data_dir, log) as server:
+        wait_until_serving(url, server, log)
+        inbox = gql(url, alice, "{ unreadCount messages { edges { node { id body } } } }")
+        assert inbox == {
+            "unreadCount": 1,
+            "messages": {"edges": [{"node": {"id": message_id, "body": "survives restarts"}}]},
+        }
+        children = children_of(server.pid)
+    wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")
+
+
+def test_worker_without_a_running_stack_says_so(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "server.py", "worker"],
+        check=False,
+        cwd=REPO,
+        env=local_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no running local stack" in result.stderr
