@@ -20,7 +20,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
@@ -28,12 +29,14 @@ from services.auth import HmacTokenVerifier, local_secret
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.domain import UserId, is_user_id
+from services.graphiql_assets import ASSETS, ensure_graphiql_assets
 from services.local_stack import LocalStack, read_running_stack
 from services.settings import Settings, SettingsError
 
 log = logging.getLogger("inboxql")
 
 DEMO_USER = UserId("alice")
+ASSET_PATH = "/graphiql-assets"
 
 
 def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> Starlette:
@@ -50,7 +53,16 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         if settings.stack == "local":
             verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
             graphiql_headers = {"Authorization": f"Bearer {verifier.issue(DEMO_USER)}"}
-    graphql = InboxGraphQL(build_schema(), graphiql_headers=graphiql_headers)
+    routes: list[BaseRoute] = []
+    asset_urls = None
+    if settings.graphiql:
+        assets = ensure_graphiql_assets(settings.cache_dir)
+        if assets is not None:
+            routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
+            asset_urls = {name: f"{ASSET_PATH}/{name}" for name in ASSETS}
+    graphql = InboxGraphQL(
+        build_schema(), graphiql_headers=graphiql_headers, graphiql_assets=asset_urls
+    )
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -63,15 +75,13 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             status_code=200 if ready else 503,
         )
 
-    return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
-        lifespan=lifespan,
-    )
+    routes += [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -3,7 +3,9 @@ edge and our GraphiQL page."""
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from schema.context import Context
 from services.auth import bearer_token
 from services.bootstrap import App
 from services.errors import Unauthenticated
+from services.graphiql_assets import ASSETS, cdn_url
 
 GRAPHIQL_TEMPLATE = Path(__file__).with_name("graphiql.html")
 
@@ -31,8 +34,15 @@ def inboxql_app(request: Request | WebSocket) -> App:
 
 
 class InboxGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Schema, *, graphiql_headers: dict[str, str] | None) -> None:
-        """`graphiql_headers` None turns the IDE off; otherwise they prefill its headers."""
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        graphiql_headers: dict[str, str] | None,
+        graphiql_assets: Mapping[str, str] | None = None,
+    ) -> None:
+        """`graphiql_headers` None turns the IDE off; otherwise they prefill its headers.
+        `graphiql_assets` maps each file of `ASSETS` to the URL the page loads it from."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql_headers is not None else None,
@@ -42,9 +52,13 @@ class InboxGraphQL(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
         )
         # Read once here, not per request: file reads would block the event loop.
-        self._graphiql_page = GRAPHIQL_TEMPLATE.read_text().replace(
+        page = GRAPHIQL_TEMPLATE.read_text().replace(
             "__DEFAULT_HEADERS__", json.dumps(json.dumps(graphiql_headers or {}, indent=2))
         )
+        urls = graphiql_assets or {name: cdn_url(name) for name in ASSETS}
+        for name in ASSETS:
+            page = page.replace(f"__ASSET[{name}]__", html.escape(urls[name], quote=True))
+        self._graphiql_page = page
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(app=inboxql_app(request), request=request, response=response)

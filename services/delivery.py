@@ -39,36 +39,46 @@ class DeliveryWorker:
     async def run_once(self, wait_seconds: int | None = None) -> int:
         """Receive one batch, deliver it, delete what was delivered. Returns how many were
         received."""
-        batch = await self.queue.receive(
-            max_messages=BATCH_SIZE,
-            wait_seconds=self.wait_seconds if wait_seconds is None else wait_seconds,
-        )
+        batch = await self._receive(wait_seconds)
+        await self.process(batch)
+        return len(batch)
+
+    async def process(self, batch: list[Delivery]) -> None:
         if not batch:
-            return 0
+            return
         outcomes = await asyncio.gather(*(self._deliver_one(item) for item in batch))
         done = [item.receipt for item, ok in zip(batch, outcomes, strict=True) if ok]
         if done:
             await self.queue.acknowledge(done)
-        return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Long-poll until `stop` is set, then drain what is already queued and return."""
+        """Long-poll until `stop` is set, then drain what is already queued and return.
+
+        Only the wait for a batch is interrupted by `stop`; a batch once received is always
+        delivered and acknowledged, so shutting down never strands work in flight."""
         while not stop.is_set():
-            receiving = asyncio.ensure_future(self.run_once())
+            receiving = asyncio.ensure_future(self._receive(None))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
             if not receiving.done():
-                # A long poll in flight holds no messages we have taken responsibility for:
-                # anything it would have returned becomes visible again after the timeout.
+                # An unanswered long poll: if SQS had already picked messages for it, they
+                # become visible again after the visibility timeout (delayed, never lost).
                 receiving.cancel()
                 await asyncio.gather(receiving, return_exceptions=True)
                 break
-            error = receiving.exception()
-            if error is not None:
+            try:
+                await self.process(receiving.result())
+            except Exception as error:
                 log.error("delivery batch failed: %r", error)
                 await _sleep_unless(stop, self.idle_backoff_seconds)
         await self.drain()
+
+    async def _receive(self, wait_seconds: int | None) -> list[Delivery]:
+        return await self.queue.receive(
+            max_messages=BATCH_SIZE,
+            wait_seconds=self.wait_seconds if wait_seconds is None else wait_seconds,
+        )
 
     async def drain(self) -> None:
         try:

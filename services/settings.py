@@ -6,6 +6,7 @@ code base looks at `os.environ` (botocore still reads the standard AWS variables
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -43,8 +44,8 @@ def _float(value: str, name: str) -> float:
         number = float(value)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {value!r}") from None
-    if number <= 0:
-        raise SettingsError(f"{name} must be positive, got {number}")
+    if not math.isfinite(number) or number <= 0:
+        raise SettingsError(f"{name} must be a positive number, got {value!r}")
     return number
 
 

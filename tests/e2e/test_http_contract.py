@@ -155,8 +155,3 @@ async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
     ready = await http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"dynamodb": True, "sqs": True, "redis": True}
-
-
-async def test_graphiql_is_off_in_external_mode_by_default(http: httpx.AsyncClient) -> None:
-    page = await http.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 404

@@ -1,0 +1,460 @@
+"""In-memory fakes of the ports in `services/ports.py`, for fast unit tests.
+
+`FakeMessageStore` has the observable semantics of `DynamoMessageStore` (including its quirks,
+which are called out where they matter); the others model SQS and Redis closely enough for the
+services' rules to be exercised without I/O. Each fake counts its calls and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from services.domain import (
+    InboxEntry,
+    InboxEvent,
+    Message,
+    MessageId,
+    Page,
+    UnreadCount,
+    UserId,
+)
+from services.errors import DependencyUnavailable
+from services.ports import (
+    Delivery,
+    DeliveryQueue,
+    EventPublisher,
+    EventStream,
+    EventStreamItem,
+    MessageCache,
+    MessageStore,
+)
+
+# DynamoDB's transaction limit (100 items) minus the counter item, as in DynamoMessageStore.
+ENTRIES_PER_TRANSACTION = 99
+
+
+class FakeStoreError(Exception):
+    """What DynamoDB would refuse with a ValidationException."""
+
+
+def _millis(value: datetime) -> datetime:
+    """What a DynamoDB round trip leaves of a timestamp (`isoformat(timespec="milliseconds")`)."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _unique(ids: Sequence[MessageId]) -> None:
+    # BatchGetItem refuses duplicate keys, and every read of DynamoMessageStore goes through it.
+    if len(set(ids)) != len(ids):
+        raise FakeStoreError("Provided list of item keys contains duplicates")
+
+
+class FakeClock:
+    """A settable clock for `InboxService(clock=...)`."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now if now is not None else datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@dataclass
+class _Reservation:
+    message: Message
+    expires_at: int  # epoch seconds, as stored in the `expiresAt` TTL attribute
+
+
+class FakeMessageStore:
+    """`MessageStore` in memory.
+
+    Failure injection: `fail_next` is popped by `deliver` before it changes anything;
+    `fail_after_commit` is popped by `deliver` after the write (a lost response);
+    `fail_deliveries_of[id]` makes `deliver` of that message raise (once per listed error);
+    `failures[method]` makes any method raise before doing anything.
+    `deliver_gate`, when set, holds every `deliver` (after `delivering` is set) until opened.
+    """
+
+    def __init__(self) -> None:
+        self.messages: dict[MessageId, Message] = {}
+        self.entries: dict[UserId, dict[MessageId, InboxEntry]] = {}
+        self.counters: dict[UserId, UnreadCount] = {}
+        self.reservations: dict[tuple[UserId, str], _Reservation] = {}
+        self.calls: Counter[str] = Counter()
+        self.fail_next: list[Exception] = []
+        self.fail_after_commit: list[Exception] = []
+        self.fail_deliveries_of: dict[MessageId, list[Exception]] = {}
+        self.failures: dict[str, list[Exception]] = {}
+        self.deliver_gate: asyncio.Event | None = None
+        self.delivering = asyncio.Event()
+
+    def _enter(self, method: str) -> None:
+        self.calls[method] += 1
+        pending = self.failures.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    def _add_to_counter(self, user_id: UserId, delta: int) -> None:
+        current = self.counters.get(user_id, UnreadCount(0, 0))
+        self.counters[user_id] = UnreadCount(current.count + delta, current.version + 1)
+
+    def inbox_of(self, user_id: UserId) -> dict[MessageId, InboxEntry]:
+        return self.entries.setdefault(user_id, {})
+
+    async def deliver(self, message: Message) -> bool:
+        self._enter("deliver")
+        self.delivering.set()
+        if self.deliver_gate is not None:
+            await self.deliver_gate.wait()
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        targeted = self.fail_deliveries_of.get(message.id)
+        if targeted:
+            raise targeted.pop(0)
+        inbox = self.inbox_of(message.recipient_id)
+        if message.id in self.messages or message.id in inbox:
+            return False
+        stored = Message(
+            message.id,
+            message.sender_id,
+            message.recipient_id,
+            message.body,
+            _millis(message.sent_at),
+        )
+        self.messages[message.id] = stored
+        inbox[message.id] = InboxEntry.unread(stored)
+        self._add_to_counter(message.recipient_id, 1)
+        if self.fail_after_commit:
+            raise self.fail_after_commit.pop(0)
+        return True
+
+    async def reserve_client_message_id(
+        self, message: Message, client_message_id: str, expires_at: datetime
+    ) -> Message:
+        self._enter("reserve_client_message_id")
+        key = (message.sender_id, client_message_id)
+        held = self.reservations.get(key)
+        # Same condition as DynamoDB: free if absent or `expiresAt < sentAt` in whole seconds.
+        if held is not None and not held.expires_at < int(message.sent_at.timestamp()):
+            return held.message
+        stored = Message(
+            message.id,
+            message.sender_id,
+            message.recipient_id,
+            message.body,
+            _millis(message.sent_at),
+        )
+        self.reservations[key] = _Reservation(stored, int(expires_at.timestamp()))
+        return message
+
+    async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
+        self._enter("get_messages")
+        _unique(ids)
+        return {i: self.messages[i] for i in ids if i in self.messages}
+
+    async def get_entries(
+        self, user_id: UserId, ids: Sequence[MessageId]
+    ) -> dict[MessageId, InboxEntry]:
+        self._enter("get_entries")
+        _unique(ids)
+        inbox = self.entries.get(user_id, {})
+        return {i: inbox[i] for i in ids if i in inbox}
+
+    async def list_inbox(
+        self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
+    ) -> Page:
+        self._enter("list_inbox")
+        return _page(
+            (
+                entry
+                for entry in self.entries.get(user_id, {}).values()
+                if not (unread_only and entry.is_read)
+            ),
+            limit,
+            before,
+        )
+
+    async def list_conversation(
+        self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
+    ) -> Page:
+        self._enter("list_conversation")
+        pair = sorted((user_id, other_id))
+        return _page(
+            (
+                entry
+                for inbox in self.entries.values()
+                for entry in inbox.values()
+                if sorted((entry.sender_id, entry.recipient_id)) == pair
+            ),
+            limit,
+            before,
+        )
+
+    async def mark_read(
+        self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
+    ) -> list[InboxEntry]:
+        self._enter("mark_read")
+        _unique(ids)
+        inbox = self.entries.get(user_id, {})
+        owned = [inbox[i] for i in ids if i in inbox]
+        result = {entry.id: entry for entry in owned if entry.is_read}
+        pending = [entry for entry in owned if not entry.is_read]
+        # One transaction (one version step) per chunk, like DynamoMessageStore.
+        for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
+            chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
+            for entry in chunk:
+                inbox[entry.id] = InboxEntry(
+                    entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, _millis(read_at)
+                )
+                # Like DynamoMessageStore: the stored readAt is cut to milliseconds, while the
+                # returned one for an entry flipped by this call is `read_at` as given.
+                result[entry.id] = InboxEntry(
+                    entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
+                )
+            self._add_to_counter(user_id, -len(chunk))
+        return [result[i] for i in ids if i in result]
+
+    async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
+        self._enter("unread_ids")
+        unread = sorted(
+            (
+                entry.id
+                for entry in self.entries.get(user_id, {}).values()
+                if not entry.is_read and entry.id <= up_to
+            ),
+            reverse=True,
+        )
+        return unread[:limit]
+
+    async def unread_count(self, user_id: UserId) -> UnreadCount:
+        self._enter("unread_count")
+        return self.counters.get(user_id, UnreadCount(0, 0))
+
+
+def _page(entries: Iterable[InboxEntry], limit: int, before: MessageId | None) -> Page:
+    newest_first = sorted(
+        (entry for entry in entries if before is None or entry.id < before),
+        key=lambda entry: entry.id,
+        reverse=True,
+    )
+    return Page(newest_first[:limit], len(newest_first) > limit)
+
+
+@dataclass
+class _QueueItem:
+    message: Message | None
+    receive_count: int = 0
+    receipt: str | None = None  # set while in flight
+
+
+class FakeDeliveryQueue:
+    """`DeliveryQueue` in memory, with SQS's receipts, visibility and receive counts.
+
+    `receive` with `wait_seconds > 0` long-polls: it waits (up to that many seconds) until an
+    item becomes visible. Received items stay in flight until acknowledged or until
+    `expire_in_flight()` (the visibility timeout) makes them visible again. With
+    `max_receive_count`, an item received that many times and not acknowledged moves to
+    `dead_letters` instead of becoming visible again.
+    """
+
+    def __init__(self, *, max_receive_count: int | None = None) -> None:
+        self.max_receive_count = max_receive_count
+        self.enqueued: list[Message] = []
+        self.acknowledged: list[str] = []
+        self.dead_letters: list[Message | None] = []
+        self.receive_calls = 0
+        self.fail_next_enqueue: list[Exception] = []
+        self.fail_next_receive: list[Exception] = []
+        self._items: dict[int, _QueueItem] = {}
+        self._seq = itertools.count()
+        self._receipts = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._polling = asyncio.Event()
+        self._acked_event = asyncio.Event()
+
+    def _put(self, message: Message | None) -> None:
+        self._items[next(self._seq)] = _QueueItem(message)
+        self._changed.set()
+
+    async def enqueue(self, message: Message) -> None:
+        if self.fail_next_enqueue:
+            raise self.fail_next_enqueue.pop(0)
+        self.enqueued.append(message)
+        self._put(message)
+
+    def push_undecodable(self) -> None:
+        """A queue message whose body cannot be decoded (`Delivery.message` is None)."""
+        self._put(None)
+
+    def _visible(self) -> list[_QueueItem]:
+        return [item for item in self._items.values() if item.receipt is None]
+
+    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
+        self.receive_calls += 1
+        if self.fail_next_receive:
+            raise self.fail_next_receive.pop(0)
+        if not self._visible() and wait_seconds > 0:
+            self._changed.clear()
+            self._polling.set()
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), wait_seconds)
+            finally:
+                self._polling.clear()
+        taken: list[Delivery] = []
+        for item in self._visible()[:max_messages]:
+            item.receive_count += 1
+            item.receipt = f"receipt-{next(self._receipts)}"
+            taken.append(Delivery(item.receipt, item.message, item.receive_count))
+        return taken
+
+    async def acknowledge(self, receipts: Sequence[str]) -> None:
+        wanted = set(receipts)
+        self.acknowledged.extend(receipts)
+        for seq, item in list(self._items.items()):
+            if item.receipt is not None and item.receipt in wanted:
+                del self._items[seq]
+        self._acked_event.set()
+
+    def expire_in_flight(self) -> int:
+        """The visibility timeout passes: in-flight items become receivable again (or go to
+        the dead-letter list). Returns how many became visible."""
+        visible = 0
+        for seq, item in list(self._items.items()):
+            if item.receipt is None:
+                continue
+            item.receipt = None
+            if self.max_receive_count is not None and item.receive_count >= self.max_receive_count:
+                del self._items[seq]
+                self.dead_letters.append(item.message)
+            else:
+                visible += 1
+        if visible:
+            self._changed.set()
+        return visible
+
+    @property
+    def redeliveries(self) -> int:
+        """Receives beyond the first, over the items still on the queue."""
+        return sum(max(0, item.receive_count - 1) for item in self._items.values())
+
+    @property
+    def pending(self) -> int:
+        """Items not acknowledged (visible or in flight)."""
+        return len(self._items)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for item in self._items.values() if item.receipt is not None)
+
+    async def wait_until_polling(self) -> None:
+        """Until some `receive` is blocked in a long poll on an empty queue."""
+        await self._polling.wait()
+
+    async def wait_until_acknowledged(self, count: int) -> None:
+        """Until at least `count` receipts have been acknowledged in total."""
+        while len(self.acknowledged) < count:
+            self._acked_event.clear()
+            await self._acked_event.wait()
+
+
+class FakeMessageCache:
+    """`MessageCache` in memory; `unavailable = True` makes every call raise like a Redis
+    outage does."""
+
+    def __init__(self) -> None:
+        self.data: dict[MessageId, Message] = {}
+        self.unavailable = False
+        self.calls: Counter[str] = Counter()
+
+    def _enter(self, method: str) -> None:
+        self.calls[method] += 1
+        if self.unavailable:
+            raise DependencyUnavailable("redis: connection refused (fake)")
+
+    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
+        self._enter("get_many")
+        return {i: self.data[i] for i in ids if i in self.data}
+
+    async def put_many(self, messages: Iterable[Message]) -> None:
+        self._enter("put_many")
+        for message in messages:
+            self.data[message.id] = message
+
+
+class FakeEventHub:
+    """`EventPublisher` and `EventStream` in memory.
+
+    Subscribers get every event published to their user while subscribed, in order.
+    `inject_gap()` tells subscribers events may have been missed (`None`), as
+    `RedisEventHub` does after an overflow or a reconnect. `unavailable = True` makes
+    `publish` raise `DependencyUnavailable` (and deliver nothing).
+    """
+
+    def __init__(self) -> None:
+        self.published: list[tuple[UserId, InboxEvent]] = []
+        self.unavailable = False
+        self.fail_next_publish: list[Exception] = []
+        self._subscribers: dict[UserId, list[asyncio.Queue[EventStreamItem]]] = {}
+        self._subscribed = asyncio.Event()
+
+    async def publish(self, user_id: UserId, event: InboxEvent) -> None:
+        if self.fail_next_publish:
+            raise self.fail_next_publish.pop(0)
+        if self.unavailable:
+            raise DependencyUnavailable("redis publish: connection refused (fake)")
+        self.published.append((user_id, event))
+        for queue in self._subscribers.get(user_id, []):
+            queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, user_id: UserId) -> AsyncIterator[AsyncIterator[EventStreamItem]]:
+        queue: asyncio.Queue[EventStreamItem] = asyncio.Queue()
+        self._subscribers.setdefault(user_id, []).append(queue)
+        self._subscribed.set()
+        try:
+            yield _drain(queue)
+        finally:
+            self._subscribers[user_id].remove(queue)
+            if not self._subscribers[user_id]:
+                del self._subscribers[user_id]
+
+    def inject_gap(self, user_id: UserId | None = None) -> None:
+        """Tell the subscribers of `user_id` (everyone if None) that events may be lost."""
+        for user, queues in self._subscribers.items():
+            if user_id is None or user == user_id:
+                for queue in queues:
+                    queue.put_nowait(None)
+
+    def subscriber_count(self, user_id: UserId) -> int:
+        return len(self._subscribers.get(user_id, []))
+
+    async def wait_for_subscriber(self, user_id: UserId) -> None:
+        while not self.subscriber_count(user_id):
+            self._subscribed.clear()
+            await self._subscribed.wait()
+
+    def events_for(self, user_id: UserId) -> list[InboxEvent]:
+        return [event for user, event in self.published if user == user_id]
+
+
+async def _drain(queue: asyncio.Queue[EventStreamItem]) -> AsyncIterator[EventStreamItem]:
+    while True:
+        yield await queue.get()
+
+
+# mypy checks here that every fake satisfies its Protocol structurally.
+_store: MessageStore = FakeMessageStore()
+_queue: DeliveryQueue = FakeDeliveryQueue()
+_cache: MessageCache = FakeMessageCache()
+_publisher: EventPublisher = FakeEventHub()
+_stream: EventStream = FakeEventHub()

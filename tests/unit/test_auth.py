@@ -1,0 +1,145 @@
+"""Bearer tokens and the local-mode secret."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from services.auth import SECRET_FILE, HmacTokenVerifier, bearer_token, local_secret
+from services.errors import Unauthenticated
+from tests.unit.support import ALICE
+
+SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
+OTHER_SECRET = "another-secret-also-comfortably-longer-than-32-bytes"
+
+
+def token(claims: dict[str, object], secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def test_issued_token_verifies() -> None:
+    verifier = HmacTokenVerifier(SECRET)
+    assert verifier.verify(verifier.issue(ALICE)) == ALICE
+
+
+def test_token_without_expiry_verifies() -> None:
+    verifier = HmacTokenVerifier(SECRET)
+    issued = verifier.issue(ALICE, ttl_seconds=None)
+    assert "exp" not in jwt.decode(issued, SECRET, algorithms=["HS256"])
+    assert verifier.verify(issued) == ALICE
+
+
+def test_expired_token() -> None:
+    verifier = HmacTokenVerifier(SECRET, leeway_seconds=30)
+    expired = token({"sub": "alice", "exp": int(time.time()) - 3600})
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(expired)
+
+
+def test_expiry_leeway() -> None:
+    just_expired = token({"sub": "alice", "exp": int(time.time()) - 5})
+    assert HmacTokenVerifier(SECRET, leeway_seconds=60).verify(just_expired) == ALICE
+    with pytest.raises(Unauthenticated, match="expired"):
+        HmacTokenVerifier(SECRET, leeway_seconds=0).verify(just_expired)
+
+
+def test_issue_with_negative_ttl_is_expired() -> None:
+    verifier = HmacTokenVerifier(SECRET, leeway_seconds=0)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(verifier.issue(ALICE, ttl_seconds=-60))
+
+
+def test_wrong_secret() -> None:
+    forged = HmacTokenVerifier(OTHER_SECRET).issue(ALICE)
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        HmacTokenVerifier(SECRET).verify(forged)
+
+
+def test_alg_none_is_refused() -> None:
+    unsigned = jwt.encode({"sub": "alice"}, "", algorithm="none")
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        HmacTokenVerifier(SECRET).verify(unsigned)
+
+
+def test_other_algorithms_are_refused() -> None:
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        HmacTokenVerifier(SECRET).verify(
+            token({"sub": "alice"}, SECRET + SECRET, algorithm="HS512")
+        )
+
+
+def test_tampered_payload_is_refused() -> None:
+    header, _, signature = HmacTokenVerifier(SECRET).issue(ALICE).split(".")
+    other_payload = token({"sub": "mallory"}).split(".")[1]
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        HmacTokenVerifier(SECRET).verify(f"{header}.{other_payload}.{signature}")
+
+
+@pytest.mark.parametrize("raw", ["", "garbage", "a.b.c", "Bearer x"])
+def test_garbage_tokens(raw: str) -> None:
+    with pytest.raises(Unauthenticated):
+        HmacTokenVerifier(SECRET).verify(raw)
+
+
+def test_missing_sub() -> None:
+    with pytest.raises(Unauthenticated):
+        HmacTokenVerifier(SECRET).verify(token({"name": "alice"}))
+
+
+@pytest.mark.parametrize("sub", ["", "a#b", "a" * 129, "has space"])
+def test_sub_must_be_a_valid_user_id(sub: str) -> None:
+    with pytest.raises(Unauthenticated):
+        HmacTokenVerifier(SECRET).verify(token({"sub": sub}))
+
+
+def test_sub_must_be_a_string() -> None:
+    with pytest.raises(Unauthenticated):
+        HmacTokenVerifier(SECRET).verify(token({"sub": 42}))
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Bearer abc.def.ghi", "abc.def.ghi"),
+        ("bearer abc", "abc"),
+        ("BEARER abc", "abc"),
+        ("  Bearer   abc  ", "abc"),
+    ],
+)
+def test_bearer_token(header: str, expected: str) -> None:
+    assert bearer_token(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", "   ", "Bearer", "Bearer    ", "Basic abc", "Token abc", "abc"]
+)
+def test_bearer_token_refuses(header: str | None) -> None:
+    with pytest.raises(Unauthenticated):
+        bearer_token(header)
+
+
+def test_local_secret_is_created_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "nested" / "data"
+    secret = local_secret(data_dir)
+    path = data_dir / SECRET_FILE
+    assert path.read_text().strip() == secret
+    assert len(secret) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert local_secret(data_dir) == secret
+    assert [p.name for p in data_dir.iterdir()] == [SECRET_FILE]  # no draft left behind
+    # Usable as an HS256 key (no short-key warning: warnings are errors here).
+    verifier = HmacTokenVerifier(secret)
+    assert verifier.verify(verifier.issue(ALICE)) == ALICE
+
+
+def test_local_secret_keeps_an_existing_one(tmp_path: Path) -> None:
+    (tmp_path / SECRET_FILE).write_text(SECRET + "\n")
+    assert local_secret(tmp_path) == SECRET
+
+
+def test_local_secrets_differ_between_data_dirs(tmp_path: Path) -> None:
+    assert local_secret(tmp_path / "a") != local_secret(tmp_path / "b")

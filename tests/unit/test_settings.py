@@ -1,0 +1,142 @@
+"""Settings from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.settings import Settings, SettingsError
+
+SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert settings.stack == "local"
+    assert settings.jwt_secret is None
+    assert settings.graphiql is True
+    assert settings.data_dir == Path(".inboxql")
+    assert settings.aws_region == "us-east-1"
+    assert (settings.max_receive_count, settings.visibility_timeout_seconds) == (5, 30)
+    assert (settings.connect_timeout_seconds, settings.read_timeout_seconds) == (2.0, 5.0)
+    assert (settings.aws_max_attempts, settings.worker_concurrency) == (3, 2)
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(
+        {
+            "INBOXQL_STACK": "external",
+            "INBOXQL_DATA_DIR": "/srv/data",
+            "INBOXQL_CACHE_DIR": "/srv/cache",
+            "INBOXQL_JWT_SECRET": SECRET,
+            "INBOXQL_JWT_LEEWAY_SECONDS": "0",
+            "AWS_REGION": "eu-west-1",
+            "INBOXQL_TABLE": "t",
+            "INBOXQL_QUEUE": "q",
+            "INBOXQL_DLQ": "dlq",
+            "INBOXQL_MAX_RECEIVE_COUNT": "9",
+            "INBOXQL_VISIBILITY_TIMEOUT": "43200",
+            "REDIS_URL": "redis://cache:6380/2",
+            "INBOXQL_GRAPHIQL": "yes",
+            "INBOXQL_CONNECT_TIMEOUT": "0.5",
+            "INBOXQL_READ_TIMEOUT": "10",
+            "INBOXQL_AWS_MAX_ATTEMPTS": "1",
+            "INBOXQL_WORKER_CONCURRENCY": "64",
+        }
+    )
+    assert settings == Settings(
+        stack="external",
+        data_dir=Path("/srv/data"),
+        cache_dir=Path("/srv/cache"),
+        jwt_secret=SECRET,
+        jwt_leeway_seconds=0,
+        aws_region="eu-west-1",
+        table_name="t",
+        queue_name="q",
+        dead_letter_queue_name="dlq",
+        max_receive_count=9,
+        visibility_timeout_seconds=43_200,
+        redis_url="redis://cache:6380/2",
+        graphiql=True,
+        connect_timeout_seconds=0.5,
+        read_timeout_seconds=10.0,
+        aws_max_attempts=1,
+        worker_concurrency=64,
+    )
+
+
+def test_region_falls_back_to_aws_default_region() -> None:
+    assert Settings.from_env({"AWS_DEFAULT_REGION": "ap-south-1"}).aws_region == "ap-south-1"
+    both = {"AWS_DEFAULT_REGION": "ap-south-1", "AWS_REGION": "us-west-2"}
+    assert Settings.from_env(both).aws_region == "us-west-2"
+
+
+def test_external_requires_a_secret() -> None:
+    with pytest.raises(SettingsError, match="INBOXQL_JWT_SECRET"):
+        Settings.from_env({"INBOXQL_STACK": "external"})
+    with pytest.raises(SettingsError, match="INBOXQL_JWT_SECRET"):
+        Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": ""})
+
+
+def test_external_defaults_graphiql_off() -> None:
+    settings = Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": SECRET})
+    assert settings.graphiql is False
+    assert settings.jwt_secret == SECRET
+
+
+def test_secret_is_not_in_repr() -> None:
+    settings = Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": SECRET})
+    assert SECRET not in repr(settings)
+
+
+def test_empty_secret_in_local_mode_means_generate() -> None:
+    assert Settings.from_env({"INBOXQL_JWT_SECRET": ""}).jwt_secret is None
+
+
+@pytest.mark.parametrize(("raw", "value"), [("true", True), ("ON", True), (" 0 ", False)])
+def test_booleans(raw: str, value: bool) -> None:
+    assert Settings.from_env({"INBOXQL_GRAPHIQL": raw}).graphiql is value
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("INBOXQL_STACK", "aws"),
+        ("INBOXQL_STACK", ""),
+        ("INBOXQL_GRAPHIQL", "maybe"),
+        ("INBOXQL_GRAPHIQL", ""),
+        ("INBOXQL_JWT_LEEWAY_SECONDS", "ten"),
+        ("INBOXQL_JWT_LEEWAY_SECONDS", "-1"),
+        ("INBOXQL_JWT_LEEWAY_SECONDS", "601"),
+        ("INBOXQL_MAX_RECEIVE_COUNT", "0"),
+        ("INBOXQL_MAX_RECEIVE_COUNT", "1.5"),
+        ("INBOXQL_VISIBILITY_TIMEOUT", "43201"),
+        ("INBOXQL_VISIBILITY_TIMEOUT", ""),
+        ("INBOXQL_CONNECT_TIMEOUT", "0"),
+        ("INBOXQL_CONNECT_TIMEOUT", "-1"),
+        ("INBOXQL_CONNECT_TIMEOUT", "fast"),
+        ("INBOXQL_READ_TIMEOUT", ""),
+        ("INBOXQL_AWS_MAX_ATTEMPTS", "11"),
+        ("INBOXQL_WORKER_CONCURRENCY", "0"),
+        ("INBOXQL_WORKER_CONCURRENCY", "65"),
+    ],
+)
+def test_bad_values(name: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: raw})
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN", "-nan"])
+def test_timeouts_must_not_be_nan(raw: str) -> None:
+    with pytest.raises(SettingsError, match="INBOXQL_READ_TIMEOUT"):
+        Settings.from_env({"INBOXQL_READ_TIMEOUT": raw})
+
+
+def test_with_overrides() -> None:
+    base = Settings()
+    changed = base.with_overrides(table_name="other", worker_concurrency=5)
+    assert (changed.table_name, changed.worker_concurrency) == ("other", 5)
+    assert base.table_name == "inboxql"
+    assert changed.queue_name == base.queue_name
