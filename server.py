@@ -124,7 +124,8 @@ def main(argv: list[str]) -> int:
         return print_token(settings, args.user, args.ttl_hours)
     if args.command == "worker":
         return run_worker(settings)
-    return serve(settings, args.host, args.port, workers=0 if args.no_worker else 1)
+    workers = 0 if args.no_worker else settings.worker_concurrency
+    return serve(settings, args.host, args.port, workers=workers)
 
 
 def print_token(settings: Settings, user: str, ttl_hours: float) -> int:

@@ -9,12 +9,12 @@ from graphql.error import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
 
 from schema.errors import ErrorCodes
+from schema.parsing import CachedParser
 from schema.root import Mutation, Query, Subscription
 
 
@@ -29,14 +29,14 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        # Factories: Strawberry builds extensions per operation; the parser and validation caches
-        # behind ParserCache/ValidationCache are process-wide all the same.
+        # Factories: Strawberry builds extensions per operation; the parse and validation caches
+        # behind CachedParser/ValidationCache are process-wide all the same.
         extensions=[
             ErrorCodes,
             lambda: QueryDepthLimiter(max_depth=10),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=2000),
-            lambda: ParserCache(maxsize=256),
+            CachedParser,
             lambda: ValidationCache(maxsize=256),
         ],
     )

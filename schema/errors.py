@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
@@ -45,9 +46,23 @@ def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
     )
 
 
+def _map_errors(result: object) -> None:
+    if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+        result.errors = [
+            error if _is_mapped(error) else to_client_error(error) for error in result.errors
+        ]
+
+
+def _is_mapped(error: GraphQLError) -> bool:
+    return error.original_error is None and "code" in (error.extensions or {})
+
+
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [to_client_error(error) for error in result.errors]
+        _map_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each subscription result is sent before the operation ends: map it on its way out.
+        _map_errors(result)
+        yield

@@ -73,6 +73,8 @@ async def test_longest_body_after_trimming_is_accepted(as_user: Client) -> None:
         ('{ messages(first: "ten") { edges { cursor } } }', {}),
         ("{ nosuchfield }", {}),
         ("query($n: Int) { messages(first: $n) { edges { cursor } } }", {"n": "many"}),
+        ("{ " + " ".join(f"a{n}: unreadCount" for n in range(31)) + " }", {}),
+        ("{ " + "unreadCount " * 2001 + "}", {}),
     ],
     ids=[
         "first-zero",
@@ -85,6 +87,8 @@ async def test_longest_body_after_trimming_is_accepted(as_user: Client) -> None:
         "first-wrong-type",
         "unknown-field",
         "variable-wrong-type",
+        "too-many-aliases",
+        "too-many-tokens",
     ],
 )
 async def test_bad_arguments_are_bad_user_input(

@@ -1,0 +1,131 @@
+"""The one mapping from failures to GraphQL `extensions.code`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+from graphql.error import GraphQLError
+from starlette.requests import Request
+from strawberry.types import ExecutionResult
+
+from schema import build_schema
+from schema.context import Context
+from schema.errors import INTERNAL_MESSAGE, to_client_error
+from services.bootstrap import App
+from services.domain import UserId
+from services.errors import (
+    BadUserInput,
+    DependencyUnavailable,
+    Forbidden,
+    InboxError,
+    NotFound,
+    Unauthenticated,
+)
+
+
+def raised(original: Exception | None, message: str = "field failed") -> GraphQLError:
+    return GraphQLError(message, path=["messages"], original_error=original)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (BadUserInput("`first` must be between 1 and 100"), "BAD_USER_INPUT"),
+        (Unauthenticated("token expired"), "UNAUTHENTICATED"),
+        (Forbidden("not yours"), "FORBIDDEN"),
+        (NotFound("no such thing"), "NOT_FOUND"),
+    ],
+)
+def test_domain_errors_keep_their_message_and_code(error: InboxError, code: str) -> None:
+    mapped = to_client_error(raised(error))
+    assert mapped.message == error.message
+    assert mapped.extensions == {"code": code}
+    assert mapped.path == ["messages"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("boto3 exploded at table arn:aws:dynamodb:secret"),
+        DependencyUnavailable("redis: connection refused to 10.0.0.5"),
+        InboxError("inbox entry without a body"),
+        KeyError("Item"),
+    ],
+)
+def test_everything_else_is_masked(error: Exception) -> None:
+    mapped = to_client_error(raised(error))
+    assert mapped.message == INTERNAL_MESSAGE
+    assert mapped.extensions == {"code": "INTERNAL_SERVER_ERROR"}
+    assert mapped.original_error is None
+    assert str(error) not in str(mapped.formatted)
+
+
+def test_errors_graphql_raises_itself_are_the_clients() -> None:
+    mapped = to_client_error(raised(None, "Cannot query field 'nope' on type 'Query'."))
+    assert mapped.message == "Cannot query field 'nope' on type 'Query'."
+    assert mapped.extensions == {"code": "BAD_USER_INPUT"}
+
+
+def test_a_code_already_set_is_kept() -> None:
+    error = GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
+    assert to_client_error(error).extensions == {"code": "UNAUTHENTICATED"}
+
+
+class FailingInbox:
+    async def unread_count(self, user_id: UserId) -> int:
+        raise RuntimeError("secret arn:aws:dynamodb:us-east-1:123:table/inboxql")
+
+    async def watch_unread_count(self, user_id: UserId) -> AsyncIterator[int]:
+        yield 3
+        raise RuntimeError("secret arn:aws:dynamodb:us-east-1:123:table/inboxql")
+
+    async def watch_messages(self, user_id: UserId) -> AsyncIterator[object]:
+        raise BadUserInput("a rule said no")
+        yield
+
+
+def failing_context() -> Context:
+    app = cast(App, SimpleNamespace(inbox=FailingInbox()))
+    return Context(app=app, request=cast(Request, None), response=None, user_id=UserId("alice"))
+
+
+async def test_query_errors_are_masked_through_the_schema() -> None:
+    result = await build_schema().execute("{ unreadCount }", context_value=failing_context())
+    assert result.errors is not None
+    assert [(e.message, e.extensions) for e in result.errors] == [
+        (INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"})
+    ]
+
+
+async def test_subscription_errors_are_mapped_as_they_are_sent() -> None:
+    schema = build_schema()
+    stream = await schema.subscribe("subscription { unreadCount }", context_value=failing_context())
+    assert not isinstance(stream, ExecutionResult)
+    results = [item async for item in stream]
+    assert results[0].data == {"unreadCount": 3}
+    assert [(e.message, e.extensions) for e in results[-1].errors or []] == [
+        (INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"})
+    ]
+    stream = await schema.subscribe(
+        "subscription { messageReceived { id } }", context_value=failing_context()
+    )
+    assert not isinstance(stream, ExecutionResult)
+    refused = [item async for item in stream]
+    assert [(e.message, e.extensions) for e in refused[-1].errors or []] == [
+        ("a rule said no", {"code": "BAD_USER_INPUT"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["{ unreadCount ", "{ " + "unreadCount " * 2001 + "}", "{ nosuch }", "{ unreadCount }}"],
+)
+async def test_parse_and_validation_errors_are_bad_user_input(query: str) -> None:
+    schema = build_schema()
+    for _ in range(2):  # the second time through the parse cache
+        result = await schema.execute(query, context_value=failing_context())
+        assert result.errors is not None
+        assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
