@@ -124,13 +124,14 @@ class DynamoMessageStore:
         return message
 
     async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
-        items = await self._batch_get([message_key(message_id) for message_id in ids])
+        # BatchGetItem refuses a request that names one key twice.
+        items = await self._batch_get([message_key(i) for i in dict.fromkeys(ids)])
         return {message.id: message for message in map(decode_message, items)}
 
     async def get_entries(
         self, user_id: UserId, ids: Sequence[MessageId]
     ) -> dict[MessageId, InboxEntry]:
-        items = await self._batch_get([entry_key(user_id, message_id) for message_id in ids])
+        items = await self._batch_get([entry_key(user_id, i) for i in dict.fromkeys(ids)])
         return {entry.id: entry for entry in map(decode_entry, items)}
 
     async def list_inbox(

@@ -165,3 +165,11 @@ async def test_messages_and_entries_for_unknown_ids_are_absent(app: App) -> None
     assert set(await app.store.get_messages([sent.id, unknown])) == {sent.id}
     assert set(await app.store.get_entries(UserId(alice), [sent.id, unknown])) == {sent.id}
     assert await app.store.get_entries(UserId(bob), [sent.id]) == {}
+
+
+async def test_repeated_ids_are_read_once(app: App) -> None:
+    alice, bob = new_user("alice"), new_user("bob")
+    sent = message(bob, alice, 1)
+    await app.store.deliver(sent)
+    assert set(await app.store.get_messages([sent.id, sent.id])) == {sent.id}
+    assert set(await app.store.get_entries(UserId(alice), [sent.id, sent.id])) == {sent.id}
