@@ -29,8 +29,8 @@ from services.auth import HmacTokenVerifier, local_secret
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.domain import UserId, is_user_id
-from services.graphiql_assets import ASSETS, ensure_graphiql_assets
 from services.local_stack import LocalStack, read_running_stack
+from services.npm_assets import GRAPHIQL, ensure_bundle
 from services.settings import Settings, SettingsError
 
 log = logging.getLogger("inboxql")
@@ -47,19 +47,19 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         async with bootstrap(settings, endpoints, workers=workers, provision=provision) as app:
             yield {"inboxql": app}
 
+    tokens = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
     graphiql_headers = None
     if settings.graphiql:
         graphiql_headers = {}
         if settings.stack == "local":
-            verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
-            graphiql_headers = {"Authorization": f"Bearer {verifier.issue(DEMO_USER)}"}
+            graphiql_headers = {"Authorization": f"Bearer {tokens.issue(DEMO_USER)}"}
     routes: list[BaseRoute] = []
     asset_urls = None
     if settings.graphiql:
-        assets = ensure_graphiql_assets(settings.cache_dir)
+        assets = ensure_bundle(settings.cache_dir, GRAPHIQL)
         if assets is not None:
             routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
-            asset_urls = {name: f"{ASSET_PATH}/{name}" for name in ASSETS}
+            asset_urls = {name: f"{ASSET_PATH}/{name}" for name in GRAPHIQL.files}
     graphql = InboxGraphQL(
         build_schema(), graphiql_headers=graphiql_headers, graphiql_assets=asset_urls
     )

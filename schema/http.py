@@ -23,7 +23,7 @@ from schema.context import Context
 from services.auth import bearer_token
 from services.bootstrap import App
 from services.errors import Unauthenticated
-from services.graphiql_assets import ASSETS, cdn_url
+from services.npm_assets import GRAPHIQL
 
 GRAPHIQL_TEMPLATE = Path(__file__).with_name("graphiql.html")
 
@@ -42,7 +42,8 @@ class InboxGraphQL(GraphQL[Context, None]):
         graphiql_assets: Mapping[str, str] | None = None,
     ) -> None:
         """`graphiql_headers` None turns the IDE off; otherwise they prefill its headers.
-        `graphiql_assets` maps each file of `ASSETS` to the URL the page loads it from."""
+        `graphiql_assets` maps each file of the GRAPHIQL bundle to the URL the page loads
+        it from (None: the CDN)."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql_headers is not None else None,
@@ -55,8 +56,8 @@ class InboxGraphQL(GraphQL[Context, None]):
         page = GRAPHIQL_TEMPLATE.read_text().replace(
             "__DEFAULT_HEADERS__", json.dumps(json.dumps(graphiql_headers or {}, indent=2))
         )
-        urls = graphiql_assets or {name: cdn_url(name) for name in ASSETS}
-        for name in ASSETS:
+        urls = graphiql_assets or {name: GRAPHIQL.cdn_url(name) for name in GRAPHIQL.files}
+        for name in GRAPHIQL.files:
             page = page.replace(f"__ASSET[{name}]__", html.escape(urls[name], quote=True))
         self._graphiql_page = page
 

@@ -65,6 +65,9 @@ class Settings:
     visibility_timeout_seconds: int = 30
     redis_url: str = "redis://127.0.0.1:6379/0"
     graphiql: bool = True
+    # The demo inbox page at `/` and its dev-token endpoint: anyone who can reach the server
+    # can then act as any user, so it is on only in local mode unless explicitly enabled.
+    demo: bool = True
     # Budgets for one network call; botocore retries (standard mode) fit inside a request.
     connect_timeout_seconds: float = 2.0
     read_timeout_seconds: float = 5.0
@@ -99,6 +102,7 @@ class Settings:
             ),
             redis_url=env.get("REDIS_URL", defaults.redis_url),
             graphiql=_bool(env.get("INBOXQL_GRAPHIQL", str(stack == "local")), "INBOXQL_GRAPHIQL"),
+            demo=_bool(env.get("INBOXQL_DEMO", str(stack == "local")), "INBOXQL_DEMO"),
             connect_timeout_seconds=_float(
                 env.get("INBOXQL_CONNECT_TIMEOUT", "2"), "INBOXQL_CONNECT_TIMEOUT"
             ),
