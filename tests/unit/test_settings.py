@@ -40,6 +40,7 @@ def test_every_variable_is_read() -> None:
             "INBOXQL_VISIBILITY_TIMEOUT": "43200",
             "REDIS_URL": "redis://cache:6380/2",
             "INBOXQL_GRAPHIQL": "yes",
+            "INBOXQL_DEMO": "on",
             "INBOXQL_CONNECT_TIMEOUT": "0.5",
             "INBOXQL_READ_TIMEOUT": "10",
             "INBOXQL_AWS_MAX_ATTEMPTS": "1",
@@ -60,6 +61,7 @@ def test_every_variable_is_read() -> None:
         visibility_timeout_seconds=43_200,
         redis_url="redis://cache:6380/2",
         graphiql=True,
+        demo=True,
         connect_timeout_seconds=0.5,
         read_timeout_seconds=10.0,
         aws_max_attempts=1,
@@ -80,9 +82,11 @@ def test_external_requires_a_secret() -> None:
         Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": ""})
 
 
-def test_external_defaults_graphiql_off() -> None:
+def test_external_defaults_graphiql_and_demo_off() -> None:
     settings = Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": SECRET})
     assert settings.graphiql is False
+    assert settings.demo is False
+    assert Settings.from_env({}).demo is True
     assert settings.jwt_secret == SECRET
 
 
