@@ -32,6 +32,7 @@ from services.domain import UserId, is_user_id
 from services.local_stack import LocalStack, read_running_stack
 from services.npm_assets import GRAPHIQL, ensure_bundle
 from services.settings import Settings, SettingsError
+from web.demo import demo_routes
 
 log = logging.getLogger("inboxql")
 
@@ -75,6 +76,8 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             status_code=200 if ready else 503,
         )
 
+    if settings.demo:
+        routes += demo_routes(settings, tokens)
     routes += [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
