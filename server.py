@@ -23,15 +23,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from commands import print_schema, print_token, run_seed, run_worker
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
 from services.auth import HmacTokenVerifier, local_secret
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.domain import UserId, is_user_id
-from services.local_stack import LocalStack, read_running_stack
+from services.domain import UserId
+from services.local_stack import LocalStack
 from services.npm_assets import GRAPHIQL, ensure_bundle
-from services.settings import Settings, SettingsError
+from services.settings import SETTINGS_HELP, Settings, SettingsError
 from web.demo import demo_routes
 
 log = logging.getLogger("inboxql")
@@ -88,8 +89,13 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    settings_help = "\n".join(
+        f"  {name:<28} {default:<26} {meaning}" for name, default, meaning in SETTINGS_HELP
+    )
     parser = argparse.ArgumentParser(
         prog="server.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"settings (environment variable, default, meaning):\n{settings_help}",
         description="InboxQL: a GraphQL messaging API. Settings come from INBOXQL_* variables "
         "(see README); these flags override them.",
     )
@@ -110,6 +116,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     token = commands.add_parser("token", help="print a bearer token for USER")
     token.add_argument("user", metavar="USER")
     token.add_argument("--ttl-hours", type=float, default=24 * 30, help="validity (720 h)")
+    seed = commands.add_parser(
+        "seed", help="fill the running stack with demo users and messages (with progress)"
+    )
+    seed.add_argument("--users", type=int, default=8, help="how many users (8)")
+    seed.add_argument("--messages", type=int, default=500, help="how many messages (500)")
+    commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     return parser.parse_args(argv)
 
 
@@ -123,21 +135,16 @@ def main(argv: list[str]) -> int:
         return 2
     if args.stack:
         settings = settings.with_overrides(stack=args.stack)
+    if args.command == "schema":
+        return print_schema()
     if args.command == "token":
         return print_token(settings, args.user, args.ttl_hours)
     if args.command == "worker":
         return run_worker(settings)
+    if args.command == "seed":
+        return run_seed(settings, args.users, args.messages)
     workers = 0 if args.no_worker else settings.worker_concurrency
     return serve(settings, args.host, args.port, workers=workers)
-
-
-def print_token(settings: Settings, user: str, ttl_hours: float) -> int:
-    if not is_user_id(user):
-        print(f"not a valid user id: {user!r}", file=sys.stderr)
-        return 2
-    verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
-    print(verifier.issue(UserId(user), ttl_seconds=int(ttl_hours * 3600)))
-    return 0
 
 
 @contextlib.contextmanager
@@ -166,36 +173,6 @@ def serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         server = uvicorn.Server(config)
         asyncio.run(server.serve())
         return 0 if server.started else 1
-
-
-def run_worker(settings: Settings) -> int:
-    if settings.stack == "local":
-        running = read_running_stack(settings.data_dir)
-        if running is None:
-            print(
-                f"no running local stack in {settings.data_dir}: start `uv run server.py` first "
-                "(with the same INBOXQL_DATA_DIR), or use INBOXQL_STACK=external",
-                file=sys.stderr,
-            )
-            return 2
-        settings = settings.with_overrides(redis_url=running.redis_url)
-        endpoints = AwsEndpoints(dynamodb=running.dynamodb_url, sqs=running.sqs_url)
-    else:
-        endpoints = AwsEndpoints()
-
-    async def work() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with bootstrap(
-            settings, endpoints, workers=settings.worker_concurrency, provision=False
-        ):
-            log.info("delivery worker running; Ctrl-C to stop after draining")
-            await stop.wait()
-
-    asyncio.run(work())
-    return 0
 
 
 def banner(settings: Settings, endpoints: AwsEndpoints, host: str, port: int) -> None:

@@ -49,6 +49,29 @@ def _float(value: str, name: str) -> float:
     return number
 
 
+# What `server.py --help` lists: every variable `Settings.from_env` reads, its default, meaning.
+SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
+    ("INBOXQL_STACK", "local", "local: start DynamoDB Local, SQS, Redis; external: use AWS"),
+    ("INBOXQL_DATA_DIR", "./.inboxql", "local data: DynamoDB files, JWT secret, logs"),
+    ("INBOXQL_CACHE_DIR", "~/.cache/inboxql", "npm-fetched files (DynamoDB Local, GraphiQL)"),
+    ("INBOXQL_JWT_SECRET", "generated (local)", "HS256 secret; required when external"),
+    ("INBOXQL_JWT_LEEWAY_SECONDS", "30", "clock-skew leeway for token expiry"),
+    ("AWS_REGION", "us-east-1", "AWS region (AWS_DEFAULT_REGION also read)"),
+    ("INBOXQL_TABLE", "inboxql", "DynamoDB table"),
+    ("INBOXQL_QUEUE", "inboxql-deliveries", "SQS delivery queue"),
+    ("INBOXQL_DLQ", "inboxql-deliveries-dlq", "its dead-letter queue"),
+    ("INBOXQL_MAX_RECEIVE_COUNT", "5", "receives before the DLQ (at queue creation)"),
+    ("INBOXQL_VISIBILITY_TIMEOUT", "30", "seconds before a retry (at queue creation)"),
+    ("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis/Valkey when external"),
+    ("INBOXQL_GRAPHIQL", "true if local", "serve GraphiQL at GET /graphql"),
+    ("INBOXQL_DEMO", "true if local", "demo inbox page at / with dev tokens for anyone"),
+    ("INBOXQL_CONNECT_TIMEOUT", "2", "seconds to connect, per network call"),
+    ("INBOXQL_READ_TIMEOUT", "5", "seconds to read, per network call"),
+    ("INBOXQL_AWS_MAX_ATTEMPTS", "3", "botocore standard-mode attempts"),
+    ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     stack: StackKind = "local"

@@ -125,6 +125,25 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
             assert worker.poll() is None
         assert worker.returncode == 0
 
+        seeded = subprocess.run(
+            [sys.executable, "server.py", "seed", "--users", "3", "--messages", "40"],
+            cwd=REPO,
+            env=local_env(data_dir),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert seeded.returncode == 0, seeded.stderr
+        assert "seeding messages: 40/40 (100%" in seeded.stderr
+        after_seed = gql(
+            url,
+            alice,
+            "{ unreadCount messages(first: 100, unreadOnly: true) { edges { node { id } } } }",
+        )
+        unread_edges = after_seed["messages"]["edges"]  # type: ignore[index]
+        assert after_seed["unreadCount"] == len(unread_edges) >= 1
+
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
     wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")
@@ -132,10 +151,10 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
 
     with running(["--port", str(port)], data_dir, log) as server:
         wait_until_serving(url, server, log)
-        inbox = gql(url, alice, "{ unreadCount messages { edges { node { id body } } } }")
+        inbox = gql(url, alice, '{ unreadCount message(id: "%s") { body } }' % message_id)
         assert inbox == {
-            "unreadCount": 1,
-            "messages": {"edges": [{"node": {"id": message_id, "body": "survives restarts"}}]},
+            "unreadCount": after_seed["unreadCount"],
+            "message": {"body": "survives restarts"},
         }
         children = children_of(server.pid)
     wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")

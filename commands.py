@@ -1,0 +1,122 @@
+"""The `server.py` commands besides serving: token, worker, seed, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from typing import TextIO
+
+from schema import build_schema
+from services.auth import HmacTokenVerifier, local_secret
+from services.aws import AwsEndpoints
+from services.bootstrap import bootstrap
+from services.domain import UserId, is_user_id
+from services.local_stack import read_running_stack
+from services.seeding import seed
+from services.settings import Settings
+
+log = logging.getLogger("inboxql")
+
+
+def print_token(settings: Settings, user: str, ttl_hours: float) -> int:
+    if not is_user_id(user):
+        print(f"not a valid user id: {user!r}", file=sys.stderr)
+        return 2
+    verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
+    print(verifier.issue(UserId(user), ttl_seconds=int(ttl_hours * 3600)))
+    return 0
+
+
+def print_schema() -> int:
+    print(build_schema().as_str())
+    return 0
+
+
+def attached(settings: Settings) -> tuple[Settings, AwsEndpoints] | None:
+    """In local mode, the stack a running `server.py` started on the same data dir; in
+    external mode, the configured endpoints. None (after saying why) when there is none."""
+    if settings.stack == "external":
+        return settings, AwsEndpoints()
+    running = read_running_stack(settings.data_dir)
+    if running is None:
+        print(
+            f"no running local stack in {settings.data_dir}: start `uv run server.py` first "
+            "(with the same INBOXQL_DATA_DIR), or use INBOXQL_STACK=external",
+            file=sys.stderr,
+        )
+        return None
+    return (
+        settings.with_overrides(redis_url=running.redis_url),
+        AwsEndpoints(dynamodb=running.dynamodb_url, sqs=running.sqs_url),
+    )
+
+
+def run_worker(settings: Settings) -> int:
+    found = attached(settings)
+    if found is None:
+        return 2
+    effective, endpoints = found
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with bootstrap(
+            effective, endpoints, workers=effective.worker_concurrency, provision=False
+        ):
+            log.info("delivery worker running; Ctrl-C to stop after draining")
+            await stop.wait()
+
+    asyncio.run(work())
+    return 0
+
+
+class Progress:
+    """One self-rewriting line on a terminal; a line every 10% elsewhere (logs, CI)."""
+
+    def __init__(self, total: int, what: str, out: TextIO = sys.stderr) -> None:
+        self.total, self.what, self.out = total, what, out
+        self.started = time.monotonic()
+        self.shown = -1
+
+    def __call__(self, done: int) -> None:
+        tenth = done * 10 // max(self.total, 1)
+        if not self.out.isatty() and tenth == self.shown and done != self.total:
+            return
+        self.shown = tenth
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        line = (
+            f"{self.what}: {done}/{self.total} ({done * 100 // max(self.total, 1)}%, {rate:.0f}/s)"
+        )
+        if self.out.isatty():
+            self.out.write("\r" + line + ("\n" if done == self.total else ""))
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+
+def run_seed(settings: Settings, users: int, messages: int) -> int:
+    if users < 2 or messages < 0:
+        print("seed needs --users 2 or more and --messages 0 or more", file=sys.stderr)
+        return 2
+    found = attached(settings)
+    if found is None:
+        return 2
+    effective, endpoints = found
+
+    async def fill() -> None:
+        async with bootstrap(effective, endpoints, workers=0, provision=False) as app:
+            await seed(
+                app.store,
+                users=users,
+                messages=messages,
+                progress=Progress(messages, "seeding messages"),
+            )
+
+    asyncio.run(fill())
+    print(f"seeded {messages} messages between {users} users; try: uv run server.py token alice")
+    return 0
