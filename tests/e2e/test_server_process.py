@@ -151,7 +151,8 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
 
     with running(["--port", str(port)], data_dir, log) as server:
         wait_until_serving(url, server, log)
-        inbox = gql(url, alice, '{ unreadCount message(id: "%s") { body } }' % message_id)
+        query = '{ unreadCount message(id: "' + str(message_id) + '") { body } }'
+        inbox = gql(url, alice, query)
         assert inbox == {
             "unreadCount": after_seed["unreadCount"],
             "message": {"body": "survives restarts"},
