@@ -29,7 +29,6 @@ from services.sqs_queue import SqsDeliveryQueue
 
 log = logging.getLogger("inboxql.bootstrap")
 
-LONG_POLL_SECONDS = 20
 READY_TIMEOUT_SECONDS = 2.0
 
 
@@ -78,7 +77,7 @@ async def bootstrap(
         config = client_config(settings)
         # A long poll holds the connection open; its read budget must outlast the wait.
         long_poll_config = config.merge(
-            type(config)(read_timeout=LONG_POLL_SECONDS + settings.read_timeout_seconds)
+            type(config)(read_timeout=settings.long_poll_seconds + settings.read_timeout_seconds)
         )
         dynamodb = await stack.enter_async_context(
             session.client("dynamodb", endpoint_url=endpoints.dynamodb, config=config)
@@ -143,7 +142,12 @@ async def bootstrap(
             redis=redis,
         )
         stop = asyncio.Event()
-        worker = DeliveryWorker(SqsDeliveryQueue(sqs_long_poll, queue_url), store, hub)
+        worker = DeliveryWorker(
+            SqsDeliveryQueue(sqs_long_poll, queue_url),
+            store,
+            hub,
+            wait_seconds=settings.long_poll_seconds,
+        )
         worker_tasks = [
             asyncio.create_task(worker.run(stop), name=f"inboxql-worker-{i}")
             for i in range(workers)

@@ -54,21 +54,13 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Long-poll until `stop` is set, then drain what is already queued and return.
 
-        Only the wait for a batch is interrupted by `stop`; a batch once received is always
-        delivered and acknowledged, so shutting down never strands work in flight."""
+        A poll in flight when `stop` comes is waited for, never dropped: SQS hands messages to
+        a request even after its client has gone, and they would stay hidden for the
+        visibility timeout. So stopping takes at most one long poll; every batch received is
+        delivered and acknowledged before the worker returns."""
         while not stop.is_set():
-            receiving = asyncio.ensure_future(self._receive(None))
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            if not receiving.done():
-                # An unanswered long poll: if SQS had already picked messages for it, they
-                # become visible again after the visibility timeout (delayed, never lost).
-                receiving.cancel()
-                await asyncio.gather(receiving, return_exceptions=True)
-                break
             try:
-                await self.process(receiving.result())
+                await self.process(await self._receive(None))
             except Exception as error:
                 log.error("delivery batch failed: %r", error)
                 await _sleep_unless(stop, self.idle_backoff_seconds)

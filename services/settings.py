@@ -69,6 +69,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_READ_TIMEOUT", "5", "seconds to read, per network call"),
     ("INBOXQL_AWS_MAX_ATTEMPTS", "3", "botocore standard-mode attempts"),
     ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
+    ("INBOXQL_LONG_POLL_SECONDS", "2 local, 10", "SQS long poll; bounds worker shutdown"),
 )
 
 
@@ -97,6 +98,10 @@ class Settings:
     aws_max_attempts: int = 3
     body_cache_ttl_seconds: int = 86_400
     worker_concurrency: int = 2
+    # How long one SQS receive waits for messages. Stopping a worker waits for its current
+    # poll to answer (a poll dropped mid-wait can still take messages and hide them for the
+    # visibility timeout), so this bounds shutdown time; short locally, cheaper when longer.
+    long_poll_seconds: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +142,12 @@ class Settings:
             ),
             worker_concurrency=_int(
                 env.get("INBOXQL_WORKER_CONCURRENCY", "2"), "INBOXQL_WORKER_CONCURRENCY", 1, 64
+            ),
+            long_poll_seconds=_int(
+                env.get("INBOXQL_LONG_POLL_SECONDS", "2" if stack == "local" else "10"),
+                "INBOXQL_LONG_POLL_SECONDS",
+                0,
+                20,
             ),
         )
         if settings.stack == "external" and not settings.jwt_secret:

@@ -52,6 +52,7 @@ def server_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
         "INBOXQL_JWT_SECRET": TEST_JWT_SECRET,
         "INBOXQL_GRAPHIQL": "true",
         "INBOXQL_DEMO": "true",
+        "INBOXQL_LONG_POLL_SECONDS": "1",
         "INBOXQL_TABLE": settings.table_name,
         "INBOXQL_QUEUE": settings.queue_name,
         "INBOXQL_DLQ": settings.dead_letter_queue_name,

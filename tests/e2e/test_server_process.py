@@ -144,6 +144,27 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
         unread_edges = after_seed["messages"]["edges"]  # type: ignore[index]
         assert after_seed["unreadCount"] == len(unread_edges) >= 1
 
+        # A worker stopped right after it starts still delivers everything already queued
+        # before it exits, and leaves nothing hidden in flight.
+        carol = token(data_dir, "carol")
+        before = gql(url, carol, "{ unreadCount }")["unreadCount"]
+        assert isinstance(before, int)
+        for n in range(60):
+            gql(
+                url,
+                bob,
+                'mutation { sendMessage(input: {recipientId: "carol", '
+                f'body: "queued {n}"}}) {{ id }} }}',
+            )
+        worker_log = tmp_path / "worker2.log"
+        with running(["worker"], data_dir, worker_log) as worker:
+            wait_for(
+                lambda: "delivery worker running" in worker_log.read_text(), "the worker to start"
+            )
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0
+        assert gql(url, carol, "{ unreadCount }") == {"unreadCount": before + 60}
+
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
     wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")

@@ -236,23 +236,43 @@ async def test_run_drains_what_is_queued_when_stopped(
     assert await store.unread_count(ALICE) == UnreadCount(25, 25)
 
 
-async def test_run_stops_an_idle_long_poll(
+async def test_stop_waits_for_the_poll_in_flight_and_delivers_what_it_gets(
     queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub
 ) -> None:
+    # SQS can hand messages to a poll whose client has stopped listening; they would then
+    # stay hidden for the visibility timeout. So the worker never drops a poll in flight.
     worker = DeliveryWorker(queue, store, hub, wait_seconds=20)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
         await asyncio.wait_for(queue.wait_until_polling(), GUARD_SECONDS)
         stop.set()
-        # Returns long before the 20 s poll would have: the poll is abandoned.
+        await asyncio.sleep(0)
+        assert not running.done(), "the poll in flight was dropped"
+        late = make_message(BOB, ALICE, 1)
+        await queue.enqueue(late)  # answers the outstanding poll
         await asyncio.wait_for(running, GUARD_SECONDS)
     finally:
         running.cancel()
+    assert queue.pending == 0
+    assert set(store.messages) == {late.id}
     calls = queue.receive_calls
-    await queue.enqueue(make_message(BOB, ALICE, 1))
-    assert queue.pending == 1
+    await queue.enqueue(make_message(BOB, ALICE, 2))
     assert queue.receive_calls == calls  # really stopped
+
+
+async def test_an_idle_worker_stops_within_one_poll(
+    queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub
+) -> None:
+    worker = DeliveryWorker(queue, store, hub, wait_seconds=1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.wait_for(queue.wait_until_polling(), GUARD_SECONDS)
+        stop.set()
+        await asyncio.wait_for(running, 1 + GUARD_SECONDS)
+    finally:
+        running.cancel()
     assert store.calls["deliver"] == 0
 
 
@@ -271,9 +291,7 @@ async def test_messages_arriving_as_the_worker_stops_are_not_lost(
         await asyncio.wait_for(running, GUARD_SECONDS)
     finally:
         running.cancel()
-    # Whatever the stopping worker left in flight comes back after the visibility timeout.
-    queue.expire_in_flight()
-    await DeliveryWorker(queue, store, hub, wait_seconds=0).drain()
+    # A stopping worker leaves nothing in flight: all of it was delivered before it returned.
     assert queue.pending == 0
     assert set(store.messages) == {m.id for m in late}
     assert await store.unread_count(CAROL) == UnreadCount(12, 12)
@@ -302,7 +320,7 @@ async def test_stop_lets_a_received_batch_finish(
 async def test_run_keeps_delivering_until_stopped(
     queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub
 ) -> None:
-    worker = DeliveryWorker(queue, store, hub, wait_seconds=20)
+    worker = DeliveryWorker(queue, store, hub, wait_seconds=1)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
@@ -326,7 +344,7 @@ async def test_run_survives_a_failing_receive(
     hub: FakeEventHub,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    worker = DeliveryWorker(queue, store, hub, wait_seconds=20, idle_backoff_seconds=0)
+    worker = DeliveryWorker(queue, store, hub, wait_seconds=1, idle_backoff_seconds=0)
     queue.fail_next_receive.append(DependencyUnavailable("sqs down"))
     message = make_message(BOB, ALICE, 1)
     await queue.enqueue(message)

@@ -22,6 +22,9 @@ def test_defaults() -> None:
     assert (settings.max_receive_count, settings.visibility_timeout_seconds) == (5, 30)
     assert (settings.connect_timeout_seconds, settings.read_timeout_seconds) == (2.0, 5.0)
     assert (settings.aws_max_attempts, settings.worker_concurrency) == (3, 2)
+    assert settings.long_poll_seconds == 2
+    external = Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": "s" * 40})
+    assert external.long_poll_seconds == 10
 
 
 def test_every_variable_is_read() -> None:
@@ -45,6 +48,7 @@ def test_every_variable_is_read() -> None:
             "INBOXQL_READ_TIMEOUT": "10",
             "INBOXQL_AWS_MAX_ATTEMPTS": "1",
             "INBOXQL_WORKER_CONCURRENCY": "64",
+            "INBOXQL_LONG_POLL_SECONDS": "20",
         }
     )
     assert settings == Settings(
@@ -66,6 +70,7 @@ def test_every_variable_is_read() -> None:
         read_timeout_seconds=10.0,
         aws_max_attempts=1,
         worker_concurrency=64,
+        long_poll_seconds=20,
     )
 
 
