@@ -21,6 +21,7 @@ from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
 from services.dynamo_store import DynamoMessageStore
 from services.inbox import InboxService
+from services.persisted_queries import PersistedQueryStore, RedisPersistedQueryStore
 from services.provisioning import ensure_queues, ensure_table
 from services.redis_cache import RedisMessageCache
 from services.redis_events import RedisEventHub
@@ -43,6 +44,7 @@ class App:
     dynamodb: Any
     sqs: Any
     redis: Redis
+    persisted_queries: PersistedQueryStore
 
     async def readiness(self) -> dict[str, bool]:
         """Whether each dependency answers now, each within a short budget."""
@@ -140,6 +142,7 @@ async def bootstrap(
             dynamodb=dynamodb,
             sqs=sqs,
             redis=redis,
+            persisted_queries=RedisPersistedQueryStore(redis),
         )
         stop = asyncio.Event()
         worker = DeliveryWorker(
