@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -39,6 +40,8 @@ log = logging.getLogger("inboxql")
 
 DEMO_USER = UserId("alice")
 ASSET_PATH = "/graphiql-assets"
+EXAMPLES = Path(__file__).resolve().parent / "examples" / "operations"
+TAB_ORDER = ("Inbox", "SendMessage", "OnUnreadCount", "OnMessageReceived", "MarkRead")
 
 
 def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> Starlette:
@@ -63,7 +66,10 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
             asset_urls = {name: f"{ASSET_PATH}/{name}" for name in GRAPHIQL.files}
     graphql = InboxGraphQL(
-        build_schema(), graphiql_headers=graphiql_headers, graphiql_assets=asset_urls
+        build_schema(),
+        graphiql_headers=graphiql_headers,
+        graphiql_assets=asset_urls,
+        graphiql_tabs=example_operations() if settings.graphiql else (),
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -86,6 +92,13 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         Route("/readyz", readyz),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def example_operations() -> list[str]:
+    """The documents in examples/operations, most used first, for GraphiQL's tabs."""
+    found = {path.stem: path.read_text() for path in EXAMPLES.glob("*.graphql")}
+    first = [name for name in TAB_ORDER if name in found]
+    return [found[name] for name in first + sorted(set(found) - set(first))]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -151,10 +151,11 @@ class InboxGraphQL(GraphQL[Context, None]):
         *,
         graphiql_headers: dict[str, str] | None,
         graphiql_assets: Mapping[str, str] | None = None,
+        graphiql_tabs: Sequence[str] = (),
     ) -> None:
         """`graphiql_headers` None turns the IDE off; otherwise they prefill its headers.
         `graphiql_assets` maps each file of the GRAPHIQL bundle to the URL the page loads
-        it from (None: the CDN)."""
+        it from (None: the CDN). `graphiql_tabs` are documents, each opened in a tab."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql_headers is not None else None,
@@ -164,8 +165,13 @@ class InboxGraphQL(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
         )
         # Read once here, not per request: file reads would block the event loop.
-        page = GRAPHIQL_TEMPLATE.read_text().replace(
-            "__DEFAULT_HEADERS__", json.dumps(json.dumps(graphiql_headers or {}, indent=2))
+        page = (
+            GRAPHIQL_TEMPLATE.read_text()
+            .replace(
+                "__DEFAULT_HEADERS__", json.dumps(json.dumps(graphiql_headers or {}, indent=2))
+            )
+            # `</` could close the page's <script> early: JSON allows escaping the slash.
+            .replace("__DEFAULT_TABS__", json.dumps(list(graphiql_tabs)).replace("</", "<\\/"))
         )
         urls = graphiql_assets or {name: GRAPHIQL.cdn_url(name) for name in GRAPHIQL.files}
         for name in GRAPHIQL.files:

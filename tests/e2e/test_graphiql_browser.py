@@ -96,6 +96,9 @@ async def test_graphiql_query_and_subscription(
     async with page.expect_response(lambda r: r.request.method == "POST"):  # introspection
         await page.goto(f"{server.url}/graphql")
     await page.wait_for_selector(QUERY_EDITOR)
+    await page.screenshot(path=str(tmp_path / "graphiql-opened.png"))
+    tabs = await page.locator(".graphiql-tab").count()
+    assert tabs >= 10, f"expected a tab per example operation, saw {tabs}"
     headers = json.dumps({"Authorization": f"Bearer {server.token(alice)}"})
     while await editor_value(page, HEADERS_EDITOR) != headers:
         await set_editor(page, HEADERS_EDITOR, headers)

@@ -36,3 +36,8 @@ async def test_graphiql_in_local_mode_carries_a_dev_token() -> None:
     assert page.status_code == 200
     assert "Bearer ey" in page.text
     assert "/graphiql-assets/graphiql.min.js" in page.text
+    # Every example operation is preloaded as a tab.
+    assert all(
+        f"subscription {name}" in page.text for name in ("OnUnreadCount", "OnMessageReceived")
+    )
+    assert "mutation SendMessage" in page.text and "query Conversation" in page.text
