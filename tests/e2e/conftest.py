@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from services.auth import HmacTokenVerifier
 from services.bootstrap import bootstrap
@@ -25,6 +26,7 @@ from services.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, stack_endpoints, stack_settings
 
 REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
 DELIVERY_DEADLINE_SECONDS = 20.0
 
 
@@ -165,3 +167,28 @@ def as_user(server: Server, http: httpx.AsyncClient) -> Any:
         return GraphQLClient(http, server.token(user))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    assert CHROMIUM.exists(), "Debian's chromium package is required (.ci/run installs it)"
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """Headless Debian Chromium driven by Playwright; the flags keep it off the network."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        await launched.close()

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from services.auth import HmacTokenVerifier
 from services.npm_assets import AssetBundle
@@ -75,34 +74,37 @@ async def test_token_needs_post(http: httpx.AsyncClient) -> None:
 
 def app_with_bundle(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundle_dir: Path | None
-) -> TestClient:
+) -> httpx.AsyncClient:
     def fake_ensure_bundle(cache_dir: Path, bundle: AssetBundle) -> Path | None:
         assert (cache_dir, bundle) == (tmp_path, GRAPHQL_WS)
         return bundle_dir
 
     monkeypatch.setattr(demo, "ensure_bundle", fake_ensure_bundle)
     routes = demo_routes(Settings(cache_dir=tmp_path), HmacTokenVerifier(TEST_JWT_SECRET))
-    return TestClient(Starlette(routes=routes))
+    transport = httpx.ASGITransport(app=Starlette(routes=routes))
+    return httpx.AsyncClient(transport=transport, base_url="http://demo.test")
 
 
-def test_bundle_is_served_from_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_bundle_is_served_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     cached = tmp_path / GRAPHQL_WS.name
     cached.mkdir()
     (cached / "graphql-ws.min.js").write_text("var graphqlWs = {};")
-    with app_with_bundle(monkeypatch, tmp_path, cached) as client:
-        response = client.get("/demo/vendor/graphql-ws.min.js")
+    async with app_with_bundle(monkeypatch, tmp_path, cached) as client:
+        response = await client.get("/demo/vendor/graphql-ws.min.js")
         assert response.status_code == 200
         assert response.text == "var graphqlWs = {};"
 
 
-def test_without_the_bundle_the_page_gets_it_from_the_cdn(
+async def test_without_the_bundle_the_page_gets_it_from_the_cdn(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with app_with_bundle(monkeypatch, tmp_path, None) as client:
-        response = client.get("/demo/vendor/graphql-ws.min.js", follow_redirects=False)
+    async with app_with_bundle(monkeypatch, tmp_path, None) as client:
+        response = await client.get("/demo/vendor/graphql-ws.min.js")
         assert response.status_code == 307
         assert response.headers["location"] == (
             "https://unpkg.com/graphql-ws@6.0.6/umd/graphql-ws.min.js"
         )
-        assert client.get("/demo/vendor/other.js").status_code == 404
-        assert client.get("/").status_code == 200
+        assert (await client.get("/demo/vendor/other.js")).status_code == 404
+        assert (await client.get("/")).status_code == 200

@@ -7,44 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from tests.conftest import new_user
 from tests.e2e.conftest import GraphQLClient, Server
 
 Client = Callable[[str], GraphQLClient]
-CHROMIUM = Path("/usr/bin/chromium")
 QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
 HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
 RESPONSE = ".graphiql-response .CodeMirror"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    assert CHROMIUM.exists(), "Debian's chromium package is required (.ci/run installs it)"
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        await launched.close()
 
 
 async def set_editor(page: Page, selector: str, value: str) -> None:

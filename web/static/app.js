@@ -64,7 +64,11 @@ async function gql(query, variables = {}) {
   try {
     response = await fetch("/graphql", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${session.token}` },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/graphql-response+json, application/json;q=0.9",
+        Authorization: `Bearer ${session.token}`,
+      },
       body: JSON.stringify({ query, variables }),
     });
   } catch {
