@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -192,3 +193,14 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """Where a browser test keeps its screenshots: test-artifacts/<test>/ in the checkout
+    (git-ignored), emptied at the start of each run of that test, kept after it for people."""
+    name: str = request.node.name
+    folder: Path = REPO / "test-artifacts" / name.replace("/", "_")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder

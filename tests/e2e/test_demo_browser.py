@@ -112,10 +112,9 @@ def assert_stayed_home(record: Recorder, server: Server) -> None:
 
 
 async def test_two_users_message_live_and_read(
-    browser: Browser, server: Server, as_user: Client, tmp_path: Path
+    browser: Browser, server: Server, as_user: Client, artifacts: Path
 ) -> None:
-    record = Recorder(tmp_path / "artifacts")
-    record.artifacts.mkdir()
+    record = Recorder(artifacts)
     alice_context, bob_context = await browser.new_context(), await browser.new_context()
     scene = Scene(
         server,
@@ -254,13 +253,12 @@ async def alice_pages_through_the_conversation(scene: Scene, first: str, ids: li
 
 
 async def test_after_a_dropped_connection_the_page_catches_up(
-    browser: Browser, server: Server, as_user: Client, tmp_path: Path
+    browser: Browser, server: Server, as_user: Client, artifacts: Path
 ) -> None:
     """While the socket is down, a message arrives that the live feed can't bring: on
     reconnecting the page re-reads the inbox, and the badge restarts from the current count."""
     alice, bob = new_user("alice"), new_user("bob")
-    record = Recorder(tmp_path / "artifacts")
-    record.artifacts.mkdir()
+    record = Recorder(artifacts)
     page = await record.open(await browser.new_context())
     sockets: list[WebSocketRoute] = []
     network = {"down": False}

@@ -61,7 +61,7 @@ async def run(page: Page, query: str) -> None:
 
 
 async def test_graphiql_query_and_subscription(
-    browser: Browser, server: Server, as_user: Client, tmp_path: Path
+    browser: Browser, server: Server, as_user: Client, artifacts: Path
 ) -> None:
     alice, bob = new_user("alice"), new_user("bob")
     page = await browser.new_page()
@@ -70,7 +70,7 @@ async def test_graphiql_query_and_subscription(
     async with page.expect_response(lambda r: r.request.method == "POST"):  # introspection
         await page.goto(f"{server.url}/graphql")
     await page.wait_for_selector(QUERY_EDITOR)
-    await page.screenshot(path=str(tmp_path / "graphiql-opened.png"))
+    await page.screenshot(path=str(artifacts / "graphiql-opened.png"))
     tabs = await page.locator(".graphiql-tab").count()
     assert tabs >= 10, f"expected a tab per example operation, saw {tabs}"
     headers = json.dumps({"Authorization": f"Bearer {server.token(alice)}"})
@@ -85,7 +85,7 @@ async def test_graphiql_query_and_subscription(
     await wait_for_response(page, {"data": {"unreadCount": 0}})
     await as_user(bob).send(alice, "hello GraphiQL")
     await wait_for_response(page, {"data": {"unreadCount": 1}})
-    await page.screenshot(path=str(tmp_path / "graphiql-subscription.png"))
+    await page.screenshot(path=str(artifacts / "graphiql-subscription.png"))
 
     foreign = [url for url in requested if not url.startswith(server.url)]
     assert foreign == [], f"GraphiQL reached beyond this server: {foreign}"
