@@ -46,10 +46,16 @@ class DeliveryWorker:
     async def process(self, batch: list[Delivery]) -> None:
         if not batch:
             return
-        outcomes = await asyncio.gather(*(self._deliver_one(item) for item in batch))
+        outcomes = await self.deliver_batch(batch)
         done = [item.receipt for item, ok in zip(batch, outcomes, strict=True) if ok]
         if done:
             await self.queue.acknowledge(done)
+
+    async def deliver_batch(self, batch: list[Delivery]) -> list[bool]:
+        """Deliver every item of a received batch concurrently; True for each one delivered.
+        Acknowledging is the caller's: `process` deletes from SQS, a Lambda handler reports the
+        failures and lets the event source mapping delete the rest."""
+        return list(await asyncio.gather(*(self._deliver_one(item) for item in batch)))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Long-poll until `stop` is set, then drain what is already queued and return.

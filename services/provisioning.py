@@ -47,6 +47,8 @@ TABLE_DEFINITION: dict[str, Any] = {
 }
 
 TTL_ATTRIBUTE = "expiresAt"
+# SQS's longest: a message that keeps failing waits in the DLQ as long as it can for a redrive.
+RETENTION_SECONDS = 14 * 24 * 3600
 
 
 async def ensure_table(client: Any, table_name: str) -> None:
@@ -77,7 +79,10 @@ async def ensure_queues(
     visibility_timeout_seconds: int,
 ) -> str:
     """Create the delivery queue and its dead-letter queue; return the delivery queue's URL."""
-    dlq_url = (await client.create_queue(QueueName=dead_letter_queue_name))["QueueUrl"]
+    retention = {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
+    dlq_url = (await client.create_queue(QueueName=dead_letter_queue_name, Attributes=retention))[
+        "QueueUrl"
+    ]
     dlq_arn = (await client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]))[
         "Attributes"
     ]["QueueArn"]
@@ -87,7 +92,7 @@ async def ensure_queues(
         Attributes={
             "VisibilityTimeout": str(visibility_timeout_seconds),
             "RedrivePolicy": redrive,
-            "MessageRetentionPeriod": str(14 * 24 * 3600),
+            "MessageRetentionPeriod": str(RETENTION_SECONDS),
         },
     )
     return str(response["QueueUrl"])

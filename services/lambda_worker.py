@@ -1,0 +1,162 @@
+"""The delivery worker as an AWS Lambda function behind an SQS event source mapping.
+
+The event source mapping long-polls the delivery queue and hands this function batches of up to
+10 records. Each record goes through the very code path of the long-polling worker
+(`DeliveryWorker.deliver_batch` -> `deliver`): store idempotently, read the counter, publish. The
+records that were not delivered (undecodable bodies included) are returned in
+`batchItemFailures`; Lambda deletes the others from the queue. A failed record becomes visible
+again after the visibility timeout and, after `maxReceiveCount` receives, moves to the
+dead-letter queue, exactly as with the long-polling worker.
+
+This only works with `FunctionResponseTypes: [ReportBatchItemFailures]` on the event source
+mapping (see deploy/inboxql.yaml): without it Lambda ignores the response and deletes the whole
+batch whenever the handler returns.
+
+Entry point: `services.lambda_worker.handler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.aws import AwsEndpoints
+from services.bootstrap import App, bootstrap
+from services.delivery import DeliveryWorker
+from services.domain import Message
+from services.message_codec import decode_message
+from services.ports import Delivery, EventPublisher, MessageStore
+from services.settings import Settings, SettingsError
+
+log = logging.getLogger("inboxql.lambda")
+
+SqsRecord = Mapping[str, Any]
+BatchResponse = dict[str, list[dict[str, str]]]
+
+
+class EventSourceQueue:
+    """The `DeliveryQueue` of a Lambda worker: none. The event source mapping receives and
+    deletes the messages; the function must never do either itself."""
+
+    async def enqueue(self, message: Message) -> None:
+        raise RuntimeError("a Lambda delivery worker does not send to the queue")
+
+    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
+        raise RuntimeError("the SQS event source mapping receives for a Lambda worker")
+
+    async def acknowledge(self, receipts: Sequence[str]) -> None:
+        raise RuntimeError("the SQS event source mapping deletes for a Lambda worker")
+
+
+def _receive_count(record: SqsRecord) -> int:
+    attributes = record.get("attributes")
+    raw = attributes.get("ApproximateReceiveCount", "1") if isinstance(attributes, Mapping) else 1
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 1
+
+
+def to_delivery(record: SqsRecord) -> Delivery:
+    """One record of a Lambda SQS event, as the long-polling worker would have received it."""
+    body = record.get("body")
+    return Delivery(
+        receipt=str(record.get("receiptHandle", "")),
+        message=decode_message(body) if isinstance(body, str) else None,
+        receive_count=_receive_count(record),
+    )
+
+
+async def handle_records(
+    records: Sequence[SqsRecord], store: MessageStore, publisher: EventPublisher
+) -> list[str]:
+    """Deliver the records of one SQS event; return the `messageId` of each one that was not
+    delivered, in record order."""
+    worker = DeliveryWorker(EventSourceQueue(), store, publisher)
+    outcomes = await worker.deliver_batch([to_delivery(record) for record in records])
+    return [
+        str(record["messageId"]) for record, ok in zip(records, outcomes, strict=True) if not ok
+    ]
+
+
+def lambda_settings(environ: Mapping[str, str]) -> Settings:
+    """`Settings.from_env` for the function: always external mode (there is no local stack to
+    start in Lambda). A delivery worker verifies no tokens, so the function is not given
+    INBOXQL_JWT_SECRET, which external mode otherwise requires; it gets a random one that no
+    one knows instead, so its (unused) verifier can never accept any token."""
+    stack = environ.get("INBOXQL_STACK", "external")
+    if stack != "external":
+        raise SettingsError(f"the Lambda worker needs INBOXQL_STACK=external, got {stack!r}")
+    env = dict(environ, INBOXQL_STACK="external")
+    if not env.get("INBOXQL_JWT_SECRET"):
+        env["INBOXQL_JWT_SECRET"] = secrets.token_urlsafe(32)
+    return Settings.from_env(env)
+
+
+# --- the container's state ----------------------------------------------------------------
+#
+# Lambda runs one invocation at a time per container and then freezes the container, reusing it
+# (and this module's globals) for later invocations. The clients (aiobotocore's HTTP pools, the
+# Redis connections) belong to the event loop they were opened on, so one loop is created for
+# the container's life and every invocation runs on it. `asyncio.run()` per invocation would
+# close its loop on return and leave the clients dead (or force rebuilding them every time).
+# Nothing is created at import: the first invocation builds the clients.
+
+
+@dataclass
+class _Container:
+    loop: asyncio.AbstractEventLoop
+    resources: AsyncExitStack = field(default_factory=AsyncExitStack)
+    app: App | None = None
+
+    async def ensure_app(self) -> App:
+        if self.app is None:
+            settings = lambda_settings(os.environ)
+            self.app = await self.resources.enter_async_context(
+                bootstrap(settings, AwsEndpoints(), workers=0, provision=False)
+            )
+            log.info("clients ready: table %s, queue %s", settings.table_name, settings.queue_name)
+        return self.app
+
+    async def handle(self, records: Sequence[SqsRecord]) -> list[str]:
+        app = await self.ensure_app()
+        return await handle_records(records, app.store, app.hub)
+
+
+_container: _Container | None = None
+
+
+def handler(event: Mapping[str, Any], context: object) -> BatchResponse:
+    """The Lambda entry point for an SQS event. An exception (e.g. the clients cannot be built)
+    fails the whole batch, which SQS then redelivers; that is safe, since delivery is
+    idempotent."""
+    global _container  # noqa: PLW0603  # one per Lambda container, by design (see above)
+    if _container is None:
+        _container = _Container(asyncio.new_event_loop())
+    records: Sequence[SqsRecord] = event.get("Records") or []
+    failed = _container.loop.run_until_complete(_container.handle(records))
+    if failed:
+        log.warning("%d of %d records not delivered; SQS retries them", len(failed), len(records))
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def reset() -> None:
+    """Close the container's clients and its event loop; the next invocation starts afresh.
+    Lambda itself never needs this (it just freezes or discards the container); tests do."""
+    global _container
+    container, _container = _container, None
+    if container is None:
+        return
+    loop = container.loop
+    try:
+        loop.run_until_complete(container.resources.aclose())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
