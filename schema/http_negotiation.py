@@ -76,14 +76,15 @@ def _parse_range(element: str) -> MediaRange | None:
 def negotiate(accept: str | None) -> str | None:
     """The media type to answer in, or None when the client accepts neither (406).
 
-    Without an Accept header (or an empty one) the answer is `application/json`, as before
-    this server spoke `application/graphql-response+json`. Between types of equal q-value, a
+    Without an Accept header (or an empty one) the answer is
+    `application/graphql-response+json`: the specification's SHOULD since its legacy
+    watershed of 1 January 2025. Between types of equal q-value, a
     type the client names beats one that only a wildcard covers; if it names both, the
     modern type wins; if only wildcards cover them (`*/*`), the legacy one does, since such a
     client has not said it understands the new media type.
     """
     if accept is None or not accept.strip():
-        return APPLICATION_JSON
+        return GRAPHQL_RESPONSE_JSON
     ranges = parse_accept(accept)
     best: tuple[float, bool, bool] | None = None
     chosen = None

@@ -63,8 +63,10 @@ def assert_request_error(response: httpx.Response, status: int, media_type: str)
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [
-        (None, JSON),
-        ("", JSON),
+        # The specification's default since its 2025-01-01 watershed.
+        (None, GRJ),
+        ("", GRJ),
+        # A client that only says "anything" has not said it understands the new type.
         ("*/*", JSON),
         ("application/*", JSON),
         (JSON, JSON),
@@ -356,12 +358,15 @@ async def test_cross_site_simple_post_cannot_run_a_mutation(
     assert inbox["messages"]["edges"][0]["node"]["id"] == marker["id"]
 
 
-@pytest.mark.parametrize(("accept", "media_type"), [(None, JSON), (GRJ, GRJ)])
+@pytest.mark.parametrize(("accept", "media_type"), [(None, GRJ), (JSON, JSON), (GRJ, GRJ)])
 async def test_operations_via_get_are_405(
     http: httpx.AsyncClient, accept: str | None, media_type: str
 ) -> None:
-    headers = {"Accept": accept} if accept else {}
-    response = await http.get("/graphql", params={"query": ME}, headers=headers)
+    request = http.build_request("GET", "/graphql", params={"query": ME})
+    request.headers.pop("Accept", None)  # httpx sends */* unless told otherwise
+    if accept:
+        request.headers["Accept"] = accept
+    response = await http.send(request)
     assert response.status_code == 405
     assert "POST" in response.headers["allow"]
     assert_media_type(response, media_type)
