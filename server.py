@@ -18,11 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands import print_schema, print_token, run_seed, run_worker
 from schema import build_schema
@@ -32,7 +36,10 @@ from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.domain import UserId
 from services.local_stack import LocalStack
+from services.log_format import configure_logging
+from services.metrics import PrometheusMetrics
 from services.npm_assets import GRAPHIQL, ensure_bundle
+from services.request_context import REQUEST_ID_HEADER, accepted_request_id, request_id_bound
 from services.settings import SETTINGS_HELP, Settings, SettingsError
 from web.demo import demo_routes
 
@@ -44,12 +51,40 @@ EXAMPLES = Path(__file__).resolve().parent / "examples" / "operations"
 TAB_ORDER = ("Inbox", "SendMessage", "OnUnreadCount", "OnMessageReceived", "MarkRead")
 
 
+class RequestIdMiddleware:
+    """Binds a request id for each HTTP request and WebSocket connection (the client's
+    X-Request-Id when it is a sane token, else a new one) and echoes it in the response, or in
+    the WebSocket handshake's answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = accepted_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+
+        async def send_with_request_id(message: Message) -> None:
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with request_id_bound(request_id):
+            await self.app(scope, receive, send_with_request_id)
+
+
 def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> Starlette:
     provision = settings.stack == "local"
+    # Per app, never prometheus_client's global registry: tests build many apps in a process.
+    metrics = PrometheusMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with bootstrap(settings, endpoints, workers=workers, provision=provision) as app:
+        async with bootstrap(
+            settings, endpoints, workers=workers, provision=provision, metrics=metrics
+        ) as app:
             yield {"inboxql": app}
 
     tokens = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
@@ -66,7 +101,7 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
             asset_urls = {name: f"{ASSET_PATH}/{name}" for name in GRAPHIQL.files}
     graphql = InboxGraphQL(
-        build_schema(),
+        build_schema(metrics),
         graphiql_headers=graphiql_headers,
         graphiql_assets=asset_urls,
         graphiql_tabs=example_operations() if settings.graphiql else (),
@@ -83,6 +118,11 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             status_code=200 if ready else 503,
         )
 
+    async def metrics_page(request: Request) -> Response:
+        # Queue sizes are read now, so a scrape shows them as they are.
+        await inboxql_app(request).measure_queues()
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     if settings.demo:
         routes += demo_routes(settings, tokens)
     routes += [
@@ -90,8 +130,9 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_page),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
 
 
 def example_operations() -> list[str]:
@@ -140,12 +181,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
     if args.stack:
         settings = settings.with_overrides(stack=args.stack)
     if args.command == "schema":
@@ -182,7 +223,16 @@ def serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
     with stack_for(settings) as (effective, endpoints):
         app = create_app(effective, endpoints, workers=workers)
         banner(effective, endpoints, host, port)
-        config = uvicorn.Config(app, host=host, port=port, lifespan="on", ws="websockets-sansio")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            lifespan="on",
+            ws="websockets-sansio",
+            # In JSON, uvicorn's own lines (access log included) go through the root handler
+            # like every other; in text, uvicorn keeps its usual look.
+            log_config=None if effective.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        )
         server = uvicorn.Server(config)
         asyncio.run(server.serve())
         return 0 if server.started else 1

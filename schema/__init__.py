@@ -14,8 +14,10 @@ from strawberry.extensions import (
 )
 
 from schema.errors import ErrorCodes
+from schema.metrics import OperationMetrics
 from schema.parsing import CachedParser
 from schema.root import Mutation, Query, Subscription
+from services.metrics import NO_METRICS, Metrics
 
 
 class InboxSchema(strawberry.Schema):
@@ -24,7 +26,8 @@ class InboxSchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(metrics: Metrics = NO_METRICS) -> strawberry.Schema:
+    """`metrics` receives every operation's count, time and outcome."""
     return InboxSchema(
         query=Query,
         mutation=Mutation,
@@ -32,6 +35,8 @@ def build_schema() -> strawberry.Schema:
         # Factories: Strawberry builds extensions per operation; the parse and validation caches
         # behind CachedParser/ValidationCache are process-wide all the same.
         extensions=[
+            # First, so outermost: it sees each error with the code ErrorCodes gives it.
+            lambda: OperationMetrics(metrics),
             ErrorCodes,
             lambda: QueryDepthLimiter(max_depth=10),
             lambda: MaxAliasesLimiter(max_alias_count=30),

@@ -34,6 +34,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
 from schema.http_negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
+from schema.metrics import UNKNOWN
 from services.auth import bearer_token
 from services.bootstrap import App
 from services.errors import Unauthenticated
@@ -225,10 +226,13 @@ class InboxGraphQL(GraphQL[Context, None]):
             return await self._get(request)
         accept = request.headers.get("accept")
         if request.method != "POST":
-            return self._refused(negotiate(accept) or APPLICATION_JSON, self._method_refusal())
+            return self._refused(
+                request, negotiate(accept) or APPLICATION_JSON, self._method_refusal()
+            )
         media_type = negotiate(accept)
         if media_type is None:
             return self._refused(
+                request,
                 APPLICATION_JSON,
                 RequestRefused(
                     406, f"responses are {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON} only"
@@ -238,7 +242,7 @@ class InboxGraphQL(GraphQL[Context, None]):
             params = GraphQLParams(await self._read_json_body(request))
             query, registering = await self._resolve_persisted_query(request, params)
         except RequestRefused as refused:
-            return self._refused(media_type, refused)
+            return self._refused(request, media_type, refused)
 
         sub_response = await self.get_sub_response(request)
         if context is UNSET:
@@ -270,7 +274,7 @@ class InboxGraphQL(GraphQL[Context, None]):
                 return await self.render_graphql_ide(request)
             return PlainTextResponse("Not Found", status_code=404)
         media_type = negotiate(request.headers.get("accept")) or APPLICATION_JSON
-        return self._refused(media_type, self._method_refusal())
+        return self._refused(request, media_type, self._method_refusal())
 
     def _method_refusal(self) -> RequestRefused:
         allowed = "GET, POST" if self.graphql_ide else "POST"
@@ -342,6 +346,7 @@ class InboxGraphQL(GraphQL[Context, None]):
             # GraphQL's GetOperation(): with several operations the client must name one.
             # Strawberry would run the first one instead.
             message = "Must provide operation name if query contains multiple operations."
+            context.app.metrics.operation_finished(UNKNOWN, UNKNOWN, "BAD_USER_INPUT", None)
             return PreExecutionError(data=None, errors=[_client_error(message)])
         try:
             return await self.schema.execute(
@@ -377,7 +382,10 @@ class InboxGraphQL(GraphQL[Context, None]):
         codes = {(error.extensions or {}).get("code") for error in result.errors or []}
         return (500 if "INTERNAL_SERVER_ERROR" in codes else 400), body
 
-    def _refused(self, media_type: str, refused: RequestRefused) -> Response:
+    def _refused(self, request: Request, media_type: str, refused: RequestRefused) -> Response:
+        # Counted with the operations, though none ran: a surge of persisted-query misses or
+        # malformed posts is worth seeing next to them.
+        inboxql_app(request).metrics.operation_finished(UNKNOWN, UNKNOWN, refused.code, None)
         error = GraphQLError(refused.message, extensions={"code": refused.code})
         status = refused.status
         if refused.legacy_status is not None and media_type == APPLICATION_JSON:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,6 +22,7 @@ from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
 from services.dynamo_store import DynamoMessageStore
 from services.inbox import InboxService
+from services.metrics import NO_METRICS, Metrics, QueueName
 from services.persisted_queries import PersistedQueryStore, RedisPersistedQueryStore
 from services.provisioning import ensure_queues, ensure_table
 from services.redis_cache import RedisMessageCache
@@ -31,6 +33,9 @@ from services.sqs_queue import SqsDeliveryQueue
 log = logging.getLogger("inboxql.bootstrap")
 
 READY_TIMEOUT_SECONDS = 2.0
+# A scrape must answer even when SQS does not; a queue not measured in time reads as NaN.
+QUEUE_MEASURE_TIMEOUT_SECONDS = 1.0
+QUEUE_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 
 
 @dataclass
@@ -45,6 +50,41 @@ class App:
     sqs: Any
     redis: Redis
     persisted_queries: PersistedQueryStore
+    metrics: Metrics = NO_METRICS
+    # Looked up on first use: only /metrics needs it.
+    _dead_letter_queue_url: str | None = field(default=None, repr=False)
+
+    async def measure_queues(self) -> None:
+        """Both queues' approximate sizes, into the metrics. SQS has no lag figure that every
+        endpoint serves (ApproximateAgeOfOldestMessage is CloudWatch's): lag shows in the
+        delivery latency histogram instead."""
+        await asyncio.gather(self._measure("delivery"), self._measure("dead_letter"))
+
+    async def _measure(self, queue: QueueName) -> None:
+        try:
+            attributes = await asyncio.wait_for(
+                self._queue_attributes(queue), QUEUE_MEASURE_TIMEOUT_SECONDS
+            )
+            visible = float(attributes["ApproximateNumberOfMessages"])
+            in_flight = float(attributes["ApproximateNumberOfMessagesNotVisible"])
+        except Exception as error:
+            log.warning("could not measure the %s queue: %r", queue, error)
+            visible = in_flight = math.nan
+        self.metrics.queue_measured(queue, visible=visible, in_flight=in_flight)
+
+    async def _queue_attributes(self, queue: QueueName) -> dict[str, str]:
+        if queue == "delivery":
+            url = self.queue.url
+        else:
+            if self._dead_letter_queue_url is None:
+                name = self.settings.dead_letter_queue_name
+                found = await self.sqs.get_queue_url(QueueName=name)
+                self._dead_letter_queue_url = str(found["QueueUrl"])
+            url = self._dead_letter_queue_url
+        response = await self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=QUEUE_ATTRIBUTES
+        )
+        return dict(response["Attributes"])
 
     async def readiness(self) -> dict[str, bool]:
         """Whether each dependency answers now, each within a short budget."""
@@ -71,9 +111,11 @@ async def bootstrap(
     *,
     workers: int,
     provision: bool,
+    metrics: Metrics = NO_METRICS,
 ) -> AsyncIterator[App]:
     """Everything InboxQL needs, alive inside the block. `workers` delivery loops run in the
-    background and drain the queue before the block exits."""
+    background and drain the queue before the block exits. `metrics` is what the services
+    report to: the server passes the registry it serves at /metrics."""
     async with AsyncExitStack() as stack:
         session = aws_session(settings, endpoints)
         config = client_config(settings)
@@ -131,6 +173,7 @@ async def bootstrap(
             cache=RedisMessageCache(redis, settings.body_cache_ttl_seconds),
             publisher=hub,
             events=hub,
+            metrics=metrics,
         )
         app = App(
             settings=settings,
@@ -143,6 +186,7 @@ async def bootstrap(
             sqs=sqs,
             redis=redis,
             persisted_queries=RedisPersistedQueryStore(redis),
+            metrics=metrics,
         )
         stop = asyncio.Event()
         worker = DeliveryWorker(
@@ -150,6 +194,7 @@ async def bootstrap(
             store,
             hub,
             wait_seconds=settings.long_poll_seconds,
+            metrics=metrics,
         )
         worker_tasks = [
             asyncio.create_task(worker.run(stop), name=f"inboxql-worker-{i}")

@@ -7,25 +7,52 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from services.domain import Message, MessageReceived, UnreadCountChanged
+from services.domain import Message, MessageReceived, UnreadCountChanged, utc_now
 from services.inbox import announce
+from services.metrics import NO_METRICS, DeliveryOutcome, Metrics
 from services.ports import Delivery, DeliveryQueue, EventPublisher, MessageStore
+from services.request_context import new_request_id, request_id_bound
 
 log = logging.getLogger("inboxql.delivery")
 
 BATCH_SIZE = 10  # SQS's maximum for one receive and one delete
 
 
-async def deliver(message: Message, store: MessageStore, publisher: EventPublisher) -> None:
+async def deliver(
+    message: Message,
+    store: MessageStore,
+    publisher: EventPublisher,
+    *,
+    metrics: Metrics = NO_METRICS,
+    clock: Callable[[], datetime] = utc_now,
+) -> bool:
+    """Store, count, publish. True if this call stored the message, False if it was already
+    stored (a redelivery)."""
+    about = {"message_id": message.id, "recipient_id": message.recipient_id}
     created = await store.deliver(message)
+    if created:
+        metrics.message_delivered("persisted", _seconds_since(message, clock))
+        log.info("stored message %s for %s", message.id, message.recipient_id, extra=about)
+    else:
+        log.info(
+            "message %s was already stored; announcing the count again", message.id, extra=about
+        )
     count = await store.unread_count(message.recipient_id)
     # Published on redelivery too: a worker that stored the message and then died never told
     # anyone, and a count snapshot is harmless to repeat (subscribers drop stale versions).
     await announce(publisher, UnreadCountChanged(message.recipient_id, count.count, count.version))
-    if created:
-        await announce(publisher, MessageReceived(message))
+    if created and await announce(publisher, MessageReceived(message)):
+        metrics.message_delivered("published", _seconds_since(message, clock))
+        log.info("published message %s to %s", message.id, message.recipient_id, extra=about)
+    return created
+
+
+def _seconds_since(message: Message, clock: Callable[[], datetime]) -> float:
+    return (clock() - message.sent_at).total_seconds()
 
 
 @dataclass
@@ -35,6 +62,8 @@ class DeliveryWorker:
     publisher: EventPublisher
     wait_seconds: int = 20
     idle_backoff_seconds: float = 1.0
+    metrics: Metrics = NO_METRICS
+    clock: Callable[[], datetime] = utc_now
 
     async def run_once(self, wait_seconds: int | None = None) -> int:
         """Receive one batch, deliver it, delete what was delivered. Returns how many were
@@ -86,21 +115,32 @@ class DeliveryWorker:
             log.error("draining the delivery queue failed: %r", error)
 
     async def _deliver_one(self, item: Delivery) -> bool:
+        # Logged, and published on, under the id of the request that sent the message; a
+        # payload from before request ids gets one of its own.
+        with request_id_bound(item.request_id or new_request_id()):
+            outcome = await self._outcome_of(item)
+        self.metrics.delivery_attempted(outcome)
+        return outcome in ("delivered", "duplicate")
+
+    async def _outcome_of(self, item: Delivery) -> DeliveryOutcome:
         if item.message is None:
             # Left on the queue: after the configured receives SQS moves it to the DLQ.
             log.error("undecodable queue message (receive %d), leaving it", item.receive_count)
-            return False
+            return "undecodable"
         try:
-            await deliver(item.message, self.store, self.publisher)
+            created = await deliver(
+                item.message, self.store, self.publisher, metrics=self.metrics, clock=self.clock
+            )
         except Exception as error:
             log.warning(
                 "delivery of %s failed (receive %d), will retry: %r",
                 item.message.id,
                 item.receive_count,
                 error,
+                extra={"message_id": item.message.id, "receive_count": item.receive_count},
             )
-            return False
-        return True
+            return "failed"
+        return "delivered" if created else "duplicate"
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

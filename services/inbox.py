@@ -29,6 +29,7 @@ from services.domain import (
     utc_now,
 )
 from services.errors import BadUserInput, DependencyUnavailable
+from services.metrics import NO_METRICS, Metrics
 from services.ports import (
     DeliveryQueue,
     EventPublisher,
@@ -52,6 +53,7 @@ class InboxService:
     publisher: EventPublisher
     events: EventStream
     clock: Callable[[], datetime] = field(default=utc_now)
+    metrics: Metrics = NO_METRICS
 
     async def send_message(
         self,
@@ -78,6 +80,13 @@ class InboxService:
         # key but failed before the queue accepted the message, this is what delivers it.
         # Delivery is idempotent on the message id, so a second copy changes nothing.
         await self.queue.enqueue(message)
+        log.info(
+            "accepted message %s from %s to %s",
+            message.id,
+            message.sender_id,
+            message.recipient_id,
+            extra={"message_id": message.id, "recipient_id": message.recipient_id},
+        )
         return message
 
     async def inbox(
@@ -122,6 +131,8 @@ class InboxService:
         except DependencyUnavailable as error:
             log.warning("message cache unavailable, reading the store: %s", error)
         missing = [message_id for message_id in ids if message_id not in found]
+        # While the cache is down every lookup is a miss: the ratio shows what the store bears.
+        self.metrics.cache_looked_up(hits=len(ids) - len(missing), misses=len(missing))
         if missing:
             loaded = await self.store.get_messages(missing)
             found.update(loaded)
@@ -185,11 +196,14 @@ class InboxService:
         return current.count
 
 
-async def announce(publisher: EventPublisher, event: UnreadCountChanged | MessageReceived) -> None:
+async def announce(publisher: EventPublisher, event: UnreadCountChanged | MessageReceived) -> bool:
     """Live updates are best effort: the stores hold the truth and subscribers re-read it after
-    a gap, so a failed publish is logged, never raised into a write that has already happened."""
+    a gap, so a failed publish is logged, never raised into a write that has already happened.
+    Returns whether it was published."""
     user_id = event.user_id if isinstance(event, UnreadCountChanged) else event.message.recipient_id
     try:
         await publisher.publish(user_id, event)
     except DependencyUnavailable as error:
         log.warning("could not publish %s for %s: %s", type(event).__name__, user_id, error)
+        return False
+    return True

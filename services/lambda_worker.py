@@ -30,7 +30,7 @@ from services.aws import AwsEndpoints
 from services.bootstrap import App, bootstrap
 from services.delivery import DeliveryWorker
 from services.domain import Message
-from services.message_codec import decode_message
+from services.message_codec import decode_message_with_request_id
 from services.ports import Delivery, EventPublisher, MessageStore
 from services.settings import Settings, SettingsError
 
@@ -66,10 +66,14 @@ def _receive_count(record: SqsRecord) -> int:
 def to_delivery(record: SqsRecord) -> Delivery:
     """One record of a Lambda SQS event, as the long-polling worker would have received it."""
     body = record.get("body")
+    message, request_id = (
+        decode_message_with_request_id(body) if isinstance(body, str) else (None, None)
+    )
     return Delivery(
         receipt=str(record.get("receiptHandle", "")),
-        message=decode_message(body) if isinstance(body, str) else None,
+        message=message,
         receive_count=_receive_count(record),
+        request_id=request_id,
     )
 
 

@@ -60,11 +60,13 @@ class MessageStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One received queue message. `message` is None when the payload cannot be decoded."""
+    """One received queue message. `message` is None when the payload cannot be decoded;
+    `request_id` is the one it was sent under, when the payload carries one."""
 
     receipt: str
     message: Message | None
     receive_count: int
+    request_id: str | None = None
 
 
 class DeliveryQueue(Protocol):

@@ -17,10 +17,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.domain import InboxEvent, UserId
+from services.domain import InboxEvent, MessageReceived, UserId
 from services.errors import DependencyUnavailable
-from services.message_codec import decode_event, encode_event
+from services.message_codec import decode_event_with_request_id, encode_event
 from services.ports import EventStreamItem
+from services.request_context import current_request_id
 
 log = logging.getLogger("inboxql.events")
 
@@ -57,7 +58,9 @@ class RedisEventHub:
 
     async def publish(self, user_id: UserId, event: InboxEvent) -> None:
         try:
-            await self._redis.publish(channel_for(user_id), encode_event(event))
+            # The request behind the event travels with it, for the subscribers' processes.
+            payload = encode_event(event, request_id=current_request_id())
+            await self._redis.publish(channel_for(user_id), payload)
         except (RedisError, OSError) as error:
             raise DependencyUnavailable(f"redis publish: {error}") from error
 
@@ -168,10 +171,19 @@ class RedisEventHub:
         elif kind == "unsubscribe" and name not in self._channels:
             self._counts.pop(name, None)
         elif kind == "message" and name in self._channels:
-            event = decode_event(raw["data"])
-            if event is not None:
-                for queue in self._channels[name].queues:
-                    _offer(queue, event)
+            event, request_id = decode_event_with_request_id(raw["data"])
+            if event is None:
+                return
+            queues = self._channels[name].queues
+            if isinstance(event, MessageReceived):
+                log.info(
+                    "pushing message %s to the %d subscription(s) of its recipient here",
+                    event.message.id,
+                    len(queues),
+                    extra={"request_id": request_id, "message_id": event.message.id},
+                )
+            for queue in queues:
+                _offer(queue, event)
 
     def _broadcast_gap(self) -> None:
         self._counts.clear()

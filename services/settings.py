@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 StackKind = Literal["local", "external"]
+LogFormat = Literal["json", "text"]
 
 
 class SettingsError(ValueError):
@@ -70,6 +71,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_AWS_MAX_ATTEMPTS", "3", "botocore standard-mode attempts"),
     ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
     ("INBOXQL_LONG_POLL_SECONDS", "2 local, 10", "SQS long poll; bounds worker shutdown"),
+    ("INBOXQL_LOG_FORMAT", "text local, json", "log lines as text, or one JSON object each"),
 )
 
 
@@ -102,6 +104,8 @@ class Settings:
     # poll to answer (a poll dropped mid-wait can still take messages and hide them for the
     # visibility timeout), so this bounds shutdown time; short locally, cheaper when longer.
     long_poll_seconds: int = 2
+    # Text for people at a terminal; JSON, one object a line, for log pipelines.
+    log_format: LogFormat = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +114,9 @@ class Settings:
         if stack not in ("local", "external"):
             raise SettingsError(f"INBOXQL_STACK must be 'local' or 'external', got {stack!r}")
         defaults = cls()
+        log_format = env.get("INBOXQL_LOG_FORMAT", "text" if stack == "local" else "json")
+        if log_format not in ("json", "text"):
+            raise SettingsError(f"INBOXQL_LOG_FORMAT must be 'json' or 'text', got {log_format!r}")
         settings = cls(
             stack=stack,  # type: ignore[arg-type]  # checked just above
             data_dir=Path(env.get("INBOXQL_DATA_DIR", str(defaults.data_dir))),
@@ -149,6 +156,7 @@ class Settings:
                 0,
                 20,
             ),
+            log_format=log_format,  # type: ignore[arg-type]  # checked just above
         )
         if settings.stack == "external" and not settings.jwt_secret:
             raise SettingsError("INBOXQL_JWT_SECRET is required when INBOXQL_STACK=external")

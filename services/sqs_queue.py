@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.domain import Message
-from services.message_codec import decode_message, encode_message
+from services.message_codec import decode_message_with_request_id, encode_message
 from services.ports import Delivery
+from services.request_context import current_request_id
 
 log = logging.getLogger("inboxql.queue")
 
@@ -20,7 +21,9 @@ class SqsDeliveryQueue:
         self.url = queue_url
 
     async def enqueue(self, message: Message) -> None:
-        await self._client.send_message(QueueUrl=self.url, MessageBody=encode_message(message))
+        # The request being served travels with the message, for the worker's log lines.
+        body = encode_message(message, request_id=current_request_id())
+        await self._client.send_message(QueueUrl=self.url, MessageBody=body)
 
     async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
         response = await self._client.receive_message(
@@ -29,14 +32,7 @@ class SqsDeliveryQueue:
             WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
-        return [
-            Delivery(
-                receipt=raw["ReceiptHandle"],
-                message=decode_message(raw.get("Body", "")),
-                receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
-            )
-            for raw in response.get("Messages", [])
-        ]
+        return [_delivery(raw) for raw in response.get("Messages", [])]
 
     async def acknowledge(self, receipts: Sequence[str]) -> None:
         for offset in range(0, len(receipts), 10):
@@ -48,3 +44,13 @@ class SqsDeliveryQueue:
             # A failed delete only means a redelivery, which changes nothing; say so and go on.
             for failure in response.get("Failed", []):
                 log.warning("could not delete a delivered queue message: %s", failure)
+
+
+def _delivery(raw: dict[str, Any]) -> Delivery:
+    message, request_id = decode_message_with_request_id(raw.get("Body", ""))
+    return Delivery(
+        receipt=raw["ReceiptHandle"],
+        message=message,
+        receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+        request_id=request_id,
+    )

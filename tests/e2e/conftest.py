@@ -56,6 +56,8 @@ def server_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
         "INBOXQL_GRAPHIQL": "true",
         "INBOXQL_DEMO": "true",
         "INBOXQL_LONG_POLL_SECONDS": "1",
+        # One JSON object a line: tests/e2e/test_observability.py follows request ids in it.
+        "INBOXQL_LOG_FORMAT": "json",
         "INBOXQL_TABLE": settings.table_name,
         "INBOXQL_QUEUE": settings.queue_name,
         "INBOXQL_DLQ": settings.dead_letter_queue_name,

@@ -23,8 +23,10 @@ def test_defaults() -> None:
     assert (settings.connect_timeout_seconds, settings.read_timeout_seconds) == (2.0, 5.0)
     assert (settings.aws_max_attempts, settings.worker_concurrency) == (3, 2)
     assert settings.long_poll_seconds == 2
+    assert settings.log_format == "text"
     external = Settings.from_env({"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": "s" * 40})
     assert external.long_poll_seconds == 10
+    assert external.log_format == "json"
 
 
 def test_every_variable_is_read() -> None:
@@ -49,6 +51,7 @@ def test_every_variable_is_read() -> None:
             "INBOXQL_AWS_MAX_ATTEMPTS": "1",
             "INBOXQL_WORKER_CONCURRENCY": "64",
             "INBOXQL_LONG_POLL_SECONDS": "20",
+            "INBOXQL_LOG_FORMAT": "text",
         }
     )
     assert settings == Settings(
@@ -71,6 +74,7 @@ def test_every_variable_is_read() -> None:
         aws_max_attempts=1,
         worker_concurrency=64,
         long_poll_seconds=20,
+        log_format="text",
     )
 
 
@@ -130,6 +134,9 @@ def test_booleans(raw: str, value: bool) -> None:
         ("INBOXQL_AWS_MAX_ATTEMPTS", "11"),
         ("INBOXQL_WORKER_CONCURRENCY", "0"),
         ("INBOXQL_WORKER_CONCURRENCY", "65"),
+        ("INBOXQL_LOG_FORMAT", "yaml"),
+        ("INBOXQL_LOG_FORMAT", "JSON"),
+        ("INBOXQL_LOG_FORMAT", ""),
     ],
 )
 def test_bad_values(name: str, raw: str) -> None:
@@ -149,3 +156,7 @@ def test_with_overrides() -> None:
     assert (changed.table_name, changed.worker_concurrency) == ("other", 5)
     assert base.table_name == "inboxql"
     assert changed.queue_name == base.queue_name
+
+
+def test_log_format_is_read_in_local_mode_too() -> None:
+    assert Settings.from_env({"INBOXQL_LOG_FORMAT": "json"}).log_format == "json"
