@@ -34,6 +34,7 @@ from schema.http import InboxGraphQL, inboxql_app
 from services.auth import HmacTokenVerifier, local_secret
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
+from services.cost_report import cost_report
 from services.domain import UserId
 from services.local_stack import LocalStack
 from services.log_format import configure_logging
@@ -176,11 +177,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     seed.add_argument("--users", type=int, default=8, help="how many users (8)")
     seed.add_argument("--messages", type=int, default=500, help="how many messages (500)")
     commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    cost = commands.add_parser("cost", help="monthly AWS cost per number of users, per service")
+    cost.add_argument(
+        "--users", type=int, nargs="+", default=[1_000, 10_000, 1_000_000], help="tiers"
+    )
+    cost.add_argument("--profile", type=Path, help="measured operations (bench JSON)")
+    cost.add_argument("--prices", type=Path, help="price table (services/prices.json)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # Neither needs settings nor a stack: pure output from code and files.
+    if args.command == "cost":
+        print(cost_report(args.users, args.profile, args.prices), end="")
+        return 0
+    if args.command == "schema":
+        return print_schema()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
@@ -189,8 +202,10 @@ def main(argv: list[str]) -> int:
     configure_logging(settings.log_format)
     if args.stack:
         settings = settings.with_overrides(stack=args.stack)
-    if args.command == "schema":
-        return print_schema()
+    return run_command(args, settings)
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "token":
         return print_token(settings, args.user, args.ttl_hours)
     if args.command == "worker":

@@ -1,0 +1,1 @@
+"""Measurements of InboxQL on its local stack (run as `uv run python -m bench.<name>`)."""

@@ -1,0 +1,103 @@
+"""The capacity benchmark's core on the session's local stack: the structural facts its figures
+must show, whatever the exact numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.capacity import item_size, measure, transaction_units
+from services.bootstrap import App
+from services.cost_model import REQUIRED_OPERATIONS
+
+
+@pytest.fixture
+async def figures(app: App) -> dict[str, Any]:
+    result = await measure(app, samples=5)
+    operations: dict[str, Any] = result["operations"]
+    return operations
+
+
+def writes(op: dict[str, Any], where: str) -> float:
+    units: float = op["dynamodb"]["by_table_index"].get(where, {}).get("write_units", 0.0)
+    return units
+
+
+async def test_benchmark_structure(figures: dict[str, Any]) -> None:
+    assert set(REQUIRED_OPERATIONS) <= set(figures)
+
+    # A send's API part only enqueues; its delivery writes the table and both indexes.
+    api = figures["send_api"]
+    assert api["sqs_requests"] == {"SendMessage": 1.0}
+    assert api["dynamodb"]["write_units"] == 0
+    worker = figures["send_worker"]
+    for where in ("table", "lsi:unread", "gsi:conversation"):
+        assert writes(worker, where) > 0, where
+    # Batched: fewer than one receive-or-delete request per delivered message.
+    assert sum(worker["sqs_requests"].values()) < 1
+    assert worker["redis_commands"]["PUBLISH"] == 2  # the count, and the message
+
+    # A 5,000-character body costs more write units, still one SQS request.
+    assert (
+        figures["send_5000_worker"]["dynamodb"]["write_units"] > worker["dynamodb"]["write_units"]
+    )
+    assert figures["send_5000_api"]["sqs_billed_requests"] == 1
+
+    assert figures["unread_count"]["dynamodb"]["read_units"] <= 1
+    assert figures["unread_count"]["dynamodb"]["calls"] == {"GetItem": 1.0}
+
+    # Bodies: a cold page fetches them with one BatchGetItem, a hot one reads Redis only.
+    cold, hot = figures["inbox_page_cold"], figures["inbox_page_hot"]
+    assert cold["cache_hit_ratio"] == 0 and cold["dynamodb"]["calls"]["BatchGetItem"] == 1
+    assert hot["cache_hit_ratio"] == 1 and "BatchGetItem" not in hot["dynamodb"]["calls"]
+    assert hot["redis_commands"] == {"MGET": 1.0}
+    assert hot["dynamodb"]["read_units"] < cold["dynamodb"]["read_units"]
+
+    # The conversation page reads its index, the unread page the other one.
+    assert (
+        figures["conversation_page"]["dynamodb"]["by_table_index"]["gsi:conversation"]["read_units"]
+        > 0
+    )
+    assert (
+        figures["inbox_page_unread_only"]["dynamodb"]["by_table_index"]["lsi:unread"]["read_units"]
+        > 0
+    )
+
+    # Transactions are billed per item: 20 entries cost far more than one.
+    one, twenty = figures["mark_read_1"], figures["mark_read_20"]
+    assert twenty["dynamodb"]["write_units"] >= 10 * one["dynamodb"]["write_units"]
+    all_read = figures["mark_all_read_50"]
+    assert writes(all_read, "table") >= 2 * 50
+    for op in (one, twenty, all_read, worker):
+        reported = op["dynamodb"]["reported_by_dynamodb_local"]["write_units"]
+        assert op["dynamodb"]["write_units"] >= reported
+
+    # A live subscription reads the counter once and subscribes on Redis.
+    live = figures["subscribe_unread_count"]
+    assert live["dynamodb"]["calls"] == {"GetItem": 1.0}
+    assert live["redis_commands"].get("SUBSCRIBE") == 1
+
+
+def test_transaction_units_follow_the_per_item_rule() -> None:
+    entry = {
+        "pk": {"S": "USER#a"},
+        "sk": {"S": "MSG#1"},
+        "unreadSk": {"S": "1"},
+        "convPk": {"S": "CONV#a#b"},
+        "convSk": {"S": "1"},
+        "isRead": {"BOOL": False},
+    }
+    big = {"pk": {"S": "MSG#1"}, "sk": {"S": "MSG"}, "body": {"S": "x" * 3000}}
+    put = [{"Put": {"TableName": "t", "Item": big}}, {"Put": {"TableName": "t", "Item": entry}}]
+    units = transaction_units(put, [None, None], [big, entry])
+    assert units["table"].write == 2 * 3 + 2  # 3 KB item, then a small one
+    assert units["lsi:unread"].write == 2 and units["gsi:conversation"].write == 2
+
+    read = {k: v for k, v in entry.items() if k != "unreadSk"} | {"isRead": {"BOOL": True}}
+    update = [{"Update": {"TableName": "t", "Key": {"pk": entry["pk"], "sk": entry["sk"]}}}]
+    units = transaction_units(update, [entry], [read])
+    # The entry leaves the sparse index (one delete) and changes in the ALL-projected one.
+    assert (units["table"].write, units["lsi:unread"].write) == (2, 2)
+    assert units["gsi:conversation"].write == 2
+    assert item_size({"a": {"S": "bc"}, "n": {"N": "123"}}) == 3 + 1 + 3
