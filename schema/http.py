@@ -57,6 +57,7 @@ def inboxql_app(request: Request | WebSocket) -> App:
 # Subscriptions are served over WebSocket only.
 HTTP_OPERATION_TYPES = (OperationType.QUERY, OperationType.MUTATION)
 PERSISTED_QUERY_NOT_FOUND = "PersistedQueryNotFound"
+UNAUTHENTICATED = "UNAUTHENTICATED"
 MAX_TOKENS = 2000  # as MaxTokensLimiter in schema/__init__.py
 
 
@@ -259,6 +260,8 @@ class InboxGraphQL(GraphQL[Context, None]):
             await inboxql_app(request).persisted_queries.put(document_hash(query), query)
         status, body = self._status_and_body(media_type, result)
         response = self._json_response(media_type, status, body)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="inboxql"'
         # What resolvers add to `info.context.response` (headers, background tasks), as
         # Strawberry's own create_response does. The status code stays the protocol's.
         response.headers.raw.extend(sub_response.headers.raw)
@@ -371,15 +374,20 @@ class InboxGraphQL(GraphQL[Context, None]):
         self, media_type: str, result: ExecutionResult
     ) -> tuple[int, dict[str, object]]:
         body = cast(dict[str, object], process_result(result))
+        codes = {(error.extensions or {}).get("code") for error in result.errors or []}
+        if media_type != APPLICATION_JSON and result.data is None and codes == {UNAUTHENTICATED}:
+            # Nothing ran because nobody is signed in: the specification asks for 401 (or 403)
+            # when the client may not issue the request, and a 4xx carries no `data`.
+            body.pop("data", None)
+            return 401, body
         if not _never_executed(result):
-            # Executed, maybe with field errors (even `data: null`, e.g. UNAUTHENTICATED).
+            # Executed, maybe with field errors; `data: null` too for application/json.
             return 200, body
         if media_type == APPLICATION_JSON:
             # The legacy media type: 200 for every well-formed request, as before.
             return 200, body
         # A request error has no `data` entry, and in this media type a 4xx/5xx status.
         body.pop("data", None)
-        codes = {(error.extensions or {}).get("code") for error in result.errors or []}
         return (500 if "INTERNAL_SERVER_ERROR" in codes else 400), body
 
     def _refused(self, request: Request, media_type: str, refused: RequestRefused) -> Response:

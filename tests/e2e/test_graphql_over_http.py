@@ -171,17 +171,41 @@ async def test_field_errors_are_200_with_data_in_both_media_types(
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-@pytest.mark.parametrize("media_type", MEDIA_TYPES)
-async def test_unauthenticated_is_a_field_error_in_both_media_types(
-    http: httpx.AsyncClient, media_type: str
+async def test_unauthenticated_is_a_field_error_in_application_json(
+    http: httpx.AsyncClient,
 ) -> None:
-    response = await post(http, accept=media_type, json={"query": ME})
+    response = await post(http, accept=JSON, json={"query": ME})
     assert response.status_code == 200
-    assert_media_type(response, media_type)
+    assert_media_type(response, JSON)
     body = response.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert body["errors"][0]["path"] == ["me"]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer forged.token.value"])
+async def test_unauthenticated_is_401_in_graphql_response_json(
+    http: httpx.AsyncClient, authorization: str | None
+) -> None:
+    # The spec: a client not permitted to issue the request SHOULD get 401 (or 403).
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await http.post("/graphql", json={"query": ME}, headers={"Accept": GRJ, **headers})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert_media_type(response, GRJ)
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_partial_data_without_a_token_stays_200(http: httpx.AsyncClient) -> None:
+    # `message` is nullable: the response has data, so it is not refused as a whole.
+    query = '{ message(id: "01JZZZZZZZZZZZZZZZZZZZZZZZ") { id } }'
+    response = await post(http, accept=GRJ, json={"query": query})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] == {"message": None}
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 REQUEST_ERRORS = {
