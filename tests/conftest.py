@@ -7,8 +7,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
+from server import create_app
 from services.aws import AwsEndpoints
 from services.bootstrap import App, bootstrap
 from services.local_stack import LocalStack, StackEndpoints
@@ -44,6 +47,24 @@ def stack_settings(stack: StackEndpoints, tag: str, **overrides: object) -> Sett
     return base.with_overrides(**overrides)
 
 
+def external_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
+    """The variables that point an external-mode InboxQL (a server process, a worker, the
+    Lambda handler) at the session's stack and at `settings`' table and queues."""
+    return {
+        "INBOXQL_STACK": "external",
+        "INBOXQL_JWT_SECRET": TEST_JWT_SECRET,
+        "INBOXQL_TABLE": settings.table_name,
+        "INBOXQL_QUEUE": settings.queue_name,
+        "INBOXQL_DLQ": settings.dead_letter_queue_name,
+        "REDIS_URL": stack.redis_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_url,
+        "AWS_ENDPOINT_URL_SQS": stack.sqs_url,
+        "AWS_ACCESS_KEY_ID": "inboxql",
+        "AWS_SECRET_ACCESS_KEY": "inboxql",
+        "AWS_REGION": settings.aws_region,
+    }
+
+
 def stack_endpoints(stack: StackEndpoints) -> AwsEndpoints:
     return AwsEndpoints(dynamodb=stack.dynamodb_url, sqs=stack.sqs_url)
 
@@ -60,3 +81,17 @@ async def app(stack: StackEndpoints, session_tag: str) -> AsyncIterator[App]:
 def new_user(prefix: str = "user") -> str:
     """Users are unique per test, so tests sharing one table never see each other's data."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def client_without_lifespan(settings: Settings) -> httpx.AsyncClient:
+    """An in-process client of `create_app(settings)` whose lifespan never runs: for routes
+    that need no DynamoDB, SQS or Redis client (the IDE page, /healthz, headers)."""
+    app = create_app(settings, AwsEndpoints(), workers=0)
+
+    async def without_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["state"] = {"inboxql": None}
+        await app(scope, receive, send)
+
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=without_lifespan), base_url="http://test"
+    )

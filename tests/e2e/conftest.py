@@ -24,7 +24,7 @@ from services.bootstrap import bootstrap
 from services.domain import UserId
 from services.local_stack import StackEndpoints
 from services.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, stack_endpoints, stack_settings
+from tests.conftest import TEST_JWT_SECRET, external_env, stack_endpoints, stack_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,24 +50,17 @@ def free_port() -> int:
 
 
 def server_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
-    return os.environ | {
-        "INBOXQL_STACK": "external",
-        "INBOXQL_JWT_SECRET": TEST_JWT_SECRET,
-        "INBOXQL_GRAPHIQL": "true",
-        "INBOXQL_DEMO": "true",
-        "INBOXQL_LONG_POLL_SECONDS": "1",
-        # One JSON object a line: tests/e2e/test_observability.py follows request ids in it.
-        "INBOXQL_LOG_FORMAT": "json",
-        "INBOXQL_TABLE": settings.table_name,
-        "INBOXQL_QUEUE": settings.queue_name,
-        "INBOXQL_DLQ": settings.dead_letter_queue_name,
-        "REDIS_URL": stack.redis_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_url,
-        "AWS_ENDPOINT_URL_SQS": stack.sqs_url,
-        "AWS_ACCESS_KEY_ID": "inboxql",
-        "AWS_SECRET_ACCESS_KEY": "inboxql",
-        "AWS_REGION": settings.aws_region,
-    }
+    return (
+        os.environ
+        | external_env(stack, settings)
+        | {
+            "INBOXQL_GRAPHIQL": "true",
+            "INBOXQL_DEMO": "true",
+            "INBOXQL_LONG_POLL_SECONDS": "1",
+            # One JSON object a line: tests/e2e/test_observability.py follows request ids in it.
+            "INBOXQL_LOG_FORMAT": "json",
+        }
+    )
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

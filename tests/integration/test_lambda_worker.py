@@ -23,7 +23,12 @@ from services.local_stack import StackEndpoints
 from services.message_codec import encode_message
 from services.ports import EventStreamItem
 from services.settings import Settings, SettingsError
-from tests.conftest import TEST_JWT_SECRET, new_user, stack_endpoints, stack_settings
+from tests.conftest import (
+    external_env,
+    new_user,
+    stack_endpoints,
+    stack_settings,
+)
 
 UNDECODABLE = "this is not an InboxQL message"
 # What a Lambda SQS record's `attributes` carries (AWS Lambda developer guide, SQS event).
@@ -258,19 +263,7 @@ def test_handler_from_the_environment(
 
     first, second = asyncio.run(first_events())
 
-    for name, value in {
-        "INBOXQL_STACK": "external",
-        "INBOXQL_JWT_SECRET": TEST_JWT_SECRET,
-        "INBOXQL_TABLE": settings.table_name,
-        "INBOXQL_QUEUE": settings.queue_name,
-        "INBOXQL_DLQ": settings.dead_letter_queue_name,
-        "REDIS_URL": stack.redis_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_url,
-        "AWS_ENDPOINT_URL_SQS": stack.sqs_url,
-        "AWS_ACCESS_KEY_ID": "inboxql",
-        "AWS_SECRET_ACCESS_KEY": "inboxql",
-        "AWS_REGION": settings.aws_region,
-    }.items():
+    for name, value in external_env(stack, settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import httpx
-from starlette.types import Receive, Scope, Send
 
-from server import create_app
-from services.aws import AwsEndpoints
 from services.settings import Settings
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, client_without_lifespan
 
 
 async def get_ide(settings: Settings) -> httpx.Response:
-    app = create_app(settings, AwsEndpoints(), workers=0)
-
-    async def without_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
-        # Serving the IDE page needs no client; the lifespan that builds them is not run.
-        scope["state"] = {"inboxql": None}
-        await app(scope, receive, send)
-
-    transport = httpx.ASGITransport(app=without_lifespan)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with client_without_lifespan(settings) as client:
         return await client.get("/graphql", headers={"Accept": "text/html"})
 
 

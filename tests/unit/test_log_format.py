@@ -10,13 +10,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import orjson
 import pytest
-from starlette.types import Receive, Scope, Send
 
-from server import create_app
-from services.aws import AwsEndpoints
 from services.delivery import DeliveryWorker
 from services.domain import MessageReceived, UnreadCountChanged
 from services.inbox import InboxService
@@ -37,7 +33,7 @@ from services.request_context import (
 )
 from services.settings import Settings
 from services.sqs_queue import SqsDeliveryQueue
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, client_without_lifespan
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageStore
 from tests.unit.support import ALICE, BOB, make_message
 
@@ -290,15 +286,7 @@ async def test_the_worker_logs_a_delivery_under_the_id_it_was_sent_with(
 
 async def test_every_response_echoes_its_request_id() -> None:
     settings = Settings(stack="external", jwt_secret=TEST_JWT_SECRET, graphiql=False, demo=False)
-    app = create_app(settings, AwsEndpoints(), workers=0)
-
-    async def without_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
-        # /healthz needs no client: the lifespan that builds them is not run.
-        scope["state"] = {"inboxql": None}
-        await app(scope, receive, send)
-
-    transport = httpx.ASGITransport(app=without_lifespan)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with client_without_lifespan(settings) as client:
         chosen = await client.get("/healthz", headers={"X-Request-Id": "trace-me.1"})
         insane = await client.get("/healthz", headers={"X-Request-Id": "no spaces please"})
         absent = await client.get("/healthz")
