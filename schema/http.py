@@ -90,23 +90,24 @@ class GraphQLParams:
     def __init__(self, body: object) -> None:
         if not isinstance(body, dict):
             raise RequestRefused(400, "the request body must be a JSON object")
-        query = body.get("query")
-        if query is not None and not isinstance(query, str):
-            raise RequestRefused(400, "`query` must be a string")
-        variables = body.get("variables")
-        if variables is not None and not isinstance(variables, dict):
-            raise RequestRefused(400, "`variables` must be an object")
-        extensions = body.get("extensions")
-        if extensions is not None and not isinstance(extensions, dict):
-            raise RequestRefused(400, "`extensions` must be an object")
-        operation_name = body.get("operationName")
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestRefused(400, "`operationName` must be a string")
+        query = _optional(body, "query", str)
+        variables = _optional(body, "variables", dict)
+        extensions = _optional(body, "extensions", dict)
+        operation_name = _optional(body, "operationName", str)
         # An empty document is no document; an empty operation name is no name (as over GET).
         self.query: str | None = query or None
         self.variables: dict[str, Any] | None = variables
         self.extensions: dict[str, Any] | None = extensions
         self.operation_name: str | None = operation_name or None
+
+
+def _optional(body: dict[str, Any], name: str, kind: type[str] | type[dict[str, Any]]) -> Any:
+    """`body[name]` if absent/null or of `kind`; otherwise the request is malformed."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        what = "a string" if kind is str else "an object"
+        raise RequestRefused(400, f"`{name}` must be {what}")
+    return value
 
 
 def _reject_nonfinite(constant: str) -> float:
