@@ -1,0 +1,1 @@
+"""Fault-injection runs against the real local stack, each judged by `tests.faults.checker`."""

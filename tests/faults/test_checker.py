@@ -1,0 +1,93 @@
+"""The checker catches each kind of broken promise it exists for, and passes a clean run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.faults.checker import History, Inbox, Seen, check
+
+
+def clean_run() -> tuple[History, list[Inbox]]:
+    history = History("planted")
+    history.accepted("ann", "b1", "m1")
+    history.accepted("ann", "b2", "m2")
+    history.accepted("bob", "b3", "m3")
+    history.fault("sigkill", 2)
+    inboxes = [
+        Inbox("ann", 1, (Seen("m2", "ann", "b2", False), Seen("m1", "ann", "b1", True))),
+        Inbox("bob", 1, (Seen("m3", "bob", "b3", False),)),
+    ]
+    return history, inboxes
+
+
+def test_a_clean_run_passes_and_its_figures_are_written(tmp_path: Path) -> None:
+    history, inboxes = clean_run()
+    verdict = check(history, inboxes)
+    verdict.assert_ok()
+    figures = json.loads(verdict.write(tmp_path).read_text())
+    assert figures["messages_sent"] == 3
+    assert figures["faults_injected"] == 2
+    assert [figures[k] for k in ("lost", "duplicated", "unexpected", "count_drift")] == [0] * 4
+
+
+def test_a_planted_loss_is_caught() -> None:
+    history, inboxes = clean_run()
+    inboxes[1] = Inbox("bob", 0, ())
+    verdict = check(history, inboxes)
+    assert not verdict.ok
+    assert verdict.lost == ["bob: m3 'b3'"]
+    assert not (verdict.duplicated or verdict.unexpected or verdict.drift)
+
+
+def test_a_message_delivered_to_the_wrong_inbox_is_lost_and_unexpected() -> None:
+    history, inboxes = clean_run()
+    inboxes[0] = Inbox("ann", 2, (*inboxes[0].entries, Seen("m3", "ann", "b3", False)))
+    inboxes[1] = Inbox("bob", 0, ())
+    verdict = check(history, inboxes)
+    assert verdict.lost == ["bob: m3 'b3'"]
+    assert len(verdict.unexpected) == 1
+
+
+def test_a_duplicate_is_caught_whether_listed_twice_or_stored_twice() -> None:
+    history, inboxes = clean_run()
+    twice = Seen("m3", "bob", "b3", False)
+    inboxes[1] = Inbox("bob", 2, (twice, twice))
+    assert len(check(history, inboxes).duplicated) == 1
+    # The same accepted body stored under a second id: delivered twice in effect.
+    inboxes[1] = Inbox("bob", 2, (twice, Seen("m9", "bob", "b3", False)))
+    verdict = check(history, inboxes)
+    assert len(verdict.duplicated) == 1
+    assert not verdict.ok
+
+
+def test_an_unexpected_message_is_caught_unless_an_indeterminate_send_explains_it() -> None:
+    history, inboxes = clean_run()
+    extra = Seen("m7", "bob", "b7", False)
+    inboxes[1] = Inbox("bob", 2, (*inboxes[1].entries, extra))
+    assert check(history, inboxes).unexpected == ["bob: m7 'b7'"]
+    history.indeterminate("bob", "b7")
+    check(history, inboxes).assert_ok()
+    # An indeterminate send that never took effect is fine too.
+    history.indeterminate("bob", "b8")
+    check(history, inboxes).assert_ok()
+
+
+def test_count_drift_is_caught_per_user_in_both_directions() -> None:
+    history, inboxes = clean_run()
+    inboxes[0] = Inbox("ann", 2, inboxes[0].entries)
+    inboxes[1] = Inbox("bob", 0, inboxes[1].entries)
+    verdict = check(history, inboxes)
+    assert verdict.drift == {"ann": 1, "bob": -1}
+    assert verdict.figures()["count_drift"] == 2
+    assert not verdict.ok
+
+
+def test_an_inbox_left_unread_is_refused() -> None:
+    history, inboxes = clean_run()
+    try:
+        check(history, inboxes[:1])
+    except AssertionError as error:
+        assert "bob" in str(error)
+    else:
+        raise AssertionError("the checker judged a run without reading every inbox")
