@@ -9,8 +9,12 @@ from services.domain import MarkReadResult
 
 
 async def send_message(info: Info, input: SendMessageInput) -> Message:
-    sent = await info.context.app.inbox.send_message(
-        info.context.viewer, input.recipient_id, input.body, given(input.client_message_id)
+    app, sender = info.context.app, info.context.viewer
+    # Counted before anything is stored or queued: a refused send writes nothing. Retries with
+    # the same clientMessageId count too: they cost the same work.
+    await app.send_limiter.admit(sender)
+    sent = await app.inbox.send_message(
+        sender, input.recipient_id, input.body, given(input.client_message_id)
     )
     return Message.unread(sent)
 

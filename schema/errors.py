@@ -16,7 +16,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
-from services.errors import InboxError
+from services.errors import InboxError, RateLimited
 
 log = logging.getLogger("inboxql.errors")
 
@@ -29,12 +29,21 @@ def to_client_error(error: GraphQLError) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         return _with(error, error.message, code or "BAD_USER_INPUT")
     if isinstance(original, InboxError) and original.code != "INTERNAL_SERVER_ERROR":
-        return _with(error, original.message, original.code)
+        return _with(error, original.message, original.code, _details(original))
     log.error("unexpected error at %s", error.path, exc_info=original)
     return _with(error, INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
 
 
-def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
+def _details(error: InboxError) -> dict[str, object]:
+    """What a client needs besides the code to act on the error."""
+    if isinstance(error, RateLimited):
+        return {"retryAfterSeconds": error.retry_after_seconds}
+    return {}
+
+
+def _with(
+    error: GraphQLError, message: str, code: str, details: dict[str, object] | None = None
+) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -42,7 +51,7 @@ def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), **(details or {}), "code": code},
     )
 
 

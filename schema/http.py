@@ -136,6 +136,34 @@ def _names_no_operation_of_several(params: GraphQLParams, query: str) -> bool:
         return False
 
 
+async def _read_at_most(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit` bytes: from its
+    declared Content-Length before reading any of it, or while it streams in."""
+    declared = request.headers.get("content-length", "")
+    too_large = RequestRefused(413, f"the request body is larger than {limit} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _retry_after(result: ExecutionResult) -> int | None:
+    """The longest wait any RATE_LIMITED error asks for, as an HTTP Retry-After value."""
+    waits = [
+        wait
+        for error in result.errors or []
+        if (error.extensions or {}).get("code") == "RATE_LIMITED"
+        and isinstance(wait := (error.extensions or {}).get("retryAfterSeconds"), int)
+    ]
+    return max(waits, default=None)
+
+
 def _never_executed(result: ExecutionResult) -> bool:
     """Whether the result is a GraphQL request error: the operation never began executing
     (parse, validation, operation selection, variable coercion). Strawberry marks the first
@@ -263,6 +291,9 @@ class InboxGraphQL(GraphQL[Context, None]):
         response = self._json_response(media_type, status, body)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="inboxql"'
+        retry_after = _retry_after(result)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         # What resolvers add to `info.context.response` (headers, background tasks), as
         # Strawberry's own create_response does. The status code stays the protocol's.
         response.headers.raw.extend(sub_response.headers.raw)
@@ -299,8 +330,9 @@ class InboxGraphQL(GraphQL[Context, None]):
                 f"the request body must be {APPLICATION_JSON} (UTF-8)",
                 headers={"Accept-Post": APPLICATION_JSON},
             )
+        body = await _read_at_most(request, inboxql_app(request).settings.max_body_bytes)
         try:
-            return json.loads((await request.body()).decode(), parse_constant=_reject_nonfinite)
+            return json.loads(body.decode(), parse_constant=_reject_nonfinite)
         # UnicodeDecodeError and JSONDecodeError are ValueErrors; absurd nesting recurses.
         except (ValueError, RecursionError):
             raise RequestRefused(400, "the request body is not valid JSON") from None

@@ -25,6 +25,7 @@ from services.inbox import InboxService
 from services.metrics import NO_METRICS, Metrics, QueueName
 from services.persisted_queries import PersistedQueryStore, RedisPersistedQueryStore
 from services.provisioning import ensure_queues, ensure_table
+from services.rate_limit import NoSendLimit, SendRateLimiter, send_rate_limiter
 from services.redis_cache import RedisMessageCache
 from services.redis_events import RedisEventHub
 from services.settings import Settings
@@ -51,6 +52,8 @@ class App:
     redis: Redis
     persisted_queries: PersistedQueryStore
     metrics: Metrics = NO_METRICS
+    # Apps built by hand (bench/serve.py) send without a limit.
+    send_limiter: SendRateLimiter = field(default_factory=NoSendLimit)
     # Looked up on first use: only /metrics needs it.
     _dead_letter_queue_url: str | None = field(default=None, repr=False)
 
@@ -186,6 +189,11 @@ async def bootstrap(
             sqs=sqs,
             redis=redis,
             persisted_queries=RedisPersistedQueryStore(redis),
+            send_limiter=send_rate_limiter(
+                redis,
+                limit=settings.send_rate_limit,
+                window_seconds=settings.send_rate_window_seconds,
+            ),
             metrics=metrics,
         )
         stop = asyncio.Event()

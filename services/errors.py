@@ -26,5 +26,13 @@ class NotFound(InboxError):
     code = "NOT_FOUND"
 
 
+class RateLimited(InboxError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class DependencyUnavailable(InboxError):
     """A store, queue or cache did not answer in time. Shown to clients masked."""

@@ -72,6 +72,10 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
     ("INBOXQL_LONG_POLL_SECONDS", "2 local, 10", "SQS long poll; bounds worker shutdown"),
     ("INBOXQL_LOG_FORMAT", "text local, json", "log lines as text, or one JSON object each"),
+    ("INBOXQL_SEND_RATE_LIMIT", "60", "sendMessage calls per user per window; 0: no limit"),
+    ("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60", "the send rate limit's window"),
+    ("INBOXQL_MAX_BODY_BYTES", "65536", "largest HTTP request body; bigger gets 413"),
+    ("INBOXQL_INTROSPECTION", "true if local", "schema introspection and 'Did you mean' hints"),
 )
 
 
@@ -106,6 +110,13 @@ class Settings:
     long_poll_seconds: int = 2
     # Text for people at a terminal; JSON, one object a line, for log pipelines.
     log_format: LogFormat = "text"
+    # Per user, shared by every process through Redis; 0 turns the limit off.
+    send_rate_limit: int = 60
+    send_rate_window_seconds: int = 60
+    max_body_bytes: int = 65_536
+    # Off in external mode by default: the schema is public in the README, but a probe of a
+    # production endpoint should not get a map of it (nor "Did you mean" hints).
+    introspection: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,6 +168,21 @@ class Settings:
                 20,
             ),
             log_format=log_format,  # type: ignore[arg-type]  # checked just above
+            send_rate_limit=_int(
+                env.get("INBOXQL_SEND_RATE_LIMIT", "60"), "INBOXQL_SEND_RATE_LIMIT", 0, 1_000_000
+            ),
+            send_rate_window_seconds=_int(
+                env.get("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60"),
+                "INBOXQL_SEND_RATE_WINDOW_SECONDS",
+                1,
+                86_400,
+            ),
+            max_body_bytes=_int(
+                env.get("INBOXQL_MAX_BODY_BYTES", "65536"), "INBOXQL_MAX_BODY_BYTES", 1024, 1 << 26
+            ),
+            introspection=_bool(
+                env.get("INBOXQL_INTROSPECTION", str(stack == "local")), "INBOXQL_INTROSPECTION"
+            ),
         )
         if settings.stack == "external" and not settings.jwt_secret:
             raise SettingsError("INBOXQL_JWT_SECRET is required when INBOXQL_STACK=external")
