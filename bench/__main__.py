@@ -1,0 +1,96 @@
+"""The benchmark suite: `uv run python -m bench [--quick] [--only N ...] [--json]`.
+
+Starts one local stack (DynamoDB Local, moto SQS, redis-server) in a temporary folder, runs
+each benchmark (servers and load generators in their own processes), prints every figure with
+its same-run baseline, ratio and PASS/MISS against its target, and writes them as JSON to
+bench/results/last.json (`--json` also prints that JSON last on stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from bench import api_layer, cost, query_path, send_pipeline, subscriptions
+from bench.context import BenchContext
+from bench.figures import Figure, format_table
+from services.local_stack import LocalStack
+
+CACHE_DIR = Path.home() / ".cache" / "inboxql"
+RESULTS = Path(__file__).resolve().parent / "results" / "last.json"
+BENCHMARKS: dict[int, tuple[str, Callable[[BenchContext], list[Figure]]]] = {
+    5: ("cost per operation", cost.run),
+    1: ("API layer", api_layer.run),
+    2: ("query path", query_path.run),
+    3: ("send pipeline", send_pipeline.run),
+    4: ("subscriptions", subscriptions.run),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks it all runs")
+    parser.add_argument("--only", type=int, nargs="+", choices=sorted(BENCHMARKS), help="targets")
+    parser.add_argument("--json", action="store_true", help="print the JSON results too")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON file ({RESULTS})")
+    args = parser.parse_args(argv)
+    chosen = [n for n in BENCHMARKS if args.only is None or n in args.only]
+    began = time.monotonic()
+    figures: list[Figure] = []
+    failures: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="inboxql-bench-") as folder:
+        data_dir = Path(folder)
+        with LocalStack(data_dir / "stack", CACHE_DIR, persist=False) as stack:
+            if stack.dynamodb_url == stack.sqs_url:
+                print("DynamoDB Local did not start (Java 17+ and npm are needed)", file=sys.stderr)
+                return 1
+            log_dir = data_dir / "logs"
+            log_dir.mkdir()
+            context = BenchContext(quick=args.quick, log_dir=log_dir, stack=stack)
+            for number in chosen:
+                name, benchmark = BENCHMARKS[number]
+                print(f"[{time.monotonic() - began:6.1f}s] target {number}: {name}", flush=True)
+                started = time.monotonic()
+                try:
+                    figures += benchmark(context)
+                except Exception as error:
+                    failures[f"{number} {name}"] = repr(error)
+                    traceback.print_exc()
+                timings[f"{number} {name}"] = round(time.monotonic() - started, 1)
+    elapsed = time.monotonic() - began
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "uv run python -m bench" + (" --quick" if args.quick else ""),
+        "seconds": round(elapsed, 1),
+        "seconds_per_benchmark": timings,
+        "figures": [figure.as_json() for figure in figures],
+        "failures": failures,
+    }
+    print()
+    print(format_table(figures))
+    for name, reason in failures.items():
+        print(f"FAILED {name}: {reason}")
+    print(
+        f"\n{sum(f.verdict == 'PASS' for f in figures)} PASS, "
+        f"{sum(f.verdict == 'MISS' for f in figures)} MISS, {len(failures)} failed, "
+        f"{elapsed:.0f} s"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"wrote {args.out}")
+    if args.json:
+        print(orjson.dumps(result).decode())
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

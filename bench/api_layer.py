@@ -1,0 +1,118 @@
+"""Target 1: the API layer alone. InboxQL's schema and HTTP layer over in-memory fakes, against
+a bare Starlette route returning precomputed JSON, in the same server process and run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bench.context import BENCH_JWT_SECRET, BenchContext
+from bench.figures import Figure
+from bench.processes import http_load, serving
+from bench.serve import FAKE_USER
+from services.auth import HmacTokenVerifier
+from services.domain import UserId
+
+PAGE_QUERY = (
+    "query Inbox { messages(first: 20) { edges { cursor node { id senderId body sentAt isRead } }"
+    " pageInfo { hasNextPage endCursor } } }"
+)
+UNREAD_QUERY = "query Unread { unreadCount }"
+CONCURRENCY = 32
+
+
+def token_for(user: UserId) -> str:
+    return HmacTokenVerifier(BENCH_JWT_SECRET).issue(user, ttl_seconds=3600)
+
+
+def check_answers(url: str, token: str, query: str) -> dict[str, Any]:
+    """One request before the load: a figure for wrong answers would mean nothing."""
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": query},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    body: dict[str, Any] = response.json()
+    if response.status_code != 200 or "errors" in body:
+        raise RuntimeError(f"{query!r} answered {response.status_code}: {body}")
+    return body
+
+
+def interleaved(
+    port: int, token: str, subjects: dict[str, str], *, rounds: int, seconds: float
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The raw route and each query in turn, `rounds` times, so that whatever else loads the
+    machine weighs on all of them alike. Returns the baseline's and each subject's totals."""
+    totals: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, result: dict[str, Any]) -> None:
+        total = totals.setdefault(name, {"requests": 0, "seconds": 0.0, "errors": 0, "runs": []})
+        total["requests"] += result["requests"]
+        total["seconds"] += result["seconds"]
+        total["errors"] += result["errors"]
+        total["runs"].append(result)
+        total["rps"] = total["requests"] / total["seconds"]
+
+    for _ in range(rounds):
+        raw = http_load(port, path="/raw", concurrency=CONCURRENCY, seconds=seconds)
+        add("raw", raw)
+        for name, query in subjects.items():
+            body = {"query": query}
+            add(
+                name,
+                http_load(
+                    port,
+                    path="/graphql",
+                    body=body,
+                    token=token,
+                    concurrency=CONCURRENCY,
+                    seconds=seconds,
+                ),
+            )
+    for name, total in totals.items():
+        if total["errors"]:
+            first = next(r["first_error"] for r in total["runs"] if r["errors"])
+            raise RuntimeError(f"{name}: {total['errors']} bad answers under load: {first}")
+    raw_total = totals.pop("raw")
+    return raw_total, totals
+
+
+def run(context: BenchContext) -> list[Figure]:
+    token = token_for(FAKE_USER)
+    with serving("fake", context.log_dir) as server:
+        page = check_answers(server.url, token, PAGE_QUERY)
+        if len(page["data"]["messages"]["edges"]) != 20:
+            raise RuntimeError(f"a page of 20 expected: {page}")
+        check_answers(server.url, token, UNREAD_QUERY)
+        raw, subjects = interleaved(
+            server.port,
+            token,
+            {"messages": PAGE_QUERY, "unread": UNREAD_QUERY},
+            rounds=1 if context.quick else 2,
+            seconds=context.seconds(5.0),
+        )
+    baseline = f"raw precomputed-JSON Starlette route, req/s ({raw['requests']} requests)"
+    return [
+        Figure(
+            1,
+            "messages(first: 20), in-memory store",
+            subjects["messages"]["rps"],
+            "req/s",
+            target=0.25,
+            baseline=raw["rps"],
+            baseline_name=baseline,
+            detail={"runs": subjects["messages"]["runs"], "baseline_runs": raw["runs"]},
+        ),
+        Figure(
+            1,
+            "unreadCount, in-memory store",
+            subjects["unread"]["rps"],
+            "req/s",
+            target=0.40,
+            baseline=raw["rps"],
+            baseline_name=baseline,
+            detail={"runs": subjects["unread"]["runs"]},
+        ),
+    ]

@@ -1,0 +1,148 @@
+"""Child processes of a benchmark run: the server under load, and the load generators, each in
+its own process so that neither measures the other's CPU."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+READY_SECONDS = 90.0
+CHILD_SECONDS = 300.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_kib(self) -> int:
+        """Resident set size now, from /proc."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS in /proc status")
+
+
+@contextmanager
+def serving(
+    mode: str, log_dir: Path, env: Mapping[str, str] | None = None, workers: int = 2
+) -> Iterator[ServerProcess]:
+    port = free_port()
+    log = log_dir / f"server-{mode}-{port}.log"
+    command = [sys.executable, "-m", "bench.serve", "--port", str(port)]
+    command += ["--workers", str(workers), mode]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(port, process, log)
+    try:
+        _wait_until_serving(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_until_serving(server: ServerProcess) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"bench server exited:\n{server.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.url}/raw", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # pacing a readiness poll bounded by the deadline
+    raise RuntimeError(f"bench server did not answer:\n{server.log.read_text()[-3000:]}")
+
+
+def run_module(module: str, args: list[str], env: Mapping[str, str] | None = None) -> Any:
+    """Run `python -m module args` to completion; its stdout's last line is JSON."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        timeout=CHILD_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} failed ({done.returncode}):\n{done.stderr.decode()[-3000:]}")
+    return orjson.loads(done.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def running_module(
+    module: str, args: list[str], env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m module args` in the background, talking JSON lines on stdin/stdout."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def http_load(
+    port: int,
+    *,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    concurrency: int,
+    seconds: float,
+) -> dict[str, Any]:
+    args = ["--port", str(port), "--path", path, "--concurrency", str(concurrency)]
+    args += ["--seconds", str(seconds), "--warmup", str(min(1.0, seconds / 3))]
+    if body is not None:
+        args += ["--body", orjson.dumps(body).decode()]
+    if token:
+        args += ["--token", token]
+    result: dict[str, Any] = run_module("bench.http_load", args)
+    return result

@@ -1,0 +1,155 @@
+"""The server a benchmark loads, run as its own process under uvicorn (uvloop + httptools).
+
+    python -m bench.serve --port P fake     InboxQL's schema and HTTP layer over in-memory fakes
+    python -m bench.serve --port P stack    `server.py`'s app on the stack INBOXQL_* points at
+
+Both also serve `GET /raw`: precomputed JSON from a bare Starlette route, the baseline every
+API figure is divided by, behind the same middleware and server settings. The fake server
+seeds `FAKE_MESSAGES` messages for `FAKE_USER` before it answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import resource
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+
+from bench.context import BENCH_JWT_SECRET
+from schema import build_schema
+from schema.http import InboxGraphQL
+from server import RequestIdMiddleware, create_app
+from services.auth import HmacTokenVerifier
+from services.aws import AwsEndpoints
+from services.bootstrap import App
+from services.domain import Message, UserId, new_message_id
+from services.inbox import InboxService
+from services.settings import Settings
+from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageCache, FakeMessageStore
+
+FAKE_USER = UserId("bench-reader")
+FAKE_SENDER = UserId("bench-writer")
+FAKE_MESSAGES = 60
+BODY = "lunch tomorrow? the deploy went fine, but the dashboard still shows yesterday's numbers"
+# What a 20-message page weighs, so the raw route sends as many bytes as the query answers.
+RAW_BODY = orjson.dumps(
+    {
+        "data": {
+            "messages": {
+                "edges": [
+                    {"cursor": f"cursor-{i:04d}", "node": {"id": f"m{i}", "body": BODY}}
+                    for i in range(20)
+                ],
+                "pageInfo": {"hasNextPage": True, "endCursor": "cursor-0019"},
+            }
+        }
+    }
+)
+
+
+async def raw(_: Request) -> Response:
+    return Response(RAW_BODY, media_type="application/json")
+
+
+def raise_file_limit() -> int:
+    """Every WebSocket is a descriptor: take the hard limit, as a server for 10k clients must."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+async def seeded_fake_app(settings: Settings) -> App:
+    store, hub = FakeMessageStore(), FakeEventHub()
+    inbox = InboxService(
+        store=store,
+        queue=FakeDeliveryQueue(),
+        cache=FakeMessageCache(),
+        publisher=hub,
+        events=hub,
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(FAKE_MESSAGES):
+        at = start + timedelta(seconds=n)
+        await store.deliver(Message(new_message_id(at), FAKE_SENDER, FAKE_USER, BODY, at))
+    # The fake parts stand where the real adapters do; App's fields name the real types.
+    fake: Any = store
+    return App(
+        settings=settings,
+        inbox=inbox,
+        tokens=HmacTokenVerifier(BENCH_JWT_SECRET),
+        store=fake,
+        queue=cast(Any, inbox.queue),
+        hub=cast(Any, hub),
+        dynamodb=None,
+        sqs=None,
+        redis=cast(Any, None),
+        persisted_queries=cast(Any, None),
+    )
+
+
+def fake_app() -> Starlette:
+    settings = Settings(stack="external", jwt_secret=BENCH_JWT_SECRET)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        yield {"inboxql": await seeded_fake_app(settings)}
+
+    graphql = InboxGraphQL(build_schema(), graphiql_headers=None)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/raw", raw),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+
+
+def stack_app(workers: int) -> Starlette:
+    settings = Settings.from_env().with_overrides(graphiql=False, demo=False)
+    app = create_app(settings, AwsEndpoints(), workers=workers)
+    app.router.routes.append(Route("/raw", raw))
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2, help="delivery loops (stack mode)")
+    parser.add_argument("mode", choices=("fake", "stack"))
+    args = parser.parse_args(argv)
+    raise_file_limit()
+    app = fake_app() if args.mode == "fake" else stack_app(args.workers)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="on",
+        # One line per request would be the server's main cost at these rates.
+        access_log=False,
+        log_level="warning",
+        backlog=16384,
+        # An idle subscription must stay open for the whole measurement.
+        ws_ping_interval=None,
+    )
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve())
+    return 0 if server.started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
