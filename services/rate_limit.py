@@ -5,6 +5,8 @@ One Lua script increments the window's counter and starts its expiry on the firs
 processes can never both see "first" or leave a counter without a TTL. The window's remaining
 time (Redis' own clock, not ours) is the client's retry-after hint.
 
+The key is one user's, so the script touches a single slot and runs as is on a Redis Cluster.
+
 When Redis does not answer, sends are let through (fail open) and a warning is logged: the limit
 protects against abuse, while refusing every send for the length of a cache outage would turn a
 degraded cache into a full outage of the one write that matters. Accepted messages still go
@@ -17,7 +19,7 @@ import logging
 import math
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from services.domain import UserId
@@ -55,7 +57,7 @@ class NoSendLimit:
 
 
 class RedisSendRateLimiter:
-    def __init__(self, client: Redis, *, limit: int, window_seconds: int) -> None:
+    def __init__(self, client: Redis | RedisCluster, *, limit: int, window_seconds: int) -> None:
         if limit < 1 or window_seconds < 1:
             raise ValueError("limit and window_seconds must be positive")
         self._limit = limit
@@ -81,7 +83,9 @@ class RedisSendRateLimiter:
             )
 
 
-def send_rate_limiter(client: Redis, *, limit: int, window_seconds: int) -> SendRateLimiter:
+def send_rate_limiter(
+    client: Redis | RedisCluster, *, limit: int, window_seconds: int
+) -> SendRateLimiter:
     """The limiter the settings ask for: none when `limit` is 0."""
     if limit == 0:
         return NoSendLimit()
