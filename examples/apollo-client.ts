@@ -46,8 +46,8 @@ const SEND = gql`
   }
 `;
 const BADGE = gql`
-  subscription OnUnreadCount {
-    unreadCount
+  subscription OnVersionedUnreadCount {
+    versionedUnreadCount { count version }
   }
 `;
 
@@ -57,6 +57,14 @@ await client.mutate({
   mutation: SEND,
   variables: { recipientId: "bob", body: "Hello!", clientMessageId: crypto.randomUUID() },
 });
+// Versions order every value of the count, from queries and pushes alike: show a value only
+// if its version is higher than the one shown.
+let shownVersion = -1;
 client.subscribe({ query: BADGE }).subscribe({
-  next: ({ data }) => console.log("unread:", data.unreadCount),
+  next: ({ data }) => {
+    const { count, version } = data.versionedUnreadCount;
+    if (version <= shownVersion) return;
+    shownVersion = version;
+    console.log("unread:", count);
+  },
 });

@@ -7,9 +7,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.permission import BasePermission
 
-from resolvers import mutations, queries, subscriptions
+from resolvers import mutations, queries, subscriptions, unread_counter
 from schema.permissions import IsAuthenticated
-from schema.types import MarkReadPayload, Message, MessageConnection, User
+from schema.types import MarkReadPayload, Message, MessageConnection, UnreadCount, User
 
 AUTH: list[type[BasePermission]] = [IsAuthenticated]
 
@@ -18,6 +18,12 @@ AUTH: list[type[BasePermission]] = [IsAuthenticated]
 class Query:
     me: User = strawberry.field(resolver=queries.me, permission_classes=AUTH)
     unread_count: int = strawberry.field(resolver=queries.unread_count, permission_classes=AUTH)
+    versioned_unread_count: UnreadCount = strawberry.field(
+        resolver=unread_counter.versioned_unread_count,
+        permission_classes=AUTH,
+        description="The caller's unread count with its version, comparable with the versions "
+        "`versionedUnreadCount` subscriptions push.",
+    )
     messages: MessageConnection = strawberry.field(
         resolver=queries.messages,
         permission_classes=AUTH,
@@ -54,6 +60,12 @@ class Subscription:
         resolver=subscriptions.unread_count,
         permission_classes=AUTH,
         description="The caller's unread count now, then after every change.",
+    )
+    versioned_unread_count: AsyncGenerator[UnreadCount, None] = strawberry.subscription(
+        resolver=subscriptions.versioned_unread_count,
+        permission_classes=AUTH,
+        description="The caller's unread count with its version now, then after every change, "
+        "versions increasing. A client that reads slowly skips to the newest value.",
     )
     message_received: AsyncGenerator[Message, None] = strawberry.subscription(
         resolver=subscriptions.message_received,

@@ -11,6 +11,7 @@ from schema.context import Info
 from services.cursor import encode_cursor
 from services.domain import InboxEntry, MessageId, Page
 from services.domain import Message as DomainMessage
+from services.domain import UnreadCount as DomainUnreadCount
 from services.errors import InboxError
 
 
@@ -89,6 +90,22 @@ class MessageConnection:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )
+
+
+@strawberry.type(
+    description="An unread count with its version. Versions are per user and grow with every "
+    "change of the count, across queries, subscriptions and server processes: keep the value "
+    "with the highest version and ignore any with a version at or below the one you have."
+)
+class UnreadCount:
+    count: int
+    version: int = strawberry.field(
+        description="Orders the values of this user's count; a higher version is newer."
+    )
+
+    @classmethod
+    def from_domain(cls, counter: DomainUnreadCount) -> UnreadCount:
+        return cls(count=counter.count, version=counter.version)
 
 
 @strawberry.type

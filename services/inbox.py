@@ -4,10 +4,12 @@ Redis or GraphQL."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.coalesce import latest_values
 from services.cursor import decode_cursor
 from services.domain import (
     MAX_MARK_READ_IDS,
@@ -17,6 +19,7 @@ from services.domain import (
     MessageId,
     MessageReceived,
     Page,
+    UnreadCount,
     UnreadCountChanged,
     UserId,
     check_page_size,
@@ -161,22 +164,39 @@ class InboxService:
     async def unread_count(self, user_id: UserId) -> int:
         return (await self.store.unread_count(user_id)).count
 
+    async def unread_counter(self, user_id: UserId) -> UnreadCount:
+        """The count with its version. Versions are per user and grow with every change, in
+        queries and pushes alike: a client keeps the value with the highest version."""
+        return await self.store.unread_count(user_id)
+
     async def watch_unread_count(self, user_id: UserId) -> AsyncIterator[int]:
-        """The current count, then every change. Subscribing before reading the snapshot
-        means no change can fall between the two; versions drop stale or repeated values."""
+        async with aclosing(self.watch_unread_counter(user_id)) as counters:
+            async for current in counters:
+                yield current.count
+
+    async def watch_unread_counter(self, user_id: UserId) -> AsyncGenerator[UnreadCount, None]:
+        """The current count, then every change, in version order. A consumer that falls
+        behind skips to the newest value instead of being handed the backlog."""
+        # Closed here, not left to the garbage collector: closing stops the Redis subscription.
+        async with aclosing(latest_values(self._unread_counter_changes(user_id))) as counters:
+            async for current in counters:
+                yield current
+
+    async def _unread_counter_changes(self, user_id: UserId) -> AsyncIterator[UnreadCount]:
+        """Subscribing before reading the snapshot means no change can fall between the two;
+        versions drop stale or repeated values. After a gap (`None`) the store is read again."""
         async with self.events.subscribe(user_id) as stream:
             current = await self.store.unread_count(user_id)
-            version = current.version
-            yield current.count
+            yield current
             async for item in stream:
                 if item is None:
-                    current = await self.store.unread_count(user_id)
-                    if current.version != version:
-                        version = current.version
-                        yield current.count
-                elif isinstance(item, UnreadCountChanged) and item.version > version:
-                    version = item.version
-                    yield item.count
+                    fresh = await self.store.unread_count(user_id)
+                    if fresh.version > current.version:
+                        current = fresh
+                        yield current
+                elif isinstance(item, UnreadCountChanged) and item.version > current.version:
+                    current = UnreadCount(item.count, item.version)
+                    yield current
 
     async def watch_messages(self, user_id: UserId) -> AsyncIterator[Message]:
         async with self.events.subscribe(user_id) as stream:

@@ -22,7 +22,7 @@ const MARK_READ = `mutation MarkRead($ids: [ID!]!) {
   markRead(ids: $ids) { messages { id } unreadCount }
 }`;
 const MARK_ALL_READ = "mutation MarkAllRead { markAllRead { messages { id } unreadCount } }";
-const UNREAD_COUNT = "subscription UnreadCount { unreadCount }";
+const UNREAD_COUNT = "subscription UnreadCount { versionedUnreadCount { count version } }";
 const MESSAGE_RECEIVED = `subscription MessageReceived { messageReceived { ${MESSAGE_FIELDS} } }`;
 
 const state = {
@@ -31,6 +31,7 @@ const state = {
   inbox: { entries: new Map(), cursor: null, generation: 0 }, // id -> { message, element }
   conversation: { withUser: null, ids: new Set(), cursor: null, generation: 0 },
   composeKey: null, // clientMessageId of the message being composed: a retry can't duplicate it
+  badgeVersion: -1, // version of the count on the badge: an older or repeated value is ignored
 };
 
 const $ = (id) => document.getElementById(id);
@@ -132,6 +133,7 @@ function start(session) {
   $("signin").hidden = true;
   $("app").hidden = false;
   $("current-user").textContent = session.user;
+  state.badgeVersion = -1;
   setBadge(null);
   loadInbox(true);
   connectFeeds(session);
@@ -165,7 +167,8 @@ function connectFeeds(session) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   state.client = graphqlWs.createClient({
     url: `${scheme}://${location.host}/graphql`,
-    connectionParams: { Authorization: `Bearer ${session.token}` },
+    // A function: graphql-ws calls it on every (re)connect.
+    connectionParams: () => ({ Authorization: `Bearer ${session.token}` }),
     // Keep reconnecting with a capped backoff: the page is meant to stay open.
     retryAttempts: Infinity,
     shouldRetry: () => true,
@@ -176,7 +179,7 @@ function connectFeeds(session) {
         if (state.session !== session) return;
         setStatus("live", "live");
         // The live feed may have missed messages while disconnected: the inbox is the record.
-        // (The badge needs nothing: the unreadCount subscription restarts with the count.)
+        // (The badge needs nothing: the count subscription restarts with the current value.)
         if (wasRetry) loadInbox(true);
       },
       closed: (event) => {
@@ -186,7 +189,7 @@ function connectFeeds(session) {
       },
     },
   });
-  state.client.subscribe({ query: UNREAD_COUNT }, feed(session, (d) => setBadge(d.unreadCount)));
+  state.client.subscribe({ query: UNREAD_COUNT }, feed(session, (d) => offerCount(d.versionedUnreadCount)));
   state.client.subscribe({ query: MESSAGE_RECEIVED }, feed(session, (d) => receive(d)));
 }
 
@@ -211,6 +214,13 @@ function setStatus(kind, text) {
   const status = $("connection-status");
   status.dataset.state = kind;
   status.textContent = text;
+}
+
+/** The ordering rule: a count is shown only if its version is newer than the one shown. */
+function offerCount({ count, version }) {
+  if (version <= state.badgeVersion) return;
+  state.badgeVersion = version;
+  setBadge(count);
 }
 
 function setBadge(count) {
