@@ -26,7 +26,9 @@ def client_config(settings: Settings) -> AioConfig:
     return AioConfig(
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,
-        retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+        # botocore's `max_attempts` counts retries only (3 means 4 calls); the setting means
+        # every call made, the first included, as AWS_MAX_ATTEMPTS does.
+        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
         max_pool_connections=64,
     )
 

@@ -1,0 +1,130 @@
+"""(d) DynamoDB throttling and transaction conflicts, injected k times into the real client:
+within the retry budgets the delivery succeeds on the first receive; past them the queue message
+is not deleted and SQS retries it later; a failed delivery never leaves a partial write."""
+
+from __future__ import annotations
+
+import time
+
+from services.bootstrap import App
+from services.delivery import DeliveryWorker
+from services.domain import Message, MessageId, UserId
+from services.dynamo_keys import entry_key, message_key
+from services.dynamo_store import TRANSACTION_ATTEMPTS
+from services.local_stack import StackEndpoints
+from tests.conftest import new_user
+from tests.faults.checker import History
+from tests.faults.conftest import (
+    QUIET_DEADLINE,
+    fault_app,
+    fault_settings,
+    judge,
+    queue_sizes,
+    wait_quiet,
+)
+from tests.faults.dynamodb_faults import DynamoFaults
+
+MAX_ATTEMPTS = 3  # botocore standard mode: attempts per call, the first one included
+
+
+async def send(app: App, history: History, sender: str, recipient: str, body: str) -> Message:
+    message = await app.inbox.send_message(UserId(sender), recipient, body)
+    history.accepted(recipient, body, message.id)
+    return message
+
+
+async def deliver_until_quiet(worker: DeliveryWorker, app: App) -> int:
+    """Run the worker's receive-deliver-delete until the queue is empty; the receives made."""
+    receives = 0
+    deadline = time.monotonic() + QUIET_DEADLINE
+    while await queue_sizes(app) != (0, 0):
+        assert time.monotonic() < deadline, f"queue never went quiet: {await queue_sizes(app)}"
+        await worker.run_once(wait_seconds=1)
+        receives += 1
+    return receives
+
+
+async def test_faults_within_the_retry_budgets_are_absorbed_on_the_first_receive(
+    stack: StackEndpoints, session_tag: str
+) -> None:
+    history = History("dynamodb_throttling_within_budget")
+    sender, users = new_user("thr"), [new_user("thr") for _ in range(3)]
+    settings = fault_settings(stack, session_tag, aws_max_attempts=MAX_ATTEMPTS)
+    async with fault_app(stack, settings) as app:
+        faults = DynamoFaults(app.dynamodb)
+        try:
+            planned: dict[MessageId, int] = {}
+            for n in range(24):
+                message = await send(app, history, sender, users[n % 3], f"thr-{n}")
+                throttled, conflicts = n % 3, n % 4 + 2  # k < MAX_ATTEMPTS; k < store attempts
+                faults.fail(message.id, "ProvisionedThroughputExceededException", throttled)
+                faults.fail(message.id, "TransactionConflict", conflicts)
+                planned[message.id] = throttled + conflicts
+            worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+            while await worker.run_once(wait_seconds=0):
+                pass
+            # Nothing was left for SQS to retry: every delivery succeeded on its first receive.
+            assert await queue_sizes(app) == (0, 0)
+            for message_id, injected in planned.items():
+                assert faults.attempts[message_id] == injected + 1
+            for fault, times in faults.injected.items():
+                history.fault(fault, times)
+        finally:
+            faults.close()
+        await judge(history, app.store)
+
+
+async def test_faults_past_the_retry_budgets_leave_the_message_queued_and_nothing_written(
+    stack: StackEndpoints, session_tag: str
+) -> None:
+    history = History("dynamodb_throttling_past_budget")
+    sender, recipient = new_user("thr"), new_user("thr")
+    settings = fault_settings(stack, session_tag, aws_max_attempts=MAX_ATTEMPTS)
+    async with fault_app(stack, settings) as app:
+        faults = DynamoFaults(app.dynamodb)
+        try:
+            # A counter that already exists, so that "unchanged" is a real comparison.
+            await send(app, history, sender, recipient, "before the storm")
+            worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+            await deliver_until_quiet(worker, app)
+            before = await app.store.unread_count(UserId(recipient))
+
+            throttled = await send(app, history, sender, recipient, "throttled past budget")
+            faults.fail(throttled.id, "ProvisionedThroughputExceededException", MAX_ATTEMPTS)
+            conflicted = await send(app, history, sender, recipient, "conflicting past budget")
+            faults.fail(conflicted.id, "TransactionConflict", TRANSACTION_ATTEMPTS)
+            flowing = [await send(app, history, sender, recipient, f"fine {n}") for n in range(5)]
+
+            assert await worker.run_once(wait_seconds=1) == 7
+            # The two failed deliveries are still on the queue (in flight, or visible again if
+            # the conflict backoff outlasted the visibility timeout); the rest are deleted.
+            assert sum(await queue_sizes(app)) == 2
+            for message in (throttled, conflicted):
+                assert not await _stored_rows(app, message), "a failed delivery wrote something"
+            after_failure = await app.store.unread_count(UserId(recipient))
+            assert after_failure.count == before.count + len(flowing)
+
+            # After the visibility timeout SQS hands them out again; the faults are spent.
+            await deliver_until_quiet(worker, app)
+            assert faults.attempts[throttled.id] == MAX_ATTEMPTS + 1
+            assert faults.attempts[conflicted.id] == TRANSACTION_ATTEMPTS + 1
+            for fault, times in faults.injected.items():
+                history.fault(fault, times)
+        finally:
+            faults.close()
+        await wait_quiet(app)
+        await judge(history, app.store)
+
+
+async def _stored_rows(app: App, message: Message) -> list[str]:
+    """Which of the delivery transaction's rows exist for `message`."""
+    found = []
+    table = app.settings.table_name
+    for what, key in (
+        ("message", message_key(message.id)),
+        ("entry", entry_key(message.recipient_id, message.id)),
+    ):
+        item = await app.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
+        if "Item" in item:
+            found.append(what)
+    return found
