@@ -4,6 +4,7 @@ its own process so that neither measures the other's CPU."""
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -20,6 +21,14 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 READY_SECONDS = 90.0
 CHILD_SECONDS = 300.0
+
+
+def raise_file_limit() -> int:
+    """Every WebSocket is a descriptor: take the hard limit, as a process for 10k sockets must."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def free_port() -> int:

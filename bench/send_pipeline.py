@@ -1,10 +1,63 @@
-"""Not written yet."""
+"""Target 3: the send pipeline on the local stack. Messages sent over HTTP as fast as a few
+concurrent senders go, queued on SQS, delivered by the server's workers into DynamoDB and
+pushed to live `unreadCount` subscribers, against the bound the emulators set by themselves
+(`bench.aws_load pipeline`: bare batched SQS send/receive/delete plus the delivery
+transaction per message, same run)."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from bench.context import BenchContext
 from bench.figures import Figure
+from bench.processes import run_module, running_module, serving
+from bench.subscriptions import _line
+from services.bootstrap import bootstrap
+
+RECIPIENTS = 50
+SENDERS = 16
+
+
+async def baseline_queue(context: BenchContext) -> str:
+    """Provisions the run's table and queues, and a queue of its own for the baseline."""
+    async with bootstrap(context.settings, context.endpoints, workers=0, provision=True) as app:
+        name = f"{context.settings.queue_name}-baseline"
+        created = await app.sqs.create_queue(QueueName=name)
+        return str(created["QueueUrl"])
 
 
 def run(context: BenchContext) -> list[Figure]:
-    raise NotImplementedError("not written yet")
+    count = 100 if context.quick else 1000
+    queue_url = asyncio.run(baseline_queue(context))
+    env = context.server_env()
+    pipeline_args = ["pipeline", "--table", context.settings.table_name, "--queue-url", queue_url]
+    pipeline_args += ["--count", str(count), "--recipients", str(RECIPIENTS)]
+    bound = run_module("bench.aws_load", pipeline_args, env=env)
+    with serving("stack", context.log_dir, env=env) as server:
+        args = ["--port", str(server.port), "--users", str(RECIPIENTS)]
+        args += ["--prefix", f"bench-rcpt-{context.tag}-", "--count", str(count)]
+        args += ["--concurrency", str(SENDERS)]
+        with running_module("bench.ws_clients", args) as clients:
+            _line(clients)
+            assert clients.stdin is not None
+            clients.stdin.write(b"go\n")
+            clients.stdin.flush()
+            sent: dict[str, Any] = _line(clients)
+    if sent["failed_sends"]:
+        raise RuntimeError(f"{sent['failed_sends']} sends failed: {sent['first_failure']}")
+    return [
+        Figure(
+            3,
+            "accepted-and-delivered messages/s",
+            sent["delivered_per_second"],
+            "msg/s",
+            target=0.7,
+            baseline=bound["messages_per_second"],
+            baseline_name="bare SQS batch send/receive/delete + delivery transaction per message",
+            detail={"ours": sent, "baseline": bound},
+        ),
+        Figure(3, "p50 send->unreadCount push", sent["p50_ms"], "ms", detail=sent),
+        Figure(3, "p99 send->unreadCount push", sent["p99_ms"], "ms", detail=sent),
+        Figure(3, "lost pushes", sent["lost"], "msgs", target=0, compare="<=", detail=sent),
+    ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import resource
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
 from bench.context import BENCH_JWT_SECRET
+from bench.processes import raise_file_limit
 from schema import build_schema
 from schema.http import InboxGraphQL
 from server import RequestIdMiddleware, create_app
@@ -61,14 +61,6 @@ RAW_BODY = orjson.dumps(
 
 async def raw(_: Request) -> Response:
     return Response(RAW_BODY, media_type="application/json")
-
-
-def raise_file_limit() -> int:
-    """Every WebSocket is a descriptor: take the hard limit, as a server for 10k clients must."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 async def seeded_fake_app(settings: Settings) -> App:

@@ -1,10 +1,117 @@
-"""Not written yet."""
+"""Target 4: many concurrent `unreadCount` subscriptions on one server process, the clients in
+another. Idle server RSS per subscription (from /proc), the server's Redis pub/sub
+connections (CLIENT LIST), and push latency from send to push while messages are delivered
+to random subscribed users at a steady rate, with every push accounted for."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
 from bench.context import BenchContext
 from bench.figures import Figure
+from bench.processes import running_module, serving
+from bench.query_path import cache_lookups
+from services.bootstrap import bootstrap
+
+FULL_SUBSCRIPTIONS = 10_000
+QUICK_SUBSCRIPTIONS = 100
+RATE = 100.0
+
+
+async def provision(context: BenchContext) -> None:
+    async with bootstrap(context.settings, context.endpoints, workers=0, provision=True):
+        pass
+
+
+async def pubsub_clients(redis_url: str) -> list[dict[str, str]]:
+    """Redis connections in subscriber mode (subscribed to at least one channel or pattern)."""
+    redis = Redis.from_url(redis_url, socket_timeout=10)
+    try:
+        clients: list[dict[str, Any]] = await redis.client_list()
+    finally:
+        await redis.aclose()
+    return [
+        {k: str(v) for k, v in c.items() if k in ("id", "addr", "name", "sub", "psub", "cmd")}
+        for c in clients
+        if int(c.get("sub", 0)) + int(c.get("psub", 0)) + int(c.get("ssub", 0) or 0) > 0
+    ]
+
+
+def _line(process: Any) -> dict[str, Any]:
+    line = process.stdout.readline()
+    if not line:
+        raise RuntimeError("the client process ended early")
+    found: dict[str, Any] = orjson.loads(line)
+    return found
 
 
 def run(context: BenchContext) -> list[Figure]:
-    raise NotImplementedError("not written yet")
+    asyncio.run(provision(context))
+    wanted = QUICK_SUBSCRIPTIONS if context.quick else FULL_SUBSCRIPTIONS
+    seconds = 2.0 if context.quick else 10.0
+    rate = 10.0 if context.quick else RATE
+    with serving("stack", context.log_dir, env=context.server_env()) as server:
+        # One subscription opened and closed, a page read: code paths loaded before the baseline.
+        cache_lookups(server.url)
+        asyncio.run(pubsub_clients(context.stack.redis_url))
+        idle_before = server.rss_kib()
+        args = ["--port", str(server.port), "--users", str(wanted)]
+        args += ["--prefix", f"bench-sub-{context.tag}-", "--rate", str(rate)]
+        args += ["--seconds", str(seconds)]
+        with running_module("bench.ws_clients", args) as clients:
+            opened = _line(clients)
+            idle_after = server.rss_kib()
+            connections = asyncio.run(pubsub_clients(context.stack.redis_url))
+            assert clients.stdin is not None
+            clients.stdin.write(b"go\n")
+            clients.stdin.flush()
+            sent = _line(clients)
+            busy_rss = server.rss_kib()
+    subscribed = opened["subscribed"]
+    per_subscription = 1024 * (idle_after - idle_before) / max(subscribed, 1) / 1000
+    return [
+        Figure(
+            4,
+            "concurrent unreadCount subscriptions",
+            subscribed,
+            "subs",
+            target=wanted,
+            detail=opened,
+        ),
+        Figure(
+            4,
+            "server Redis pub/sub connections",
+            len(connections),
+            "conns",
+            target=1,
+            compare="==",
+            detail={"clients": connections},
+        ),
+        Figure(
+            4,
+            "server RSS per idle subscription",
+            per_subscription,
+            "KB",
+            target=40,
+            compare="<=",
+            detail={
+                "rss_kib_before": idle_before,
+                "rss_kib_idle": idle_after,
+                "rss_kib_under_load": busy_rss,
+            },
+        ),
+        Figure(
+            4,
+            f"p99 send->push latency at {rate:g} msg/s",
+            sent["p99_ms"],
+            "ms",
+            target=250,
+            compare="<=",
+            detail=sent,
+        ),
+        Figure(4, "lost pushes", sent["lost"], "msgs", target=0, compare="<=", detail=sent),
+    ]

@@ -1,0 +1,209 @@
+"""Bare AWS baselines, in their own process, through the client library InboxQL uses
+(aioboto3, InboxQL's client config) and nothing of InboxQL's code path:
+
+    python -m bench.aws_load query --table T --user U [--concurrency 32] [--seconds 5]
+        the Query an inbox page makes, as fast as `concurrency` tasks go
+    python -m bench.aws_load pipeline --table T --queue-url Q --count N [--receivers 2]
+        the bound the emulators set on a send: SQS send (batches of 10), receive (10, long
+        poll), the delivery transaction per message, delete (batches of 10)
+
+Each prints one JSON object. Endpoints and credentials come from AWS_ENDPOINT_URL_* as for
+an external-mode server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import uvloop
+
+from bench.http_load import percentile
+from services.aws import AwsEndpoints, aws_session, client_config
+from services.domain import Message, UserId, new_message_id
+from services.dynamo_keys import ENTRY_PREFIX, counter_key, entry_item, message_item, n, s, user_pk
+from services.message_codec import encode_message
+from services.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def query_load(table: str, user: str, *, concurrency: int, seconds: float) -> dict[str, Any]:
+    settings = _settings()
+    session = aws_session(settings, AwsEndpoints())
+    async with session.client("dynamodb", config=client_config(settings)) as client:
+        params = {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :low)",
+            "ExpressionAttributeValues": {":pk": s(user_pk(UserId(user))), ":low": s(ENTRY_PREFIX)},
+            "ScanIndexForward": False,
+            "Limit": 22,
+            "ConsistentRead": True,
+        }
+        latencies: list[float] = []
+        counting = False
+        stop = False
+
+        async def loop() -> None:
+            while not stop:
+                began = time.perf_counter()
+                response = await client.query(**params)
+                if len(response["Items"]) < 20:
+                    raise RuntimeError(f"the page has {len(response['Items'])} items")
+                if counting:
+                    latencies.append(time.perf_counter() - began)
+
+        tasks = [asyncio.create_task(loop()) for _ in range(concurrency)]
+        await asyncio.sleep(min(1.0, seconds / 3))
+        counting = True
+        began = time.perf_counter()
+        await asyncio.sleep(seconds)
+        counting = False
+        elapsed = time.perf_counter() - began
+        stop = True
+        await asyncio.gather(*tasks)
+    return {
+        "requests": len(latencies),
+        "seconds": round(elapsed, 3),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(1000 * percentile(latencies, 0.5), 3),
+        "p99_ms": round(1000 * percentile(latencies, 0.99), 3),
+        "concurrency": concurrency,
+    }
+
+
+def _delivery(table: str, message: Message) -> list[dict[str, Any]]:
+    """The same three writes InboxQL's delivery makes, as one transaction."""
+    absent = "attribute_not_exists(pk)"
+    return [
+        {"Put": {"TableName": table, "Item": message_item(message), "ConditionExpression": absent}},
+        {"Put": {"TableName": table, "Item": entry_item(message), "ConditionExpression": absent}},
+        {
+            "Update": {
+                "TableName": table,
+                "Key": counter_key(message.recipient_id),
+                "UpdateExpression": "ADD unread :one, version :one",
+                "ExpressionAttributeValues": {":one": n(1)},
+            }
+        },
+    ]
+
+
+async def pipeline(
+    table: str, queue_url: str, *, count: int, receivers: int, recipients: int
+) -> dict[str, Any]:
+    settings = _settings()
+    session = aws_session(settings, AwsEndpoints())
+    config = client_config(settings)
+    start = datetime.now(UTC)
+    messages = [
+        Message(
+            new_message_id(start + timedelta(microseconds=i)),
+            UserId("bench-baseline-sender"),
+            UserId(f"bench-baseline-{i % recipients}"),
+            f"m{i}",
+            start + timedelta(microseconds=i),
+        )
+        for i in range(count)
+    ]
+    by_body = {encode_message(m, request_id=None): m for m in messages}
+    async with (
+        session.client("dynamodb", config=config) as dynamodb,
+        session.client("sqs", config=config) as sqs,
+    ):
+        done = 0
+        finished = asyncio.Event()
+        began = time.perf_counter()
+
+        async def produce() -> None:
+            bodies = list(by_body)
+            for offset in range(0, len(bodies), 10):
+                chunk = bodies[offset : offset + 10]
+                await sqs.send_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)],
+                )
+
+        async def consume() -> None:
+            nonlocal done
+            while not finished.is_set():
+                response = await sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                )
+                raws = response.get("Messages", [])
+                if not raws:
+                    continue
+                await asyncio.gather(
+                    *(
+                        dynamodb.transact_write_items(
+                            TransactItems=_delivery(table, by_body[raw["Body"]])
+                        )
+                        for raw in raws
+                    )
+                )
+                await sqs.delete_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": raw["ReceiptHandle"]}
+                        for i, raw in enumerate(raws)
+                    ],
+                )
+                done += len(raws)
+                if done >= count:
+                    finished.set()
+
+        consumers = [asyncio.create_task(consume()) for _ in range(receivers)]
+        await produce()
+        await asyncio.wait_for(finished.wait(), timeout=240)
+        elapsed = time.perf_counter() - began
+        await asyncio.gather(*consumers)
+    return {
+        "messages": done,
+        "seconds": round(elapsed, 3),
+        "messages_per_second": round(done / elapsed, 1),
+        "receivers": receivers,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.aws_load", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    query = commands.add_parser("query")
+    query.add_argument("--table", required=True)
+    query.add_argument("--user", required=True)
+    query.add_argument("--concurrency", type=int, default=32)
+    query.add_argument("--seconds", type=float, default=5.0)
+    pipe = commands.add_parser("pipeline")
+    pipe.add_argument("--table", required=True)
+    pipe.add_argument("--queue-url", required=True)
+    pipe.add_argument("--count", type=int, required=True)
+    pipe.add_argument("--receivers", type=int, default=2)
+    pipe.add_argument("--recipients", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.command == "query":
+        result = uvloop.run(
+            query_load(args.table, args.user, concurrency=args.concurrency, seconds=args.seconds)
+        )
+    else:
+        result = uvloop.run(
+            pipeline(
+                args.table,
+                args.queue_url,
+                count=args.count,
+                receivers=args.receivers,
+                recipients=args.recipients,
+            )
+        )
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
