@@ -102,7 +102,7 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
             asset_urls = {name: f"{ASSET_PATH}/{name}" for name in GRAPHIQL.files}
     graphql = InboxGraphQL(
-        build_schema(metrics),
+        build_schema(metrics, introspection=settings.introspection),
         graphiql_headers=graphiql_headers,
         graphiql_assets=asset_urls,
         graphiql_tabs=example_operations() if settings.graphiql else (),

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -19,6 +20,11 @@ from schema.parsing import CachedParser
 from schema.root import Mutation, Query, Subscription
 from services.metrics import NO_METRICS, Metrics
 
+# The limits every document must pass at validation, before any resolver runs.
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
 
 class InboxSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
@@ -26,22 +32,26 @@ class InboxSchema(strawberry.Schema):
         return None
 
 
-def build_schema(metrics: Metrics = NO_METRICS) -> strawberry.Schema:
-    """`metrics` receives every operation's count, time and outcome."""
+def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -> strawberry.Schema:
+    """`metrics` receives every operation's count, time and outcome. Without `introspection`,
+    `__schema`/`__type` fail validation and errors carry no "Did you mean" hints."""
+    extensions: list[Any] = [
+        # First, so outermost: it sees each error with the code ErrorCodes gives it.
+        lambda: OperationMetrics(metrics),
+        lambda: ErrorCodes(hide_suggestions=not introspection),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        CachedParser,
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
     return InboxSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         # Factories: Strawberry builds extensions per operation; the parse and validation caches
         # behind CachedParser/ValidationCache are process-wide all the same.
-        extensions=[
-            # First, so outermost: it sees each error with the code ErrorCodes gives it.
-            lambda: OperationMetrics(metrics),
-            ErrorCodes,
-            lambda: QueryDepthLimiter(max_depth=10),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
-            lambda: MaxTokensLimiter(max_token_count=2000),
-            CachedParser,
-            lambda: ValidationCache(maxsize=256),
-        ],
+        extensions=extensions,
     )

@@ -8,6 +8,7 @@ or an outage: logged here with its stack, shown to the client as a masked INTERN
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,9 @@ from services.errors import InboxError, RateLimited
 log = logging.getLogger("inboxql.errors")
 
 INTERNAL_MESSAGE = "Internal server error"
+# graphql-core's hints name fields and types the client did not ask for: a map of the schema
+# for whoever probes it with typos.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def to_client_error(error: GraphQLError) -> GraphQLError:
@@ -55,11 +59,27 @@ def _with(
     )
 
 
-def _map_errors(result: object) -> None:
+def without_suggestions(error: GraphQLError) -> GraphQLError:
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
+def _map_errors(result: object, *, hide_suggestions: bool) -> None:
     if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-        result.errors = [
-            error if _is_mapped(error) else to_client_error(error) for error in result.errors
-        ]
+        mapped = [error if _is_mapped(error) else to_client_error(error) for error in result.errors]
+        if hide_suggestions:
+            mapped = [without_suggestions(error) for error in mapped]
+        result.errors = mapped
 
 
 def _is_mapped(error: GraphQLError) -> bool:
@@ -67,11 +87,16 @@ def _is_mapped(error: GraphQLError) -> bool:
 
 
 class ErrorCodes(SchemaExtension):
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        """`hide_suggestions` drops graphql-core's "Did you mean ...?" hints."""
+        super().__init__()
+        self._hide_suggestions = hide_suggestions
+
     def on_operation(self) -> Iterator[None]:
         yield
-        _map_errors(self.execution_context.result)
+        _map_errors(self.execution_context.result, hide_suggestions=self._hide_suggestions)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Each subscription result is sent before the operation ends: map it on its way out.
-        _map_errors(result)
+        _map_errors(result, hide_suggestions=self._hide_suggestions)
         yield

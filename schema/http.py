@@ -32,6 +32,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from schema import MAX_TOKENS
 from schema.context import Context
 from schema.http_negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
 from schema.metrics import UNKNOWN
@@ -58,7 +59,6 @@ def inboxql_app(request: Request | WebSocket) -> App:
 HTTP_OPERATION_TYPES = (OperationType.QUERY, OperationType.MUTATION)
 PERSISTED_QUERY_NOT_FOUND = "PersistedQueryNotFound"
 UNAUTHENTICATED = "UNAUTHENTICATED"
-MAX_TOKENS = 2000  # as MaxTokensLimiter in schema/__init__.py
 
 
 class RequestRefused(Exception):

@@ -75,7 +75,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_SEND_RATE_LIMIT", "60", "sendMessage calls per user per window; 0: no limit"),
     ("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60", "the send rate limit's window"),
     ("INBOXQL_MAX_BODY_BYTES", "65536", "largest HTTP request body; bigger gets 413"),
-    ("INBOXQL_INTROSPECTION", "true if local", "schema introspection and 'Did you mean' hints"),
+    ("INBOXQL_INTROSPECTION", "as GRAPHIQL", "schema introspection and 'Did you mean' hints"),
 )
 
 
@@ -114,8 +114,8 @@ class Settings:
     send_rate_limit: int = 60
     send_rate_window_seconds: int = 60
     max_body_bytes: int = 65_536
-    # Off in external mode by default: the schema is public in the README, but a probe of a
-    # production endpoint should not get a map of it (nor "Did you mean" hints).
+    # Follows `graphiql` by default (the IDE needs it), so off in external mode: the schema is
+    # public in the README, but a probe of production should not get a map of it.
     introspection: bool = True
 
     @classmethod
@@ -181,7 +181,9 @@ class Settings:
                 env.get("INBOXQL_MAX_BODY_BYTES", "65536"), "INBOXQL_MAX_BODY_BYTES", 1024, 1 << 26
             ),
             introspection=_bool(
-                env.get("INBOXQL_INTROSPECTION", str(stack == "local")), "INBOXQL_INTROSPECTION"
+                env.get("INBOXQL_INTROSPECTION")
+                or env.get("INBOXQL_GRAPHIQL", str(stack == "local")),
+                "INBOXQL_INTROSPECTION",
             ),
         )
         if settings.stack == "external" and not settings.jwt_secret:

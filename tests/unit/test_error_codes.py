@@ -22,6 +22,7 @@ from services.errors import (
     Forbidden,
     InboxError,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 
@@ -129,3 +130,19 @@ async def test_parse_and_validation_errors_are_bad_user_input(query: str) -> Non
         result = await schema.execute(query, context_value=failing_context())
         assert result.errors is not None
         assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+
+
+@pytest.mark.parametrize("introspection", [True, False])
+async def test_did_you_mean_hints_only_with_introspection(introspection: bool) -> None:
+    result = await build_schema(introspection=introspection).execute("{ unreadCont }")
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.extensions == {"code": "BAD_USER_INPUT"}
+    assert ("Did you mean" in error.message) is introspection
+    assert error.message.startswith("Cannot query field 'unreadCont' on type 'Query'.")
+
+
+def test_rate_limited_carries_its_retry_hint() -> None:
+    mapped = to_client_error(raised(RateLimited("slow down", retry_after_seconds=7)))
+    assert mapped.message == "slow down"
+    assert mapped.extensions == {"code": "RATE_LIMITED", "retryAfterSeconds": 7}
