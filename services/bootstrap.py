@@ -15,8 +15,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
-
 from services.auth import HmacTokenVerifier, local_secret
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
@@ -27,6 +25,7 @@ from services.persisted_queries import PersistedQueryStore, RedisPersistedQueryS
 from services.provisioning import ensure_queues, ensure_table
 from services.rate_limit import NoSendLimit, SendRateLimiter, send_rate_limiter
 from services.redis_cache import RedisMessageCache
+from services.redis_clients import RedisClient, redis_clients
 from services.redis_events import RedisEventHub
 from services.settings import Settings
 from services.sqs_queue import SqsDeliveryQueue
@@ -49,7 +48,7 @@ class App:
     hub: RedisEventHub
     dynamodb: Any
     sqs: Any
-    redis: Redis
+    redis: RedisClient
     persisted_queries: PersistedQueryStore
     metrics: Metrics = NO_METRICS
     # Apps built by hand (bench/serve.py) send without a limit.
@@ -135,21 +134,10 @@ async def bootstrap(
         sqs_long_poll = await stack.enter_async_context(
             session.client("sqs", endpoint_url=endpoints.sqs, config=long_poll_config)
         )
-        redis = Redis.from_url(
-            settings.redis_url,
-            socket_timeout=settings.read_timeout_seconds,
-            socket_connect_timeout=settings.connect_timeout_seconds,
-        )
-        stack.push_async_callback(redis.aclose)
-        # The shared pub/sub connection sits idle between events, so no read timeout; the
-        # health check notices a dead peer instead.
-        pubsub_redis = Redis.from_url(
-            settings.redis_url,
-            socket_connect_timeout=settings.connect_timeout_seconds,
-            socket_keepalive=True,
-            health_check_interval=30,
-        )
-        stack.push_async_callback(pubsub_redis.aclose)
+        # One node or a cluster, as the settings say; nothing connects until first used.
+        redis_connections = redis_clients(settings)
+        stack.push_async_callback(redis_connections.aclose)
+        redis = redis_connections.commands
 
         if provision:
             await ensure_table(dynamodb, settings.table_name)
@@ -165,7 +153,7 @@ async def bootstrap(
 
         store = DynamoMessageStore(dynamodb, settings.table_name)
         queue = SqsDeliveryQueue(sqs, queue_url)
-        hub = RedisEventHub(redis, pubsub_redis)
+        hub = RedisEventHub(redis_connections.channels)
         hub_task = asyncio.create_task(hub.run(), name="inboxql-pubsub")
         stack.push_async_callback(_cancel, hub_task)
 

@@ -16,8 +16,7 @@ import logging
 import re
 from typing import Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from services.redis_clients import REDIS_ERRORS, RedisClient
 
 log = logging.getLogger("inboxql.persisted_queries")
 
@@ -52,14 +51,14 @@ class RedisPersistedQueryStore:
     """One key per document, `inboxql:apq:<sha256>`, expiring `ttl_seconds` after it was
     last registered."""
 
-    def __init__(self, client: Redis, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(self, client: RedisClient, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
         self._redis = client
         self._ttl = ttl_seconds
 
     async def get(self, sha256_hash: str) -> str | None:
         try:
             value = await self._redis.get(KEY_PREFIX + sha256_hash)
-        except (RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             log.warning("persisted query lookup failed, treated as not found: %s", error)
             return None
         if value is None:
@@ -77,5 +76,5 @@ class RedisPersistedQueryStore:
     async def put(self, sha256_hash: str, query: str) -> None:
         try:
             await self._redis.set(KEY_PREFIX + sha256_hash, query.encode("utf-8"), ex=self._ttl)
-        except (RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             log.warning("persisted query %s not stored: %s", sha256_hash, error)

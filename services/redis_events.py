@@ -1,8 +1,10 @@
-"""Live events over Redis pub/sub: one pub/sub connection per process, fanned out to every local
-subscriber through its own bounded queue (the shape of encode/broadcaster).
+"""Live events over Redis pub/sub: one pub/sub connection per Redis node that serves a channel
+(one in all on a single node), fanned out to every local subscriber through its own bounded
+queue (the shape of encode/broadcaster).
 
-A subscriber is told `None` whenever events may have been missed (its queue overflowed, or the
-connection to Redis dropped and came back); it then re-reads the truth from the store.
+A subscriber is told `None` whenever events may have been missed (its queue overflowed, the
+connection to Redis dropped and came back, or its channel moved to another cluster node); it
+then re-reads the truth from the store.
 """
 
 from __future__ import annotations
@@ -10,25 +12,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from services.domain import InboxEvent, MessageReceived, UserId
 from services.errors import DependencyUnavailable
 from services.message_codec import decode_event_with_request_id, encode_event
 from services.ports import EventStreamItem
+from services.redis_clients import REDIS_ERRORS, PubSubChannels, SingleNodeChannels
 from services.request_context import current_request_id
 
 log = logging.getLogger("inboxql.events")
 
 CHANNEL_PREFIX = "inboxql:user:"
-# Subscribing to this first opens the one shared connection before any user channel shares it.
+# Subscribing to this first opens a node's shared connection before any user channel shares it.
+# Classic SUBSCRIBE: any cluster node accepts it, whatever its slots.
 CONTROL_CHANNEL = "inboxql:hub"
 CONFIRM_TIMEOUT_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 5.0
+
+Queue = asyncio.Queue[EventStreamItem]
 
 
 def channel_for(user_id: UserId) -> str:
@@ -37,82 +43,74 @@ def channel_for(user_id: UserId) -> str:
 
 @dataclass
 class _Channel:
-    queues: set[asyncio.Queue[EventStreamItem]] = field(default_factory=set)
+    queues: set[Queue] = field(default_factory=set)
     # Each waiter resolves once this many subscribe confirmations have arrived.
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
 
+    def release_waiters(self) -> None:
+        for _, waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.waiters = []
 
-class RedisEventHub:
-    """`EventPublisher` and `EventStream` on Redis. `run()` owns the pub/sub connection."""
 
-    def __init__(self, client: Redis, pubsub_client: Redis, *, queue_size: int = 256) -> None:
-        self._redis = client
-        self._pubsub_redis = pubsub_client
-        self._queue_size = queue_size
-        self._channels: dict[str, _Channel] = {}
-        # channel -> (SUBSCRIBEs sent, confirmations received) on the current connection;
+class _NodeConnection:
+    """The one pub/sub connection to one Redis node, and the channels it carries.
+    `run()` reads it until cancelled, reconnecting with backoff."""
+
+    def __init__(
+        self, node: str, client: Redis, *, sharded: bool, on_trouble: Callable[[], None]
+    ) -> None:
+        self.node = node
+        self.channels: dict[str, _Channel] = {}
+        self._client = client
+        # SSUBSCRIBE/SUNSUBSCRIBE and `smessage` on a cluster with sharded pub/sub.
+        self._prefix = "s" if sharded else ""
+        self._on_trouble = on_trouble
+        # channel -> (subscribes sent, confirmations received) on the current connection;
         # outlives a channel's _Channel so that a late confirmation is not miscounted.
         self._counts: dict[str, tuple[int, int]] = {}
         self._lock = asyncio.Lock()
         self._pubsub: Any = None
-
-    async def publish(self, user_id: UserId, event: InboxEvent) -> None:
-        try:
-            # The request behind the event travels with it, for the subscribers' processes.
-            payload = encode_event(event, request_id=current_request_id())
-            await self._redis.publish(channel_for(user_id), payload)
-        except (RedisError, OSError) as error:
-            raise DependencyUnavailable(f"redis publish: {error}") from error
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self, user_id: UserId) -> AsyncIterator[AsyncIterator[EventStreamItem]]:
-        name = channel_for(user_id)
-        queue: asyncio.Queue[EventStreamItem] = asyncio.Queue(self._queue_size)
-        confirmed = await self._attach(name, queue)
-        # Waiting for Redis to confirm the subscription means that whatever the caller reads
-        # next from the store is at least as new as the first event it can receive.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT_SECONDS)
-        try:
-            yield _drain(queue)
-        finally:
-            await self._detach(name, queue)
+        self._control_confirmations = 0
 
     async def run(self) -> None:
-        """Read the shared connection until cancelled, reconnecting with backoff."""
         delay = 0.1
         first = True
         while True:
-            pubsub = self._pubsub_redis.pubsub()
+            pubsub = self._client.pubsub()
             try:
                 async with self._lock:
+                    self._control_confirmations = 0
                     await pubsub.subscribe(CONTROL_CHANNEL)
                     self._pubsub = pubsub
-                    for name in self._channels:
+                    for name in self.channels:
                         await self._send_subscribe(name)
                 if not first:
-                    log.info("redis pub/sub reconnected; subscribers will resync")
-                    self._broadcast_gap()
+                    log.info("redis pub/sub on %s reconnected; subscribers will resync", self.node)
+                    self.broadcast_gap()
                 first, delay = False, 0.1
                 async for raw in pubsub.listen():
                     self._dispatch(raw)
-            except (RedisError, OSError) as error:
-                log.warning("redis pub/sub lost (%s); retrying in %.1fs", error, delay)
+            except REDIS_ERRORS as error:
+                log.warning(
+                    "redis pub/sub on %s lost (%s); retrying in %.1fs", self.node, error, delay
+                )
+                self._on_trouble()
             finally:
                 self._pubsub = None
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-            self._broadcast_gap()
+            self.broadcast_gap()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
-    async def _attach(
-        self, name: str, queue: asyncio.Queue[EventStreamItem]
-    ) -> asyncio.Future[None]:
+    async def add(self, name: str, queue: Queue) -> asyncio.Future[None]:
+        """Carry `queue` on channel `name`; resolves once Redis confirmed the subscription."""
         async with self._lock:
-            channel = self._channels.get(name)
+            channel = self.channels.get(name)
             if channel is None:
-                channel = self._channels[name] = _Channel()
+                channel = self.channels[name] = _Channel()
                 await self._send_subscribe(name)
             channel.queues.add(queue)
             sent, acked = self._counts.get(name, (0, 0))
@@ -123,20 +121,32 @@ class RedisEventHub:
                 channel.waiters.append((sent, future))
             return future
 
-    async def _detach(self, name: str, queue: asyncio.Queue[EventStreamItem]) -> None:
+    async def discard(self, name: str, queue: Queue) -> None:
         async with self._lock:
-            channel = self._channels.get(name)
+            channel = self.channels.get(name)
             if channel is None:
                 return
             channel.queues.discard(queue)
-            if channel.queues:
-                return
-            del self._channels[name]
-            for _, waiter in channel.waiters:
-                waiter.cancel()
-            if self._pubsub is not None:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.unsubscribe(name)
+            if not channel.queues:
+                await self._drop(name)
+
+    async def take(self, name: str) -> set[Queue]:
+        """Stop carrying `name` and hand over its queues (the channel moved elsewhere)."""
+        async with self._lock:
+            channel = self.channels.get(name)
+            if channel is None:
+                return set()
+            await self._drop(name)
+            return channel.queues
+
+    async def _drop(self, name: str) -> None:
+        """Called with the lock held."""
+        channel = self.channels.pop(name)
+        for _, waiter in channel.waiters:
+            waiter.cancel()
+        if self._pubsub is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await getattr(self._pubsub, self._prefix + "unsubscribe")(name)
 
     async def _send_subscribe(self, name: str) -> None:
         """Called with the lock held."""
@@ -145,8 +155,8 @@ class RedisEventHub:
             return  # run() subscribes every channel when it (re)connects
         self._counts[name] = (sent + 1, acked)
         try:
-            await self._pubsub.subscribe(name)
-        except (RedisError, OSError) as error:
+            await getattr(self._pubsub, self._prefix + "subscribe")(name)
+        except REDIS_ERRORS as error:
             log.warning("redis subscribe failed (%s); will resubscribe on reconnect", error)
 
     def _dispatch(self, raw: dict[str, Any]) -> None:
@@ -156,25 +166,25 @@ class RedisEventHub:
             name = name.decode()
         if not isinstance(name, str):
             return
-        if kind == "subscribe":
-            sent, acked = self._counts.get(name, (0, 0))
-            self._counts[name] = (sent, acked + 1)
-            channel = self._channels.get(name)
-            if channel is not None:
-                still = []
-                for target, waiter in channel.waiters:
-                    if acked + 1 >= target and not waiter.done():
-                        waiter.set_result(None)
-                    elif not waiter.done():
-                        still.append((target, waiter))
-                channel.waiters = still
-        elif kind == "unsubscribe" and name not in self._channels:
-            self._counts.pop(name, None)
-        elif kind == "message" and name in self._channels:
+        if kind == "subscribe" and name == CONTROL_CHANNEL:
+            self._control_confirmations += 1
+            if self._control_confirmations > 1:
+                # redis-py reconnected and resubscribed by itself: events may have been lost.
+                self.broadcast_gap()
+        elif kind == self._prefix + "subscribe":
+            self._confirm(name)
+        elif kind == self._prefix + "unsubscribe":
+            if name in self.channels:
+                # Not ours: the node gave the channel's slot away (resharding, failover).
+                log.info("redis node %s dropped channel %s; re-placing it", self.node, name)
+                self._on_trouble()
+            else:
+                self._counts.pop(name, None)
+        elif kind == self._prefix + "message" and name in self.channels:
             event, request_id = decode_event_with_request_id(raw["data"])
             if event is None:
                 return
-            queues = self._channels[name].queues
+            queues = self.channels[name].queues
             if isinstance(event, MessageReceived):
                 log.info(
                     "pushing message %s to the %d subscription(s) of its recipient here",
@@ -185,14 +195,188 @@ class RedisEventHub:
             for queue in queues:
                 _offer(queue, event)
 
-    def _broadcast_gap(self) -> None:
+    def _confirm(self, name: str) -> None:
+        sent, acked = self._counts.get(name, (0, 0))
+        self._counts[name] = (sent, acked + 1)
+        channel = self.channels.get(name)
+        if channel is not None:
+            still = []
+            for target, waiter in channel.waiters:
+                if acked + 1 >= target and not waiter.done():
+                    waiter.set_result(None)
+                elif not waiter.done():
+                    still.append((target, waiter))
+            channel.waiters = still
+
+    def broadcast_gap(self) -> None:
         self._counts.clear()
-        for channel in self._channels.values():
+        for channel in self.channels.values():
             for queue in channel.queues:
                 _offer(queue, None)
 
 
-def _offer(queue: asyncio.Queue[EventStreamItem], item: EventStreamItem) -> None:
+class RedisEventHub:
+    """`EventPublisher` and `EventStream` on Redis. `run()` owns the pub/sub connections: one
+    per node that serves a subscribed channel, opened on first use."""
+
+    def __init__(
+        self,
+        channels: PubSubChannels | Redis,
+        pubsub_client: Redis | None = None,
+        *,
+        queue_size: int = 256,
+    ) -> None:
+        """`channels` places channels on nodes (services.redis_clients); a single node's
+        command client and pub/sub client may be passed instead."""
+        if isinstance(channels, Redis):
+            channels = SingleNodeChannels(channels, pubsub_client or channels)
+        self._routes: PubSubChannels = channels
+        self._queue_size = queue_size
+        self._nodes: dict[str, _NodeConnection] = {}
+        self._node_tasks: dict[str, asyncio.Task[None]] = {}
+        # Channel -> the node connection carrying it, and channels no node could be found for
+        # yet (the cluster was unreachable): re-placed when Redis answers again.
+        self._placed: dict[str, _NodeConnection] = {}
+        self._unplaced: dict[str, set[Queue]] = {}
+        self._placing = asyncio.Lock()
+        self._trouble = asyncio.Event()
+
+    async def publish(self, user_id: UserId, event: InboxEvent) -> None:
+        try:
+            # The request behind the event travels with it, for the subscribers' processes.
+            payload = encode_event(event, request_id=current_request_id())
+            await self._routes.publish(channel_for(user_id), payload)
+        except REDIS_ERRORS as error:
+            raise DependencyUnavailable(f"redis publish: {error}") from error
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, user_id: UserId) -> AsyncIterator[AsyncIterator[EventStreamItem]]:
+        name = channel_for(user_id)
+        queue: Queue = asyncio.Queue(self._queue_size)
+        confirmed = await self._attach(name, queue)
+        # Waiting for Redis to confirm the subscription means that whatever the caller reads
+        # next from the store is at least as new as the first event it can receive.
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT_SECONDS)
+        try:
+            yield _drain(queue)
+        finally:
+            await self._detach(name, queue)
+
+    async def run(self) -> None:
+        """Until cancelled: the node connections run as tasks of their own; this re-places
+        channels whenever a node reports trouble (a lost connection, a moved slot)."""
+        try:
+            # A single node is known up front: its connection opens now, as it always has.
+            if isinstance(self._routes, SingleNodeChannels):
+                await self._node(await self._routes.node_for(CONTROL_CHANNEL))
+            delay = 0.1
+            while True:
+                if not self._unplaced:
+                    await self._trouble.wait()
+                self._trouble.clear()
+                if await self._replace():
+                    delay = 0.1
+                else:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        finally:
+            tasks = list(self._node_tasks.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _node(self, node: str) -> _NodeConnection:
+        """Called with `_placing` held, or before any subscriber exists."""
+        connection = self._nodes.get(node)
+        if connection is None:
+            connection = _NodeConnection(
+                node,
+                self._routes.pubsub_client(node),
+                sharded=self._routes.sharded,
+                on_trouble=self._trouble.set,
+            )
+            self._nodes[node] = connection
+            self._node_tasks[node] = asyncio.create_task(
+                connection.run(), name=f"inboxql-pubsub-{node}"
+            )
+        return connection
+
+    async def _attach(self, name: str, queue: Queue) -> asyncio.Future[None]:
+        async with self._placing:
+            connection = self._placed.get(name)
+            if connection is None and name not in self._unplaced:
+                try:
+                    connection = await self._node(await self._routes.node_for(name))
+                except REDIS_ERRORS as error:
+                    log.warning("no redis node for %s yet (%s); will retry", name, error)
+            if connection is None:
+                self._unplaced.setdefault(name, set()).add(queue)
+                self._trouble.set()
+                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                done.set_result(None)  # nothing to wait for: the gap comes once it is placed
+                return done
+            self._placed[name] = connection
+            return await connection.add(name, queue)
+
+    async def _detach(self, name: str, queue: Queue) -> None:
+        async with self._placing:
+            waiting = self._unplaced.get(name)
+            if waiting is not None:
+                waiting.discard(queue)
+                if not waiting:
+                    del self._unplaced[name]
+                return
+            connection = self._placed.get(name)
+            if connection is None:
+                return
+            await connection.discard(name, queue)
+            if name not in connection.channels:
+                del self._placed[name]
+
+    async def _replace(self) -> bool:
+        """Put every channel on the node that serves it now. False if Redis did not answer."""
+        async with self._placing:
+            try:
+                await self._routes.refresh()
+                wanted = {
+                    name: await self._routes.node_for(name)
+                    for name in [*self._placed, *self._unplaced]
+                }
+            except REDIS_ERRORS as error:
+                log.warning("could not read the redis cluster's slots: %s", error)
+                return False
+            for name, node in wanted.items():
+                current = self._placed.get(name)
+                if current is not None and current.node == node:
+                    continue
+                if current is not None:
+                    queues = await current.take(name)
+                else:
+                    queues = self._unplaced.pop(name, set())
+                target = await self._node(node)
+                for queue in queues:
+                    (await target.add(name, queue)).cancel()
+                    _offer(queue, None)  # it may have missed events while it moved
+                self._placed[name] = target
+                log.info("channel %s now on redis node %s", name, node)
+            await self._stop_idle_nodes()
+            return True
+
+    async def _stop_idle_nodes(self) -> None:
+        if isinstance(self._routes, SingleNodeChannels):
+            return
+        for node, connection in list(self._nodes.items()):
+            if connection.channels:
+                continue
+            del self._nodes[node]
+            task = self._node_tasks.pop(node)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _offer(queue: Queue, item: EventStreamItem) -> None:
     """Never block the one reader on a slow subscriber: when its queue is full, replace what it
     has not read with a gap marker, so it re-reads the truth instead of falling further behind."""
     try:
@@ -203,6 +387,6 @@ def _offer(queue: asyncio.Queue[EventStreamItem], item: EventStreamItem) -> None
         queue.put_nowait(None)
 
 
-async def _drain(queue: asyncio.Queue[EventStreamItem]) -> AsyncIterator[EventStreamItem]:
+async def _drain(queue: Queue) -> AsyncIterator[EventStreamItem]:
     while True:
         yield await queue.get()

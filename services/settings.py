@@ -64,6 +64,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_MAX_RECEIVE_COUNT", "5", "receives before the DLQ (at queue creation)"),
     ("INBOXQL_VISIBILITY_TIMEOUT", "30", "seconds before a retry (at queue creation)"),
     ("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis/Valkey when external"),
+    ("INBOXQL_REDIS_CLUSTER", "false", "REDIS_URL is a cluster node (ElastiCache Serverless)"),
     ("INBOXQL_GRAPHIQL", "true if local", "serve GraphiQL at GET /graphql"),
     ("INBOXQL_DEMO", "true if local", "demo inbox page at / with dev tokens for anyone"),
     ("INBOXQL_CONNECT_TIMEOUT", "2", "seconds to connect, per network call"),
@@ -94,6 +95,8 @@ class Settings:
     max_receive_count: int = 5
     visibility_timeout_seconds: int = 30
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # REDIS_URL names one node of a Redis Cluster: slot-aware reads, sharded pub/sub.
+    redis_cluster: bool = False
     graphiql: bool = True
     # The demo inbox page at `/` and its dev-token endpoint: anyone who can reach the server
     # can then act as any user, so it is on only in local mode unless explicitly enabled.
@@ -147,6 +150,7 @@ class Settings:
                 env.get("INBOXQL_VISIBILITY_TIMEOUT", "30"), "INBOXQL_VISIBILITY_TIMEOUT", 1, 43_200
             ),
             redis_url=env.get("REDIS_URL", defaults.redis_url),
+            redis_cluster=_bool(env.get("INBOXQL_REDIS_CLUSTER", "false"), "INBOXQL_REDIS_CLUSTER"),
             graphiql=_bool(env.get("INBOXQL_GRAPHIQL", str(stack == "local")), "INBOXQL_GRAPHIQL"),
             demo=_bool(env.get("INBOXQL_DEMO", str(stack == "local")), "INBOXQL_DEMO"),
             connect_timeout_seconds=_float(

