@@ -244,6 +244,8 @@ def serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
             port=port,
             lifespan="on",
             ws="websockets-sansio",
+            # A bigger WebSocket message closes the socket with 1009 before it is parsed.
+            ws_max_size=effective.ws_max_message_bytes,
             # In JSON, uvicorn's own lines (access log included) go through the root handler
             # like every other; in text, uvicorn keeps its usual look.
             log_config=None if effective.log_format == "json" else uvicorn.config.LOGGING_CONFIG,

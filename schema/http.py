@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast, overload
@@ -22,7 +21,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -36,6 +35,7 @@ from schema import MAX_TOKENS
 from schema.context import Context
 from schema.http_negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
 from schema.metrics import UNKNOWN
+from schema.websocket import InboxTransportWSHandler, LiveConnections, admit, origin_allowed
 from services.auth import bearer_token
 from services.bootstrap import App
 from services.errors import Unauthenticated
@@ -176,6 +176,8 @@ def _never_executed(result: ExecutionResult) -> bool:
 
 
 class InboxGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = InboxTransportWSHandler
+
     def __init__(
         self,
         schema: Schema,
@@ -193,8 +195,10 @@ class InboxGraphQL(GraphQL[Context, None]):
             # Reads only over POST with a JSON body: no query via GET, no form posts (CSRF).
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=10),
+            # The WebSocket deadlines and limits come from settings, per connection: see
+            # schema/websocket.py. The origins too: `is_websocket_origin_allowed` below.
         )
+        self.live_connections = LiveConnections()
         # Read once here, not per request: file reads would block the event loop.
         page = (
             GRAPHIQL_TEMPLATE.read_text()
@@ -220,17 +224,14 @@ class InboxGraphQL(GraphQL[Context, None]):
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params or {}
-        header = params.get("Authorization") or params.get("authorization")
-        try:
-            token = bearer_token(header if isinstance(header, str) else None)
-            context.user_id = context.app.tokens.verify(token)
-        except Unauthenticated as error:
-            raise ConnectionRejectionError({"message": error.message}) from None
+        await admit(context, self.live_connections)
         unset: UnsetType = UNSET
         return unset
 
     async def render_graphql_ide(self, request: Request) -> Response:
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        return origin_allowed(inboxql_app(request).settings, origin)
+
         return HTMLResponse(self._graphiql_page)
 
     # Strawberry's HTTP handling answers malformed requests in plain text, always in

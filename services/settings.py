@@ -50,6 +50,18 @@ def _float(value: str, name: str) -> float:
     return number
 
 
+def _origins(value: str) -> tuple[str, ...]:
+    """Comma-separated origins (scheme://host[:port]), or `*` for any."""
+    origins = tuple(part.strip() for part in value.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not rest or "/" in rest):
+            raise SettingsError(
+                f"INBOXQL_ALLOWED_ORIGINS: {origin!r} is not an origin like https://app.example.com"
+            )
+    return origins
+
+
 # What `server.py --help` lists: every variable `Settings.from_env` reads, its default, meaning.
 SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_STACK", "local", "local: start DynamoDB Local, SQS, Redis; external: use AWS"),
@@ -77,6 +89,13 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60", "the send rate limit's window"),
     ("INBOXQL_MAX_BODY_BYTES", "65536", "largest HTTP request body; bigger gets 413"),
     ("INBOXQL_INTROSPECTION", "as GRAPHIQL", "schema introspection and 'Did you mean' hints"),
+    ("INBOXQL_ALLOWED_ORIGINS", "none", "other origins whose pages may open WebSockets (a,b)"),
+    ("INBOXQL_WS_INIT_TIMEOUT", "10", "seconds a WebSocket has to send connection_init"),
+    ("INBOXQL_WS_PING_INTERVAL", "20", "seconds between server pings on a WebSocket"),
+    ("INBOXQL_WS_PONG_TIMEOUT", "20", "seconds to answer a ping before being closed"),
+    ("INBOXQL_WS_MAX_SUBSCRIPTIONS", "50", "operations at once on one WebSocket"),
+    ("INBOXQL_WS_MAX_CONNECTIONS_PER_USER", "20", "WebSockets per user, per process"),
+    ("INBOXQL_WS_MAX_MESSAGE_BYTES", "65536", "largest WebSocket message accepted"),
 )
 
 
@@ -122,6 +141,17 @@ class Settings:
     introspection: bool = True
 
     @classmethod
+    # Browsers let any page open a WebSocket to any server, with the user's cookies: only
+    # same-origin pages, clients without Origin (not browsers), and these origins may connect.
+    allowed_origins: tuple[str, ...] = ()
+    ws_init_timeout_seconds: float = 10.0
+    # graphql-transport-ws pings keep idle sockets open through load balancers (AWS ALB drops
+    # them after 60 s idle by default) and find dead peers, whose sockets are then closed.
+    ws_ping_interval_seconds: float = 20.0
+    ws_pong_timeout_seconds: float = 20.0
+    ws_max_subscriptions: int = 50
+    ws_max_connections_per_user: int = 20
+    ws_max_message_bytes: int = 65_536
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         stack = env.get("INBOXQL_STACK", "local")
@@ -190,6 +220,34 @@ class Settings:
                 "INBOXQL_INTROSPECTION",
             ),
         )
+            allowed_origins=_origins(env.get("INBOXQL_ALLOWED_ORIGINS", "")),
+            ws_init_timeout_seconds=_float(
+                env.get("INBOXQL_WS_INIT_TIMEOUT", "10"), "INBOXQL_WS_INIT_TIMEOUT"
+            ),
+            ws_ping_interval_seconds=_float(
+                env.get("INBOXQL_WS_PING_INTERVAL", "20"), "INBOXQL_WS_PING_INTERVAL"
+            ),
+            ws_pong_timeout_seconds=_float(
+                env.get("INBOXQL_WS_PONG_TIMEOUT", "20"), "INBOXQL_WS_PONG_TIMEOUT"
+            ),
+            ws_max_subscriptions=_int(
+                env.get("INBOXQL_WS_MAX_SUBSCRIPTIONS", "50"),
+                "INBOXQL_WS_MAX_SUBSCRIPTIONS",
+                1,
+                1000,
+            ),
+            ws_max_connections_per_user=_int(
+                env.get("INBOXQL_WS_MAX_CONNECTIONS_PER_USER", "20"),
+                "INBOXQL_WS_MAX_CONNECTIONS_PER_USER",
+                1,
+                10_000,
+            ),
+            ws_max_message_bytes=_int(
+                env.get("INBOXQL_WS_MAX_MESSAGE_BYTES", "65536"),
+                "INBOXQL_WS_MAX_MESSAGE_BYTES",
+                1024,
+                16 * 1024 * 1024,
+            ),
         if settings.stack == "external" and not settings.jwt_secret:
             raise SettingsError("INBOXQL_JWT_SECRET is required when INBOXQL_STACK=external")
         return settings

@@ -1,0 +1,244 @@
+"""`graphql-transport-ws` as InboxQL serves it: Strawberry's handler, plus what it leaves out.
+
+- Authentication in `connection_init` (a bad token closes with 4403) and, once accepted, a timer
+  that closes the socket with 4403 when the token stops being valid (`exp` plus the leeway the
+  verifier allows). graphql-ws retries 4403, so a client whose `connectionParams` is a function
+  comes back with a fresh token.
+- Server pings every INBOXQL_WS_PING_INTERVAL seconds; a client that has not answered `pong`
+  within INBOXQL_WS_PONG_TIMEOUT is closed with 1011. Strawberry sends no pings on this protocol.
+- At most INBOXQL_WS_MAX_CONNECTIONS_PER_USER sockets per user in this process (one more is
+  closed with 1013, try again later) and INBOXQL_WS_MAX_SUBSCRIPTIONS operations at once on one
+  socket (one more gets an `error` with BAD_USER_INPUT).
+- The connection_init deadline is INBOXQL_WS_INIT_TIMEOUT (4408). Strawberry already closes a
+  `subscribe` before `connection_ack` with 4401 and a second `connection_init` with 4429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import jwt
+from graphql import GraphQLError
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.websocket_origin import normalize_allowed_origins, normalize_origin
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    PongMessage,
+    SubscribeMessage,
+)
+
+from schema.context import Context
+from services.auth import bearer_token
+from services.domain import UserId
+from services.errors import Unauthenticated
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
+    from strawberry.schema import BaseSchema
+
+log = logging.getLogger("inboxql.websocket")
+
+TOKEN_EXPIRED = 4403
+PONG_TIMEOUT = 1011
+TOO_MANY_CONNECTIONS = 1013
+# A close frame waits behind whatever the peer has not read; a dead peer never reads it.
+CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class ConnectionLimitReached(Exception):
+    """The user already has as many sockets open in this process as allowed."""
+
+
+class LiveConnections:
+    """How many sockets each user has open in this process."""
+
+    def __init__(self) -> None:
+        self._counts: dict[UserId, int] = {}
+
+    def acquire(self, user_id: UserId, limit: int) -> None:
+        count = self._counts.get(user_id, 0)
+        if count >= limit:
+            raise ConnectionLimitReached(f"{user_id} already has {count} connections here")
+        self._counts[user_id] = count + 1
+
+    def release(self, user_id: UserId) -> None:
+        count = self._counts.get(user_id, 0) - 1
+        if count > 0:
+            self._counts[user_id] = count
+        else:
+            self._counts.pop(user_id, None)
+
+    def count(self, user_id: UserId) -> int:
+        return self._counts.get(user_id, 0)
+
+
+class HasLiveConnections(Protocol):
+    live_connections: LiveConnections
+
+
+def connection_token(context: Context) -> str:
+    """The bearer token from `connection_init`'s payload; Unauthenticated if there is none."""
+    params = context.connection_params or {}
+    header = params.get("Authorization") or params.get("authorization")
+    return bearer_token(header if isinstance(header, str) else None)
+
+
+def token_expiry(token: str) -> float | None:
+    """The `exp` of a token the verifier has already accepted (so its signature is not checked
+    again here), or None when it has none."""
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    expiry = claims.get("exp")
+    return float(expiry) if isinstance(expiry, int | float) else None
+
+
+async def admit(context: Context, connections: LiveConnections) -> None:
+    """`on_ws_connect`: who is connecting, within the per-user limit. Sets `context.user_id`
+    only once a connection slot is taken, so the handler knows to give it back."""
+    try:
+        token = connection_token(context)
+        await context.app.tokens.prepare(token)
+        user_id = context.app.tokens.verify(token)
+    except Unauthenticated as error:
+        raise ConnectionRejectionError({"message": error.message}) from None
+    connections.acquire(user_id, context.app.settings.ws_max_connections_per_user)
+    context.user_id = user_id
+
+
+@lru_cache(maxsize=8)
+def _normalized(origins: tuple[str, ...]) -> frozenset[str]:
+    return normalize_allowed_origins(origins)
+
+
+def origin_allowed(settings: Settings, origin: str) -> bool:
+    """For cross-origin handshakes only: Strawberry lets same-origin pages and clients that send
+    no Origin (not browsers) through before asking."""
+    allowed = _normalized(settings.allowed_origins)
+    return "*" in allowed or normalize_origin(origin) in allowed
+
+
+class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(  # noqa: PLR0917 -- Strawberry's signature
+        self,
+        view: AsyncBaseHTTPView[Any, Any, Any, Any, Any, Context, None],
+        websocket: AsyncWebSocketAdapter,
+        context: Context,
+        root_value: None,
+        schema: BaseSchema,
+        connection_init_wait_timeout: timedelta,
+        max_subscriptions_per_connection: int | None = None,
+    ) -> None:
+        # The app (and its settings) exists only once the server has started, after the view
+        # was built: the limits are taken per connection.
+        settings = context.app.settings
+        super().__init__(
+            view,
+            websocket,
+            context,
+            root_value,
+            schema,
+            timedelta(seconds=settings.ws_init_timeout_seconds),
+            settings.ws_max_subscriptions,
+        )
+        self._settings = settings
+        self._connections = cast(HasLiveConnections, view).live_connections
+        self._pong = asyncio.Event()
+        self._keepalive: asyncio.Task[None] | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._closing: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectionLimitReached as error:
+            log.warning("refused a WebSocket: %s", error)
+            await self.websocket.close(TOO_MANY_CONNECTIONS, "Too many connections for this user")
+            return
+        if self.connection_acknowledged and self._keepalive is None:
+            self._watch_expiry()
+            self._keepalive = asyncio.create_task(self._keep_alive())
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and limit is not None
+            and message["id"] not in self.operations
+            and len(self.operations) >= limit
+        ):
+            error = GraphQLError(
+                f"at most {limit} operations at once on one connection",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
+    async def handle_pong(self, message: PongMessage) -> None:
+        self._pong.set()
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        for task in (self._keepalive, self._closing):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        try:
+            await super().shutdown()
+        finally:
+            if self.context.user_id is not None:
+                self._connections.release(self.context.user_id)
+                self.context.user_id = None
+
+    def _watch_expiry(self) -> None:
+        """A timer at the moment the verifier would refuse the token, not a poll."""
+        expiry = token_expiry(connection_token(self.context))
+        if expiry is None:
+            return
+        delay = max(0.0, expiry + self._settings.jwt_leeway_seconds - time.time())
+        self._expiry = asyncio.get_running_loop().call_later(
+            delay, self._close_soon, TOKEN_EXPIRED, "Token expired"
+        )
+
+    async def _keep_alive(self) -> None:
+        interval = self._settings.ws_ping_interval_seconds
+        while True:
+            await asyncio.sleep(interval)  # the ping period, not a wait for an event
+            self._pong.clear()
+            try:
+                # The ping itself waits while the peer is not reading: that counts too.
+                async with asyncio.timeout(self._settings.ws_pong_timeout_seconds):
+                    await self.send_message({"type": "ping"})
+                    await self._pong.wait()
+            except TimeoutError:
+                self._close_soon(PONG_TIMEOUT, "Pong not received in time")
+                return
+            except (WebSocketDisconnected, RuntimeError):
+                return  # closed meanwhile (Starlette refuses to send after a close)
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        log.info("closing a WebSocket of %s: %s", self.context.user_id, reason)
+        # Stopped first: an operation sending at the same time would race the close frame.
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        with contextlib.suppress(TimeoutError, WebSocketDisconnected, RuntimeError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await self.websocket.close(code, reason)
