@@ -218,6 +218,7 @@ class InboxGraphQL(GraphQL[Context, None]):
         if isinstance(request, Request):
             try:
                 token = bearer_token(request.headers.get("authorization"))
+                await context.app.tokens.prepare(token)
                 context.user_id = context.app.tokens.verify(token)
             except Unauthenticated as error:
                 context.auth_error = error.message

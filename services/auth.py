@@ -1,33 +1,49 @@
 """Who is calling: a JWT bearer token whose `sub` is the user id.
 
-HS256 with a shared secret today; `TokenVerifier` is the seam where RS256/JWKS will plug in.
+Two kinds of tokens: HS256 ones signed with our shared secret (local mode, tests, services of
+our own), and RS256/ES256 ones from an identity provider (Cognito or any OIDC provider) whose
+public keys come from its JWKS URL. The token's header picks the verifier; each accepts only its
+own algorithms, so a token cannot choose to be checked with the wrong kind of key (the
+"HS256 signed with the public key" confusion).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
 import jwt
 
 from services.domain import UserId, is_user_id
 from services.errors import Unauthenticated
+from services.jwks import ALGORITHMS, JwksKeys
+from services.settings import Settings
 
 ALGORITHM = "HS256"
 SECRET_FILE = "jwt-secret"
 
 
 class TokenVerifier(Protocol):
-    def verify(self, token: str) -> UserId: ...
+    async def prepare(self, token: str) -> None:
+        """Whatever `verify` needs fetched first (a signing key); never raises."""
+
+    def verify(self, token: str) -> UserId:
+        """The caller's user id; Unauthenticated if the token is not good."""
 
 
 class HmacTokenVerifier:
     def __init__(self, secret: str, *, leeway_seconds: int = 30) -> None:
         self._secret = secret
         self._leeway = leeway_seconds
+
+    async def prepare(self, token: str) -> None:
+        return None
 
     def verify(self, token: str) -> UserId:
         try:
@@ -42,16 +58,140 @@ class HmacTokenVerifier:
             raise Unauthenticated("token expired") from None
         except jwt.PyJWTError:
             raise Unauthenticated("invalid token") from None
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not is_user_id(subject):
-            raise Unauthenticated("token subject is not a valid user id")
-        return UserId(subject)
+        return _subject(claims)
 
     def issue(self, user_id: UserId, *, ttl_seconds: int | None = 30 * 24 * 3600) -> str:
         claims: dict[str, object] = {"sub": user_id, "iat": int(time.time())}
         if ttl_seconds is not None:
             claims["exp"] = int(time.time()) + ttl_seconds
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+
+def _subject(claims: Mapping[str, Any]) -> UserId:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not is_user_id(subject):
+        raise Unauthenticated("token subject is not a valid user id")
+    return UserId(subject)
+
+
+class JwksTokenVerifier:
+    """RS256/ES256 tokens signed with one of an identity provider's published keys.
+
+    `issuer` and `audience`, when set, must match. Cognito ID tokens carry the app client id in
+    `aud`; its access tokens have no `aud` and carry it in `client_id`: either is accepted."""
+
+    def __init__(
+        self,
+        keys: JwksKeys,
+        *,
+        issuer: str | None = None,
+        audience: str | None = None,
+        leeway_seconds: int = 30,
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    async def prepare(self, token: str) -> None:
+        kid = _header(token).get("kid")
+        if isinstance(kid, str):
+            await self._keys.ensure_key(kid)
+
+    def verify(self, token: str) -> UserId:
+        kid = _header(token).get("kid")
+        if not isinstance(kid, str):
+            raise Unauthenticated("invalid token: no key id")
+        key = self._keys.key(kid)
+        if key is None:
+            # Not fetched yet (a key rotated in since): fetched in the background, so that a
+            # retry succeeds; `prepare` avoids even the one failure.
+            self._keys.refresh_soon()
+            raise Unauthenticated("invalid token: unknown signing key")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                # The key's own algorithm only, whatever the token's header claims.
+                algorithms=[key.algorithm_name],
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["sub", "exp"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired") from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("invalid token") from None
+        if self._audience is not None and not _for_audience(claims, self._audience):
+            raise Unauthenticated("invalid token: wrong audience")
+        return _subject(claims)
+
+
+def _for_audience(claims: Mapping[str, Any], audience: str) -> bool:
+    aud = claims.get("aud")
+    if aud is not None:
+        return aud == audience or (isinstance(aud, list) and audience in aud)
+    return claims.get("client_id") == audience
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthenticated("invalid token") from None
+
+
+class BearerTokenVerifier:
+    """Dispatches on the token's `alg` to the verifier configured for it."""
+
+    def __init__(
+        self, *, hmac: HmacTokenVerifier | None = None, jwks: JwksTokenVerifier | None = None
+    ) -> None:
+        self._hmac = hmac
+        self._jwks = jwks
+
+    def _for(self, token: str) -> TokenVerifier:
+        algorithm = _header(token).get("alg")
+        if algorithm == ALGORITHM and self._hmac is not None:
+            return self._hmac
+        if algorithm in ALGORITHMS and self._jwks is not None:
+            return self._jwks
+        raise Unauthenticated("invalid token: unsupported algorithm")
+
+    async def prepare(self, token: str) -> None:
+        try:
+            verifier = self._for(token)
+        except Unauthenticated:
+            return  # `verify` says why
+        await verifier.prepare(token)
+
+    def verify(self, token: str) -> UserId:
+        return self._for(token).verify(token)
+
+
+@contextlib.asynccontextmanager
+async def token_verifier(settings: Settings) -> AsyncIterator[BearerTokenVerifier]:
+    """The verifier the settings ask for, its JWKS (if any) fetched once before it is used."""
+    secret = settings.jwt_secret
+    if secret is None and settings.stack == "local":
+        secret = local_secret(settings.data_dir)
+    hmac = HmacTokenVerifier(secret, leeway_seconds=settings.jwt_leeway_seconds) if secret else None
+    if settings.jwks_url is None:
+        yield BearerTokenVerifier(hmac=hmac)
+        return
+    timeout = httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        keys = JwksKeys(
+            client, settings.jwks_url, min_refresh_seconds=settings.jwks_min_refresh_seconds
+        )
+        await keys.refresh()
+        jwks = JwksTokenVerifier(
+            keys,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+        yield BearerTokenVerifier(hmac=hmac, jwks=jwks)
 
 
 def bearer_token(header: str | None) -> str:

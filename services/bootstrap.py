@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.auth import HmacTokenVerifier, local_secret
+from services.auth import TokenVerifier, token_verifier
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
 from services.dynamo_store import DynamoMessageStore
@@ -42,7 +42,7 @@ QUEUE_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesN
 class App:
     settings: Settings
     inbox: InboxService
-    tokens: HmacTokenVerifier
+    tokens: TokenVerifier
     store: DynamoMessageStore
     queue: SqsDeliveryQueue
     hub: RedisEventHub
@@ -157,7 +157,7 @@ async def bootstrap(
         hub_task = asyncio.create_task(hub.run(), name="inboxql-pubsub")
         stack.push_async_callback(_cancel, hub_task)
 
-        secret = settings.jwt_secret or local_secret(settings.data_dir)
+        tokens = await stack.enter_async_context(token_verifier(settings))
         inbox = InboxService(
             store=store,
             queue=queue,
@@ -169,7 +169,7 @@ async def bootstrap(
         app = App(
             settings=settings,
             inbox=inbox,
-            tokens=HmacTokenVerifier(secret, leeway_seconds=settings.jwt_leeway_seconds),
+            tokens=tokens,
             store=store,
             queue=queue,
             hub=hub,

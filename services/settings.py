@@ -69,6 +69,10 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_CACHE_DIR", "~/.cache/inboxql", "npm-fetched files (DynamoDB Local, GraphiQL)"),
     ("INBOXQL_JWT_SECRET", "generated (local)", "HS256 secret; required when external"),
     ("INBOXQL_JWT_LEEWAY_SECONDS", "30", "clock-skew leeway for token expiry"),
+    ("INBOXQL_JWKS_URL", "none", "identity provider's JWKS: RS256/ES256 tokens (Cognito)"),
+    ("INBOXQL_JWT_ISSUER", "none", "required `iss` of JWKS-signed tokens"),
+    ("INBOXQL_JWT_AUDIENCE", "none", "required `aud` (or Cognito `client_id`) of those"),
+    ("INBOXQL_JWKS_MIN_REFRESH_SECONDS", "60", "least time between two JWKS fetches"),
     ("AWS_REGION", "us-east-1", "AWS region (AWS_DEFAULT_REGION also read)"),
     ("INBOXQL_TABLE", "inboxql", "DynamoDB table"),
     ("INBOXQL_QUEUE", "inboxql-deliveries", "SQS delivery queue"),
@@ -107,6 +111,11 @@ class Settings:
     # Secret-bearing: never logged. None in local mode means "generate one in data_dir".
     jwt_secret: str | None = field(default=None, repr=False)
     jwt_leeway_seconds: int = 30
+    # An identity provider's keys; its tokens are checked against issuer/audience when set.
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_min_refresh_seconds: int = 60
     aws_region: str = "us-east-1"
     table_name: str = "inboxql"
     queue_name: str = "inboxql-deliveries"
@@ -168,6 +177,15 @@ class Settings:
             jwt_secret=env.get("INBOXQL_JWT_SECRET") or None,
             jwt_leeway_seconds=_int(
                 env.get("INBOXQL_JWT_LEEWAY_SECONDS", "30"), "INBOXQL_JWT_LEEWAY_SECONDS", 0, 600
+            ),
+            jwks_url=env.get("INBOXQL_JWKS_URL") or None,
+            jwt_issuer=env.get("INBOXQL_JWT_ISSUER") or None,
+            jwt_audience=env.get("INBOXQL_JWT_AUDIENCE") or None,
+            jwks_min_refresh_seconds=_int(
+                env.get("INBOXQL_JWKS_MIN_REFRESH_SECONDS", "60"),
+                "INBOXQL_JWKS_MIN_REFRESH_SECONDS",
+                1,
+                86_400,
             ),
             aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.aws_region)),
             table_name=env.get("INBOXQL_TABLE", defaults.table_name),
@@ -248,8 +266,10 @@ class Settings:
                 1024,
                 16 * 1024 * 1024,
             ),
-        if settings.stack == "external" and not settings.jwt_secret:
-            raise SettingsError("INBOXQL_JWT_SECRET is required when INBOXQL_STACK=external")
+        if settings.stack == "external" and not (settings.jwt_secret or settings.jwks_url):
+            raise SettingsError(
+                "INBOXQL_JWT_SECRET (or INBOXQL_JWKS_URL) is required when INBOXQL_STACK=external"
+            )
         return settings
 
     def with_overrides(self, **changes: object) -> Settings:

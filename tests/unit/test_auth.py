@@ -8,9 +8,18 @@ from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from services.auth import SECRET_FILE, HmacTokenVerifier, bearer_token, local_secret
+from services.auth import (
+    SECRET_FILE,
+    BearerTokenVerifier,
+    HmacTokenVerifier,
+    bearer_token,
+    local_secret,
+)
 from services.errors import Unauthenticated
+from services.jwks import signing_keys
 from tests.unit.support import ALICE
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
@@ -143,3 +152,40 @@ def test_local_secret_keeps_an_existing_one(tmp_path: Path) -> None:
 
 def test_local_secrets_differ_between_data_dirs(tmp_path: Path) -> None:
     assert local_secret(tmp_path / "a") != local_secret(tmp_path / "b")
+
+
+def test_only_asymmetric_signature_keys_are_taken_from_a_jwks() -> None:
+    rsa_jwk = RSAAlgorithm.to_jwk(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(), as_dict=True
+    )
+    ec_jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True)
+    document = {
+        "keys": [
+            {**rsa_jwk, "kid": "rsa", "alg": "RS256"},
+            {**ec_jwk, "kid": "ec"},  # no alg: ES256 from the curve
+            {**rsa_jwk, "kid": "encryption", "use": "enc"},
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "shared-secret", "alg": "HS256"},
+            {**rsa_jwk, "alg": "RS256"},  # no kid
+            {"kty": "RSA", "kid": "broken"},
+            "not a key",
+        ]
+    }
+    keys = signing_keys(document)
+    assert {kid: key.algorithm_name for kid, key in keys.items()} == {"rsa": "RS256", "ec": "ES256"}
+    assert signing_keys({"keys": "nope"}) == {} and signing_keys([1]) == {}
+
+
+def test_hs256_tokens_are_refused_without_a_secret() -> None:
+    with pytest.raises(Unauthenticated, match="unsupported algorithm"):
+        BearerTokenVerifier().verify(HmacTokenVerifier(SECRET).issue(ALICE))
+
+
+def test_hs256_tokens_go_to_the_secret_and_other_algorithms_nowhere_without_a_jwks() -> None:
+    verifier = BearerTokenVerifier(hmac=HmacTokenVerifier(SECRET))
+    assert verifier.verify(HmacTokenVerifier(SECRET).issue(ALICE)) == ALICE
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rs256 = jwt.encode({"sub": ALICE}, private, algorithm="RS256", headers={"kid": "k"})
+    with pytest.raises(Unauthenticated, match="unsupported algorithm"):
+        verifier.verify(rs256)
+    with pytest.raises(Unauthenticated):
+        verifier.verify("not.a.token")
