@@ -39,6 +39,8 @@ def fault_settings(stack: StackEndpoints, tag: str, **overrides: object) -> Sett
         "visibility_timeout_seconds": VISIBILITY_TIMEOUT,
         "max_receive_count": MAX_RECEIVE_COUNT,
         "long_poll_seconds": 1,
+        # Fault runs send hundreds of messages per user: the per-user send limit is not theirs.
+        "send_rate_limit": 0,
     }
     return stack_settings(stack, tag, **(defaults | overrides))
 
@@ -54,6 +56,7 @@ def process_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
             "INBOXQL_VISIBILITY_TIMEOUT": str(settings.visibility_timeout_seconds),
             "INBOXQL_GRAPHIQL": "false",
             "INBOXQL_DEMO": "false",
+            "INBOXQL_SEND_RATE_LIMIT": "0",
         }
     )
 
@@ -179,3 +182,11 @@ async def judge(
     verdict.write()
     verdict.assert_ok()
     return verdict
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder carries the `fault` marker."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.fault)

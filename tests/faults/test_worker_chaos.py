@@ -1,0 +1,156 @@
+"""(c) 1,000 sends to 20 users through the GraphQL API, interleaved with those users' markRead
+and markAllRead, while the only delivery worker is SIGKILLed again and again: by itself right
+after a DynamoDB write in the middle of a batch, or by the test at a random moment. Every
+accepted message ends up in its inbox once, and every unreadCount is exact."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.bootstrap import App
+from services.local_stack import StackEndpoints
+from tests.conftest import new_user
+from tests.e2e.fleet import MARK_ALL_READ, MARK_READ, SEND, Fleet
+from tests.faults.checker import History, check
+from tests.faults.conftest import (
+    SpawnWorker,
+    WorkerProcess,
+    fault_app,
+    fault_settings,
+    process_env,
+    wait_quiet,
+)
+from tests.faults.inbox_readers import read_inbox_graphql
+
+SENDS = 1_000
+USERS = 20
+KILLS = 8
+SEND_CONCURRENCY = 12
+UNREAD_PAGE = "{ messages(first: 20, unreadOnly: true) { edges { node { id } } } }"
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, fleet: Fleet) -> None:
+        self.http, self.fleet = http, fleet
+
+    async def call(self, user: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+        response = await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.fleet.token(user)}"},
+        )
+        body = response.json()
+        assert response.status_code == 200 and "errors" not in body, body
+        return body["data"]
+
+
+@contextlib.asynccontextmanager
+async def api_process(fleet: Fleet) -> AsyncIterator[Api]:
+    """One API process without a worker: deliveries are the killable workers' alone."""
+    await asyncio.to_thread(fleet.start, {"api": True})
+    try:
+        async with httpx.AsyncClient(base_url=fleet.nodes["api"].url, timeout=30) as http:
+            yield Api(http, fleet)
+    finally:
+        await asyncio.to_thread(fleet.stop_all)
+
+
+@dataclass
+class ChaosRun:
+    app: App
+    api: Api
+    spawn_worker: SpawnWorker
+    env: dict[str, str]
+    users: list[str]
+    history: History = field(default_factory=lambda: History("worker_killed_mid_batch"))
+    rng: random.Random = field(default_factory=lambda: random.Random(2026))
+    sending_done: asyncio.Event = field(default_factory=asyncio.Event)
+    reads: dict[str, int] = field(default_factory=lambda: {"markRead": 0, "markAllRead": 0})
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    def redeliveries_of_stored_messages(self) -> int:
+        """How often a worker received a message a killed one had already stored."""
+        return sum(worker.log.read_text().count("was already stored") for worker in self.workers)
+
+    async def run(self) -> None:
+        await asyncio.gather(self.sending(), self.reader(), self.reader(), self.chaos())
+
+    async def sending(self) -> None:
+        await asyncio.gather(*(self.sender(lane) for lane in range(SEND_CONCURRENCY)))
+        self.sending_done.set()
+
+    async def sender(self, lane: int) -> None:
+        for n in range(lane, SENDS, SEND_CONCURRENCY):
+            author, recipient = self.rng.choice(self.users), self.rng.choice(self.users)
+            body = f"chaos-{n}"
+            data = await self.api.call(
+                author, SEND, {"input": {"recipientId": recipient, "body": body}}
+            )
+            self.history.accepted(recipient, body, data["sendMessage"]["id"])
+
+    async def reader(self) -> None:
+        while not self.sending_done.is_set():
+            user = self.rng.choice(self.users)
+            if self.rng.random() < 0.25:
+                await self.api.call(user, MARK_ALL_READ)
+                self.reads["markAllRead"] += 1
+                continue
+            edges = (await self.api.call(user, UNREAD_PAGE))["messages"]["edges"]
+            ids = [edge["node"]["id"] for edge in edges]
+            # Some of what is there, plus a repeat: concurrent marks overlap on purpose.
+            chosen = self.rng.sample(ids, k=self.rng.randint(0, len(ids))) + ids[:1]
+            await self.api.call(user, MARK_READ, {"ids": chosen})
+            self.reads["markRead"] += 1
+
+    async def chaos(self) -> None:
+        """One worker at a time; each of the first KILLS dies mid-work, then one drains."""
+        for kill in range(KILLS):
+            if kill % 2 == 0:
+                writes = str(self.rng.randint(15, 90))
+                worker = await self.spawn_worker(self.env, "--kill-after-writes", writes)
+                self.workers.append(worker)
+                await worker.expect("killing myself", within=120)
+                self.history.fault("sigkill_self_after_write")
+            else:
+                worker = await self.spawn_worker(self.env)
+                self.workers.append(worker)
+                await asyncio.sleep(self.rng.uniform(0.3, 1.5))  # a random moment to kill at
+                worker.kill()
+                self.history.fault("sigkill_at_random_moment")
+            assert await worker.exited() == -9
+        survivor = await self.spawn_worker(self.env)
+        self.workers.append(survivor)
+        await self.sending_done.wait()
+        await wait_quiet(self.app, within=180)
+        assert await survivor.stop() == 0
+
+
+@pytest.mark.timeout(600)
+async def test_a_worker_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
+    stack: StackEndpoints, session_tag: str, spawn_worker: SpawnWorker, tmp_path: Path
+) -> None:
+    users = [new_user("chaos") for _ in range(USERS)]
+    settings = fault_settings(stack, session_tag)
+    fleet = Fleet(stack, settings, tmp_path, env_overrides={"INBOXQL_SEND_RATE_LIMIT": "0"})
+    async with fault_app(stack, settings) as app, api_process(fleet) as api:
+        run = ChaosRun(app, api, spawn_worker, process_env(stack, settings), users)
+        await run.run()
+        inboxes = [await read_inbox_graphql(api.http, u, fleet.token(u)) for u in users]
+    redelivered = run.redeliveries_of_stored_messages()
+    verdict = check(run.history, inboxes, **run.reads, redelivered_after_kills=redelivered)
+    verdict.write()
+    verdict.assert_ok()
+    assert verdict.sent == SENDS
+    assert sum(verdict.faults.values()) == KILLS
+    assert run.reads["markRead"] > 0 and run.reads["markAllRead"] > 0
+    # The kills did bite: workers met messages a dead worker had stored but not deleted.
+    assert redelivered > 0
