@@ -14,6 +14,7 @@ import pytest
 
 from services.bootstrap import bootstrap
 from services.local_stack import StackEndpoints
+from services.settings import Settings
 from tests.conftest import stack_endpoints, stack_settings
 from tests.e2e.conftest import REPO, Server, free_port, server_env, wait_until_serving
 from tests.security.jwks_server import JwksServer
@@ -32,39 +33,26 @@ def jwks() -> Iterator[JwksServer]:
         yield served
 
 
-@pytest.fixture(scope="session")
-def secure_server(
+def started_server(
     stack: StackEndpoints,
-    session_tag: str,
-    jwks: JwksServer,
+    settings: Settings,
+    env: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
-    settings = stack_settings(stack, f"{session_tag}s")
-
     async def provision() -> None:
         async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
             pass
 
     asyncio.run(provision())
-    env = server_env(stack, settings) | {
-        "INBOXQL_GRAPHIQL": "false",
-        "INBOXQL_DEMO": "false",
-        "INBOXQL_SEND_RATE_LIMIT": str(SEND_RATE_LIMIT),
-        "INBOXQL_SEND_RATE_WINDOW_SECONDS": str(SEND_RATE_WINDOW_SECONDS),
-        "INBOXQL_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-        "INBOXQL_JWKS_URL": jwks.url,
-        "INBOXQL_JWT_ISSUER": JWT_ISSUER,
-        "INBOXQL_JWT_AUDIENCE": JWT_AUDIENCE,
-        "INBOXQL_JWKS_MIN_REFRESH_SECONDS": str(JWKS_MIN_REFRESH_SECONDS),
-    }
-    env.pop("INBOXQL_INTROSPECTION", None)
     port = free_port()
     log = tmp_path_factory.mktemp("secure-server") / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "server.py", "--port", str(port)],
             cwd=REPO,
-            env=env,
+            env=server_env(stack, settings)
+            | {"INBOXQL_GRAPHIQL": "false", "INBOXQL_DEMO": "false"}
+            | env,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -75,6 +63,36 @@ def secure_server(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def secure_server(
+    stack: StackEndpoints,
+    session_tag: str,
+    jwks: JwksServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    env = {
+        "INBOXQL_SEND_RATE_LIMIT": str(SEND_RATE_LIMIT),
+        "INBOXQL_SEND_RATE_WINDOW_SECONDS": str(SEND_RATE_WINDOW_SECONDS),
+        "INBOXQL_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "INBOXQL_JWKS_URL": jwks.url,
+        "INBOXQL_JWT_ISSUER": JWT_ISSUER,
+        "INBOXQL_JWT_AUDIENCE": JWT_AUDIENCE,
+        "INBOXQL_JWKS_MIN_REFRESH_SECONDS": str(JWKS_MIN_REFRESH_SECONDS),
+    }
+    settings = stack_settings(stack, f"{session_tag}s")
+    yield from started_server(stack, settings, env, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def fuzz_server(
+    stack: StackEndpoints, session_tag: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """External mode without a send limit, so that generated sends really write."""
+    settings = stack_settings(stack, f"{session_tag}f")
+    env = {"INBOXQL_SEND_RATE_LIMIT": "0"}
+    yield from started_server(stack, settings, env, tmp_path_factory)
 
 
 @pytest.fixture
