@@ -1,17 +1,16 @@
 """`MessageCache` on Redis: one key per immutable message, read with one MGET.
 
 On a Redis Cluster the keys of a page live in many hash slots, and an MGET across slots fails
-with CROSSSLOT. There a read is one MGET per slot, sent through a cluster pipeline, which gives
-each node its own MGETs in one round trip, all nodes at once.
+with CROSSSLOT. There a read is one MGET per slot (redis-py's `mget_nonatomic`), sent through a
+cluster pipeline, which gives each node its own MGETs in one round trip, all nodes at once.
+Bodies are immutable, so a read spread over slots loses nothing by not being atomic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from redis.asyncio import RedisCluster
-from redis.crc import key_slot
 
 from services.domain import Message, MessageId
 from services.errors import DependencyUnavailable
@@ -32,7 +31,7 @@ class RedisMessageCache:
         keys = [KEY_PREFIX + i for i in ids]
         try:
             if isinstance(self._redis, RedisCluster):
-                values = await _mget_by_slot(self._redis, keys)
+                values = await self._redis.mget_nonatomic(keys)
             else:
                 values = await self._redis.mget(keys)
         except REDIS_ERRORS as error:
@@ -55,19 +54,3 @@ class RedisMessageCache:
                 await pipe.execute()
         except REDIS_ERRORS as error:
             raise DependencyUnavailable(f"redis: {error}") from error
-
-
-async def _mget_by_slot(cluster: RedisCluster, keys: list[str]) -> list[Any]:
-    """MGET's answer, in the order of `keys`, from one MGET per hash slot."""
-    by_slot: dict[int, list[int]] = {}
-    for index, key in enumerate(keys):
-        by_slot.setdefault(key_slot(key.encode()), []).append(index)
-    async with cluster.pipeline(transaction=False) as pipe:
-        for indexes in by_slot.values():
-            pipe.mget([keys[i] for i in indexes])
-        answers = await pipe.execute()
-    values: list[Any] = [None] * len(keys)
-    for indexes, answer in zip(by_slot.values(), answers, strict=True):
-        for index, value in zip(indexes, answer, strict=True):
-            values[index] = value
-    return values

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis import Redis as SyncRedis
+
 from services.local_stack import pid_alive
 from services.redis_clients import SHARDED_PUBSUB_SINCE
 
@@ -112,6 +114,57 @@ class RedisServer:
             return (self.directory / "redis.log").read_text(errors="replace")[-2000:]
         except OSError:
             return "(no log)"
+
+
+CLUSTER_SLOTS = 16384
+
+
+def cluster_node_args(bus_port: int) -> tuple[str, ...]:
+    return ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            "--cluster-port", str(bus_port))  # fmt: skip
+
+
+def start_cluster(directory: Path, size: int = 3) -> list[RedisServer]:
+    """`size` cluster-enabled primaries on free ports, the slots split evenly between them
+    (CLUSTER ADDSLOTSRANGE), joined with CLUSTER MEET; returns once every node says ok."""
+    binary = redis_server_binary(SHARDED_PUBSUB_SINCE)
+    ports = free_ports(2 * size)
+    # The cluster bus port is chosen too (Redis 7's cluster-port): port + 10000, the default,
+    # may be taken or past 65535.
+    nodes = [
+        RedisServer(port, directory / str(port), cluster_node_args(bus_port), binary)
+        for port, bus_port in zip(ports[:size], ports[size:], strict=True)
+    ]
+    try:
+        for node in nodes:
+            node.start()
+        for index, node in enumerate(nodes):
+            first = index * CLUSTER_SLOTS // size
+            last = (index + 1) * CLUSTER_SLOTS // size - 1
+            with SyncRedis(port=node.port) as client:
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+        with SyncRedis(port=nodes[0].port) as client:
+            for node, bus_port in zip(nodes[1:], ports[size + 1 :], strict=True):
+                client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port, bus_port)
+        for node in nodes:
+            wait_cluster_ok(node.port, size)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
+def wait_cluster_ok(port: int, size: int) -> None:
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    with SyncRedis(port=port, decode_responses=True) as client:
+        while True:
+            info = client.execute_command("CLUSTER", "INFO")
+            text = info if isinstance(info, str) else str(info)
+            if "cluster_state:ok" in text and f"cluster_known_nodes:{size}" in text:
+                return
+            assert time.monotonic() < deadline, f"cluster never ok on {port}: {text}"
+            time.sleep(0.1)  # pacing a start-up poll bounded by the deadline
 
 
 def test_the_redis_server_binary_answers(tmp_path: Path) -> None:

@@ -1,0 +1,250 @@
+"""InboxQL on a real 3-primary Redis Cluster started on loopback by the tests
+(INBOXQL_REDIS_CLUSTER=true): the body cache across slots, sharded pub/sub with one connection
+per node, persisted queries, the whole app, and a channel whose slot moves to another node."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisClusterException
+
+from services.bootstrap import bootstrap
+from services.domain import Message, UnreadCountChanged, UserId, new_message_id
+from services.local_stack import StackEndpoints
+from services.persisted_queries import RedisPersistedQueryStore, document_hash
+from services.ports import EventStreamItem
+from services.redis_cache import KEY_PREFIX, RedisMessageCache
+from services.redis_clients import ClusterChannels, RedisClients, redis_clients
+from services.redis_events import RedisEventHub, channel_for
+from services.settings import Settings
+from tests.conftest import new_user, stack_endpoints, stack_settings
+from tests.integration.test_redis_servers import RedisServer, start_cluster
+
+STEP_TIMEOUT = 10.0
+DEADLINE_SECONDS = 30.0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
+    nodes = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def cluster_settings(nodes: list[RedisServer], **overrides: object) -> Settings:
+    # One node's URL is enough: the client learns the others from CLUSTER SLOTS.
+    return Settings(redis_url=nodes[0].url, redis_cluster=True).with_overrides(**overrides)
+
+
+@pytest.fixture
+async def clients(cluster: list[RedisServer]) -> AsyncIterator[RedisClients]:
+    built = redis_clients(cluster_settings(cluster))
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
+@pytest.fixture
+async def hub(clients: RedisClients) -> AsyncIterator[RedisEventHub]:
+    running = RedisEventHub(clients.channels)
+    task = asyncio.create_task(running.run())
+    try:
+        yield running
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def command(client: Redis, *args: object) -> Any:
+    return await client.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+def cluster_of(clients: RedisClients) -> RedisCluster:
+    assert isinstance(clients.commands, RedisCluster)
+    return clients.commands
+
+
+def a_message(recipient: str) -> Message:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return Message(new_message_id(now), UserId("bob"), UserId(recipient), "hi", now)
+
+
+async def next_item(stream: AsyncIterator[EventStreamItem]) -> EventStreamItem:
+    return await asyncio.wait_for(anext(stream), STEP_TIMEOUT)
+
+
+async def node_of(clients: RedisClients, key: str) -> str:
+    return await clients.channels.node_for(key)
+
+
+async def users_on_every_node(clients: RedisClients, per_node: int) -> dict[str, list[UserId]]:
+    """`per_node` fresh users whose channels live on each node."""
+    found: dict[str, list[UserId]] = {}
+    while len(found) < 3 or min(len(users) for users in found.values()) < per_node:
+        user = UserId(new_user("u"))
+        placed = found.setdefault(await node_of(clients, channel_for(user)), [])
+        if len(placed) < per_node:
+            placed.append(user)
+    return found
+
+
+async def test_the_client_is_a_cluster_client_with_sharded_pubsub(clients: RedisClients) -> None:
+    assert isinstance(clients.channels, ClusterChannels)
+    await clients.channels.node_for(channel_for(UserId("anyone")))
+    assert clients.channels.sharded
+
+
+async def test_cache_reads_and_writes_across_slots(clients: RedisClients) -> None:
+    cluster = cluster_of(clients)
+    messages = [a_message("alice") for _ in range(30)]
+    keys = [KEY_PREFIX + m.id for m in messages]
+    assert len({await node_of(clients, key) for key in keys}) == 3
+    # What the single-node cache did, one MGET, cannot work here.
+    with pytest.raises(RedisClusterException):
+        await cluster.mget(keys)
+
+    cache = RedisMessageCache(cluster, ttl_seconds=60)
+    await cache.put_many(messages)
+    absent = a_message("alice")
+    wanted = [absent.id, *(m.id for m in reversed(messages))]
+    assert await cache.get_many(wanted) == {m.id: m for m in messages}
+    assert 0 < await cluster.ttl(keys[0]) <= 60
+
+
+async def test_a_publish_reaches_the_subscriber_through_the_channels_node(
+    clients: RedisClients, hub: RedisEventHub, cluster: list[RedisServer]
+) -> None:
+    alice = UserId(new_user("alice"))
+    channel = channel_for(alice)
+    owner = await node_of(clients, channel)
+    async with hub.subscribe(alice) as stream:
+        for node in cluster:
+            async with Redis(port=node.port) as client:
+                counts = await command(client, "PUBSUB", "SHARDNUMSUB", channel)
+            # Sharded: only the node serving the channel's slot knows the subscription.
+            expected = 1 if owner == f"127.0.0.1:{node.port}" else 0
+            assert counts == [channel.encode(), expected]
+        await hub.publish(alice, UnreadCountChanged(alice, 1, 1))
+        assert await next_item(stream) == UnreadCountChanged(alice, 1, 1)
+
+
+async def test_users_on_every_node_get_their_own_pushes_over_one_connection_per_node(
+    clients: RedisClients, hub: RedisEventHub, cluster: list[RedisServer]
+) -> None:
+    by_node = await users_on_every_node(clients, per_node=2)
+    users = [user for placed in by_node.values() for user in placed]
+    async with AsyncExitStack() as stack:
+        streams = {user: await stack.enter_async_context(hub.subscribe(user)) for user in users}
+        for version, user in enumerate(users, start=1):
+            await hub.publish(user, UnreadCountChanged(user, version, version))
+        for version, user in enumerate(users, start=1):
+            assert await next_item(streams[user]) == UnreadCountChanged(user, version, version)
+        # A second round: had anyone got another user's event, it would come before this.
+        for user in users:
+            await hub.publish(user, UnreadCountChanged(user, 100, 100))
+        for user in users:
+            assert await next_item(streams[user]) == UnreadCountChanged(user, 100, 100)
+        for node in cluster:
+            async with Redis(port=node.port) as client:
+                listed = await client.client_list(_type="pubsub")
+            ours = [c for c in listed if int(c.get("ssub", 0)) >= 2]
+            assert len(ours) == 1, listed
+
+
+async def test_persisted_queries_on_a_cluster(clients: RedisClients) -> None:
+    store = RedisPersistedQueryStore(cluster_of(clients), ttl_seconds=60)
+    documents = [f"query Q{n}{uuid.uuid4().hex[:6]} {{ unreadCount }}" for n in range(10)]
+    for document in documents:
+        await store.put(document_hash(document), document)
+    assert [await store.get(document_hash(d)) for d in documents] == documents
+    assert await store.get(document_hash("query Unknown { unreadCount }")) is None
+
+
+async def test_the_app_on_a_cluster_delivers_and_pushes(
+    stack: StackEndpoints, session_tag: str, cluster: list[RedisServer]
+) -> None:
+    settings: Settings = stack_settings(
+        stack,
+        session_tag,
+        queue_name=f"cluster-{uuid.uuid4().hex[:10]}",
+        redis_url=cluster[0].url,
+        redis_cluster=True,
+        long_poll_seconds=1,
+    )
+    alice, bob = UserId(new_user("alice")), UserId(new_user("bob"))
+    async with bootstrap(settings, stack_endpoints(stack), workers=1, provision=True) as app:
+        counts = aiter(app.inbox.watch_unread_count(alice))
+        assert await asyncio.wait_for(anext(counts), STEP_TIMEOUT) == 0
+        sent = [await app.inbox.send_message(bob, alice, f"hi {n}") for n in range(3)]
+        seen = [0]
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while seen[-1] != 3:
+            assert time.monotonic() < deadline, seen
+            seen.append(await asyncio.wait_for(anext(counts), STEP_TIMEOUT))
+        assert seen == sorted(seen)
+        # Bodies: the store the first time, then the cache, whose keys span the cluster.
+        ids = [m.id for m in sent]
+        assert set(await app.inbox.load_messages(ids)) == set(ids)
+        cached = await RedisMessageCache(app.redis, 60).get_many(ids)
+        assert {m.body for m in cached.values()} == {"hi 0", "hi 1", "hi 2"}
+        await counts.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_channel_whose_slot_moves_follows_it(
+    clients: RedisClients, hub: RedisEventHub, cluster: list[RedisServer]
+) -> None:
+    """Resharding: the slot of a subscribed channel moves to another node. Redis drops the
+    subscription (SUNSUBSCRIBE); the hub re-places the channel on the new owner, tells the
+    subscriber about the gap, and events flow from there."""
+    alice = UserId(new_user("alice"))
+    channel = channel_for(alice)
+    ports = {f"127.0.0.1:{node.port}": node.port for node in cluster}
+    source = await node_of(clients, channel)
+    target = next(name for name in ports if name != source)
+    async with hub.subscribe(alice) as stream:
+        await hub.publish(alice, UnreadCountChanged(alice, 1, 1))
+        assert await next_item(stream) == UnreadCountChanged(alice, 1, 1)
+        await move_slot(cluster_of(clients).keyslot(channel), ports[source], ports[target], ports)
+        assert await next_item(stream) is None
+        await wait_for_shard_subscriber(ports[target], channel)
+        await hub.publish(alice, UnreadCountChanged(alice, 2, 2))
+        item = await next_item(stream)
+        while item is None:
+            item = await next_item(stream)
+        assert item == UnreadCountChanged(alice, 2, 2)
+
+
+async def move_slot(slot: int, source: int, target: int, ports: dict[str, int]) -> None:
+    """Move an empty slot the way redis-cli --cluster reshard does."""
+    async with Redis(port=source) as src, Redis(port=target) as dst:
+        source_id = (await command(src, "CLUSTER", "MYID")).decode()
+        target_id = (await command(dst, "CLUSTER", "MYID")).decode()
+        await command(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        await command(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        await command(dst, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        await command(src, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+    for port in ports.values():
+        if port not in (source, target):
+            async with Redis(port=port) as other:
+                await command(other, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+
+
+async def wait_for_shard_subscriber(port: int, channel: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    async with Redis(port=port) as client:
+        while (await command(client, "PUBSUB", "SHARDNUMSUB", channel))[1] < 1:
+            assert time.monotonic() < deadline, f"{channel} never subscribed on {port}"
+            await asyncio.sleep(0.1)  # pacing a poll bounded by the deadline
