@@ -13,6 +13,7 @@ from schema import build_schema
 from services.auth import HmacTokenVerifier, local_secret
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
+from services.dead_letters import DeadLetterQueue
 from services.domain import UserId, is_user_id
 from services.local_stack import read_running_stack
 from services.seeding import seed
@@ -119,4 +120,29 @@ def run_seed(settings: Settings, users: int, messages: int) -> int:
 
     asyncio.run(fill())
     print(f"seeded {messages} messages between {users} users; try: uv run server.py token alice")
+    return 0
+
+
+def run_dlq(settings: Settings, action: str, limit: int) -> int:
+    """`dlq list`: what the dead-letter queue holds; `dlq redrive`: send it back for delivery."""
+    found = attached(settings)
+    if found is None:
+        return 2
+    effective, endpoints = found
+
+    async def act() -> None:
+        async with bootstrap(effective, endpoints, workers=0, provision=False) as app:
+            name = effective.dead_letter_queue_name
+            dlq_url = str((await app.sqs.get_queue_url(QueueName=name))["QueueUrl"])
+            dead_letters = DeadLetterQueue(app.sqs, dlq_url, app.queue.url)
+            if action == "redrive":
+                moved = await dead_letters.redrive(limit)
+                print(f"redrove {moved} dead-lettered message(s) to {effective.queue_name}")
+                return
+            listed = await dead_letters.peek(limit)
+            for letter in listed:
+                print(letter.describe())
+            print(f"{len(listed)} dead-lettered message(s) in {name}")
+
+    asyncio.run(act())
     return 0

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commands import print_schema, print_token, run_seed, run_worker
+from commands import print_schema, print_token, run_dlq, run_seed, run_worker
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
 from services.auth import HmacTokenVerifier, local_secret
@@ -177,6 +177,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     seed.add_argument("--users", type=int, default=8, help="how many users (8)")
     seed.add_argument("--messages", type=int, default=500, help="how many messages (500)")
     commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    dlq = commands.add_parser("dlq", help="list the dead-letter queue, or redrive it")
+    dlq.add_argument("action", choices=("list", "redrive"))
+    dlq.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
     cost = commands.add_parser("cost", help="monthly AWS cost per number of users, per service")
     cost.add_argument(
         "--users", type=int, nargs="+", default=[1_000, 10_000, 1_000_000], help="tiers"
@@ -212,6 +215,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return run_worker(settings)
     if args.command == "seed":
         return run_seed(settings, args.users, args.messages)
+    if args.command == "dlq":
+        return run_dlq(settings, args.action, args.limit)
     workers = 0 if args.no_worker else settings.worker_concurrency
     return serve(settings, args.host, args.port, workers=workers)
 
