@@ -142,8 +142,9 @@ class _NodeConnection:
     async def _drop(self, name: str) -> None:
         """Called with the lock held."""
         channel = self.channels.pop(name)
-        for _, waiter in channel.waiters:
-            waiter.cancel()
+        # A subscriber still waiting for its confirmation gets a gap marker instead, from
+        # whoever carries the channel next.
+        channel.release_waiters()
         if self._pubsub is not None:
             with contextlib.suppress(*REDIS_ERRORS):
                 await getattr(self._pubsub, self._prefix + "unsubscribe")(name)
@@ -256,7 +257,7 @@ class RedisEventHub:
         confirmed = await self._attach(name, queue)
         # Waiting for Redis to confirm the subscription means that whatever the caller reads
         # next from the store is at least as new as the first event it can receive.
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT_SECONDS)
         try:
             yield _drain(queue)
@@ -356,7 +357,7 @@ class RedisEventHub:
                     queues = self._unplaced.pop(name, set())
                 target = await self._node(node)
                 for queue in queues:
-                    (await target.add(name, queue)).cancel()
+                    await target.add(name, queue)
                     _offer(queue, None)  # it may have missed events while it moved
                 self._placed[name] = target
                 log.info("channel %s now on redis node %s", name, node)
