@@ -229,10 +229,10 @@ class InboxGraphQL(GraphQL[Context, None]):
         unset: UnsetType = UNSET
         return unset
 
-    async def render_graphql_ide(self, request: Request) -> Response:
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         return origin_allowed(inboxql_app(request).settings, origin)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._graphiql_page)
 
     # Strawberry's HTTP handling answers malformed requests in plain text, always in

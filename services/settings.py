@@ -89,10 +89,6 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
     ("INBOXQL_LONG_POLL_SECONDS", "2 local, 10", "SQS long poll; bounds worker shutdown"),
     ("INBOXQL_LOG_FORMAT", "text local, json", "log lines as text, or one JSON object each"),
-    ("INBOXQL_SEND_RATE_LIMIT", "60", "sendMessage calls per user per window; 0: no limit"),
-    ("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60", "the send rate limit's window"),
-    ("INBOXQL_MAX_BODY_BYTES", "65536", "largest HTTP request body; bigger gets 413"),
-    ("INBOXQL_INTROSPECTION", "as GRAPHIQL", "schema introspection and 'Did you mean' hints"),
     ("INBOXQL_ALLOWED_ORIGINS", "none", "other origins whose pages may open WebSockets (a,b)"),
     ("INBOXQL_WS_INIT_TIMEOUT", "10", "seconds a WebSocket has to send connection_init"),
     ("INBOXQL_WS_PING_INTERVAL", "20", "seconds between server pings on a WebSocket"),
@@ -100,6 +96,10 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_WS_MAX_SUBSCRIPTIONS", "50", "operations at once on one WebSocket"),
     ("INBOXQL_WS_MAX_CONNECTIONS_PER_USER", "20", "WebSockets per user, per process"),
     ("INBOXQL_WS_MAX_MESSAGE_BYTES", "65536", "largest WebSocket message accepted"),
+    ("INBOXQL_SEND_RATE_LIMIT", "60", "sendMessage calls per user per window; 0: no limit"),
+    ("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60", "the send rate limit's window"),
+    ("INBOXQL_MAX_BODY_BYTES", "65536", "largest HTTP request body; bigger gets 413"),
+    ("INBOXQL_INTROSPECTION", "as GRAPHIQL", "schema introspection and 'Did you mean' hints"),
 )
 
 
@@ -141,15 +141,6 @@ class Settings:
     long_poll_seconds: int = 2
     # Text for people at a terminal; JSON, one object a line, for log pipelines.
     log_format: LogFormat = "text"
-    # Per user, shared by every process through Redis; 0 turns the limit off.
-    send_rate_limit: int = 60
-    send_rate_window_seconds: int = 60
-    max_body_bytes: int = 65_536
-    # Follows `graphiql` by default (the IDE needs it), so off in external mode: the schema is
-    # public in the README, but a probe of production should not get a map of it.
-    introspection: bool = True
-
-    @classmethod
     # Browsers let any page open a WebSocket to any server, with the user's cookies: only
     # same-origin pages, clients without Origin (not browsers), and these origins may connect.
     allowed_origins: tuple[str, ...] = ()
@@ -161,6 +152,15 @@ class Settings:
     ws_max_subscriptions: int = 50
     ws_max_connections_per_user: int = 20
     ws_max_message_bytes: int = 65_536
+    # Per user, shared by every process through Redis; 0 turns the limit off.
+    send_rate_limit: int = 60
+    send_rate_window_seconds: int = 60
+    max_body_bytes: int = 65_536
+    # Follows `graphiql` by default (the IDE needs it), so off in external mode: the schema is
+    # public in the README, but a probe of production should not get a map of it.
+    introspection: bool = True
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         stack = env.get("INBOXQL_STACK", "local")
@@ -220,24 +220,6 @@ class Settings:
                 20,
             ),
             log_format=log_format,  # type: ignore[arg-type]  # checked just above
-            send_rate_limit=_int(
-                env.get("INBOXQL_SEND_RATE_LIMIT", "60"), "INBOXQL_SEND_RATE_LIMIT", 0, 1_000_000
-            ),
-            send_rate_window_seconds=_int(
-                env.get("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60"),
-                "INBOXQL_SEND_RATE_WINDOW_SECONDS",
-                1,
-                86_400,
-            ),
-            max_body_bytes=_int(
-                env.get("INBOXQL_MAX_BODY_BYTES", "65536"), "INBOXQL_MAX_BODY_BYTES", 1024, 1 << 26
-            ),
-            introspection=_bool(
-                env.get("INBOXQL_INTROSPECTION")
-                or env.get("INBOXQL_GRAPHIQL", str(stack == "local")),
-                "INBOXQL_INTROSPECTION",
-            ),
-        )
             allowed_origins=_origins(env.get("INBOXQL_ALLOWED_ORIGINS", "")),
             ws_init_timeout_seconds=_float(
                 env.get("INBOXQL_WS_INIT_TIMEOUT", "10"), "INBOXQL_WS_INIT_TIMEOUT"
@@ -266,6 +248,24 @@ class Settings:
                 1024,
                 16 * 1024 * 1024,
             ),
+            send_rate_limit=_int(
+                env.get("INBOXQL_SEND_RATE_LIMIT", "60"), "INBOXQL_SEND_RATE_LIMIT", 0, 1_000_000
+            ),
+            send_rate_window_seconds=_int(
+                env.get("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60"),
+                "INBOXQL_SEND_RATE_WINDOW_SECONDS",
+                1,
+                86_400,
+            ),
+            max_body_bytes=_int(
+                env.get("INBOXQL_MAX_BODY_BYTES", "65536"), "INBOXQL_MAX_BODY_BYTES", 1024, 1 << 26
+            ),
+            introspection=_bool(
+                env.get("INBOXQL_INTROSPECTION")
+                or env.get("INBOXQL_GRAPHIQL", str(stack == "local")),
+                "INBOXQL_INTROSPECTION",
+            ),
+        )
         if settings.stack == "external" and not (settings.jwt_secret or settings.jwks_url):
             raise SettingsError(
                 "INBOXQL_JWT_SECRET (or INBOXQL_JWKS_URL) is required when INBOXQL_STACK=external"
