@@ -13,9 +13,10 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -26,6 +27,7 @@ from services.local_stack import LocalStack
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"
 RESULTS = Path(__file__).resolve().parent / "results" / "last.json"
+# In the order they run: cost first (no server), the subscription flood last.
 BENCHMARKS: dict[int, tuple[str, Callable[[BenchContext], list[Figure]]]] = {
     5: ("cost per operation", cost.run),
     1: ("API layer", api_layer.run),
@@ -33,6 +35,49 @@ BENCHMARKS: dict[int, tuple[str, Callable[[BenchContext], list[Figure]]]] = {
     3: ("send pipeline", send_pipeline.run),
     4: ("subscriptions", subscriptions.run),
 }
+
+
+def run_benchmarks(
+    context: BenchContext, chosen: Sequence[int]
+) -> tuple[list[Figure], dict[str, str], dict[str, float]]:
+    """Each chosen benchmark in turn; one that fails is reported and the rest still run."""
+    began = time.monotonic()
+    figures: list[Figure] = []
+    failures: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    for number in chosen:
+        name, benchmark = BENCHMARKS[number]
+        print(f"[{time.monotonic() - began:6.1f}s] target {number}: {name}", flush=True)
+        started = time.monotonic()
+        try:
+            figures += benchmark(context)
+        except Exception as error:
+            failures[f"{number} {name}"] = repr(error)
+            traceback.print_exc()
+        timings[f"{number} {name}"] = round(time.monotonic() - started, 1)
+    return figures, failures, timings
+
+
+def write_results(
+    out: Path,
+    figures: Sequence[Figure],
+    failures: dict[str, str],
+    timings: dict[str, float],
+    *,
+    elapsed: float,
+    quick: bool,
+) -> dict[str, Any]:
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "uv run python -m bench" + (" --quick" if quick else ""),
+        "seconds": round(elapsed, 1),
+        "seconds_per_benchmark": timings,
+        "figures": [figure.as_json() for figure in figures],
+        "failures": failures,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = [n for n in BENCHMARKS if args.only is None or n in args.only]
     began = time.monotonic()
-    figures: list[Figure] = []
-    failures: dict[str, str] = {}
-    timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="inboxql-bench-") as folder:
         data_dir = Path(folder)
         with LocalStack(data_dir / "stack", CACHE_DIR, persist=False) as stack:
@@ -56,36 +98,16 @@ def main(argv: list[str] | None = None) -> int:
             log_dir = data_dir / "logs"
             log_dir.mkdir()
             context = BenchContext(quick=args.quick, log_dir=log_dir, stack=stack)
-            for number in chosen:
-                name, benchmark = BENCHMARKS[number]
-                print(f"[{time.monotonic() - began:6.1f}s] target {number}: {name}", flush=True)
-                started = time.monotonic()
-                try:
-                    figures += benchmark(context)
-                except Exception as error:
-                    failures[f"{number} {name}"] = repr(error)
-                    traceback.print_exc()
-                timings[f"{number} {name}"] = round(time.monotonic() - started, 1)
+            figures, failures, timings = run_benchmarks(context, chosen)
     elapsed = time.monotonic() - began
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python -m bench" + (" --quick" if args.quick else ""),
-        "seconds": round(elapsed, 1),
-        "seconds_per_benchmark": timings,
-        "figures": [figure.as_json() for figure in figures],
-        "failures": failures,
-    }
+    result = write_results(args.out, figures, failures, timings, elapsed=elapsed, quick=args.quick)
     print()
     print(format_table(figures))
     for name, reason in failures.items():
         print(f"FAILED {name}: {reason}")
-    print(
-        f"\n{sum(f.verdict == 'PASS' for f in figures)} PASS, "
-        f"{sum(f.verdict == 'MISS' for f in figures)} MISS, {len(failures)} failed, "
-        f"{elapsed:.0f} s"
-    )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    passed = sum(f.verdict == "PASS" for f in figures)
+    missed = sum(f.verdict == "MISS" for f in figures)
+    print(f"\n{passed} PASS, {missed} MISS, {len(failures)} failed, {elapsed:.0f} s")
     print(f"wrote {args.out}")
     if args.json:
         print(orjson.dumps(result).decode())

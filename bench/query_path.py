@@ -15,7 +15,7 @@ from bench.api_layer import CONCURRENCY, PAGE_QUERY, check_answers, token_for
 from bench.context import BenchContext
 from bench.figures import Figure
 from bench.processes import http_load, run_module, serving
-from services.bootstrap import bootstrap
+from bench.provision import provisioned
 from services.domain import Message, UserId, new_message_id
 
 MESSAGES = 40
@@ -24,16 +24,16 @@ LOOKUPS = re.compile(r'^inboxql_message_cache_lookups_total\{result="(hit|miss)"
 
 async def seed(context: BenchContext, reader: UserId) -> None:
     """A full inbox, delivered straight to the store, its bodies read once so they are hot."""
-    async with bootstrap(context.settings, context.endpoints, workers=0, provision=True) as app:
+    async with provisioned(context) as stack:
         start = datetime.now(UTC) - timedelta(hours=1)
         sender = UserId(f"bench-writer-{context.tag}")
         ids = []
         for i in range(MESSAGES):
             at = start + timedelta(seconds=i)
             message = Message(new_message_id(at), sender, reader, f"hello {i} " * 10, at)
-            await app.store.deliver(message)
+            await stack.store.deliver(message)
             ids.append(message.id)
-        await app.inbox.load_messages(ids)
+        await stack.cache.put_many((await stack.store.get_messages(ids)).values())
 
 
 def cache_lookups(url: str) -> dict[str, float]:

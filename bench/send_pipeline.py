@@ -12,8 +12,8 @@ from typing import Any
 from bench.context import BenchContext
 from bench.figures import Figure
 from bench.processes import run_module, running_module, serving
+from bench.provision import provisioned
 from bench.subscriptions import _line
-from services.bootstrap import bootstrap
 
 RECIPIENTS = 50
 SENDERS = 16
@@ -21,9 +21,9 @@ SENDERS = 16
 
 async def baseline_queue(context: BenchContext) -> str:
     """Provisions the run's table and queues, and a queue of its own for the baseline."""
-    async with bootstrap(context.settings, context.endpoints, workers=0, provision=True) as app:
+    async with provisioned(context) as stack:
         name = f"{context.settings.queue_name}-baseline"
-        created = await app.sqs.create_queue(QueueName=name)
+        created = await stack.sqs.create_queue(QueueName=name)
         return str(created["QueueUrl"])
 
 

@@ -14,17 +14,12 @@ from redis.asyncio import Redis
 from bench.context import BenchContext
 from bench.figures import Figure
 from bench.processes import running_module, serving
+from bench.provision import provision
 from bench.query_path import cache_lookups
-from services.bootstrap import bootstrap
 
 FULL_SUBSCRIPTIONS = 10_000
 QUICK_SUBSCRIPTIONS = 100
 RATE = 100.0
-
-
-async def provision(context: BenchContext) -> None:
-    async with bootstrap(context.settings, context.endpoints, workers=0, provision=True):
-        pass
 
 
 async def pubsub_clients(redis_url: str) -> list[dict[str, str]]:

@@ -1,0 +1,45 @@
+"""The benchmark suite's quick mode on the session's local stack: every benchmark runs to the
+end and reports what it must, and the numbers that are correctness (not speed) are right.
+Benchmarks are not tests: no figure of speed is asserted here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from bench.__main__ import BENCHMARKS, run_benchmarks, write_results
+from bench.context import BenchContext
+from services.local_stack import StackEndpoints
+
+
+def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path) -> None:
+    context = BenchContext(quick=True, log_dir=tmp_path, stack=stack)
+    figures, failures, _ = run_benchmarks(context, list(BENCHMARKS))
+    assert failures == {}
+    assert {f.target_id for f in figures} == set(BENCHMARKS)
+    by_name = {f.name: f for f in figures}
+
+    for figure in figures:
+        assert figure.verdict in ("PASS", "MISS", "info"), figure
+        if figure.baseline is not None:
+            assert figure.baseline > 0 and figure.ratio is not None, figure
+    # Every load was measured: requests served, and a same-run baseline for each ratio.
+    assert by_name["messages(first: 20), in-memory store"].value > 0
+    assert by_name["messages(first: 20) end to end, local stack"].value > 0
+    # A hot inbox is served from the body cache.
+    assert by_name["body cache hit ratio under that load"].value == 1.0
+    # Live updates: every subscription opened, one shared pub/sub connection, nothing lost.
+    assert by_name["concurrent unreadCount subscriptions"].verdict == "PASS"
+    assert by_name["server Redis pub/sub connections"].value == 1
+    lost = [f for f in figures if f.name == "lost pushes"]
+    assert len(lost) == 2 and all(f.value == 0 for f in lost)
+    # The cost figures come with their breakdown by table and index.
+    send = by_name["send: write units per message, all included"]
+    assert set(send.detail["by_table_index"]) >= {"table", "lsi:unread", "gsi:conversation"}
+
+    out = tmp_path / "last.json"
+    write_results(out, figures, failures, {}, elapsed=1.0, quick=True)
+    written = orjson.loads(out.read_bytes())
+    assert len(written["figures"]) == len(figures)
+    assert {f["verdict"] for f in written["figures"]} <= {"PASS", "MISS", "info"}
