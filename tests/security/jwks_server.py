@@ -54,6 +54,7 @@ class JwksServer:
     def __init__(self) -> None:
         self.keys = [rsa_key(), ec_key()]
         self.fetches = 0
+        self.available = True
         self._lock = threading.Lock()
         served = self
 
@@ -61,6 +62,9 @@ class JwksServer:
             def do_GET(self) -> None:
                 if self.path != PATH:
                     self.send_error(404)
+                    return
+                if not served.available:
+                    self.send_error(503)
                     return
                 with served._lock:
                     served.fetches += 1
