@@ -1,0 +1,180 @@
+"""(g) DynamoDB or SQS stalled behind a proxy that accepts connections and forwards nothing: API
+requests that need the stalled dependency fail within their time budget with a masked
+INTERNAL_SERVER_ERROR, the rest keep working, and when the dependency comes back the server
+recovers by itself. Sends accepted during a DynamoDB stall are delivered after it; a send that
+failed during an SQS stall may or may not have happened (the proxy forwards held bytes on
+resume, as a slow network would), but nothing is duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from services.auth import HmacTokenVerifier
+from services.domain import UserId
+from services.local_stack import StackEndpoints
+from services.settings import Settings
+from tests.conftest import TEST_JWT_SECRET, new_user
+from tests.e2e.conftest import free_port, wait_until_serving
+from tests.e2e.fleet import SEND
+from tests.faults.checker import History, check
+from tests.faults.conftest import REPO, fault_app, fault_settings, process_env, wait_quiet
+from tests.faults.inbox_readers import read_inbox_graphql
+from tests.faults.tcp_proxy import StallingProxy
+
+# The budget under test: 1 s to connect, 1 s to read, 2 attempts, so a few seconds at most.
+BUDGET_ENV = {
+    "INBOXQL_CONNECT_TIMEOUT": "1",
+    "INBOXQL_READ_TIMEOUT": "1",
+    "INBOXQL_AWS_MAX_ATTEMPTS": "2",
+}
+FAIL_WITHIN_SECONDS = 6.0  # 2 attempts x 1 s plus backoff, with room for a busy CPU
+RECOVER_WITHIN_SECONDS = 30.0
+COUNT = "{ unreadCount }"
+
+
+def token(user: str) -> str:
+    return HmacTokenVerifier(TEST_JWT_SECRET).issue(UserId(user), ttl_seconds=3600)
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "server.py", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@asynccontextmanager
+async def server_through(
+    stack: StackEndpoints, settings: Settings, dynamodb: str, sqs: str, log: Path
+) -> AsyncIterator[str]:
+    """`server.py` (API and worker) reaching DynamoDB and SQS at the given URLs. The proxies
+    run on this event loop, so every wait here must leave it free."""
+    port = free_port()
+    env = process_env(stack, settings) | BUDGET_ENV
+    env |= {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb, "AWS_ENDPOINT_URL_SQS": sqs}
+    process = start_server(port, env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await asyncio.to_thread(wait_until_serving, url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 60)
+
+
+@asynccontextmanager
+async def proxied(stack: StackEndpoints) -> AsyncIterator[tuple[StallingProxy, StallingProxy]]:
+    dynamodb, sqs = urlsplit(stack.dynamodb_url), urlsplit(stack.sqs_url)
+    assert dynamodb.hostname and dynamodb.port and sqs.hostname and sqs.port
+    async with (
+        StallingProxy(dynamodb.hostname, dynamodb.port) as dynamodb_proxy,
+        StallingProxy(sqs.hostname, sqs.port) as sqs_proxy,
+    ):
+        yield dynamodb_proxy, sqs_proxy
+
+
+async def call(http: httpx.AsyncClient, user: str, query: str, variables: Any = None) -> Any:
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token(user)}"},
+    )
+    assert response.status_code < 500, response.text
+    return response.json()
+
+
+async def timed_failure(
+    http: httpx.AsyncClient, user: str, query: str, variables: Any = None
+) -> float:
+    """The call fails, masked, within the budget; how long it took."""
+    started = time.monotonic()
+    body = await call(http, user, query, variables)
+    took = time.monotonic() - started
+    assert body.get("errors"), body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR", body
+    assert error["message"] == "Internal server error", body
+    assert took < FAIL_WITHIN_SECONDS, f"took {took:.1f} s to fail"
+    return took
+
+
+async def recovered(http: httpx.AsyncClient, user: str) -> float:
+    """Seconds until the server answers `unreadCount` again, by itself."""
+    started = time.monotonic()
+    while "errors" in await call(http, user, COUNT):
+        assert time.monotonic() - started < RECOVER_WITHIN_SECONDS, "never recovered"
+        await asyncio.sleep(0.2)  # pacing a poll bounded by the deadline
+    return time.monotonic() - started
+
+
+async def send(http: httpx.AsyncClient, history: History, sender: str, to: str, body: str) -> bool:
+    """One send: accepted (True) or failed, which makes it indeterminate."""
+    reply = await call(http, sender, SEND, {"input": {"recipientId": to, "body": body}})
+    if "errors" in reply:
+        history.indeterminate(to, body)
+        return False
+    history.accepted(to, body, reply["data"]["sendMessage"]["id"])
+    return True
+
+
+async def test_stalled_dynamodb_and_sqs_fail_fast_masked_and_recover(
+    stack: StackEndpoints, session_tag: str, tmp_path: Path
+) -> None:
+    history = History("dependency_stalls")
+    alice, bob = new_user("stall"), new_user("stall")
+    settings = fault_settings(stack, session_tag)
+    timings: dict[str, float] = {}
+    log = tmp_path / "server.log"
+    async with (
+        fault_app(stack, settings) as app,
+        proxied(stack) as (dynamodb, sqs),
+        server_through(stack, settings, dynamodb.url, sqs.url, log) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        for n in range(5):
+            assert await send(http, history, alice, bob, f"before-{n}")
+
+        dynamodb.pause()
+        history.fault("dynamodb_stall")
+        timings["dynamodb_stalled_read_failed_after_s"] = await timed_failure(http, bob, COUNT)
+        # Sending needs SQS only: accepted now, delivered once DynamoDB is back.
+        for n in range(5):
+            assert await send(http, history, alice, bob, f"during-dynamodb-{n}")
+        dynamodb.resume()
+        timings["dynamodb_recovered_after_s"] = await recovered(http, bob)
+
+        sqs.pause()
+        history.fault("sqs_stall")
+        timings["sqs_stalled_send_failed_after_s"] = await timed_failure(
+            http, alice, SEND, {"input": {"recipientId": bob, "body": "during-sqs"}}
+        )
+        history.indeterminate(bob, "during-sqs")
+        # Reads need DynamoDB only, which is fine.
+        assert "errors" not in await call(http, bob, COUNT)
+        sqs.resume()
+        started = time.monotonic()
+        n = 0
+        while not await send(http, history, alice, bob, f"after-sqs-{n}"):
+            n += 1
+            assert time.monotonic() - started < RECOVER_WITHIN_SECONDS, "never recovered"
+        timings["sqs_recovered_after_s"] = time.monotonic() - started
+        await wait_quiet(app)
+        inboxes = [await read_inbox_graphql(http, u, token(u)) for u in (alice, bob)]
+    verdict = check(history, inboxes, **{k: round(v, 2) for k, v in timings.items()})
+    verdict.write()
+    verdict.assert_ok()
+    assert verdict.sent >= 11
