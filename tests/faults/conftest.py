@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -20,6 +21,7 @@ from services.local_stack import StackEndpoints
 from services.ports import MessageStore
 from services.settings import Settings
 from tests.conftest import external_env, stack_endpoints, stack_settings
+from tests.e2e.conftest import free_port, wait_until_serving
 from tests.faults.checker import History, Inbox, Verdict, check
 from tests.faults.inbox_readers import read_inbox_store
 
@@ -138,6 +140,40 @@ async def spawn_worker(tmp_path: Path) -> AsyncIterator[SpawnWorker]:
     for worker in started:
         worker.kill()
         await worker.exited()
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "server.py", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@asynccontextmanager
+async def server_process(env: dict[str, str], log: Path) -> AsyncIterator[ServerProcess]:
+    """`server.py` serving the API with its delivery workers, ready. Every wait leaves the event
+    loop free (a test may run a proxy on it). Stopped with SIGTERM on the way out."""
+    port = free_port()
+    process = _start_server(port, env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await asyncio.to_thread(wait_until_serving, url, process, log)
+        yield ServerProcess(url, process, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        await asyncio.to_thread(process.wait, 60)
 
 
 async def queue_sizes(app: App, queue_url: str | None = None) -> tuple[int, int]:

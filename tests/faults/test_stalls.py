@@ -8,8 +8,6 @@ resume, as a slow network would), but nothing is duplicated."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,10 +22,9 @@ from services.domain import UserId
 from services.local_stack import StackEndpoints
 from services.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, new_user
-from tests.e2e.conftest import free_port, wait_until_serving
 from tests.e2e.fleet import SEND
 from tests.faults.checker import History, check
-from tests.faults.conftest import REPO, fault_app, fault_settings, process_env, wait_quiet
+from tests.faults.conftest import fault_app, fault_settings, process_env, server_process, wait_quiet
 from tests.faults.inbox_readers import read_inbox_graphql
 from tests.faults.tcp_proxy import StallingProxy
 
@@ -46,34 +43,15 @@ def token(user: str) -> str:
     return HmacTokenVerifier(TEST_JWT_SECRET).issue(UserId(user), ttl_seconds=3600)
 
 
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-
-
 @asynccontextmanager
 async def server_through(
     stack: StackEndpoints, settings: Settings, dynamodb: str, sqs: str, log: Path
 ) -> AsyncIterator[str]:
-    """`server.py` (API and worker) reaching DynamoDB and SQS at the given URLs. The proxies
-    run on this event loop, so every wait here must leave it free."""
-    port = free_port()
+    """`server.py` (API and worker) reaching DynamoDB and SQS at the given URLs."""
     env = process_env(stack, settings) | BUDGET_ENV
     env |= {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb, "AWS_ENDPOINT_URL_SQS": sqs}
-    process = start_server(port, env, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await asyncio.to_thread(wait_until_serving, url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        await asyncio.to_thread(process.wait, 60)
+    async with server_process(env, log) as server:
+        yield server.url
 
 
 @asynccontextmanager
