@@ -32,8 +32,10 @@ from services.dynamo_keys import (
     timestamp,
     user_pk,
 )
+from services.errors import DependencyUnavailable
 
 TRANSACTION_ATTEMPTS = 8
+READ_ATTEMPTS = 8
 BATCH_GET_LIMIT = 100
 # A transaction holds at most 100 items: these entries plus the counter.
 ENTRIES_PER_TRANSACTION = 99
@@ -324,5 +326,11 @@ class DynamoMessageStore:
                 request = response.get("UnprocessedKeys") or {}
                 if request:
                     attempt += 1
+                    # Sustained throttling leaves keys unprocessed on every call: give up
+                    # rather than retry for ever inside a request that has a time budget.
+                    if attempt >= READ_ATTEMPTS:
+                        raise DependencyUnavailable(
+                            f"BatchGetItem left keys unprocessed {attempt} times in a row"
+                        )
                     await _backoff(attempt)
         return found

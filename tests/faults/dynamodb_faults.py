@@ -103,3 +103,31 @@ def _delivered_message_id(body: bytes | str | None) -> str | None:
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     return pk.removeprefix("MSG#") if pk.startswith("MSG#") else None
+
+
+class UnprocessedReads:
+    """BatchGetItem answered with every key unprocessed, `times` calls in a row (or always),
+    as DynamoDB does under sustained read throttling."""
+
+    EVENT = "before-send.dynamodb.BatchGetItem"
+
+    def __init__(self, client: Any, times: int = ALWAYS) -> None:
+        self._events = client.meta.events
+        self.left = times
+        self.calls = 0
+        self._events.register(self.EVENT, self._before_send)
+
+    def close(self) -> None:
+        self._events.unregister(self.EVENT, self._before_send)
+
+    def _before_send(self, request: Any, **_: Any) -> AioAWSResponse | None:
+        self.calls += 1
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        answer = {"Responses": {}, "UnprocessedKeys": json.loads(request.body)["RequestItems"]}
+        body = json.dumps(answer).encode()
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        headers["Content-Length"] = str(len(body))
+        return AioAWSResponse(request.url, 200, headers, _Body(body))

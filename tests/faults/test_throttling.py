@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from services.bootstrap import App
 from services.delivery import DeliveryWorker
 from services.domain import Message, MessageId, UserId
 from services.dynamo_keys import entry_key, message_key
-from services.dynamo_store import TRANSACTION_ATTEMPTS
+from services.dynamo_store import READ_ATTEMPTS, TRANSACTION_ATTEMPTS
+from services.errors import DependencyUnavailable
 from services.local_stack import StackEndpoints
 from tests.conftest import new_user
 from tests.faults.checker import History
@@ -22,7 +25,7 @@ from tests.faults.conftest import (
     queue_sizes,
     wait_quiet,
 )
-from tests.faults.dynamodb_faults import DynamoFaults
+from tests.faults.dynamodb_faults import DynamoFaults, UnprocessedReads
 
 MAX_ATTEMPTS = 3  # botocore standard mode: attempts per call, the first one included
 
@@ -128,3 +131,29 @@ async def _stored_rows(app: App, message: Message) -> list[str]:
         if "Item" in item:
             found.append(what)
     return found
+
+
+async def test_reads_left_unprocessed_are_retried_a_bounded_number_of_times(
+    stack: StackEndpoints, session_tag: str
+) -> None:
+    """BatchGetItem's UnprocessedKeys (throttled reads) are retried, but not for ever: a
+    request has a time budget, and sustained throttling must end it with an error."""
+    sender, recipient = new_user("thr"), new_user("thr")
+    async with fault_app(stack, fault_settings(stack, session_tag)) as app:
+        message = await app.inbox.send_message(UserId(sender), recipient, "read me")
+        assert await app.store.deliver(message)
+        briefly = UnprocessedReads(app.dynamodb, times=3)
+        try:
+            assert (await app.store.get_messages([message.id]))[message.id].body == "read me"
+            assert briefly.calls == 4
+        finally:
+            briefly.close()
+        always = UnprocessedReads(app.dynamodb)
+        started = time.monotonic()
+        try:
+            with pytest.raises(DependencyUnavailable):
+                await app.store.get_messages([message.id])
+        finally:
+            always.close()
+        assert always.calls == READ_ATTEMPTS
+        assert time.monotonic() - started < 15
