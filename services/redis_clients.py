@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from services.settings import Settings
@@ -32,8 +33,15 @@ SINGLE_NODE = "redis"
 
 
 def command_retry() -> Retry:
-    # One quick retry covers a pooled connection that died with a restarted server.
-    return Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1)
+    # One quick retry covers a pooled connection that died with a restarted server. A timeout
+    # is not retried: a server that did not answer within the read timeout would only make
+    # the caller wait that long again. (A cluster client retries once on either, after
+    # re-reading the slot map: redis-py's cluster retries ignore `supported_errors`.)
+    return Retry(
+        ExponentialWithJitterBackoff(base=0.01, cap=0.1),
+        retries=1,
+        supported_errors=(RedisConnectionError,),
+    )
 
 
 def no_retry() -> Retry:
