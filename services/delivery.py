@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ from services.request_context import new_request_id, request_id_bound
 log = logging.getLogger("inboxql.delivery")
 
 BATCH_SIZE = 10  # SQS's maximum for one receive and one delete
+# How long a stopping worker goes on delivering what is queued (see `DeliveryWorker.drain`).
+DRAIN_SECONDS = 10.0
 
 
 async def deliver(
@@ -64,6 +67,7 @@ class DeliveryWorker:
     idle_backoff_seconds: float = 1.0
     metrics: Metrics = NO_METRICS
     clock: Callable[[], datetime] = utc_now
+    drain_seconds: float = DRAIN_SECONDS
 
     async def run_once(self, wait_seconds: int | None = None) -> int:
         """Receive one batch, deliver it, delete what was delivered. Returns how many were
@@ -87,7 +91,7 @@ class DeliveryWorker:
         return list(await asyncio.gather(*(self._deliver_one(item) for item in batch)))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Long-poll until `stop` is set, then drain what is already queued and return.
+        """Long-poll until `stop` is set, then drain what is queued (bounded) and return.
 
         A poll in flight when `stop` comes is waited for, never dropped: SQS hands messages to
         a request even after its client has gone, and they would stay hidden for the
@@ -108,8 +112,12 @@ class DeliveryWorker:
         )
 
     async def drain(self) -> None:
+        """Deliver what is queued, for at most `drain_seconds`: while other processes keep
+        sending, the queue never empties, and a stopping worker must still stop. What it
+        leaves stays queued for the next worker."""
+        deadline = time.monotonic() + self.drain_seconds
         try:
-            while await self.run_once(wait_seconds=0):
+            while time.monotonic() < deadline and await self.run_once(wait_seconds=0):
                 pass
         except Exception as error:
             log.error("draining the delivery queue failed: %r", error)
