@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", type=int, nargs="+", choices=sorted(BENCHMARKS), help="targets")
     parser.add_argument("--json", action="store_true", help="print the JSON results too")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON file ({RESULTS})")
+    parser.add_argument("--logs", type=Path, help="keep the servers' logs here")
     args = parser.parse_args(argv)
     chosen = [n for n in BENCHMARKS if args.only is None or n in args.only]
     began = time.monotonic()
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             if stack.dynamodb_url == stack.sqs_url:
                 print("DynamoDB Local did not start (Java 17+ and npm are needed)", file=sys.stderr)
                 return 1
-            log_dir = data_dir / "logs"
-            log_dir.mkdir()
+            log_dir = args.logs or data_dir / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
             context = BenchContext(quick=args.quick, log_dir=log_dir, stack=stack)
             figures, failures, timings = run_benchmarks(context, chosen)
     elapsed = time.monotonic() - began

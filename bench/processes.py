@@ -58,11 +58,17 @@ class ServerProcess:
 
 @contextmanager
 def serving(
-    mode: str, log_dir: Path, env: Mapping[str, str] | None = None, workers: int = 2
+    mode: str,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 2,
+    profile: Path | None = None,
 ) -> Iterator[ServerProcess]:
     port = free_port()
     log = log_dir / f"server-{mode}-{port}.log"
     command = [sys.executable, "-m", "bench.serve", "--port", str(port)]
+    if profile is not None:
+        command += ["--profile", str(profile)]
     command += ["--workers", str(workers), mode]
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -16,10 +16,12 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
 import uvicorn
+from pyinstrument import Profiler
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2, help="delivery loops (stack mode)")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here on exit")
     parser.add_argument("mode", choices=("fake", "stack"))
     args = parser.parse_args(argv)
     raise_file_limit()
@@ -139,7 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         ws_ping_interval=None,
     )
     server = uvicorn.Server(config)
-    asyncio.run(server.serve())
+    if args.profile is None:
+        asyncio.run(server.serve())
+    else:
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+        asyncio.run(server.serve())
+        profiler.stop()
+        args.profile.write_text(profiler.output_text(unicode=True, color=False))
     return 0 if server.started else 1
 
 

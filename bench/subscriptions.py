@@ -109,4 +109,7 @@ def run(context: BenchContext) -> list[Figure]:
             detail=sent,
         ),
         Figure(4, "lost pushes", sent["lost"], "msgs", target=0, compare="<=", detail=sent),
+        Figure(
+            4, "failed sends", sent["failed_sends"], "msgs", target=0, compare="<=", detail=sent
+        ),
     ]

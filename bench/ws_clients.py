@@ -42,6 +42,7 @@ SUBSCRIBE = orjson.dumps(
 )
 SEND = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }"
 OPEN_AT_ONCE = 200
+SEND_ATTEMPTS = 3
 OPEN_TIMEOUT_SECONDS = 120.0
 SETTLE_SECONDS = 60.0
 # A zero masking key is valid framing and keeps each client frame a plain concatenation.
@@ -238,6 +239,8 @@ async def send_all(
     verifier = HmacTokenVerifier(BENCH_JWT_SECRET)
     senders = [verifier.issue(UserId(f"bench-sender-{n}")) for n in range(16)]
     failures: list[str] = []
+    retries: list[str] = []
+    run_id = os.urandom(6).hex()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     began = time.monotonic()
     async with httpx.AsyncClient(
@@ -248,10 +251,20 @@ async def send_all(
             user = pick(n)
             live.sending(user)
             token = senders[n % len(senders)]
-            body = {"query": SEND, "variables": {"input": {"recipientId": user, "body": f"m{n}"}}}
-            response = await http.post(
-                "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            # A clientMessageId makes a retry after a dropped connection safe: never twice.
+            given = {"recipientId": user, "body": f"m{n}", "clientMessageId": f"{run_id}-{n}"}
+            body = {"query": SEND, "variables": {"input": given}}
+            for attempt in range(SEND_ATTEMPTS):
+                try:
+                    response = await http.post(
+                        "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
+                    )
+                    break
+                except httpx.HTTPError as error:
+                    if attempt == SEND_ATTEMPTS - 1:
+                        failures.append(f"{user}: {error!r}")
+                        return
+                    retries.append(repr(error))
             if response.status_code != 200 or "errors" in response.json():
                 failures.append(response.text[:300])
 
@@ -293,6 +306,7 @@ async def send_all(
         "p99_ms": round(1000 * percentile(live.latencies, 0.99), 1),
         "max_ms": round(1000 * max(live.latencies, default=0.0), 1),
         "pushes": live.pushes,
+        "send_retries": len(retries),
     }
 
 

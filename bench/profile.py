@@ -1,0 +1,51 @@
+"""The profile of the hottest path: the API-layer server (in-memory fakes) under load, sampled
+by pyinstrument in the server process.
+
+    uv run python -m bench.profile [--query messages|unread] [--seconds 10] [--out FILE]
+
+prints the call tree (and writes it to FILE when given); requests per second come with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.api_layer import CONCURRENCY, PAGE_QUERY, UNREAD_QUERY, check_answers, token_for
+from bench.processes import http_load, serving
+from bench.serve import FAKE_USER
+
+QUERIES = {"messages": PAGE_QUERY, "unread": UNREAD_QUERY}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--query", choices=sorted(QUERIES), default="messages")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    token = token_for(FAKE_USER)
+    with tempfile.TemporaryDirectory(prefix="inboxql-profile-") as folder:
+        profile = Path(folder) / "profile.txt"
+        with serving("fake", Path(folder), profile=profile) as server:
+            check_answers(server.url, token, QUERIES[args.query])
+            result = http_load(
+                server.port,
+                path="/graphql",
+                body={"query": QUERIES[args.query]},
+                token=token,
+                concurrency=CONCURRENCY,
+                seconds=args.seconds,
+            )
+        text = profile.read_text()
+    print(f"{args.query}: {result['rps']:.0f} req/s under the profiler ({CONCURRENCY} conns)")
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
