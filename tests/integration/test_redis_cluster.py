@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +19,12 @@ from redis.exceptions import RedisClusterException
 
 from services.bootstrap import bootstrap
 from services.domain import Message, UnreadCountChanged, UserId, new_message_id
+from services.errors import DependencyUnavailable
 from services.local_stack import StackEndpoints
 from services.persisted_queries import RedisPersistedQueryStore, document_hash
 from services.ports import EventStreamItem
 from services.redis_cache import KEY_PREFIX, RedisMessageCache
-from services.redis_clients import ClusterChannels, RedisClients, redis_clients
+from services.redis_clients import ClusterChannels, RedisClients, node_url, redis_clients
 from services.redis_events import RedisEventHub, channel_for
 from services.settings import Settings
 from tests.conftest import new_user, stack_endpoints, stack_settings
@@ -248,3 +250,61 @@ async def wait_for_shard_subscriber(port: int, channel: str) -> None:
         while (await command(client, "PUBSUB", "SHARDNUMSUB", channel))[1] < 1:
             assert time.monotonic() < deadline, f"{channel} never subscribed on {port}"
             await asyncio.sleep(0.1)  # pacing a poll bounded by the deadline
+
+
+def test_node_urls_keep_the_scheme_credentials_and_options() -> None:
+    base = "rediss://user:s3cret@cache.example.com:6379/0?ssl_cert_reqs=required"
+    assert node_url(base, "10.0.0.7", 6380) == (
+        "rediss://user:s3cret@10.0.0.7:6380?ssl_cert_reqs=required"
+    )
+    assert node_url("redis://127.0.0.1:7000", "::1", 7001) == "redis://[::1]:7001"
+
+
+async def test_a_node_stopped_and_restarted_resumes_its_channels(tmp_path: Path) -> None:
+    """The primary serving a subscribed channel stops and comes back on the same port (same
+    cluster identity): publishing fails meanwhile, the subscriber is told about the gap, and
+    events flow again once the node is back."""
+    nodes = start_cluster(tmp_path)
+    built = redis_clients(cluster_settings(nodes))
+    hub = RedisEventHub(built.channels)
+    task = asyncio.create_task(hub.run())
+    try:
+        alice = UserId(new_user("alice"))
+        channel = channel_for(alice)
+        owner = await node_of(built, channel)
+        node = next(n for n in nodes if f"127.0.0.1:{n.port}" == owner)
+        async with hub.subscribe(alice) as stream:
+            await hub.publish(alice, UnreadCountChanged(alice, 1, 1))
+            assert await next_item(stream) == UnreadCountChanged(alice, 1, 1)
+            await asyncio.to_thread(node.stop)
+            assert await next_item(stream) is None
+            with pytest.raises(DependencyUnavailable):
+                await hub.publish(alice, UnreadCountChanged(alice, 2, 2))
+            await asyncio.to_thread(node.start)
+            await wait_for_shard_subscriber(node.port, channel)
+            await publish_when_accepted(hub, alice, UnreadCountChanged(alice, 3, 3))
+            item = await next_item(stream)
+            while item is None:
+                item = await next_item(stream)
+            assert item == UnreadCountChanged(alice, 3, 3)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await built.aclose()
+        for each in nodes:
+            each.stop()
+
+
+async def publish_when_accepted(
+    hub: RedisEventHub, user: UserId, event: UnreadCountChanged
+) -> None:
+    """The command client may need a try or two to reconnect to a restarted node."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        try:
+            await hub.publish(user, event)
+            return
+        except DependencyUnavailable:
+            assert time.monotonic() < deadline, "publishing never worked again"
+            await asyncio.sleep(0.1)  # pacing a retry bounded by the deadline
