@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query", choices=sorted(QUERIES), default="messages")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--session", type=Path, help="keep the pyinstrument session here")
     args = parser.parse_args(argv)
     token = token_for(FAKE_USER)
     with tempfile.TemporaryDirectory(prefix="inboxql-profile-") as folder:
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=args.seconds,
             )
         text = profile.read_text()
+        if args.session is not None:
+            args.session.write_bytes(profile.with_suffix(".pyisession").read_bytes())
     print(f"{args.query}: {result['rps']:.0f} req/s under the profiler ({CONCURRENCY} conns)")
     print(text)
     if args.out is not None:

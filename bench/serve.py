@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -145,11 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile is None:
         asyncio.run(server.serve())
     else:
+        # uvicorn re-raises SIGTERM after its graceful shutdown: as SystemExit, the profile
+        # below is still written.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
-        asyncio.run(server.serve())
-        profiler.stop()
-        args.profile.write_text(profiler.output_text(unicode=True, color=False))
+        try:
+            asyncio.run(server.serve())
+        finally:
+            profiler.stop()
+            args.profile.write_text(profiler.output_text(unicode=True, color=False))
+            if profiler.last_session is not None:
+                profiler.last_session.save(str(args.profile.with_suffix(".pyisession")))
     return 0 if server.started else 1
 
 
