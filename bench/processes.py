@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,16 +60,18 @@ class ServerProcess:
 def serving(
     mode: str,
     log_dir: Path,
+    *,
     env: Mapping[str, str] | None = None,
     workers: int = 2,
     profile: Path | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
     port = free_port()
     log = log_dir / f"server-{mode}-{port}.log"
     command = [sys.executable, "-m", "bench.serve", "--port", str(port)]
     if profile is not None:
         command += ["--profile", str(profile)]
-    command += ["--workers", str(workers), mode]
+    command += [*options, "--workers", str(workers), mode]
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command,
@@ -142,6 +144,9 @@ def running_module(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
 
 
 def http_load(

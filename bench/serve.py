@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -28,7 +28,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
 
+import schema as schema_module
 from bench.context import BENCH_JWT_SECRET
 from bench.processes import raise_file_limit
 from schema import build_schema
@@ -95,6 +97,26 @@ async def seeded_fake_app(settings: Settings) -> App:
     )
 
 
+def share_validation_rules() -> None:
+    """An experiment, to measure a proposed change to schema/__init__.py: Strawberry's
+    limiters build new rule classes per request, so ValidationCache (keyed on the rules) never
+    hits. Built once, they let it."""
+    built: dict[tuple[type[AddValidationRules], tuple[tuple[str, Any], ...]], Any] = {}
+
+    def shared(limiter: type[AddValidationRules]) -> Callable[..., AddValidationRules]:
+        def make(**options: Any) -> AddValidationRules:
+            key = (limiter, tuple(sorted(options.items())))
+            if key not in built:
+                built[key] = limiter(**options).validation_rules
+            return AddValidationRules(built[key])
+
+        return make
+
+    # build_schema's factories look these names up in its module when each request starts.
+    setattr(schema_module, "QueryDepthLimiter", shared(QueryDepthLimiter))  # noqa: B010
+    setattr(schema_module, "MaxAliasesLimiter", shared(MaxAliasesLimiter))  # noqa: B010
+
+
 def fake_app() -> Starlette:
     settings = Settings(stack="external", jwt_secret=BENCH_JWT_SECRET)
 
@@ -123,9 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2, help="delivery loops (stack mode)")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here on exit")
+    parser.add_argument(
+        "--shared-validation-rules",
+        action="store_true",
+        help="experiment: build the limiters' rules once (see share_validation_rules)",
+    )
     parser.add_argument("mode", choices=("fake", "stack"))
     args = parser.parse_args(argv)
     raise_file_limit()
+    if args.shared_validation_rules:
+        share_validation_rules()
     app = fake_app() if args.mode == "fake" else stack_app(args.workers)
     config = uvicorn.Config(
         app,
