@@ -56,9 +56,10 @@ async def test_one_received_batch_delivered_concurrently_several_times_counts_on
             message = await app.inbox.send_message(UserId(users[1]), recipient, body)
             history.accepted(recipient, body, message.id)
         worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+        rng = random.Random(5)
         created_total = 0
         while batch := await app.queue.receive(max_messages=10, wait_seconds=0):
-            copies = random.Random(len(batch)).randint(2, 5)
+            copies = rng.randint(2, 5)
             history.fault("concurrent_duplicate_delivery", (copies - 1) * len(batch))
             # The worker's own path, `copies` times at once over the same received batch, as
             # when SQS hands one message to several consumers (moto occasionally does).
