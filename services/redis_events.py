@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from redis.asyncio import Redis
@@ -276,7 +277,7 @@ class RedisEventHub:
                 if not self._unplaced:
                     await self._trouble.wait()
                 self._trouble.clear()
-                if await self._replace():
+                if await self._place_again():
                     delay = 0.1
                 else:
                     await asyncio.sleep(delay)
@@ -335,7 +336,7 @@ class RedisEventHub:
             if name not in connection.channels:
                 del self._placed[name]
 
-    async def _replace(self) -> bool:
+    async def _place_again(self) -> bool:
         """Put every channel on the node that serves it now. False if Redis did not answer."""
         async with self._placing:
             try:
@@ -357,8 +358,10 @@ class RedisEventHub:
                     queues = self._unplaced.pop(name, set())
                 target = await self._node(node)
                 for queue in queues:
-                    await target.add(name, queue)
-                    _offer(queue, None)  # it may have missed events while it moved
+                    # It may have missed events while it moved: once the new node confirms
+                    # the subscription, it re-reads the truth.
+                    confirmed = await target.add(name, queue)
+                    confirmed.add_done_callback(partial(_gap_for, queue))
                 self._placed[name] = target
                 log.info("channel %s now on redis node %s", name, node)
             await self._stop_idle_nodes()
@@ -375,6 +378,10 @@ class RedisEventHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _gap_for(queue: Queue, _: asyncio.Future[None]) -> None:
+    _offer(queue, None)
 
 
 def _offer(queue: Queue, item: EventStreamItem) -> None:

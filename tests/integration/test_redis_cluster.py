@@ -308,3 +308,36 @@ async def publish_when_accepted(
         except DependencyUnavailable:
             assert time.monotonic() < deadline, "publishing never worked again"
             await asyncio.sleep(0.1)  # pacing a retry bounded by the deadline
+
+
+async def test_a_subscription_made_while_the_cluster_is_down_starts_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    """No node answers when the subscription starts, so no node can be chosen for it yet: the
+    hub keeps trying, places it once the cluster answers, and tells the subscriber (gap)."""
+    nodes = start_cluster(tmp_path)
+    for node in nodes:
+        node.stop()
+    built = redis_clients(cluster_settings(nodes, connect_timeout_seconds=0.5))
+    hub = RedisEventHub(built.channels)
+    task = asyncio.create_task(hub.run())
+    try:
+        alice = UserId(new_user("alice"))
+        async with hub.subscribe(alice) as stream:
+            for node in nodes:
+                await asyncio.to_thread(node.start)
+            assert await next_item(stream) is None
+            owner = await node_of(built, channel_for(alice))
+            await wait_for_shard_subscriber(int(owner.rpartition(":")[2]), channel_for(alice))
+            await publish_when_accepted(hub, alice, UnreadCountChanged(alice, 1, 1))
+            item = await next_item(stream)
+            while item is None:
+                item = await next_item(stream)
+            assert item == UnreadCountChanged(alice, 1, 1)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await built.aclose()
+        for node in nodes:
+            node.stop()
