@@ -8,9 +8,7 @@ subscriptions come back by themselves with the true count once Redis is back.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,24 +28,23 @@ from services.domain import Message, UnreadCountChanged, UserId, new_message_id
 from services.errors import DependencyUnavailable
 from services.inbox import announce
 from services.local_stack import StackEndpoints
-from services.persisted_queries import document_hash
 from services.ports import EventStreamItem
 from services.redis_cache import RedisMessageCache
 from services.redis_events import RedisEventHub, channel_for
 from services.settings import Settings
 from tests.conftest import new_user, stack_endpoints, stack_settings
-from tests.e2e.conftest import (
-    GraphQLClient,
-    Server,
-    free_port,
-    server_env,
-    wait_until_serving,
-)
+from tests.e2e.conftest import GraphQLClient, Server
 from tests.faults.checker import History, check
 from tests.faults.inbox_readers import read_inbox_graphql
-from tests.integration.test_redis_servers import RedisServer, free_ports
+from tests.integration.test_redis_servers import (
+    RedisServer,
+    apq,
+    free_ports,
+    inboxql_server,
+    next_count,
+    subscribe_count,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT = 30.0
 DEADLINE_SECONDS = 60.0
 # A query or send while Redis is down may wait for a failed Redis call, never longer than the
@@ -84,64 +81,11 @@ async def server_on_own_redis(
 ) -> AsyncIterator[Server]:
     """A real server process (API and delivery workers) whose Redis is `redis_server`."""
     settings = outage_settings(stack, session_tag, redis_server)
-    async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
-        pass
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = server_env(stack, settings) | {
-        "REDIS_URL": redis_server.url,
-        # This run sends more than a user's default budget; the limiter is not what it tests.
-        "INBOXQL_SEND_RATE_LIMIT": "0",
-    }
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "server.py", "--port", str(port), cwd=REPO, env=env, stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    popen_like: Any = _ProcessView(process)
-    try:
-        await asyncio.to_thread(wait_until_serving, url, popen_like, log)
-        yield Server(url, f"ws://127.0.0.1:{port}/graphql", settings, popen_like)
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await asyncio.wait_for(process.wait(), 60)
-        text = log.read_text(errors="replace")
-        assert "Traceback" not in text, text[-5000:]
-
-
-class _ProcessView:
-    """What `wait_until_serving` asks of a process, for an asyncio subprocess."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self._process = process
-
-    def poll(self) -> int | None:
-        return self._process.returncode
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.returncode
-
-
-async def subscribe_count(ws: ClientConnection, token: str) -> None:
-    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
-    await ws.send(json.dumps(init))
-    ack = json.loads(await asyncio.wait_for(ws.recv(), STEP_TIMEOUT))
-    assert ack["type"] == "connection_ack"
-    query = "subscription { unreadCount }"
-    await ws.send(json.dumps({"id": "badge", "type": "subscribe", "payload": {"query": query}}))
-
-
-async def next_count(ws: ClientConnection, within: float = STEP_TIMEOUT) -> int:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), within))
-        if message.get("id") == "badge":
-            assert message["type"] == "next", message
-            assert "errors" not in message["payload"], message
-            count: int = message["payload"]["data"]["unreadCount"]
-            return count
+    # This run sends more than a user's default budget; the limiter is not what it tests.
+    async with inboxql_server(
+        stack, settings, tmp_path / "server.log", INBOXQL_SEND_RATE_LIMIT="0"
+    ) as server:
+        yield server
 
 
 async def counts_until(ws: ClientConnection, expected: int, seen: list[int]) -> None:
@@ -167,19 +111,6 @@ async def timed(call: Any) -> tuple[Any, float]:
     started = time.monotonic()
     result = await call
     return result, time.monotonic() - started
-
-
-async def apq(http: httpx.AsyncClient, token: str, query: str, *, with_query: bool) -> Any:
-    extensions = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(query)}}
-    payload: dict[str, Any] = {"extensions": extensions}
-    if with_query:
-        payload["query"] = query
-    response = await http.post(
-        "/graphql", json=payload, headers={"Authorization": f"Bearer {token}"}
-    )
-    assert response.status_code < 500, response.text
-    assert "Traceback" not in response.text
-    return response.json()
 
 
 @dataclass

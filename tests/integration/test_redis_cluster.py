@@ -8,12 +8,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import websockets
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisClusterException
 
@@ -28,7 +30,15 @@ from services.redis_clients import ClusterChannels, RedisClients, node_url, redi
 from services.redis_events import RedisEventHub, channel_for
 from services.settings import Settings
 from tests.conftest import new_user, stack_endpoints, stack_settings
-from tests.integration.test_redis_servers import RedisServer, start_cluster
+from tests.e2e.conftest import GraphQLClient
+from tests.integration.test_redis_servers import (
+    RedisServer,
+    apq,
+    inboxql_server,
+    next_count,
+    start_cluster,
+    subscribe_count,
+)
 
 STEP_TIMEOUT = 10.0
 DEADLINE_SECONDS = 30.0
@@ -341,3 +351,58 @@ async def test_a_subscription_made_while_the_cluster_is_down_starts_when_it_is_b
         await built.aclose()
         for node in nodes:
             node.stop()
+
+
+async def test_the_server_on_a_cluster(
+    stack: StackEndpoints, session_tag: str, cluster: list[RedisServer], tmp_path: Path
+) -> None:
+    """`server.py` with INBOXQL_REDIS_CLUSTER=true: live counts over WebSocket for users whose
+    channels live on different nodes, message bodies, and persisted queries over HTTP."""
+    settings = stack_settings(
+        stack,
+        session_tag,
+        queue_name=f"cluster-{uuid.uuid4().hex[:10]}",
+        redis_url=cluster[0].url,
+        redis_cluster=True,
+    )
+    async with (
+        inboxql_server(
+            stack, settings, tmp_path / "server.log", INBOXQL_REDIS_CLUSTER="true"
+        ) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=60) as http,
+        aclosing(redis_clients(settings)) as clients,
+    ):
+        by_node = await users_on_every_node(clients, per_node=1)
+        users = [placed[0] for placed in by_node.values()]
+        bob = new_user("bob")
+        async with AsyncExitStack() as sockets:
+            watching = []
+            for user in users:
+                ws = await sockets.enter_async_context(
+                    websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+                )
+                await subscribe_count(ws, server.token(user))
+                assert await next_count(ws) == 0
+                watching.append(ws)
+            sender = GraphQLClient(http, server.token(bob))
+            for n, user in enumerate(users, start=1):
+                for k in range(n):
+                    await sender.send(user, f"to {user} {k}")
+            for n, ws in enumerate(watching, start=1):
+                seen = [0]
+                while seen[-1] != n:
+                    seen.append(await next_count(ws))
+                assert seen == sorted(seen)
+        reader = GraphQLClient(http, server.token(users[2]))
+        page = await reader.data("{ messages(first: 10) { edges { node { body } } } }")
+        # Twice: once from the store, then from the cache, whose keys span the cluster.
+        again = await reader.data("{ messages(first: 10) { edges { node { body } } } }")
+        assert page == again
+        assert len(page["messages"]["edges"]) == 3
+        token = server.token(users[0])
+        document = f"query ClusterProbe{uuid.uuid4().hex[:6]} {{ unreadCount }}"
+        missed = await apq(http, token, document, with_query=False)
+        assert missed["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        for with_query in (True, False):
+            answer = await apq(http, token, document, with_query=with_query)
+            assert answer == {"data": {"unreadCount": 1}}

@@ -1,19 +1,36 @@
 """redis-server processes that tests start, stop and restart themselves (an outage, a cluster),
-on free loopback ports, and the checks that the binary is what those tests need."""
+on free loopback ports, and the checks that the binary is what those tests need; an InboxQL
+server process pointed at them, and the few client calls the Redis tests make to it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 from redis import Redis as SyncRedis
+from websockets.asyncio.client import ClientConnection
 
-from services.local_stack import pid_alive
+from services.bootstrap import bootstrap
+from services.local_stack import StackEndpoints, pid_alive
+from services.persisted_queries import document_hash
 from services.redis_clients import SHARDED_PUBSUB_SINCE
+from services.settings import Settings
+from tests.conftest import stack_endpoints
+from tests.e2e.conftest import Server, free_port, server_env, wait_until_serving
+
+REPO = Path(__file__).resolve().parents[2]
+STEP_TIMEOUT = 30.0
 
 START_DEADLINE_SECONDS = 30.0
 
@@ -165,6 +182,85 @@ def wait_cluster_ok(port: int, size: int) -> None:
                 return
             assert time.monotonic() < deadline, f"cluster never ok on {port}: {text}"
             time.sleep(0.1)  # pacing a start-up poll bounded by the deadline
+
+
+# --- an InboxQL server process on a Redis of the tests' own ---------------------------------
+
+
+@contextlib.asynccontextmanager
+async def inboxql_server(
+    stack: StackEndpoints, settings: Settings, log: Path, **env: str
+) -> AsyncIterator[Server]:
+    """`server.py` (API and delivery workers) on the session's DynamoDB and SQS and on
+    `settings.redis_url`, with `env` on top; its log must hold no traceback at the end."""
+    async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
+        pass
+    port = free_port()
+    environment = server_env(stack, settings) | {"REDIS_URL": settings.redis_url} | env
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "server.py", "--port", str(port), cwd=REPO, env=environment,
+            stdout=sink, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    popen_like: Any = _ProcessView(process)
+    try:
+        await asyncio.to_thread(wait_until_serving, url, popen_like, log)
+        yield Server(url, f"ws://127.0.0.1:{port}/graphql", settings, popen_like)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 60)
+        text = await asyncio.to_thread(log.read_text, errors="replace")
+        assert "Traceback" not in text, text[-5000:]
+
+
+class _ProcessView:
+    """What `wait_until_serving` asks of a process, for an asyncio subprocess."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    def poll(self) -> int | None:
+        return self._process.returncode
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+
+async def subscribe_count(ws: ClientConnection, token: str) -> None:
+    """`subscription { unreadCount }` as operation "badge" on a graphql-transport-ws socket."""
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+    await ws.send(json.dumps(init))
+    ack = json.loads(await asyncio.wait_for(ws.recv(), STEP_TIMEOUT))
+    assert ack["type"] == "connection_ack"
+    query = "subscription { unreadCount }"
+    await ws.send(json.dumps({"id": "badge", "type": "subscribe", "payload": {"query": query}}))
+
+
+async def next_count(ws: ClientConnection, within: float = STEP_TIMEOUT) -> int:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), within))
+        if message.get("id") == "badge":
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
+            count: int = message["payload"]["data"]["unreadCount"]
+            return count
+
+
+async def apq(http: httpx.AsyncClient, token: str, query: str, *, with_query: bool) -> Any:
+    """One automatic-persisted-query request: the hash, and the document if `with_query`."""
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(query)}}
+    payload: dict[str, Any] = {"extensions": extensions}
+    if with_query:
+        payload["query"] = query
+    response = await http.post(
+        "/graphql", json=payload, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code < 500, response.text
+    assert "Traceback" not in response.text
+    return response.json()
 
 
 def test_the_redis_server_binary_answers(tmp_path: Path) -> None:
