@@ -124,10 +124,11 @@ class ClusterChannels:
     cluster: RedisCluster
     base_url: str
     options: dict[str, Any]
-    sharded: bool = False
-    _ready: bool = False
-    _clients: dict[str, Redis] = field(default_factory=dict)
-    _classic_node: str = ""
+    # Known once the first call has asked a node for its version.
+    sharded: bool = field(default=False, init=False)
+    _ready: bool = field(default=False, init=False)
+    _clients: dict[str, Redis] = field(default_factory=dict, init=False)
+    _classic_node: str = field(default="", init=False)
 
     async def node_for(self, channel: str) -> str:
         await self._prepare()
