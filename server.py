@@ -113,11 +113,11 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
 
     async def readyz(request: Request) -> JSONResponse:
         checks = await inboxql_app(request).readiness()
-        ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        # Redis is a cache and a pub/sub relay, never the truth: without it sends, delivery and
+        # queries carry on, so its outage must not take every instance out of the balancer.
+        ready = checks["dynamodb"] and checks["sqs"]
+        status = "unavailable" if not ready else "ready" if all(checks.values()) else "degraded"
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     async def metrics_page(request: Request) -> Response:
         # Queue sizes are read now, so a scrape shows them as they are.

@@ -15,10 +15,11 @@ import orjson
 from services.domain import (
     InboxEvent,
     Message,
-    MessageId,
     MessageReceived,
     UnreadCountChanged,
     UserId,
+    is_user_id,
+    parse_message_id,
 )
 from services.dynamo_keys import timestamp
 from services.request_context import is_request_id
@@ -37,10 +38,16 @@ def _message_fields(message: Message) -> dict[str, Any]:
 
 
 def _message_from(data: dict[str, Any]) -> Message:
+    # Anything a queue or channel carries is checked like client input: a payload with an id
+    # DynamoDB would refuse on every receive is undecodable, not a message to retry.
+    message_id = parse_message_id(data["id"])
+    sender, recipient = data["senderId"], data["recipientId"]
+    if message_id is None or not (is_user_id(sender) and is_user_id(recipient)):
+        raise ValueError("not a message: malformed id")
     return Message(
-        id=MessageId(data["id"]),
-        sender_id=UserId(data["senderId"]),
-        recipient_id=UserId(data["recipientId"]),
+        id=message_id,
+        sender_id=UserId(sender),
+        recipient_id=UserId(recipient),
         body=data["body"],
         sent_at=datetime.fromisoformat(data["sentAt"]),
     )

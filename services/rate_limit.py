@@ -20,10 +20,10 @@ import math
 from typing import Protocol
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError
 
 from services.domain import UserId
 from services.errors import RateLimited
+from services.redis_clients import REDIS_ERRORS
 
 log = logging.getLogger("inboxql.rate_limit")
 
@@ -69,7 +69,7 @@ class RedisSendRateLimiter:
             count, left_ms = await self._script(
                 keys=[KEY_PREFIX + sender_id], args=[self._window_ms]
             )
-        except (RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             log.warning(
                 "send rate limit not checked (Redis unavailable), letting it through: %r", error
             )

@@ -171,6 +171,13 @@ async def while_redis_is_down(run: OutageRun, alice: str, bob: str, carol: str) 
     assert missed["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     assert await apq(run.http, token, APQ_DOCUMENT, with_query=True) == {"data": {"unreadCount": 3}}
     assert max(run.latencies["send"] + run.latencies["query"]) < DOWN_CALL_BUDGET_SECONDS
+    # Still ready for the load balancer: Redis is reported, not required.
+    ready = await run.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "degraded",
+        "checks": {"dynamodb": True, "sqs": True, "redis": False},
+    }
 
 
 async def test_redis_stopped_and_restarted_loses_nothing(

@@ -98,3 +98,14 @@ def test_garbage_messages_decode_to_none(payload: str | bytes) -> None:
 )
 def test_garbage_events_decode_to_none(payload: bytes) -> None:
     assert decode_event(payload) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("id", ""), ("id", "not-a-ulid"), ("senderId", ""), ("recipientId", "Has Space"), ("id", 7)],
+)
+def test_a_message_with_a_malformed_id_decodes_to_none(field: str, value: object) -> None:
+    """DynamoDB would refuse such a message on every receive: it is poison, not a message."""
+    data = orjson.loads(encode_message(make_message(BOB, ALICE, 5)))
+    data[field] = value
+    assert decode_message(orjson.dumps(data)) is None
