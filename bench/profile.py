@@ -13,7 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.api_layer import CONCURRENCY, PAGE_QUERY, UNREAD_QUERY, check_answers, token_for
+from bench.api_layer import CONCURRENCY, check_answers, token_for
+from bench.documents import PAGE_QUERY, UNREAD_QUERY
 from bench.processes import http_load, serving
 from bench.serve import FAKE_USER
 

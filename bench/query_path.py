@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from bench.api_layer import CONCURRENCY, PAGE_QUERY, check_answers, token_for
+from bench.api_layer import CONCURRENCY, check_answers, token_for
 from bench.context import BenchContext
+from bench.documents import PAGE_QUERY
 from bench.figures import Figure
 from bench.processes import http_load, run_module, serving
 from bench.provision import provisioned

@@ -32,6 +32,7 @@ from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDe
 
 import schema as schema_module
 from bench.context import BENCH_JWT_SECRET
+from bench.hot_documents import HotDocumentGraphQL
 from bench.processes import raise_file_limit
 from schema import build_schema
 from schema.http import InboxGraphQL
@@ -117,14 +118,15 @@ def share_validation_rules() -> None:
     setattr(schema_module, "MaxAliasesLimiter", shared(MaxAliasesLimiter))  # noqa: B010
 
 
-def fake_app() -> Starlette:
+def fake_app(*, hot_documents: bool = False) -> Starlette:
     settings = Settings(stack="external", jwt_secret=BENCH_JWT_SECRET)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         yield {"inboxql": await seeded_fake_app(settings)}
 
-    graphql = InboxGraphQL(build_schema(), graphiql_headers=None)
+    view = HotDocumentGraphQL if hot_documents else InboxGraphQL
+    graphql = view(build_schema(), graphiql_headers=None)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
@@ -150,12 +152,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="experiment: build the limiters' rules once (see share_validation_rules)",
     )
+    parser.add_argument(
+        "--hot-documents", action="store_true", help="experiment: bench/hot_documents.py"
+    )
     parser.add_argument("mode", choices=("fake", "stack"))
     args = parser.parse_args(argv)
     raise_file_limit()
     if args.shared_validation_rules:
         share_validation_rules()
-    app = fake_app() if args.mode == "fake" else stack_app(args.workers)
+    if args.mode == "fake":
+        app = fake_app(hot_documents=args.hot_documents)
+    else:
+        app = stack_app(args.workers)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -9,7 +9,11 @@ from pathlib import Path
 import orjson
 
 from bench.__main__ import BENCHMARKS, run_benchmarks, write_results
+from bench.api_layer import check_answers, token_for
 from bench.context import BenchContext
+from bench.documents import PAGE_QUERY, UNREAD_QUERY
+from bench.processes import serving
+from bench.serve import FAKE_USER
 from services.local_stack import StackEndpoints
 
 
@@ -43,3 +47,17 @@ def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path)
     written = orjson.loads(out.read_bytes())
     assert len(written["figures"]) == len(figures)
     assert {f["verdict"] for f in written["figures"]} <= {"PASS", "MISS", "info"}
+
+
+def test_hot_document_path_answers_what_the_executor_answers(tmp_path: Path) -> None:
+    """The lean path measured as a proposal must be an optimisation, not a different API."""
+    token = token_for(FAKE_USER)
+    answers = []
+    for options in ((), ("--hot-documents",)):
+        with serving("fake", tmp_path, options=options) as server:
+            answers.append(
+                [check_answers(server.url, token, query) for query in (PAGE_QUERY, UNREAD_QUERY)]
+            )
+    normal, lean = answers
+    assert len(normal[0]["data"]["messages"]["edges"]) == 20
+    assert lean == normal
