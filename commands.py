@@ -10,7 +10,7 @@ import time
 from typing import TextIO
 
 from schema import build_schema
-from services.auth import HmacTokenVerifier, local_secret
+from services.auth import hmac_tokens
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.dead_letters import DeadLetterQueue
@@ -26,7 +26,10 @@ def print_token(settings: Settings, user: str, ttl_hours: float) -> int:
     if not is_user_id(user):
         print(f"not a valid user id: {user!r}", file=sys.stderr)
         return 2
-    verifier = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
+    verifier = hmac_tokens(settings)
+    if verifier is None:
+        print("no INBOXQL_JWT_SECRET: tokens come from the identity provider", file=sys.stderr)
+        return 2
     print(verifier.issue(UserId(user), ttl_seconds=int(ttl_hours * 3600)))
     return 0
 

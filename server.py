@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from commands import print_schema, print_token, run_dlq, run_seed, run_worker
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
-from services.auth import HmacTokenVerifier, local_secret
+from services.auth import hmac_tokens
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.cost_report import cost_report
@@ -88,11 +88,12 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         ) as app:
             yield {"inboxql": app}
 
-    tokens = HmacTokenVerifier(settings.jwt_secret or local_secret(settings.data_dir))
+    # Dev tokens (GraphiQL's, the demo page's) need a secret; a JWKS-only server issues none.
+    tokens = hmac_tokens(settings)
     graphiql_headers = None
     if settings.graphiql:
         graphiql_headers = {}
-        if settings.stack == "local":
+        if settings.stack == "local" and tokens is not None:
             graphiql_headers = {"Authorization": f"Bearer {tokens.issue(DEMO_USER)}"}
     routes: list[BaseRoute] = []
     asset_urls = None
@@ -124,8 +125,10 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         await inboxql_app(request).measure_queues()
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    if settings.demo:
+    if settings.demo and tokens is not None:
         routes += demo_routes(settings, tokens)
+    elif settings.demo:
+        log.warning("demo page off: it issues HS256 tokens and INBOXQL_JWT_SECRET is not set")
     routes += [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

@@ -4,7 +4,7 @@ import strawberry
 
 from resolvers.arguments import given
 from schema.context import Info
-from schema.types import MarkReadPayload, Message, SendMessageInput
+from schema.types import MarkReadPayload, Message, SendMessageInput, UnreadCount
 from services.domain import MarkReadResult
 
 
@@ -33,4 +33,5 @@ def _payload(result: MarkReadResult) -> MarkReadPayload:
     return MarkReadPayload(
         messages=[Message.from_entry(entry) for entry in result.entries],
         unread_count=result.unread_count,
+        versioned_unread_count=UnreadCount.from_domain(result.counter),
     )

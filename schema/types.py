@@ -112,6 +112,9 @@ class UnreadCount:
 class MarkReadPayload:
     messages: list[Message]
     unread_count: int
+    versioned_unread_count: UnreadCount = strawberry.field(
+        description="The count after this change, with its version (see UnreadCount)."
+    )
 
 
 @strawberry.input

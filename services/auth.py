@@ -169,13 +169,21 @@ class BearerTokenVerifier:
         return self._for(token).verify(token)
 
 
-@contextlib.asynccontextmanager
-async def token_verifier(settings: Settings) -> AsyncIterator[BearerTokenVerifier]:
-    """The verifier the settings ask for, its JWKS (if any) fetched once before it is used."""
+def hmac_tokens(settings: Settings) -> HmacTokenVerifier | None:
+    """HS256 tokens: the configured secret, or the one local mode generates. None when tokens
+    come only from an identity provider (JWKS): then this server issues none."""
     secret = settings.jwt_secret
     if secret is None and settings.stack == "local":
         secret = local_secret(settings.data_dir)
-    hmac = HmacTokenVerifier(secret, leeway_seconds=settings.jwt_leeway_seconds) if secret else None
+    if secret is None:
+        return None
+    return HmacTokenVerifier(secret, leeway_seconds=settings.jwt_leeway_seconds)
+
+
+@contextlib.asynccontextmanager
+async def token_verifier(settings: Settings) -> AsyncIterator[BearerTokenVerifier]:
+    """The verifier the settings ask for, its JWKS (if any) fetched once before it is used."""
+    hmac = hmac_tokens(settings)
     if settings.jwks_url is None:
         yield BearerTokenVerifier(hmac=hmac)
         return

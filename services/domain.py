@@ -131,7 +131,11 @@ class UnreadCount:
 @dataclass(frozen=True, slots=True)
 class MarkReadResult:
     entries: list[InboxEntry]
-    unread_count: int
+    counter: UnreadCount
+
+    @property
+    def unread_count(self) -> int:
+        return self.counter.count
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,10 +210,10 @@ class InboxService:
         now = self.clock()
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
-    async def _announce_count(self, user_id: UserId) -> int:
+    async def _announce_count(self, user_id: UserId) -> UnreadCount:
         current = await self.store.unread_count(user_id)
         await announce(self.publisher, UnreadCountChanged(user_id, current.count, current.version))
-        return current.count
+        return current
 
 
 async def announce(publisher: EventPublisher, event: UnreadCountChanged | MessageReceived) -> bool:

@@ -85,7 +85,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_DEMO", "true if local", "demo inbox page at / with dev tokens for anyone"),
     ("INBOXQL_CONNECT_TIMEOUT", "2", "seconds to connect, per network call"),
     ("INBOXQL_READ_TIMEOUT", "5", "seconds to read, per network call"),
-    ("INBOXQL_AWS_MAX_ATTEMPTS", "3", "botocore standard-mode attempts"),
+    ("INBOXQL_AWS_MAX_ATTEMPTS", "3", "botocore attempts per call, the first included"),
     ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
     ("INBOXQL_LONG_POLL_SECONDS", "2 local, 10", "SQS long poll; bounds worker shutdown"),
     ("INBOXQL_LOG_FORMAT", "text local, json", "log lines as text, or one JSON object each"),

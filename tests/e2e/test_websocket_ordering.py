@@ -43,9 +43,13 @@ async def test_pushed_versions_increase_and_match_query_results(
             # One version, one count: a query and a push with the same version agree.
             assert seen.setdefault(push["version"], push["count"]) == push["count"]
 
-        await reader.data("mutation { markAllRead { unreadCount } }")
+        marked = await reader.data(
+            "mutation { markAllRead { unreadCount versionedUnreadCount { count version } } }"
+        )
         after = (await next_data(ws, "badge"))["versionedUnreadCount"]
         assert after["count"] == 0 and after["version"] > pushes[-1]["version"]
+        # The mutation's own result carries the same version as the push it caused.
+        assert marked["markAllRead"]["versionedUnreadCount"] == after
         assert (await reader.data(QUERY))["versionedUnreadCount"] == after
 
 

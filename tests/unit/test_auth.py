@@ -16,10 +16,12 @@ from services.auth import (
     BearerTokenVerifier,
     HmacTokenVerifier,
     bearer_token,
+    hmac_tokens,
     local_secret,
 )
 from services.errors import Unauthenticated
 from services.jwks import signing_keys
+from services.settings import Settings
 from tests.unit.support import ALICE
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
@@ -189,3 +191,21 @@ def test_hs256_tokens_go_to_the_secret_and_other_algorithms_nowhere_without_a_jw
         verifier.verify(rs256)
     with pytest.raises(Unauthenticated):
         verifier.verify("not.a.token")
+
+
+def test_local_mode_generates_its_hmac_secret(tmp_path: Path) -> None:
+    tokens = hmac_tokens(Settings(stack="local", data_dir=tmp_path))
+    assert tokens is not None
+    assert tokens.verify(tokens.issue(ALICE)) == ALICE
+    assert (tmp_path / SECRET_FILE).exists()
+
+
+def test_a_jwks_only_external_server_issues_no_tokens_and_writes_no_secret(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(stack="external", data_dir=tmp_path, jwks_url="https://idp.example/jwks")
+    assert hmac_tokens(settings) is None
+    assert not (tmp_path / SECRET_FILE).exists()
+    configured = hmac_tokens(Settings(stack="external", data_dir=tmp_path, jwt_secret=SECRET))
+    assert configured is not None
+    assert HmacTokenVerifier(SECRET).verify(configured.issue(ALICE)) == ALICE
