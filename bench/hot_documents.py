@@ -16,12 +16,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.responses import Response
 from strawberry.types.execution import ExecutionResult
 
 from bench.documents import PAGE_QUERY, UNREAD_QUERY
 from schema.context import Context
 from schema.http import GraphQLParams, InboxGraphQL
 from services.cursor import encode_cursor
+
+# Set on answers the lean path gave, so a test can tell which path answered.
+LEAN_HEADER = "x-inboxql-lean-path"
 
 Handler = Callable[[Context], Awaitable[dict[str, Any]]]
 
@@ -69,4 +73,6 @@ class HotDocumentGraphQL(InboxGraphQL):
         except Exception:
             return await super()._execute(query, params, context)
         context.app.metrics.operation_finished(name, "query", "ok", time.perf_counter() - began)
+        if isinstance(context.response, Response):
+            context.response.headers[LEAN_HEADER] = "1"
         return ExecutionResult(data=data, errors=None)
