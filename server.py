@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commands import print_schema, print_token, run_dlq, run_seed, run_worker
+from commands import attached, print_schema, print_token, run_dlq, run_seed, run_worker
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
 from services.auth import hmac_tokens
@@ -120,11 +120,6 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         status = "unavailable" if not ready else "ready" if all(checks.values()) else "degraded"
         return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
-    async def metrics_page(request: Request) -> Response:
-        # Queue sizes are read now, so a scrape shows them as they are.
-        await inboxql_app(request).measure_queues()
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     if settings.demo and tokens is not None:
         routes += demo_routes(settings, tokens)
     elif settings.demo:
@@ -134,9 +129,41 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_page),
+        Route("/metrics", metrics_page(metrics)),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+
+
+def metrics_page(metrics: PrometheusMetrics) -> Callable[[Request], Awaitable[Response]]:
+    async def page(request: Request) -> Response:
+        # Queue sizes are read now, so a scrape shows them as they are.
+        await inboxql_app(request).measure_queues()
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return page
+
+
+def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
+    """A delivery worker with an HTTP side for scrapers only: /metrics and /healthz."""
+    metrics = PrometheusMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with bootstrap(
+            settings,
+            endpoints,
+            workers=settings.worker_concurrency,
+            provision=False,
+            metrics=metrics,
+        ) as app:
+            log.info("delivery worker running; metrics at /metrics")
+            yield {"inboxql": app}
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    routes = [Route("/metrics", metrics_page(metrics)), Route("/healthz", healthz)]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def example_operations() -> list[str]:
@@ -170,7 +197,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve the API with a delivery worker (the default)")
-    commands.add_parser("worker", help="run a delivery worker only")
+    worker = commands.add_parser("worker", help="run a delivery worker only")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve /metrics and /healthz on this port (--host)"
+    )
     token = commands.add_parser("token", help="print a bearer token for USER")
     token.add_argument("user", metavar="USER")
     token.add_argument("--ttl-hours", type=float, default=24 * 30, help="validity (720 h)")
@@ -214,6 +244,8 @@ def main(argv: list[str]) -> int:
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "token":
         return print_token(settings, args.user, args.ttl_hours)
+    if args.command == "worker" and args.metrics_port is not None:
+        return serve_worker(settings, args.host, args.metrics_port)
     if args.command == "worker":
         return run_worker(settings)
     if args.command == "seed":
@@ -246,21 +278,35 @@ def serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
     with stack_for(settings) as (effective, endpoints):
         app = create_app(effective, endpoints, workers=workers)
         banner(effective, endpoints, host, port)
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            lifespan="on",
-            ws="websockets-sansio",
-            # A bigger WebSocket message closes the socket with 1009 before it is parsed.
-            ws_max_size=effective.ws_max_message_bytes,
-            # In JSON, uvicorn's own lines (access log included) go through the root handler
-            # like every other; in text, uvicorn keeps its usual look.
-            log_config=None if effective.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
-        )
-        server = uvicorn.Server(config)
-        asyncio.run(server.serve())
-        return 0 if server.started else 1
+        return run_uvicorn(app, effective, host, port)
+
+
+def serve_worker(settings: Settings, host: str, port: int) -> int:
+    """`worker --metrics-port`: uvicorn owns the signals, the lifespan drains the workers."""
+    found = attached(settings)
+    if found is None:
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    effective, endpoints = found
+    return run_uvicorn(create_worker_app(effective, endpoints), effective, host, port)
+
+
+def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        ws="websockets-sansio",
+        # A bigger WebSocket message closes the socket with 1009 before it is parsed.
+        ws_max_size=settings.ws_max_message_bytes,
+        # In JSON, uvicorn's own lines (access log included) go through the root handler
+        # like every other; in text, uvicorn keeps its usual look.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+    )
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve())
+    return 0 if server.started else 1
 
 
 def banner(settings: Settings, endpoints: AwsEndpoints, host: str, port: int) -> None:

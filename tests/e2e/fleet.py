@@ -57,6 +57,8 @@ class Node:
     process: subprocess.Popen[bytes]
     log: Path
     port: int | None = None
+    # A worker serves /metrics here (`worker --metrics-port`).
+    metrics_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -99,8 +101,12 @@ class Fleet:
         name = f"{role}#{generation}"
         log = self.logs / f"{name.replace('#', '-')}.log"
         port = free_port() if api else None
+        metrics_port = None if api else free_port()
         args = ["--stack", "external"]
-        args += ["--port", str(port), "--no-worker"] if api else ["worker"]
+        if api:
+            args += ["--port", str(port), "--no-worker"]
+        else:
+            args += ["worker", "--metrics-port", str(metrics_port)]
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "server.py", *args],
@@ -111,7 +117,7 @@ class Fleet:
             )
         if role in self.nodes:
             self.retired.append(self.nodes[role])
-        node = self.nodes[role] = Node(name, process, log, port)
+        node = self.nodes[role] = Node(name, process, log, port, metrics_port)
         return node
 
     def wait_ready(self, node: Node) -> None:

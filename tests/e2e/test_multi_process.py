@@ -85,6 +85,16 @@ async def test_subscription_on_a_hears_sends_through_b_stored_by_the_worker(flee
         for role in ("A", "B"):
             assert await as_user(fleet, http[role], alice).unread_count() == 30
 
+        # The worker process has metrics of its own: what it delivered, and the queues.
+        worker = fleet.nodes["worker"]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{worker.metrics_port}") as scrape:
+            page = (await scrape.get("/metrics")).text
+        samples = dict(
+            line.rsplit(" ", 1) for line in page.splitlines() if line and not line.startswith("#")
+        )
+        assert float(samples['inboxql_delivery_attempts_total{outcome="delivered"}']) >= 30
+        assert 'inboxql_queue_messages{queue="dead_letter",state="visible"}' in samples
+
 
 async def test_concurrent_sends_and_reads_across_processes_stay_exact(fleet: Fleet) -> None:
     alice = new_user("alice")
