@@ -3,7 +3,8 @@
 Starts one local stack (DynamoDB Local, moto SQS, redis-server) in a temporary folder, runs
 each benchmark (servers and load generators in their own processes), prints every figure with
 its same-run baseline, ratio and PASS/MISS against its target, and writes them as JSON to
-bench/results/last.json (`--json` also prints that JSON last on stdout).
+bench/results/last.json, and as a Markdown table to bench/results/last.md (`--json` also
+prints the JSON last on stdout).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import orjson
 
 from bench import api_layer, cost, query_path, send_pipeline, subscriptions
 from bench.context import BenchContext
-from bench.figures import Figure, format_table
+from bench.figures import Figure, format_markdown, format_table
 from services.local_stack import LocalStack
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"
@@ -77,6 +78,7 @@ def write_results(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    out.with_suffix(".md").write_text(format_markdown(figures) + "\n")
     return result
 
 

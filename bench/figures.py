@@ -84,3 +84,20 @@ def format_table(figures: Sequence[Figure]) -> str:
         if f.baseline_name:
             lines.append(f"{'':<2}{'':<44} baseline: {f.baseline_name}")
     return "\n".join(lines)
+
+
+def format_markdown(figures: Sequence[Figure]) -> str:
+    """The table docs/performance.md records."""
+    lines = [
+        "| # | figure | value | baseline | ratio | target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        ratio = "" if f.ratio is None else f"{f.ratio:.1%}"
+        goal = "" if f.target is None else f"{f.compare} {f.target:g}"
+        baseline = "" if f.baseline is None else f"{_number(f.baseline)} ({f.baseline_name})"
+        lines.append(
+            f"| {f.target_id} | {f.name.strip()} | {_number(f.value)} {f.unit} | {baseline} "
+            f"| {ratio} | {goal} | {f.verdict} |"
+        )
+    return "\n".join(lines)
