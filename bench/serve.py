@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,6 +143,26 @@ def stack_app(workers: int) -> Starlette:
     return app
 
 
+def trace_allocations(out: Path) -> None:
+    """Each SIGUSR1 snapshots the heap; from the second on, what grew since the first is
+    written to `out` by file and by line."""
+    tracemalloc.start(1)
+    snapshots: list[tracemalloc.Snapshot] = []
+
+    def snapshot(*_: object) -> None:
+        snapshots.append(tracemalloc.take_snapshot())
+        if len(snapshots) < 2:
+            return
+        lines = []
+        for key in ("filename", "lineno"):
+            lines.append(f"--- growth by {key}")
+            for stat in snapshots[-1].compare_to(snapshots[0], key)[:25]:
+                lines.append(str(stat))
+        out.write_text("\n".join(lines) + "\n")
+
+    signal.signal(signal.SIGUSR1, snapshot)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -155,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hot-documents", action="store_true", help="experiment: bench/hot_documents.py"
     )
+    parser.add_argument("--tracemalloc", type=Path, help="see trace_allocations")
     parser.add_argument("mode", choices=("fake", "stack"))
     args = parser.parse_args(argv)
     raise_file_limit()
+    if args.tracemalloc is not None:
+        trace_allocations(args.tracemalloc)
     if args.shared_validation_rules:
         share_validation_rules()
     if args.mode == "fake":
