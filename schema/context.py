@@ -16,7 +16,7 @@ from services.domain import Message, MessageId, UserId
 from services.errors import Unauthenticated
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     app: App
     request: Request | WebSocket
@@ -26,10 +26,16 @@ class Context:
     auth_error: str = "missing Authorization: Bearer <token>"
     # Filled by Strawberry from `connection_init` on WebSockets.
     connection_params: dict[str, Any] | None = None
-    bodies: DataLoader[MessageId, Message | None] = field(init=False)
+    # Built on first use: most contexts (every subscription's, for one) never load a body.
+    _bodies: DataLoader[MessageId, Message | None] | None = field(
+        default=None, init=False, repr=False
+    )
 
-    def __post_init__(self) -> None:
-        self.bodies = DataLoader(load_fn=self._load_bodies)
+    @property
+    def bodies(self) -> DataLoader[MessageId, Message | None]:
+        if self._bodies is None:
+            self._bodies = DataLoader(load_fn=self._load_bodies)
+        return self._bodies
 
     @property
     def viewer(self) -> UserId:

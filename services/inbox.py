@@ -9,7 +9,6 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.coalesce import latest_values
 from services.cursor import decode_cursor
 from services.domain import (
     MAX_MARK_READ_IDS,
@@ -176,14 +175,10 @@ class InboxService:
 
     async def watch_unread_counter(self, user_id: UserId) -> AsyncGenerator[UnreadCount, None]:
         """The current count, then every change, in version order. A consumer that falls
-        behind skips to the newest value instead of being handed the backlog."""
-        # Closed here, not left to the garbage collector: closing stops the Redis subscription.
-        async with aclosing(latest_values(self._unread_counter_changes(user_id))) as counters:
-            async for current in counters:
-                yield current
+        behind skips to the newest value instead of being handed the backlog: the event stream
+        keeps only the newest count waiting for it (services/redis_events.py).
 
-    async def _unread_counter_changes(self, user_id: UserId) -> AsyncIterator[UnreadCount]:
-        """Subscribing before reading the snapshot means no change can fall between the two;
+        Subscribing before reading the snapshot means no change can fall between the two;
         versions drop stale or repeated values. After a gap (`None`) the store is read again."""
         async with self.events.subscribe(user_id) as stream:
             current = await self.store.unread_count(user_id)

@@ -5,6 +5,11 @@ queue (the shape of encode/broadcaster).
 A subscriber is told `None` whenever events may have been missed (its queue overflowed, the
 connection to Redis dropped and came back, or its channel moved to another cluster node); it
 then re-reads the truth from the store.
+
+A count is a state, not a step: an `UnreadCountChanged` replaces any older one still waiting
+in a subscriber's queue (the newest count wins), so a slow subscriber holds at most one count
+and, when it reads again, gets the newest. Every subscription is one small object (its queue,
+its context manager and its iterator at once): thousands of idle ones are held per process.
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from types import TracebackType
 from typing import Any
 
 from redis.asyncio import Redis
 
-from services.domain import InboxEvent, MessageReceived, UserId
+from services.domain import InboxEvent, MessageReceived, UnreadCountChanged, UserId
 from services.errors import DependencyUnavailable
 from services.message_codec import decode_event_with_request_id, encode_event
 from services.ports import EventStreamItem
@@ -34,8 +40,7 @@ CHANNEL_PREFIX = "inboxql:user:"
 CONTROL_CHANNEL = "inboxql:hub"
 CONFIRM_TIMEOUT_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 5.0
-
-Queue = asyncio.Queue[EventStreamItem]
+DEFAULT_QUEUE_SIZE = 256
 
 
 def channel_for(user_id: UserId) -> str:
@@ -44,7 +49,7 @@ def channel_for(user_id: UserId) -> str:
 
 @dataclass
 class _Channel:
-    queues: set[Queue] = field(default_factory=set)
+    queues: set[Subscription] = field(default_factory=set)
     # Each waiter resolves once this many subscribe confirmations have arrived.
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
 
@@ -106,7 +111,7 @@ class _NodeConnection:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
-    async def add(self, name: str, queue: Queue) -> asyncio.Future[None]:
+    async def add(self, name: str, queue: Subscription) -> asyncio.Future[None]:
         """Carry `queue` on channel `name`; resolves once Redis confirmed the subscription."""
         async with self._lock:
             channel = self.channels.get(name)
@@ -122,7 +127,7 @@ class _NodeConnection:
                 channel.waiters.append((sent, future))
             return future
 
-    async def discard(self, name: str, queue: Queue) -> None:
+    async def discard(self, name: str, queue: Subscription) -> None:
         async with self._lock:
             channel = self.channels.get(name)
             if channel is None:
@@ -131,7 +136,7 @@ class _NodeConnection:
             if not channel.queues:
                 await self._drop(name)
 
-    async def take(self, name: str) -> set[Queue]:
+    async def take(self, name: str) -> set[Subscription]:
         """Stop carrying `name` and hand over its queues (the channel moved elsewhere)."""
         async with self._lock:
             channel = self.channels.get(name)
@@ -195,7 +200,7 @@ class _NodeConnection:
                     extra={"request_id": request_id, "message_id": event.message.id},
                 )
             for queue in queues:
-                _offer(queue, event)
+                queue.offer(event)
 
     def _confirm(self, name: str) -> None:
         sent, acked = self._counts.get(name, (0, 0))
@@ -214,7 +219,7 @@ class _NodeConnection:
         self._counts.clear()
         for channel in self.channels.values():
             for queue in channel.queues:
-                _offer(queue, None)
+                queue.offer(None)
 
 
 class RedisEventHub:
@@ -226,7 +231,7 @@ class RedisEventHub:
         channels: PubSubChannels | Redis,
         pubsub_client: Redis | None = None,
         *,
-        queue_size: int = 256,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
     ) -> None:
         """`channels` places channels on nodes (services.redis_clients); a single node's
         command client and pub/sub client may be passed instead."""
@@ -239,7 +244,7 @@ class RedisEventHub:
         # Channel -> the node connection carrying it, and channels no node could be found for
         # yet (the cluster was unreachable): re-placed when Redis answers again.
         self._placed: dict[str, _NodeConnection] = {}
-        self._unplaced: dict[str, set[Queue]] = {}
+        self._unplaced: dict[str, set[Subscription]] = {}
         self._placing = asyncio.Lock()
         self._trouble = asyncio.Event()
 
@@ -251,19 +256,23 @@ class RedisEventHub:
         except REDIS_ERRORS as error:
             raise DependencyUnavailable(f"redis publish: {error}") from error
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, user_id: UserId) -> AsyncIterator[AsyncIterator[EventStreamItem]]:
-        name = channel_for(user_id)
-        queue: Queue = asyncio.Queue(self._queue_size)
-        confirmed = await self._attach(name, queue)
-        # Waiting for Redis to confirm the subscription means that whatever the caller reads
-        # next from the store is at least as new as the first event it can receive.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT_SECONDS)
+    def subscribe(self, user_id: UserId) -> Subscription:
+        return Subscription(self, channel_for(user_id), self._queue_size)
+
+    async def _open(self, subscription: Subscription) -> None:
+        confirmed = await self._attach(subscription.channel, subscription)
         try:
-            yield _drain(queue)
-        finally:
-            await self._detach(name, queue)
+            # Waiting for Redis to confirm the subscription means that whatever the caller
+            # reads next from the store is at least as new as the first event it can receive.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT_SECONDS)
+        except BaseException:
+            # Cancelled while waiting: nobody will leave this subscription, so leave it here.
+            await self._detach(subscription.channel, subscription)
+            raise
+
+    async def _close(self, subscription: Subscription) -> None:
+        await self._detach(subscription.channel, subscription)
 
     async def run(self) -> None:
         """Until cancelled: the node connections run as tasks of their own; this re-places
@@ -304,7 +313,7 @@ class RedisEventHub:
             )
         return connection
 
-    async def _attach(self, name: str, queue: Queue) -> asyncio.Future[None]:
+    async def _attach(self, name: str, queue: Subscription) -> asyncio.Future[None]:
         async with self._placing:
             connection = self._placed.get(name)
             if connection is None and name not in self._unplaced:
@@ -321,7 +330,7 @@ class RedisEventHub:
             self._placed[name] = connection
             return await connection.add(name, queue)
 
-    async def _detach(self, name: str, queue: Queue) -> None:
+    async def _detach(self, name: str, queue: Subscription) -> None:
         async with self._placing:
             waiting = self._unplaced.get(name)
             if waiting is not None:
@@ -380,21 +389,71 @@ class RedisEventHub:
                 await task
 
 
-def _gap_for(queue: Queue, _: asyncio.Future[None]) -> None:
-    _offer(queue, None)
+def _gap_for(queue: Subscription, _: asyncio.Future[None]) -> None:
+    queue.offer(None)
 
 
-def _offer(queue: Queue, item: EventStreamItem) -> None:
-    """Never block the one reader on a slow subscriber: when its queue is full, replace what it
-    has not read with a gap marker, so it re-reads the truth instead of falling further behind."""
-    try:
-        queue.put_nowait(item)
-    except asyncio.QueueFull:
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(None)
+class Subscription:
+    """One subscriber of one channel: its bounded queue, the async context manager that
+    attaches it to the hub, and the iterator of what it receives, in one object."""
 
+    __slots__ = ("_hub", "_items", "_size", "_waiter", "channel")
 
-async def _drain(queue: Queue) -> AsyncIterator[EventStreamItem]:
-    while True:
-        yield await queue.get()
+    def __init__(self, hub: RedisEventHub, channel: str, size: int) -> None:
+        if size < 1:
+            raise ValueError("a subscription's queue holds at least one item")
+        self._hub = hub
+        self.channel = channel
+        self._size = size
+        self._items: list[EventStreamItem] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> Subscription:
+        await self._hub._open(self)
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._hub._close(self)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> EventStreamItem:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def pending(self) -> list[EventStreamItem]:
+        """What waits to be read, oldest first (a copy)."""
+        return list(self._items)
+
+    def offer(self, item: EventStreamItem) -> None:
+        """Never blocks the one reader on a slow subscriber. A newer count replaces an older one
+        still waiting (an older one arriving late is dropped: versions only grow); when the
+        queue is full, what the subscriber has not read is replaced with a gap marker, so it
+        re-reads the truth instead of falling further behind."""
+        items = self._items
+        if isinstance(item, UnreadCountChanged):
+            for index, waiting in enumerate(items):
+                if isinstance(waiting, UnreadCountChanged):
+                    if waiting.version >= item.version:
+                        return
+                    del items[index]
+                    break  # there is never more than one
+        if item is None and items and items[-1] is None:
+            return  # already told
+        if len(items) >= self._size:
+            items.clear()
+            item = None
+        items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
