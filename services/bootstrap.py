@@ -152,7 +152,11 @@ async def bootstrap(
             queue_url = (await sqs.get_queue_url(QueueName=settings.queue_name))["QueueUrl"]
 
         store = DynamoMessageStore(dynamodb, settings.table_name)
-        queue = SqsDeliveryQueue(sqs, queue_url)
+        queue = SqsDeliveryQueue(
+            sqs, queue_url, batch_linger_seconds=settings.send_batch_linger_ms / 1000
+        )
+        # Sends still waiting for a batch go out while the SQS client is open.
+        stack.push_async_callback(queue.aclose)
         hub = RedisEventHub(redis_connections.channels)
         hub_task = asyncio.create_task(hub.run(), name="inboxql-pubsub")
         stack.push_async_callback(_cancel, hub_task)

@@ -88,6 +88,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_AWS_MAX_ATTEMPTS", "3", "botocore attempts per call, the first included"),
     ("INBOXQL_WORKER_CONCURRENCY", "2", "delivery loops per process"),
     ("INBOXQL_LONG_POLL_SECONDS", "2 local, 10", "SQS long poll; bounds worker shutdown"),
+    ("INBOXQL_SEND_BATCH_LINGER_MS", "5", "wait for sends to share an SQS batch; 0: none"),
     ("INBOXQL_LOG_FORMAT", "text local, json", "log lines as text, or one JSON object each"),
     ("INBOXQL_ALLOWED_ORIGINS", "none", "other origins whose pages may open WebSockets (a,b)"),
     ("INBOXQL_WS_INIT_TIMEOUT", "10", "seconds a WebSocket has to send connection_init"),
@@ -139,6 +140,9 @@ class Settings:
     # poll to answer (a poll dropped mid-wait can still take messages and hide them for the
     # visibility timeout), so this bounds shutdown time; short locally, cheaper when longer.
     long_poll_seconds: int = 2
+    # How long a send may wait for others to share its SendMessageBatch call (10 at most go
+    # together); 0 sends each message on its own. Every send still waits for SQS's answer.
+    send_batch_linger_ms: int = 5
     # Text for people at a terminal; JSON, one object a line, for log pipelines.
     log_format: LogFormat = "text"
     # Browsers let any page open a WebSocket to any server, with the user's cookies: only
@@ -218,6 +222,12 @@ class Settings:
                 "INBOXQL_LONG_POLL_SECONDS",
                 0,
                 20,
+            ),
+            send_batch_linger_ms=_int(
+                env.get("INBOXQL_SEND_BATCH_LINGER_MS", "5"),
+                "INBOXQL_SEND_BATCH_LINGER_MS",
+                0,
+                1000,
             ),
             log_format=log_format,  # type: ignore[arg-type]  # checked just above
             allowed_origins=_origins(env.get("INBOXQL_ALLOWED_ORIGINS", "")),
