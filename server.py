@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from commands import attached, print_schema, print_token, run_dlq, run_seed, run_worker
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
+from schema.response_cache import InboxResponseCache
 from services.auth import hmac_tokens
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
@@ -107,6 +108,11 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         graphiql_headers=graphiql_headers,
         graphiql_assets=asset_urls,
         graphiql_tabs=example_operations() if settings.graphiql else (),
+        response_cache=(
+            InboxResponseCache(settings.response_cache_entries)
+            if settings.response_cache_entries
+            else None
+        ),
     )
 
     async def healthz(_: Request) -> JSONResponse:

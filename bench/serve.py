@@ -16,7 +16,7 @@ import contextlib
 import signal
 import sys
 import tracemalloc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -29,14 +29,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
 
-import schema as schema_module
 from bench.context import BENCH_JWT_SECRET
-from bench.hot_documents import HotDocumentGraphQL
 from bench.processes import raise_file_limit
 from schema import build_schema
 from schema.http import InboxGraphQL
+from schema.response_cache import InboxResponseCache
 from server import RequestIdMiddleware, create_app
 from services.auth import HmacTokenVerifier
 from services.aws import AwsEndpoints
@@ -44,6 +42,7 @@ from services.bootstrap import App
 from services.domain import Message, UserId, new_message_id
 from services.inbox import InboxService
 from services.settings import Settings
+from services.verified_tokens import VerifiedTokens
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageCache, FakeMessageStore
 
 FAKE_USER = UserId("bench-reader")
@@ -88,7 +87,8 @@ async def seeded_fake_app(settings: Settings) -> App:
     return App(
         settings=settings,
         inbox=inbox,
-        tokens=HmacTokenVerifier(BENCH_JWT_SECRET),
+        # As bootstrap wires it: tokens verified once, then remembered until they expire.
+        tokens=VerifiedTokens(HmacTokenVerifier(BENCH_JWT_SECRET), leeway_seconds=30),
         store=fake,
         queue=cast(Any, inbox.queue),
         hub=cast(Any, hub),
@@ -99,35 +99,16 @@ async def seeded_fake_app(settings: Settings) -> App:
     )
 
 
-def share_validation_rules() -> None:
-    """An experiment, to measure a proposed change to schema/__init__.py: Strawberry's
-    limiters build new rule classes per request, so ValidationCache (keyed on the rules) never
-    hits. Built once, they let it."""
-    built: dict[tuple[type[AddValidationRules], tuple[tuple[str, Any], ...]], Any] = {}
-
-    def shared(limiter: type[AddValidationRules]) -> Callable[..., AddValidationRules]:
-        def make(**options: Any) -> AddValidationRules:
-            key = (limiter, tuple(sorted(options.items())))
-            if key not in built:
-                built[key] = limiter(**options).validation_rules
-            return AddValidationRules(built[key])
-
-        return make
-
-    # build_schema's factories look these names up in its module when each request starts.
-    setattr(schema_module, "QueryDepthLimiter", shared(QueryDepthLimiter))  # noqa: B010
-    setattr(schema_module, "MaxAliasesLimiter", shared(MaxAliasesLimiter))  # noqa: B010
-
-
-def fake_app(*, hot_documents: bool = False) -> Starlette:
+def fake_app(*, response_cache: bool = True) -> Starlette:
     settings = Settings(stack="external", jwt_secret=BENCH_JWT_SECRET)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         yield {"inboxql": await seeded_fake_app(settings)}
 
-    view = HotDocumentGraphQL if hot_documents else InboxGraphQL
-    graphql = view(build_schema(), graphiql_headers=None)
+    # As server.py builds it from the default settings.
+    cache = InboxResponseCache(settings.response_cache_entries) if response_cache else None
+    graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
@@ -169,12 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="delivery loops (stack mode)")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here on exit")
     parser.add_argument(
-        "--shared-validation-rules",
-        action="store_true",
-        help="experiment: build the limiters' rules once (see share_validation_rules)",
-    )
-    parser.add_argument(
-        "--hot-documents", action="store_true", help="experiment: bench/hot_documents.py"
+        "--no-response-cache", action="store_true", help="fake mode: execute every query"
     )
     parser.add_argument("--tracemalloc", type=Path, help="see trace_allocations")
     parser.add_argument("mode", choices=("fake", "stack"))
@@ -182,10 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     raise_file_limit()
     if args.tracemalloc is not None:
         trace_allocations(args.tracemalloc)
-    if args.shared_validation_rules:
-        share_validation_rules()
     if args.mode == "fake":
-        app = fake_app(hot_documents=args.hot_documents)
+        app = fake_app(response_cache=not args.no_response_cache)
     else:
         app = stack_app(args.workers)
     config = uvicorn.Config(

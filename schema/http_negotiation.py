@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -73,6 +74,7 @@ def _parse_range(element: str) -> MediaRange | None:
     return MediaRange(kind, sub, charset, q)
 
 
+@lru_cache(maxsize=256)
 def negotiate(accept: str | None) -> str | None:
     """The media type to answer in, or None when the client accepts neither (406).
 
@@ -82,6 +84,9 @@ def negotiate(accept: str | None) -> str | None:
     type the client names beats one that only a wildcard covers; if it names both, the
     modern type wins; if only wildcards cover them (`*/*`), the legacy one does, since such a
     client has not said it understands the new media type.
+
+    Memoised: clients send the same few headers again and again (a bounded cache, so headers
+    made up per request cost only their own parse).
     """
     if accept is None or not accept.strip():
         return GRAPHQL_RESPONSE_JSON

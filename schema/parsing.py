@@ -22,6 +22,12 @@ def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
 
 
+def parse_cached(query: str, max_tokens: int | None) -> DocumentNode:
+    """The document, from the same cache the schema parses through; GraphQLError if it does
+    not parse."""
+    return _parse(query, max_tokens)
+
+
 class CachedParser(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context

@@ -46,6 +46,8 @@ class Metrics:
 
     def cache_looked_up(self, *, hits: int, misses: int) -> None: ...
 
+    def response_cache_looked_up(self, *, hit: bool) -> None: ...
+
     def queue_measured(self, queue: QueueName, *, visible: float, in_flight: float) -> None:
         """NaN for a queue that could not be read: an old number would look current."""
 
@@ -93,6 +95,12 @@ class PrometheusMetrics(Metrics):
             ["result"],
             registry=self.registry,
         )
+        self.response_cache_lookups = Counter(
+            "inboxql_response_cache_lookups",
+            "Inbox queries answered from the per-user response cache (hit) or executed (miss)",
+            ["result"],
+            registry=self.registry,
+        )
         self.queue_messages = Gauge(
             "inboxql_queue_messages",
             "Approximate messages in the delivery queue and its dead-letter queue, read at "
@@ -108,6 +116,7 @@ class PrometheusMetrics(Metrics):
             self.delivery_seconds.labels(stage)
         for result in ("hit", "miss"):
             self.cache_lookups.labels(result)
+            self.response_cache_lookups.labels(result)
 
     def operation_finished(
         self, operation: str, operation_type: str, outcome: str, seconds: float | None
@@ -134,6 +143,9 @@ class PrometheusMetrics(Metrics):
             self.cache_lookups.labels("hit").inc(hits)
         if misses:
             self.cache_lookups.labels("miss").inc(misses)
+
+    def response_cache_looked_up(self, *, hit: bool) -> None:
+        self.response_cache_lookups.labels("hit" if hit else "miss").inc()
 
     def queue_measured(self, queue: QueueName, *, visible: float, in_flight: float) -> None:
         self.queue_messages.labels(queue, "visible").set(visible)

@@ -8,8 +8,8 @@ the context into each task it starts, and `logging` reads it when a line is writ
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -25,7 +25,8 @@ def is_request_id(raw: object) -> bool:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, as uuid4().hex reads, without building a UUID object.
+    return os.urandom(16).hex()
 
 
 def accepted_request_id(raw: str | None) -> str:

@@ -100,6 +100,7 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_SEND_RATE_LIMIT", "60", "sendMessage calls per user per window; 0: no limit"),
     ("INBOXQL_SEND_RATE_WINDOW_SECONDS", "60", "the send rate limit's window"),
     ("INBOXQL_MAX_BODY_BYTES", "65536", "largest HTTP request body; bigger gets 413"),
+    ("INBOXQL_RESPONSE_CACHE_ENTRIES", "4096", "inbox query answers kept per process; 0: off"),
     ("INBOXQL_INTROSPECTION", "as GRAPHIQL", "schema introspection and 'Did you mean' hints"),
 )
 
@@ -160,6 +161,9 @@ class Settings:
     send_rate_limit: int = 60
     send_rate_window_seconds: int = 60
     max_body_bytes: int = 65_536
+    # Inbox query answers kept per process while the user's inbox version is unchanged
+    # (schema/response_cache.py); 0 turns the cache off.
+    response_cache_entries: int = 4096
     # Follows `graphiql` by default (the IDE needs it), so off in external mode: the schema is
     # public in the README, but a probe of production should not get a map of it.
     introspection: bool = True
@@ -269,6 +273,12 @@ class Settings:
             ),
             max_body_bytes=_int(
                 env.get("INBOXQL_MAX_BODY_BYTES", "65536"), "INBOXQL_MAX_BODY_BYTES", 1024, 1 << 26
+            ),
+            response_cache_entries=_int(
+                env.get("INBOXQL_RESPONSE_CACHE_ENTRIES", "4096"),
+                "INBOXQL_RESPONSE_CACHE_ENTRIES",
+                0,
+                1_000_000,
             ),
             introspection=_bool(
                 env.get("INBOXQL_INTROSPECTION")

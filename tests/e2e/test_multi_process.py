@@ -297,3 +297,43 @@ async def test_stopping_an_api_process_mid_traffic_loses_nothing(fleet: Fleet) -
     await asyncio.to_thread(fleet.start, {"B": True})
     async with clients(fleet) as http:
         assert await as_user(fleet, http["B"], alice).unread_count() == len(traffic.accepted)
+
+
+async def metric(http: httpx.AsyncClient, sample: str) -> float:
+    page = (await http.get("/metrics")).text
+    for line in page.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{sample} not in /metrics")
+
+
+async def test_kept_inbox_answers_follow_changes_made_through_other_processes(
+    fleet: Fleet,
+) -> None:
+    """A keeps alice's inbox answers (schema/response_cache.py); every change made through B
+    and the worker shows in A's very next answer."""
+    alice, bob = new_user("alice"), new_user("bob")
+    page = "{ unreadCount messages(first: 5) { edges { node { id body isRead } } } }"
+    hits = 'inboxql_response_cache_lookups_total{result="hit"}'
+    async with clients(fleet) as http:
+        on_a, on_b = as_user(fleet, http["A"], alice), as_user(fleet, http["B"], alice)
+        empty = await on_a.data(page)
+        assert empty == {"unreadCount": 0, "messages": {"edges": []}}
+        before = await metric(http["A"], hits)
+        assert await on_a.data(page) == empty
+        assert await metric(http["A"], hits) == before + 1
+
+        sent = await send(as_user(fleet, http["B"], bob), alice, "through B")
+        await on_b.wait_for_count(1)  # delivered by the worker, read on B...
+        # ...and A's next answer shows it: the version it reads has moved.
+        one = await on_a.data(page)
+        assert one["unreadCount"] == 1
+        assert one["messages"]["edges"] == [
+            {"node": {"id": sent["id"], "body": "through B", "isRead": False}}
+        ]
+        assert await on_a.data(page) == one  # kept again
+
+        await on_b.data(MARK_READ, {"ids": [sent["id"]]})
+        read = await on_a.data(page)
+        assert read["unreadCount"] == 0
+        assert read["messages"]["edges"][0]["node"]["isRead"] is True

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import orjson
 
 from bench.__main__ import BENCHMARKS, run_benchmarks, write_results
-from bench.api_layer import token_for
 from bench.context import BenchContext
-from bench.documents import PAGE_QUERY, UNREAD_QUERY
-from bench.hot_documents import LEAN_HEADER
-from bench.processes import serving
-from bench.serve import FAKE_USER
 from services.local_stack import StackEndpoints
 
 
@@ -49,22 +43,3 @@ def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path)
     written = orjson.loads(out.read_bytes())
     assert len(written["figures"]) == len(figures)
     assert {f["verdict"] for f in written["figures"]} <= {"PASS", "MISS", "info"}
-
-
-def test_hot_document_path_answers_what_the_executor_answers(tmp_path: Path) -> None:
-    """The lean path measured as a proposal must be an optimisation, not a different API. Only
-    the exact texts take it: the same document with a trailing space is executed normally, on
-    the same server and data."""
-    headers = {"Authorization": f"Bearer {token_for(FAKE_USER)}"}
-    with serving("fake", tmp_path, options=("--hot-documents",)) as server:
-        for query in (PAGE_QUERY, UNREAD_QUERY):
-            lean, executed = (
-                httpx.post(f"{server.url}/graphql", json={"query": q}, headers=headers, timeout=30)
-                for q in (query, query + " ")
-            )
-            assert lean.headers.get(LEAN_HEADER) == "1"
-            assert LEAN_HEADER not in executed.headers
-            assert lean.status_code == executed.status_code == 200
-            assert lean.json() == executed.json()
-            assert "errors" not in lean.json()
-    assert len(lean.json()["data"]) == 1
