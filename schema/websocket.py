@@ -152,8 +152,12 @@ class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         )
         self._settings = settings
         self._connections = cast(HasLiveConnections, view).live_connections
-        self._pong = asyncio.Event()
-        self._keepalive: asyncio.Task[None] | None = None
+        # Keep-alive by timers, not a task per socket: an idle socket holds one timer handle.
+        # `_next_ping` runs between pings; `_pong_deadline` from a ping until its pong.
+        self._next_ping: asyncio.TimerHandle | None = None
+        self._pong_deadline: asyncio.TimerHandle | None = None
+        self._pinging: asyncio.Task[None] | None = None
+        self._keeping_alive = False
         self._expiry: asyncio.TimerHandle | None = None
         self._closing: asyncio.Task[None] | None = None
 
@@ -164,9 +168,10 @@ class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             log.warning("refused a WebSocket: %s", error)
             await self.websocket.close(TOO_MANY_CONNECTIONS, "Too many connections for this user")
             return
-        if self.connection_acknowledged and self._keepalive is None:
+        if self.connection_acknowledged and not self._keeping_alive:
+            self._keeping_alive = True
             self._watch_expiry()
-            self._keepalive = asyncio.create_task(self._keep_alive())
+            self._schedule_ping()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
@@ -187,12 +192,18 @@ class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def handle_pong(self, message: PongMessage) -> None:
-        self._pong.set()
+        # A pong nobody asked for (graphql-ws allows them) moves nothing.
+        if self._pong_deadline is not None:
+            self._pong_deadline.cancel()
+            self._pong_deadline = None
+            self._schedule_ping()
 
     async def shutdown(self) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-        for task in (self._keepalive, self._closing):
+        self._keeping_alive = False
+        for timer in (self._expiry, self._next_ping, self._pong_deadline):
+            if timer is not None:
+                timer.cancel()
+        for task in (self._pinging, self._closing):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -214,29 +225,49 @@ class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             delay, self._close_soon, TOKEN_EXPIRED, "Token expired"
         )
 
-    async def _keep_alive(self) -> None:
-        interval = self._settings.ws_ping_interval_seconds
-        while True:
-            await asyncio.sleep(interval)  # the ping period, not a wait for an event
-            self._pong.clear()
-            try:
-                # The ping itself waits while the peer is not reading: that counts too.
-                async with asyncio.timeout(self._settings.ws_pong_timeout_seconds):
-                    await self.send_message({"type": "ping"})
-                    await self._pong.wait()
-            except TimeoutError:
-                self._close_soon(PONG_TIMEOUT, "Pong not received in time")
-                return
-            except (WebSocketDisconnected, RuntimeError):
-                return  # closed meanwhile (Starlette refuses to send after a close)
+    def _schedule_ping(self) -> None:
+        if self._keeping_alive and self._closing is None:
+            self._next_ping = asyncio.get_running_loop().call_later(
+                self._settings.ws_ping_interval_seconds, self._ping
+            )
+
+    def _ping(self) -> None:
+        """The pong deadline starts with the ping, not once it is sent: a ping waiting for a
+        peer that does not read counts against it too."""
+        self._next_ping = None
+        self._pong_deadline = asyncio.get_running_loop().call_later(
+            self._settings.ws_pong_timeout_seconds, self._pong_missed
+        )
+        self._pinging = asyncio.create_task(self._send_ping())
+
+    async def _send_ping(self) -> None:
+        try:
+            await self.send_message({"type": "ping"})
+        except (WebSocketDisconnected, RuntimeError):
+            # Closed meanwhile (Starlette refuses to send after a close): no pong will come.
+            if self._pong_deadline is not None:
+                self._pong_deadline.cancel()
+                self._pong_deadline = None
+        finally:
+            self._pinging = None
+
+    def _pong_missed(self) -> None:
+        self._pong_deadline = None
+        self._close_soon(PONG_TIMEOUT, "Pong not received in time")
 
     def _close_soon(self, code: int, reason: str) -> None:
+        if self._next_ping is not None:
+            self._next_ping.cancel()
+            self._next_ping = None
         if self._closing is None:
             self._closing = asyncio.create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         log.info("closing a WebSocket of %s: %s", self.context.user_id, reason)
-        # Stopped first: an operation sending at the same time would race the close frame.
+        # Stopped first: a ping or an operation sending at the same time would race the close
+        # frame (and a ping still waiting for a peer that does not read would hold it back).
+        if self._pinging is not None:
+            self._pinging.cancel()
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         with contextlib.suppress(TimeoutError, WebSocketDisconnected, RuntimeError):

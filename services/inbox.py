@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from services.cursor import decode_cursor
 from services.domain import (
@@ -41,6 +41,8 @@ from services.ports import (
 )
 
 log = logging.getLogger("inboxql.inbox")
+
+T = TypeVar("T")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # Unread ids are fetched and marked in chunks; 99 fills one DynamoDB transaction exactly.
@@ -168,30 +170,35 @@ class InboxService:
         queries and pushes alike: a client keeps the value with the highest version."""
         return await self.store.unread_count(user_id)
 
-    async def watch_unread_count(self, user_id: UserId) -> AsyncIterator[int]:
-        async with aclosing(self.watch_unread_counter(user_id)) as counters:
-            async for current in counters:
-                yield current.count
+    def watch_unread_count(self, user_id: UserId) -> AsyncIterator[int]:
+        """`watch_unread_counter`'s counts alone."""
+        return self._watch_counter(user_id, lambda counter: counter.count)
 
-    async def watch_unread_counter(self, user_id: UserId) -> AsyncGenerator[UnreadCount, None]:
+    def watch_unread_counter(self, user_id: UserId) -> AsyncGenerator[UnreadCount, None]:
         """The current count, then every change, in version order. A consumer that falls
         behind skips to the newest value instead of being handed the backlog: the event stream
-        keeps only the newest count waiting for it (services/redis_events.py).
+        keeps only the newest count waiting for it (services/redis_events.py)."""
+        return self._watch_counter(user_id, lambda counter: counter)
 
-        Subscribing before reading the snapshot means no change can fall between the two;
-        versions drop stale or repeated values. After a gap (`None`) the store is read again."""
+    async def _watch_counter(
+        self, user_id: UserId, shape: Callable[[UnreadCount], T]
+    ) -> AsyncGenerator[T, None]:
+        """One generator per subscription, whatever it is shaped into (thousands are held at
+        once). Subscribing before reading the snapshot means no change can fall between the
+        two; versions drop stale or repeated values. After a gap (`None`) the store is read
+        again."""
         async with self.events.subscribe(user_id) as stream:
             current = await self.store.unread_count(user_id)
-            yield current
+            yield shape(current)
             async for item in stream:
                 if item is None:
                     fresh = await self.store.unread_count(user_id)
                     if fresh.version > current.version:
                         current = fresh
-                        yield current
+                        yield shape(current)
                 elif isinstance(item, UnreadCountChanged) and item.version > current.version:
                     current = UnreadCount(item.count, item.version)
-                    yield current
+                    yield shape(current)
 
     async def watch_messages(self, user_id: UserId) -> AsyncIterator[Message]:
         async with self.events.subscribe(user_id) as stream:
