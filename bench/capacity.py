@@ -381,6 +381,8 @@ class Metered:
     inbox: InboxService
     worker: DeliveryWorker
     cache: RedisMessageCache
+    # Its queue batches concurrent sends as bootstrap's does (INBOXQL_SEND_BATCH_LINGER_MS).
+    batching_inbox: InboxService
 
 
 @contextlib.asynccontextmanager
@@ -397,12 +399,18 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
     hub = RedisEventHub(redis, pubsub_redis)
     cache = RedisMessageCache(redis, settings.body_cache_ttl_seconds)
     inbox = InboxService(store=store, queue=queue, cache=cache, publisher=hub, events=hub)
+    linger = settings.send_batch_linger_ms / 1000
+    batching_queue = SqsDeliveryQueue(sqs, app.queue.url, batch_linger_seconds=linger)
+    batching_inbox = InboxService(
+        store=store, queue=batching_queue, cache=cache, publisher=hub, events=hub
+    )
     worker = DeliveryWorker(SqsDeliveryQueue(sqs, app.queue.url), store, hub, wait_seconds=0)
     with meter.paused():
         hub_task = asyncio.create_task(hub.run(), name="bench-pubsub")
     try:
-        yield Metered(meter, inbox, worker, cache)
+        yield Metered(meter, inbox, worker, cache, batching_inbox)
     finally:
+        await batching_queue.aclose()
         hub_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await hub_task
@@ -509,6 +517,7 @@ class _Run:
                 self.operations[name] = _combine(
                     self.operations[f"{name}_api"], self.operations[f"{name}_worker"]
                 )
+            await self.concurrent_sends()
 
         async def send_idempotent() -> None:
             for n in range(self.samples):
@@ -518,6 +527,29 @@ class _Run:
         await self.measured("send_idempotent_api", self.samples, send_idempotent)
         with self.meter.paused():
             await _drain(self.metered.worker, self.samples)
+
+    async def concurrent_sends(self) -> None:
+        """`samples` senders at once, as under load: the queue shares SendMessageBatch calls
+        between them (one at a time, each send is a call of its own)."""
+
+        async def send_together() -> None:
+            batching = self.metered.batching_inbox
+            await asyncio.gather(
+                *(
+                    batching.send_message(self.sender, self.reader, body_text(BODY_CHARS, n))
+                    for n in range(self.samples)
+                )
+            )
+
+        await self.measured("send_concurrent_api", self.samples, send_together)
+        await self.measured(
+            "send_concurrent_worker",
+            self.samples,
+            lambda: _drain(self.metered.worker, self.samples),
+        )
+        self.operations["send_concurrent"] = _combine(
+            self.operations["send_concurrent_api"], self.operations["send_concurrent_worker"]
+        )
 
     async def reads(self) -> None:
         inbox, reader = self.inbox, self.reader
