@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,24 +78,33 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
     raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def server(
-    stack: StackEndpoints, session_tag: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    settings = stack_settings(stack, session_tag)
+def provision(stack: StackEndpoints, settings: Settings) -> None:
+    """The table and queues `settings` name, created on the session's stack."""
 
-    async def provision() -> None:
+    async def create() -> None:
         async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
             pass
 
-    asyncio.run(provision())
+    asyncio.run(create())
+
+
+@contextmanager
+def serving(
+    stack: StackEndpoints,
+    settings: Settings,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[Server]:
+    """`server.py` on the session's stack (its tables already provisioned), with `env` over
+    the usual test environment, until the block ends."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port)],
+            [sys.executable, "server.py", "--port", str(port), *args],
             cwd=REPO,
-            env=server_env(stack, settings),
+            env=server_env(stack, settings) | dict(env or {}),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -105,6 +115,16 @@ def server(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server(
+    stack: StackEndpoints, session_tag: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    settings = stack_settings(stack, session_tag)
+    provision(stack, settings)
+    with serving(stack, settings, tmp_path_factory.mktemp("server") / "server.log") as server:
+        yield server
 
 
 @pytest.fixture

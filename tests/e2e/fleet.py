@@ -24,12 +24,17 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from services.auth import HmacTokenVerifier
-from services.bootstrap import bootstrap
 from services.domain import UserId
 from services.local_stack import StackEndpoints
 from services.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, stack_endpoints
-from tests.e2e.conftest import REPO, GraphQLClient, free_port, server_env, wait_until_serving
+from tests.conftest import TEST_JWT_SECRET
+from tests.e2e.conftest import (
+    REPO,
+    GraphQLClient,
+    free_port,
+    server_env,
+    wait_until_serving,
+)
 
 DEADLINE = 30.0
 STOP_TIMEOUT = 60.0
@@ -154,14 +159,6 @@ class Fleet:
 
     def token(self, user: str) -> str:
         return HmacTokenVerifier(TEST_JWT_SECRET).issue(UserId(user), ttl_seconds=3600)
-
-
-def provision(stack: StackEndpoints, settings: Settings) -> None:
-    async def create() -> None:
-        async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
-            pass
-
-    asyncio.run(create())
 
 
 # --- clients -----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from services.dynamo_store import TRANSACTION_ATTEMPTS, DynamoMessageStore
 from services.local_stack import StackEndpoints
 from services.ports import MessageStore
 from tests.conftest import new_user, stack_endpoints, stack_settings
+from tests.e2e.conftest import provision
 from tests.e2e.fleet import (
     MARK_ALL_READ,
     Fleet,
@@ -38,7 +39,6 @@ from tests.e2e.fleet import (
     clients,
     counts_seen,
     increasing,
-    provision,
     queue_depth,
     send,
     subscribed,

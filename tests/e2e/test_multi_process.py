@@ -18,6 +18,7 @@ import pytest
 
 from services.local_stack import StackEndpoints
 from tests.conftest import new_user, stack_settings
+from tests.e2e.conftest import provision
 from tests.e2e.fleet import (
     MARK_ALL_READ,
     MARK_READ,
@@ -31,7 +32,6 @@ from tests.e2e.fleet import (
     counts_seen,
     eventually,
     increasing,
-    provision,
     queue_depth,
     send,
     subscribed,

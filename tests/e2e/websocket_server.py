@@ -3,15 +3,13 @@ session's stack and table, so the WebSocket tests see its limits within seconds.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from services.local_stack import StackEndpoints
 from services.settings import Settings
-from tests.e2e.conftest import REPO, Server, free_port, server_env, wait_until_serving
+from tests.e2e.conftest import Server, serving
 
 ALLOWED_ORIGIN = "https://app.example.com"
 TIGHT = {
@@ -29,19 +27,5 @@ TIGHT = {
 
 @contextmanager
 def tight_server(stack: StackEndpoints, settings: Settings, log: Path) -> Iterator[Server]:
-    port = free_port()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port), "--no-worker"],
-            cwd=REPO,
-            env=server_env(stack, settings) | TIGHT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log)
-        yield Server(url, f"ws://127.0.0.1:{port}/graphql", settings, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(stack, settings, log, env=TIGHT, args=("--no-worker",)) as server:
+        yield server

@@ -4,19 +4,15 @@ real HTTP and WebSocket connections."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from services.bootstrap import bootstrap
 from services.local_stack import StackEndpoints
 from services.settings import Settings
-from tests.conftest import stack_endpoints, stack_settings
-from tests.e2e.conftest import REPO, Server, free_port, server_env, wait_until_serving
+from tests.conftest import stack_settings
+from tests.e2e.conftest import Server, provision, serving
 from tests.security.jwks_server import JwksServer
 
 SEND_RATE_LIMIT = 5
@@ -39,30 +35,11 @@ def started_server(
     env: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
-    async def provision() -> None:
-        async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True):
-            pass
-
-    asyncio.run(provision())
-    port = free_port()
+    provision(stack, settings)
     log = tmp_path_factory.mktemp("secure-server") / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port)],
-            cwd=REPO,
-            env=server_env(stack, settings)
-            | {"INBOXQL_GRAPHIQL": "false", "INBOXQL_DEMO": "false"}
-            | env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log)
-        yield Server(url, f"ws://127.0.0.1:{port}/graphql", settings, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    production_like = {"INBOXQL_GRAPHIQL": "false", "INBOXQL_DEMO": "false"} | env
+    with serving(stack, settings, log, env=production_like) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
