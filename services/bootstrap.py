@@ -29,6 +29,7 @@ from services.redis_clients import RedisClient, redis_clients
 from services.redis_events import RedisEventHub
 from services.settings import Settings
 from services.sqs_queue import SqsDeliveryQueue
+from services.verified_tokens import VerifiedTokens
 
 log = logging.getLogger("inboxql.bootstrap")
 
@@ -161,7 +162,10 @@ async def bootstrap(
         hub_task = asyncio.create_task(hub.run(), name="inboxql-pubsub")
         stack.push_async_callback(_cancel, hub_task)
 
-        tokens = await stack.enter_async_context(token_verifier(settings))
+        tokens = VerifiedTokens(
+            await stack.enter_async_context(token_verifier(settings)),
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
         inbox = InboxService(
             store=store,
             queue=queue,
