@@ -126,12 +126,21 @@ class SendBatcher:
         )
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(lambda _: self._abandon(batch))
         return batch
 
     def _seal(self, batch: _Batch) -> None:
         if self._open is batch:
             self._open = None
         batch.ready.set()
+
+    def _abandon(self, batch: _Batch) -> None:
+        """Once its task is over, a batch's senders still waiting get an answer: the task was
+        cancelled (the loop is going down), perhaps before it even started."""
+        self._seal(batch)
+        batch.taken = True
+        for waiting in batch.entries:
+            _refuse(waiting, DependencyUnavailable("sqs: the batch send was cancelled"))
 
     async def _send_when_ready(self, batch: _Batch) -> None:
         with contextlib.suppress(TimeoutError):
@@ -148,10 +157,6 @@ class SendBatcher:
         batch = [BatchEntry(str(n), waiting.body) for n, waiting in enumerate(entries)]
         try:
             outcome = await self._send_batch(batch)
-        except asyncio.CancelledError:
-            for waiting in entries:
-                _refuse(waiting, DependencyUnavailable("sqs: the batch send was cancelled"))
-            raise
         except Exception as error:
             for waiting in entries:
                 failure = DependencyUnavailable(f"sqs: the batch send failed: {error!r}")

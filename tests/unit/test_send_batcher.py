@@ -165,6 +165,18 @@ async def test_a_cancelled_call_fails_its_senders() -> None:
     assert all(isinstance(r, DependencyUnavailable) for r in results)
 
 
+async def test_a_batch_cancelled_before_its_call_fails_its_senders() -> None:
+    queue = ScriptedQueue()
+    batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER)
+    tasks = start(batcher, ["a", "b"])
+    await asyncio.sleep(0)  # both joined; the batch waits for its linger
+    for waiting in list(batcher._in_flight):
+        waiting.cancel()
+    results = await within_deadline(asyncio.gather(*tasks, return_exceptions=True))
+    assert all(isinstance(r, DependencyUnavailable) for r in results)
+    assert queue.calls == []
+
+
 async def test_bodies_never_add_up_to_more_than_the_byte_limit() -> None:
     queue = ScriptedQueue()
     batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER)
