@@ -171,6 +171,11 @@ class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and not self._keeping_alive:
             self._keeping_alive = True
             self._watch_expiry()
+            # Held for as long as the socket is open otherwise: the init payload (the token
+            # has been read, and a socket is only ever initialised once) and Strawberry's
+            # finished init-deadline task (cancelled above; the loop holds it until it ends).
+            self.context.connection_params = None
+            self.connection_init_timeout_task = None
             self._schedule_ping()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
