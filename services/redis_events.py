@@ -47,7 +47,8 @@ def channel_for(user_id: UserId) -> str:
     return CHANNEL_PREFIX + user_id
 
 
-@dataclass
+# One per user with a subscription here: thousands at once.
+@dataclass(slots=True)
 class _Channel:
     queues: set[Subscription] = field(default_factory=set)
     # Each waiter resolves once this many subscribe confirmations have arrived.
@@ -395,7 +396,8 @@ def _gap_for(queue: Subscription, _: asyncio.Future[None]) -> None:
 
 class Subscription:
     """One subscriber of one channel: its bounded queue, the async context manager that
-    attaches it to the hub, and the iterator of what it receives, in one object."""
+    attaches it to the hub, and the iterator of what it receives, in one object. It has one
+    reader (whoever entered it): a second one reading at the same time is not supported."""
 
     __slots__ = ("_hub", "_items", "_size", "_waiter", "channel")
 
