@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.settings import Settings, SettingsError
+from services.settings import SETTINGS_HELP, Settings, SettingsError
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
 
@@ -29,31 +29,50 @@ def test_defaults() -> None:
     assert external.log_format == "json"
 
 
+EVERY_VARIABLE = {
+    "INBOXQL_STACK": "external",
+    "INBOXQL_DATA_DIR": "/srv/data",
+    "INBOXQL_CACHE_DIR": "/srv/cache",
+    "INBOXQL_JWT_SECRET": SECRET,
+    "INBOXQL_JWT_LEEWAY_SECONDS": "0",
+    "AWS_REGION": "eu-west-1",
+    "INBOXQL_TABLE": "t",
+    "INBOXQL_QUEUE": "q",
+    "INBOXQL_DLQ": "dlq",
+    "INBOXQL_MAX_RECEIVE_COUNT": "9",
+    "INBOXQL_VISIBILITY_TIMEOUT": "43200",
+    "REDIS_URL": "redis://cache:6380/2",
+    "INBOXQL_GRAPHIQL": "yes",
+    "INBOXQL_DEMO": "on",
+    "INBOXQL_CONNECT_TIMEOUT": "0.5",
+    "INBOXQL_READ_TIMEOUT": "10",
+    "INBOXQL_AWS_MAX_ATTEMPTS": "1",
+    "INBOXQL_WORKER_CONCURRENCY": "64",
+    "INBOXQL_LONG_POLL_SECONDS": "20",
+    "INBOXQL_LOG_FORMAT": "text",
+    "INBOXQL_JWKS_URL": "https://idp.example/jwks.json",
+    "INBOXQL_JWT_ISSUER": "https://idp.example",
+    "INBOXQL_JWT_AUDIENCE": "inboxql",
+    "INBOXQL_JWKS_MIN_REFRESH_SECONDS": "5",
+    "INBOXQL_REDIS_CLUSTER": "true",
+    "INBOXQL_SEND_BATCH_LINGER_MS": "20",
+    "INBOXQL_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+    "INBOXQL_WS_INIT_TIMEOUT": "3",
+    "INBOXQL_WS_PING_INTERVAL": "15",
+    "INBOXQL_WS_PONG_TIMEOUT": "7",
+    "INBOXQL_WS_MAX_SUBSCRIPTIONS": "9",
+    "INBOXQL_WS_MAX_CONNECTIONS_PER_USER": "4",
+    "INBOXQL_WS_MAX_MESSAGE_BYTES": "8192",
+    "INBOXQL_SEND_RATE_LIMIT": "10",
+    "INBOXQL_SEND_RATE_WINDOW_SECONDS": "30",
+    "INBOXQL_MAX_BODY_BYTES": "4096",
+    "INBOXQL_RESPONSE_CACHE_ENTRIES": "0",
+    "INBOXQL_INTROSPECTION": "false",
+}
+
+
 def test_every_variable_is_read() -> None:
-    settings = Settings.from_env(
-        {
-            "INBOXQL_STACK": "external",
-            "INBOXQL_DATA_DIR": "/srv/data",
-            "INBOXQL_CACHE_DIR": "/srv/cache",
-            "INBOXQL_JWT_SECRET": SECRET,
-            "INBOXQL_JWT_LEEWAY_SECONDS": "0",
-            "AWS_REGION": "eu-west-1",
-            "INBOXQL_TABLE": "t",
-            "INBOXQL_QUEUE": "q",
-            "INBOXQL_DLQ": "dlq",
-            "INBOXQL_MAX_RECEIVE_COUNT": "9",
-            "INBOXQL_VISIBILITY_TIMEOUT": "43200",
-            "REDIS_URL": "redis://cache:6380/2",
-            "INBOXQL_GRAPHIQL": "yes",
-            "INBOXQL_DEMO": "on",
-            "INBOXQL_CONNECT_TIMEOUT": "0.5",
-            "INBOXQL_READ_TIMEOUT": "10",
-            "INBOXQL_AWS_MAX_ATTEMPTS": "1",
-            "INBOXQL_WORKER_CONCURRENCY": "64",
-            "INBOXQL_LONG_POLL_SECONDS": "20",
-            "INBOXQL_LOG_FORMAT": "text",
-        }
-    )
+    settings = Settings.from_env(EVERY_VARIABLE)
     assert settings == Settings(
         stack="external",
         data_dir=Path("/srv/data"),
@@ -75,7 +94,29 @@ def test_every_variable_is_read() -> None:
         worker_concurrency=64,
         long_poll_seconds=20,
         log_format="text",
+        jwks_url="https://idp.example/jwks.json",
+        jwt_issuer="https://idp.example",
+        jwt_audience="inboxql",
+        jwks_min_refresh_seconds=5,
+        redis_cluster=True,
+        send_batch_linger_ms=20,
+        allowed_origins=("https://a.example", "https://b.example"),
+        ws_init_timeout_seconds=3.0,
+        ws_ping_interval_seconds=15.0,
+        ws_pong_timeout_seconds=7.0,
+        ws_max_subscriptions=9,
+        ws_max_connections_per_user=4,
+        ws_max_message_bytes=8192,
+        send_rate_limit=10,
+        send_rate_window_seconds=30,
+        max_body_bytes=4096,
+        response_cache_entries=0,
+        introspection=False,
     )
+
+
+def test_every_variable_the_help_lists_is_set_above() -> None:
+    assert {name for name, _, _ in SETTINGS_HELP} <= set(EVERY_VARIABLE)
 
 
 def test_region_falls_back_to_aws_default_region() -> None:
