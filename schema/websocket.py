@@ -23,7 +23,6 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import jwt
 from graphql import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -42,6 +41,7 @@ from services.auth import bearer_token
 from services.domain import UserId
 from services.errors import Unauthenticated
 from services.settings import Settings
+from services.verified_tokens import token_expiry
 
 if TYPE_CHECKING:
     from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
@@ -92,14 +92,6 @@ def connection_token(context: Context) -> str:
     params = context.connection_params or {}
     header = params.get("Authorization") or params.get("authorization")
     return bearer_token(header if isinstance(header, str) else None)
-
-
-def token_expiry(token: str) -> float | None:
-    """The `exp` of a token the verifier has already accepted (so its signature is not checked
-    again here), or None when it has none."""
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    expiry = claims.get("exp")
-    return float(expiry) if isinstance(expiry, int | float) else None
 
 
 async def admit(context: Context, connections: LiveConnections) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from schema.websocket import ConnectionLimitReached, LiveConnections, origin_allowed, token_expiry
+from schema.websocket import ConnectionLimitReached, LiveConnections, origin_allowed
 from services.auth import HmacTokenVerifier
 from services.domain import UserId
 from services.settings import Settings, SettingsError
+from services.verified_tokens import token_expiry
 
 ALICE, BOB = UserId("alice"), UserId("bob")
 
