@@ -57,7 +57,7 @@ async def test_example_operation_runs(name: str, server: Server, as_user: Client
         assert await first_push(server, alice, document) == {"data": {"unreadCount": 1}}
     elif name == "OnVersionedUnreadCount":
         pushed = (await first_push(server, alice, document))["data"]["versionedUnreadCount"]
-        current = (await as_user(alice).data(EXAMPLES["VersionedUnreadCount"]))
+        current = await as_user(alice).data(EXAMPLES["VersionedUnreadCount"])
         assert pushed == current["versionedUnreadCount"] and pushed["count"] == 1, pushed
     elif name == "OnMessageReceived":
         # The subscription sends nothing until a message arrives, and there is no sign of
