@@ -3,6 +3,7 @@ its own process so that neither measures the other's CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import socket
@@ -54,6 +55,24 @@ class ServerProcess:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS in /proc status")
+
+    def local_addresses(self) -> set[str]:
+        """The `ip:port` of every IPv4 TCP socket this process holds, from /proc: what Redis's
+        CLIENT LIST shows as `addr` for the process's own connections."""
+        inodes = set()
+        for fd in Path(f"/proc/{self.process.pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+        addresses = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                ip_hex, port_hex = fields[1].split(":")
+                ip = ".".join(str(int(ip_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+                addresses.add(f"{ip}:{int(port_hex, 16)}")
+        return addresses
 
 
 @contextmanager

@@ -22,8 +22,9 @@ QUICK_SUBSCRIPTIONS = 100
 RATE = 100.0
 
 
-async def pubsub_clients(redis_url: str) -> list[dict[str, str]]:
-    """Redis connections in subscriber mode (subscribed to at least one channel or pattern)."""
+async def pubsub_clients(redis_url: str, addresses: set[str] | None = None) -> list[dict[str, str]]:
+    """Redis connections in subscriber mode (subscribed to at least one channel or pattern),
+    only those from `addresses` when given (the Redis may serve other processes too)."""
     redis = Redis.from_url(redis_url, socket_timeout=10)
     try:
         clients: list[dict[str, Any]] = await redis.client_list()
@@ -33,6 +34,7 @@ async def pubsub_clients(redis_url: str) -> list[dict[str, str]]:
         {k: str(v) for k, v in c.items() if k in ("id", "addr", "name", "sub", "psub", "cmd")}
         for c in clients
         if int(c.get("sub", 0)) + int(c.get("psub", 0)) + int(c.get("ssub", 0) or 0) > 0
+        and (addresses is None or c.get("addr") in addresses)
     ]
 
 
@@ -60,7 +62,9 @@ def run(context: BenchContext) -> list[Figure]:
         with running_module("bench.ws_clients", args) as clients:
             opened = _line(clients)
             idle_after = server.rss_kib()
-            connections = asyncio.run(pubsub_clients(context.stack.redis_url))
+            connections = asyncio.run(
+                pubsub_clients(context.stack.redis_url, server.local_addresses())
+            )
             assert clients.stdin is not None
             clients.stdin.write(b"go\n")
             clients.stdin.flush()

@@ -17,7 +17,10 @@ Client = Callable[[str], GraphQLClient]
 VERSIONED = "subscription { versionedUnreadCount { count version } }"
 QUERY = "{ versionedUnreadCount { count version } }"
 BODY = "x" * 5000  # the longest body: the message feeds fill the socket's buffers quickly
-MESSAGE_FEEDS = 3
+# 100 changes x 16 feeds x 5 KB = 8 MB of pushes: more than the kernel's largest send buffer
+# (tcp_wmem's 4 MB) and the client's 4 KB window can hold, so the server must stop writing
+# long before the changes end, whatever buffer sizes the kernel autotunes to.
+MESSAGE_FEEDS = 16
 CHANGES = 100
 SENDERS = 5
 # What the server process may grow by while one client reads nothing (measured: see report).
