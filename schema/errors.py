@@ -48,14 +48,26 @@ def _details(error: InboxError) -> dict[str, object]:
 def _with(
     error: GraphQLError, message: str, code: str, details: dict[str, object] | None = None
 ) -> GraphQLError:
+    extensions = {**(error.extensions or {}), **(details or {}), "code": code}
+    return _copy(error, message, extensions, original_error=None)
+
+
+def _copy(
+    error: GraphQLError,
+    message: str,
+    extensions: dict[str, object] | None,
+    *,
+    original_error: Exception | None,
+) -> GraphQLError:
+    """`error` at the same place in the document, with another message and extensions."""
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        original_error=None,
-        extensions={**(error.extensions or {}), **(details or {}), "code": code},
+        original_error=original_error,
+        extensions=extensions,
     )
 
 
@@ -63,15 +75,7 @@ def without_suggestions(error: GraphQLError) -> GraphQLError:
     message = _SUGGESTION.sub("", error.message)
     if message == error.message:
         return error
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions=error.extensions,
-    )
+    return _copy(error, message, error.extensions, original_error=error.original_error)
 
 
 def _map_errors(result: object, *, hide_suggestions: bool) -> None:

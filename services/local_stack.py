@@ -115,7 +115,7 @@ def _redis_answers(port: int) -> bool:
         return False
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     # All sockets stay open until every port is chosen, so the ports are distinct.
     socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
@@ -227,7 +227,7 @@ class LocalStack:
     def _start(self) -> StackEndpoints:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock()
-        moto_port, redis_port, dynamodb_port = _free_ports(3)
+        moto_port, redis_port, dynamodb_port = free_ports(3)
         preexec = _die_with_parent()
         moto_cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
         self._spawn(

@@ -277,15 +277,19 @@ async def queue_depth(
     """(visible, in flight) messages on a queue; moto's "approximate" numbers are exact."""
     async with aws_session(settings).client("sqs", endpoint_url=stack.sqs_url) as sqs:
         url = (await sqs.get_queue_url(QueueName=queue_name))["QueueUrl"]
-        attributes = (
-            await sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                ],
-            )
-        )["Attributes"]
+        return await visible_and_in_flight(sqs, url)
+
+
+async def visible_and_in_flight(sqs: Any, queue_url: str) -> tuple[int, int]:
+    attributes = (
+        await sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+            ],
+        )
+    )["Attributes"]
     return (
         int(attributes["ApproximateNumberOfMessages"]),
         int(attributes["ApproximateNumberOfMessagesNotVisible"]),

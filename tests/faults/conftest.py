@@ -22,6 +22,7 @@ from services.ports import MessageStore
 from services.settings import Settings
 from tests.conftest import external_env, stack_endpoints, stack_settings
 from tests.e2e.conftest import free_port, wait_until_serving
+from tests.e2e.fleet import visible_and_in_flight
 from tests.faults.checker import History, Inbox, Verdict, check
 from tests.faults.inbox_readers import read_inbox_store
 
@@ -178,19 +179,7 @@ async def server_process(env: dict[str, str], log: Path) -> AsyncIterator[Server
 
 async def queue_sizes(app: App, queue_url: str | None = None) -> tuple[int, int]:
     """(visible, in flight); moto's "approximate" figures are exact."""
-    attributes = (
-        await app.sqs.get_queue_attributes(
-            QueueUrl=queue_url or app.queue.url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-            ],
-        )
-    )["Attributes"]
-    return (
-        int(attributes["ApproximateNumberOfMessages"]),
-        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-    )
+    return await visible_and_in_flight(app.sqs, queue_url or app.queue.url)
 
 
 async def dead_letter_url(app: App) -> str:

@@ -27,7 +27,7 @@ from services.bootstrap import bootstrap
 from services.domain import Message, UnreadCountChanged, UserId, new_message_id
 from services.errors import DependencyUnavailable
 from services.inbox import announce
-from services.local_stack import StackEndpoints
+from services.local_stack import StackEndpoints, free_ports
 from services.ports import EventStreamItem
 from services.redis_cache import RedisMessageCache
 from services.redis_events import RedisEventHub, channel_for
@@ -39,7 +39,6 @@ from tests.faults.inbox_readers import read_inbox_graphql
 from tests.integration.test_redis_servers import (
     RedisServer,
     apq,
-    free_ports,
     inboxql_server,
     next_count,
     subscribe_count,

@@ -22,7 +22,7 @@ from redis import Redis as SyncRedis
 from websockets.asyncio.client import ClientConnection
 
 from services.bootstrap import bootstrap
-from services.local_stack import StackEndpoints, pid_alive
+from services.local_stack import StackEndpoints, free_ports, pid_alive
 from services.persisted_queries import document_hash
 from services.redis_clients import SHARDED_PUBSUB_SINCE
 from services.settings import Settings
@@ -64,17 +64,6 @@ def redis_server_binary(minimum: tuple[int, int] = (0, 0)) -> str:
     raise AssertionError(
         f"no redis-server >= {minimum} on PATH: apt-get install redis-server (.ci/run does)"
     )
-
-
-def free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def answers_ping(port: int) -> bool:
