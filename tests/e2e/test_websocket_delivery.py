@@ -17,9 +17,7 @@ Client = Callable[[str], GraphQLClient]
 VERSIONED = "subscription { versionedUnreadCount { count version } }"
 QUERY = "{ versionedUnreadCount { count version } }"
 BODY = "x" * 5000  # the longest body: the message feeds fill the socket's buffers quickly
-# 100 changes x 16 feeds x 5 KB = 8 MB of pushes: more than the kernel's largest send buffer
-# (tcp_wmem's 4 MB) and the client's 4 KB window can hold, so the server must stop writing
-# long before the changes end, whatever buffer sizes the kernel autotunes to.
+# 100 changes x 16 feeds x 5 KB = 8 MB of pushes to a client that reads none of them.
 MESSAGE_FEEDS = 16
 CHANGES = 100
 SENDERS = 5
@@ -86,8 +84,10 @@ async def test_a_client_that_stops_reading_gets_the_latest_count_and_memory_stay
     assert counts[-1] == truth
     versions = [value["version"] for value in counts]
     assert versions == sorted(set(versions)), f"stale or repeated: {counts}"
-    # Coalesced: the backlog of changes was not queued for this client one by one.
-    assert len(counts) - 1 < CHANGES, f"every one of {CHANGES} changes was queued"
+    # Whether the kernel's buffers push back before the changes end (so that counts coalesce
+    # on the server) is the kernel's call: coalescing itself is asserted deterministically by
+    # tests/integration/test_redis_adapters.py::test_slow_subscriber_holds_only_the_newest_count
+    # and the hub's unit tests. Here: the newest value arrives, in order, in bounded memory.
     growth = peak - before
     print(
         f"\nslow client: {len(counts) - 1} count pushes for {CHANGES} changes; "
