@@ -1,4 +1,4 @@
-"""(e) Poison messages: a body that does not decode, a message DynamoDB always refuses, and an
+"""(e) Poison messages: a body that does not decode, a message with an empty id, and an
 accepted message whose deliveries keep failing (a fault that lasts) each land in the dead-letter
 queue after INBOXQL_MAX_RECEIVE_COUNT receives, while the worker keeps delivering the rest.
 `server.py dlq list` shows them without consuming them; `server.py dlq redrive` sends them back,
@@ -71,13 +71,15 @@ async def test_poison_messages_are_dead_lettered_listed_and_redriven(
         faults = DynamoFaults(app.dynamodb)
         stop = asyncio.Event()
         worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=1)
+        # The fault is keyed by the message's id, known once it is sent: the worker starts only
+        # after it is set, or it could deliver the message first.
+        stuck = await app.inbox.send_message(UserId(sender), recipient, "stuck until healed")
+        history.accepted(recipient, "stuck until healed", stuck.id)
+        faults.fail(stuck.id, "ProvisionedThroughputExceededException")  # until healed
         running = asyncio.create_task(worker.run(stop))
         try:
-            stuck = await app.inbox.send_message(UserId(sender), recipient, "stuck until healed")
-            history.accepted(recipient, "stuck until healed", stuck.id)
-            faults.fail(stuck.id, "ProvisionedThroughputExceededException")  # until healed
             await app.sqs.send_message(QueueUrl=app.queue.url, MessageBody="{not a message")
-            # Decodes, but its empty id is no valid key: DynamoDB refuses it every time.
+            # An empty id is no valid key: the codec refuses it (DynamoDB would, every time).
             refused = Message(MessageId(""), UserId(sender), UserId(bystander), "x", _now())
             await app.sqs.send_message(QueueUrl=app.queue.url, MessageBody=encode_message(refused))
             history.fault("poison_message", 3)
