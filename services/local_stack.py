@@ -194,7 +194,9 @@ class LocalStack:
         dynamodb: Literal["auto", "moto"] = "auto",
         start_timeout: float = 60.0,
     ) -> None:
-        self.data_dir = data_dir
+        # Absolute: the children run with the data dir as their working directory, so a
+        # relative path (the default `.inboxql`) handed to them would point inside itself.
+        self.data_dir = data_dir.resolve()
         self.cache_dir = cache_dir
         self.persist = persist
         self.dynamodb = dynamodb

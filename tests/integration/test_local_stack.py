@@ -105,9 +105,15 @@ def test_endpoints_round_trip_through_json() -> None:
         StackEndpoints.from_json('{"dynamodb_url": 1}')
 
 
-def test_persistent_dynamodb_survives_a_restart(tmp_path: Path) -> None:
+def test_persistent_dynamodb_survives_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Relative, as `uv run server.py` passes its default `.inboxql`: every child runs in the
+    # data dir, so each must be handed absolute paths.
+    monkeypatch.chdir(tmp_path)
+    data_dir = Path(".inboxql")
     key = {"pk": {"S": "user#1"}}
-    with LocalStack(tmp_path, CACHE_DIR, persist=True) as endpoints:
+    with LocalStack(data_dir, CACHE_DIR, persist=True) as endpoints:
         assert endpoints.dynamodb_persistent is True
         with closing(_client("dynamodb", endpoints.dynamodb_url)) as dynamodb:
             dynamodb.create_table(
@@ -118,7 +124,7 @@ def test_persistent_dynamodb_survives_a_restart(tmp_path: Path) -> None:
             )
             dynamodb.put_item(TableName="persisted", Item={**key, "body": {"S": "kept"}})
 
-    stack = LocalStack(tmp_path, CACHE_DIR, persist=True)
+    stack = LocalStack(data_dir, CACHE_DIR, persist=True)
     endpoints = stack.start()
     pids = stack.pids
     try:
@@ -129,8 +135,8 @@ def test_persistent_dynamodb_survives_a_restart(tmp_path: Path) -> None:
         stack.stop()
     stack.stop()  # idempotent
     assert [pid for pid in pids if not _gone(pid)] == []
-    assert read_running_stack(tmp_path) is None
-    assert not (tmp_path / "stack.json").exists()
+    assert read_running_stack(data_dir) is None
+    assert not (data_dir / "stack.json").exists()
 
 
 def test_moto_fallback_serves_dynamodb(tmp_path: Path) -> None:
