@@ -50,6 +50,7 @@ from services.inbox import InboxService
 from services.local_stack import LocalStack
 from services.provisioning import TABLE_DEFINITION
 from services.redis_cache import KEY_PREFIX, RedisMessageCache
+from services.redis_clients import SingleNodeChannels
 from services.redis_events import RedisEventHub
 from services.settings import Settings
 from services.sqs_queue import SqsDeliveryQueue
@@ -396,7 +397,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
     pubsub_redis = metered_redis(settings.redis_url, meter)
     store = DynamoMessageStore(dynamodb, settings.table_name)
     queue = SqsDeliveryQueue(sqs, app.queue.url)
-    hub = RedisEventHub(redis, pubsub_redis)
+    hub = RedisEventHub(SingleNodeChannels(redis, pubsub_redis))
     cache = RedisMessageCache(redis, settings.body_cache_ttl_seconds)
     inbox = InboxService(store=store, queue=queue, cache=cache, publisher=hub, events=hub)
     linger = settings.send_batch_linger_ms / 1000

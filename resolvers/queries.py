@@ -5,7 +5,7 @@ from strawberry import UNSET
 
 from resolvers.arguments import given
 from schema.context import Info
-from schema.types import Message, MessageConnection, User
+from schema.types import Message, MessageConnection, UnreadCount, User
 
 # An explicit `first: null` means the default, as if the argument were left out.
 DEFAULT_PAGE_SIZE = 20
@@ -17,6 +17,11 @@ async def me(info: Info) -> User:
 
 async def unread_count(info: Info) -> int:
     return await info.context.app.inbox.unread_count(info.context.viewer)
+
+
+async def versioned_unread_count(info: Info) -> UnreadCount:
+    counter = await info.context.app.inbox.unread_counter(info.context.viewer)
+    return UnreadCount.from_domain(counter)
 
 
 async def messages(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast, overload
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket
@@ -37,6 +37,7 @@ from schema import MAX_TOKENS
 from schema.context import Context
 from schema.http_negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
 from schema.metrics import UNKNOWN
+from schema.parsing import parse_cached
 from schema.response_cache import InboxResponseCache, inbox_only_operation
 from schema.websocket import InboxTransportWSHandler, LiveConnections, admit, origin_allowed
 from services.auth import bearer_token
@@ -121,12 +122,11 @@ def _client_error(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
-@lru_cache(maxsize=512)
 def _operation_count(query: str) -> int:
-    """How many operations the document defines. A document that does not parse raises (and
-    so is not cached); Strawberry reports why. The token bound is the schema's
-    MaxTokensLimiter's: no bigger document is worth parsing."""
-    document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    """How many operations the document defines. A document that does not parse raises;
+    Strawberry reports why. Parsed through the schema's own parse cache, with its token bound,
+    so the execution that follows does not parse it again."""
+    document = parse_cached(query, MAX_TOKENS)
     return sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
 
 
@@ -397,20 +397,19 @@ class InboxGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """A kept answer while the caller's inbox version is unchanged (schema/response_cache.py),
         else the operation executed."""
-        key = None
-        if self._responses is not None and context.user_id is not None:
-            key = self._responses.key(
-                context.user_id, query, params.operation_name, params.variables
-            )
-        if key is None or self._responses is None or context.user_id is None:
+        cache, user_id = self._responses, context.user_id
+        if cache is None or user_id is None:
+            return await self._execute(query, params, context)
+        key = cache.key(user_id, query, params.operation_name, params.variables)
+        if key is None:
             return await self._execute(query, params, context)
         started = time.perf_counter()
         try:
-            version = (await context.app.inbox.unread_counter(context.user_id)).version
+            version = (await context.app.inbox.unread_counter(user_id)).version
         except Exception:
             # Executing reads the store too, and answers its failure the usual way.
             return await self._execute(query, params, context)
-        kept = self._responses.get(key, version)
+        kept = cache.get(key, version)
         context.app.metrics.response_cache_looked_up(hit=kept is not None)
         if kept is not None:
             operation = inbox_only_operation(query, params.operation_name) or UNKNOWN
@@ -418,7 +417,7 @@ class InboxGraphQL(GraphQL[Context, None]):
             context.app.metrics.operation_finished(operation, "query", "ok", elapsed)
             return kept
         result = await self._execute(query, params, context)
-        self._responses.put(key, version, result)
+        cache.put(key, version, result)
         return result
 
     async def _execute(

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.permission import BasePermission
 
-from resolvers import mutations, queries, subscriptions, unread_counter
+from resolvers import mutations, queries, subscriptions
 from schema.permissions import IsAuthenticated
 from schema.types import MarkReadPayload, Message, MessageConnection, UnreadCount, User
 
@@ -19,7 +19,7 @@ class Query:
     me: User = strawberry.field(resolver=queries.me, permission_classes=AUTH)
     unread_count: int = strawberry.field(resolver=queries.unread_count, permission_classes=AUTH)
     versioned_unread_count: UnreadCount = strawberry.field(
-        resolver=unread_counter.versioned_unread_count,
+        resolver=queries.versioned_unread_count,
         permission_classes=AUTH,
         description="The caller's unread count with its version, comparable with the versions "
         "`versionedUnreadCount` subscriptions push.",

@@ -227,18 +227,9 @@ class RedisEventHub:
     """`EventPublisher` and `EventStream` on Redis. `run()` owns the pub/sub connections: one
     per node that serves a subscribed channel, opened on first use."""
 
-    def __init__(
-        self,
-        channels: PubSubChannels | Redis,
-        pubsub_client: Redis | None = None,
-        *,
-        queue_size: int = DEFAULT_QUEUE_SIZE,
-    ) -> None:
-        """`channels` places channels on nodes (services.redis_clients); a single node's
-        command client and pub/sub client may be passed instead."""
-        if isinstance(channels, Redis):
-            channels = SingleNodeChannels(channels, pubsub_client or channels)
-        self._routes: PubSubChannels = channels
+    def __init__(self, channels: PubSubChannels, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        """`channels` places channels on nodes (services.redis_clients)."""
+        self._routes = channels
         self._queue_size = queue_size
         self._nodes: dict[str, _NodeConnection] = {}
         self._node_tasks: dict[str, asyncio.Task[None]] = {}

@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.domain import Message, MessageReceived, UnreadCountChanged, UserId, new_message_id
+from services.redis_clients import SingleNodeChannels
 from services.redis_events import RedisEventHub, Subscription
 
 ALICE = UserId("alice")
@@ -17,7 +18,9 @@ ALICE = UserId("alice")
 
 def subscription(queue_size: int = 8) -> Subscription:
     # Nothing connects: a client connects on its first command, and none is sent here.
-    return RedisEventHub(Redis(host="127.0.0.1", port=1), queue_size=queue_size).subscribe(ALICE)
+    client = Redis(host="127.0.0.1", port=1)
+    hub = RedisEventHub(SingleNodeChannels(client, client), queue_size=queue_size)
+    return hub.subscribe(ALICE)
 
 
 def count(version: int) -> UnreadCountChanged:
