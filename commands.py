@@ -135,8 +135,7 @@ def run_dlq(settings: Settings, action: str, limit: int) -> int:
 
     async def act() -> None:
         async with bootstrap(effective, endpoints, workers=0, provision=False) as app:
-            name = effective.dead_letter_queue_name
-            dlq_url = str((await app.sqs.get_queue_url(QueueName=name))["QueueUrl"])
+            dlq_url = await app.dead_letter_queue_url()
             dead_letters = DeadLetterQueue(app.sqs, dlq_url, app.queue.url)
             if action == "redrive":
                 moved = await dead_letters.redrive(limit)
@@ -145,7 +144,7 @@ def run_dlq(settings: Settings, action: str, limit: int) -> int:
             listed = await dead_letters.peek(limit)
             for letter in listed:
                 print(letter.describe())
-            print(f"{len(listed)} dead-lettered message(s) in {name}")
+            print(f"{len(listed)} dead-lettered message(s) in {effective.dead_letter_queue_name}")
 
     asyncio.run(act())
     return 0

@@ -54,7 +54,7 @@ class App:
     metrics: Metrics = NO_METRICS
     # Apps built by hand (bench/serve.py) send without a limit.
     send_limiter: SendRateLimiter = field(default_factory=NoSendLimit)
-    # Looked up on first use: only /metrics needs it.
+    # See dead_letter_queue_url().
     _dead_letter_queue_url: str | None = field(default=None, repr=False)
 
     async def measure_queues(self) -> None:
@@ -75,15 +75,16 @@ class App:
             visible = in_flight = math.nan
         self.metrics.queue_measured(queue, visible=visible, in_flight=in_flight)
 
+    async def dead_letter_queue_url(self) -> str:
+        """Looked up on first use, then kept: only /metrics and the `dlq` command need it."""
+        if self._dead_letter_queue_url is None:
+            name = self.settings.dead_letter_queue_name
+            found = await self.sqs.get_queue_url(QueueName=name)
+            self._dead_letter_queue_url = str(found["QueueUrl"])
+        return self._dead_letter_queue_url
+
     async def _queue_attributes(self, queue: QueueName) -> dict[str, str]:
-        if queue == "delivery":
-            url = self.queue.url
-        else:
-            if self._dead_letter_queue_url is None:
-                name = self.settings.dead_letter_queue_name
-                found = await self.sqs.get_queue_url(QueueName=name)
-                self._dead_letter_queue_url = str(found["QueueUrl"])
-            url = self._dead_letter_queue_url
+        url = self.queue.url if queue == "delivery" else await self.dead_letter_queue_url()
         response = await self.sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=QUEUE_ATTRIBUTES
         )

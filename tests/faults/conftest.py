@@ -182,11 +182,6 @@ async def queue_sizes(app: App, queue_url: str | None = None) -> tuple[int, int]
     return await visible_and_in_flight(app.sqs, queue_url or app.queue.url)
 
 
-async def dead_letter_url(app: App) -> str:
-    found = await app.sqs.get_queue_url(QueueName=app.settings.dead_letter_queue_name)
-    return str(found["QueueUrl"])
-
-
 async def wait_quiet(app: App, within: float = QUIET_DEADLINE) -> None:
     """Until the delivery queue holds nothing, visible or in flight: every message is either
     delivered and deleted, or dead-lettered."""

@@ -21,7 +21,6 @@ from tests.faults.checker import History
 from tests.faults.conftest import (
     QUIET_DEADLINE,
     REPO,
-    dead_letter_url,
     fault_app,
     fault_settings,
     judge,
@@ -51,7 +50,7 @@ async def server_command(env: dict[str, str], *args: str) -> str:
 
 
 async def dead_letters_reach(app: App, count: int) -> None:
-    url = await dead_letter_url(app)
+    url = await app.dead_letter_queue_url()
     deadline = time.monotonic() + QUIET_DEADLINE
     while (sizes := await queue_sizes(app, url)) != (count, 0):
         assert time.monotonic() < deadline, f"dead-letter queue at {sizes}, expected {count}"
