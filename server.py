@@ -115,9 +115,6 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         ),
     )
 
-    async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
     async def readyz(request: Request) -> JSONResponse:
         checks = await inboxql_app(request).readiness()
         # Redis is a cache and a pub/sub relay, never the truth: without it sends, delivery and
@@ -138,6 +135,11 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         Route("/metrics", metrics_page(metrics)),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+
+
+async def healthz(_: Request) -> JSONResponse:
+    """The process is up (readiness is /readyz's)."""
+    return JSONResponse({"status": "ok"})
 
 
 def metrics_page(metrics: PrometheusMetrics) -> Callable[[Request], Awaitable[Response]]:
@@ -164,9 +166,6 @@ def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
         ) as app:
             log.info("delivery worker running; metrics at /metrics")
             yield {"inboxql": app}
-
-    async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
 
     routes = [Route("/metrics", metrics_page(metrics)), Route("/healthz", healthz)]
     return Starlette(routes=routes, lifespan=lifespan)
