@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,7 +39,7 @@ from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.cost_report import cost_report
 from services.domain import UserId
-from services.local_stack import LocalStack
+from services.local_stack import LocalStack, LocalStackError, StackBusy
 from services.log_format import configure_logging
 from services.metrics import PrometheusMetrics
 from services.npm_assets import GRAPHIQL, ensure_bundle
@@ -99,7 +101,7 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
     routes: list[BaseRoute] = []
     asset_urls = None
     if settings.graphiql:
-        assets = ensure_bundle(settings.cache_dir, GRAPHIQL)
+        assets = ensure_bundle(settings.cache_dir, GRAPHIQL, settings.local_tools)
         if assets is not None:
             routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
             asset_urls = {name: f"{ASSET_PATH}/{name}" for name in GRAPHIQL.files}
@@ -267,9 +269,13 @@ def stack_for(settings: Settings) -> Iterator[tuple[Settings, AwsEndpoints]]:
     if settings.stack == "external":
         yield settings, AwsEndpoints()
         return
-    with LocalStack(settings.data_dir, settings.cache_dir) as endpoints:
-        if not endpoints.dynamodb_persistent:
-            log.warning("DynamoDB is served by moto: data will NOT survive a restart")
+    stack = LocalStack(
+        settings.data_dir,
+        settings.cache_dir,
+        sqs=settings.sqs_emulator,
+        tools=settings.local_tools,
+    )
+    with stack as endpoints:
         yield (
             settings.with_overrides(redis_url=endpoints.redis_url),
             AwsEndpoints(dynamodb=endpoints.dynamodb_url, sqs=endpoints.sqs_url),
@@ -280,10 +286,43 @@ def serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
     # the local stack's children be stopped on the way out instead of orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with stack_for(settings) as (effective, endpoints):
-        app = create_app(effective, endpoints, workers=workers)
-        banner(effective, endpoints, host, port)
-        return run_uvicorn(app, effective, host, port)
+    # Before the local stack starts: a taken port would otherwise be found only once it runs.
+    taken = port_taken(host, port)
+    if taken is not None:
+        print(
+            f"cannot serve on {host}:{port}: {taken}; choose another with --port", file=sys.stderr
+        )
+        return 2
+    try:
+        with stack_for(settings) as (effective, endpoints):
+            app = create_app(effective, endpoints, workers=workers)
+            banner(effective, endpoints, host, port)
+            return run_uvicorn(app, effective, host, port)
+    except StackBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except LocalStackError as error:
+        print(f"error: the local stack did not start: {error}", file=sys.stderr)
+        return 1
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` can't be listened on, or None if it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"{host} does not resolve ({error.strerror})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn will: a port in TIME_WAIT after a restart is not taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} is already in use"
+            return error.strerror or str(error)
+    return None
 
 
 def serve_worker(settings: Settings, host: str, port: int) -> int:

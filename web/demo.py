@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from services.auth import HmacTokenVerifier
 from services.domain import UserId, is_user_id
+from services.local_tools import LocalTools
 from services.npm_assets import AssetBundle, ensure_bundle
 from services.settings import Settings
 
@@ -70,15 +71,15 @@ def demo_routes(settings: Settings, tokens: HmacTokenVerifier) -> list[BaseRoute
         Route("/", page, methods=["GET"]),
         Route("/demo/token", issue_token, methods=["POST"]),
         Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="demo-static"),
-        vendor_route(settings.cache_dir),
+        vendor_route(settings.cache_dir, settings.local_tools),
     ]
 
 
-def vendor_route(cache_dir: Path) -> BaseRoute:
+def vendor_route(cache_dir: Path, tools: LocalTools) -> BaseRoute:
     """The graphql-ws bundle from the npm cache; when npm can't provide it, a redirect to the
     CDN, so that the page (which always loads it from VENDOR_PATH) still works online.
     ensure_bundle has already logged why."""
-    directory = ensure_bundle(cache_dir, GRAPHQL_WS)
+    directory = ensure_bundle(cache_dir, GRAPHQL_WS, tools)
     if directory is not None:
         return Mount(VENDOR_PATH, StaticFiles(directory=directory), name="demo-vendor")
 

@@ -25,10 +25,16 @@ from services.bootstrap import bootstrap
 from services.domain import UserId
 from services.local_stack import StackEndpoints
 from services.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, external_env, stack_endpoints, stack_settings
+from tests.conftest import (
+    CACHE_DIR,
+    TEST_JWT_SECRET,
+    external_env,
+    stack_endpoints,
+    stack_settings,
+)
+from tests.e2e.chromium import ChromiumBinary, ChromiumUnavailable, chromium_for_tests
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 DELIVERY_DEADLINE_SECONDS = 20.0
 
 
@@ -186,17 +192,22 @@ def as_user(server: Server, http: httpx.AsyncClient) -> Any:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Path:
-    assert CHROMIUM.exists(), "Debian's chromium package is required (.ci/run installs it)"
-    return CHROMIUM
+def chromium() -> ChromiumBinary:
+    """npm's headless Chromium (tests/e2e/chromium.py), or the one INBOXQL_CHROMIUM names."""
+    try:
+        return chromium_for_tests(CACHE_DIR)
+    except ChromiumUnavailable as error:
+        problem = str(error)
+    # Outside the except block: the message alone, not the chained traceback.
+    pytest.fail(f"the browser tests need Chromium: {problem}", pytrace=False)
 
 
 @pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Headless Debian Chromium driven by Playwright; the flags keep it off the network."""
+async def browser(chromium: ChromiumBinary) -> AsyncIterator[Browser]:
+    """Headless Chromium driven by Playwright; the flags keep it off the network."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(chromium),
+            executable_path=str(chromium.executable),
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -204,7 +215,10 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
                 "--no-first-run",
                 "--disable-component-update",
                 "--disable-sync",
+                # Containers often give /dev/shm only 64 MB, too little for a renderer.
+                "--disable-dev-shm-usage",
             ],
+            env=chromium.launch_env(),
         )
         yield launched
         await launched.close()

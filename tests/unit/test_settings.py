@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.local_tools import LocalTools
 from services.settings import SETTINGS_HELP, Settings, SettingsError
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
@@ -33,6 +34,11 @@ EVERY_VARIABLE = {
     "INBOXQL_STACK": "external",
     "INBOXQL_DATA_DIR": "/srv/data",
     "INBOXQL_CACHE_DIR": "/srv/cache",
+    "INBOXQL_SQS_EMULATOR": "moto",
+    "INBOXQL_JAVA": "/opt/java/bin/java",
+    "INBOXQL_NODE": "/opt/node/bin/node",
+    "INBOXQL_NPM": "/opt/node/bin/npm",
+    "INBOXQL_REDIS_SERVER": "/usr/bin/redis-server",
     "INBOXQL_JWT_SECRET": SECRET,
     "INBOXQL_JWT_LEEWAY_SECONDS": "0",
     "AWS_REGION": "eu-west-1",
@@ -77,6 +83,13 @@ def test_every_variable_is_read() -> None:
         stack="external",
         data_dir=Path("/srv/data"),
         cache_dir=Path("/srv/cache"),
+        sqs_emulator="moto",
+        local_tools=LocalTools(
+            java="/opt/java/bin/java",
+            node="/opt/node/bin/node",
+            npm="/opt/node/bin/npm",
+            redis_server="/usr/bin/redis-server",
+        ),
         jwt_secret=SECRET,
         jwt_leeway_seconds=0,
         aws_region="eu-west-1",
@@ -178,6 +191,8 @@ def test_booleans(raw: str, value: bool) -> None:
         ("INBOXQL_LOG_FORMAT", "yaml"),
         ("INBOXQL_LOG_FORMAT", "JSON"),
         ("INBOXQL_LOG_FORMAT", ""),
+        ("INBOXQL_SQS_EMULATOR", "elasticmq"),
+        ("INBOXQL_SQS_EMULATOR", ""),
     ],
 )
 def test_bad_values(name: str, raw: str) -> None:
