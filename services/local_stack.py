@@ -132,7 +132,8 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn by which a child gets SIGTERM when this process dies, even by SIGKILL."""
     if not sys.platform.startswith("linux"):
         return None
     # Resolved before fork: dlopen after fork in a threaded parent can deadlock.
@@ -234,7 +235,7 @@ class LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock()
         sqs_port, redis_port, dynamodb_port = free_ports(3)
-        preexec = _die_with_parent()
+        preexec = die_with_parent()
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(exist_ok=True)
         redis_cmd = [self.tools.redis_server_binary(), "--port", str(redis_port),

@@ -38,7 +38,7 @@ await chromium.executablePath(bin);
 await inflate(join(bin, "al2023.tar.br"));
 """
 
-# The fonts relative to this file's folder, so the unpacked tree still works after publish() renames it.
+# The fonts relative to this file's folder: the tree still works after publish() renames it.
 _FONTCONFIG = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <fontconfig>

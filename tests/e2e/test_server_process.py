@@ -126,15 +126,7 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
             assert worker.poll() is None
         assert worker.returncode == 0
 
-        seeded = subprocess.run(
-            [sys.executable, "server.py", "seed", "--users", "3", "--messages", "40"],
-            cwd=REPO,
-            env=local_env(data_dir),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        seeded = server_cli(["seed", "--users", "3", "--messages", "40"], data_dir)
         assert seeded.returncode == 0, seeded.stderr
         assert "seeding messages: 40/40 (100%" in seeded.stderr
         after_seed = gql(
@@ -198,9 +190,9 @@ def assert_a_second_server_is_refused(port: int, data_dir: Path, other_dir: Path
     assert not (other_dir / "logs").exists()
 
 
-def refused(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
-    """`server.py ARGS` that must refuse to start: exit 2, with a message and no traceback."""
-    result = subprocess.run(
+def server_cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`server.py ARGS` run to completion on `data_dir`, its output kept."""
+    return subprocess.run(
         [sys.executable, "server.py", *args],
         cwd=REPO,
         env=local_env(data_dir),
@@ -209,6 +201,11 @@ def refused(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]
         timeout=120,
         check=False,
     )
+
+
+def refused(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`server.py ARGS` that must refuse to start: exit 2, with a message and no traceback."""
+    result = server_cli(args, data_dir)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     return result
