@@ -198,7 +198,7 @@ class LocalStack:
         # Absolute: the children run with the data dir as their working directory, so a
         # relative path (the default `.inboxql`) handed to them would point inside itself.
         self.data_dir = data_dir.resolve()
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir.resolve()
         self.persist = persist
         self.sqs = sqs
         self.tools = tools or LocalTools()

@@ -27,9 +27,8 @@ from services.local_stack import (
     read_running_stack,
 )
 from services.local_tools import LocalTools
+from tests.conftest import CACHE_DIR
 
-# The real user cache, so the ~50 MB DynamoDB Local download happens once per machine.
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "inboxql"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
