@@ -1,9 +1,9 @@
 """The local SQS endpoint: fauxqs (npm, run by the packaged node) by default, or moto's server.
 
 fauxqs keeps up with the delivery pipeline (over 1,000 msg/s on one batched loop, flat as the
-queue grows), where moto's server walks the whole queue on every receive. Both pass the SQS
-adapter suite (tests/integration/test_sqs_queue.py), which runs against each; INBOXQL_SQS_EMULATOR
-picks one.
+queue grows), where moto's server walks the whole queue on every receive. The SQS adapter suite
+(tests/integration/test_sqs_queue.py) runs against each: fauxqs passes all of it, moto differs
+from AWS in four batch and content cases (strict xfails there). INBOXQL_SQS_EMULATOR picks one.
 """
 
 from __future__ import annotations
