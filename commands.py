@@ -10,14 +10,14 @@ import time
 from typing import TextIO
 
 from schema import build_schema
-from services.auth import hmac_tokens
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.dead_letters import DeadLetterQueue
 from services.domain import UserId, is_user_id
-from services.local_stack import read_running_stack
+from services.local.stack import read_running_stack
 from services.seeding import seed
 from services.settings import Settings
+from services.sqs.dead_letters import DeadLetterQueue
+from services.tokens.verifiers import hmac_tokens
 
 log = logging.getLogger("inboxql")
 

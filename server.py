@@ -34,17 +34,21 @@ from commands import attached, print_schema, print_token, run_dlq, run_seed, run
 from schema import build_schema
 from schema.http import InboxGraphQL, inboxql_app
 from schema.response_cache import InboxResponseCache
-from services.auth import hmac_tokens
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.cost_report import cost_report
+from services.cost.report import cost_report
 from services.domain import UserId
-from services.local_stack import LocalStack, LocalStackError, StackBusy
-from services.log_format import configure_logging
-from services.metrics import PrometheusMetrics
-from services.npm_assets import GRAPHIQL, ensure_bundle
-from services.request_context import REQUEST_ID_HEADER, accepted_request_id, request_id_bound
+from services.local.npm_assets import GRAPHIQL, ensure_bundle
+from services.local.stack import LocalStack, LocalStackError, StackBusy
+from services.observability.log_format import configure_logging
+from services.observability.metrics import PrometheusMetrics
+from services.observability.request_ids import (
+    REQUEST_ID_HEADER,
+    accepted_request_id,
+    request_id_bound,
+)
 from services.settings import SETTINGS_HELP, Settings, SettingsError
+from services.tokens.verifiers import hmac_tokens
 from web.demo import demo_routes
 
 log = logging.getLogger("inboxql")
@@ -225,7 +229,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--users", type=int, nargs="+", default=[1_000, 10_000, 1_000_000], help="tiers"
     )
     cost.add_argument("--profile", type=Path, help="measured operations (bench JSON)")
-    cost.add_argument("--prices", type=Path, help="price table (services/prices.json)")
+    cost.add_argument("--prices", type=Path, help="price table (services/cost/prices.json)")
     return parser.parse_args(argv)
 
 

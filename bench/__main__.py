@@ -24,7 +24,7 @@ import orjson
 from bench import api_layer, cost, query_path, send_pipeline, subscriptions
 from bench.context import BenchContext
 from bench.figures import Figure, format_markdown, format_table
-from services.local_stack import LocalStack
+from services.local.stack import LocalStack
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"
 RESULTS = Path(__file__).resolve().parent / "results" / "last.json"

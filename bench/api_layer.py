@@ -13,8 +13,8 @@ from bench.documents import PAGE_QUERY, UNREAD_QUERY
 from bench.figures import Figure
 from bench.processes import http_load, serving
 from bench.serve import FAKE_USER
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
+from services.tokens.verifiers import HmacTokenVerifier
 
 CONCURRENCY = 32
 

@@ -27,7 +27,15 @@ from botocore.exceptions import ClientError
 from bench.http_load import percentile
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.domain import Message, UserId, new_message_id
-from services.dynamo_keys import ENTRY_PREFIX, counter_key, entry_item, message_item, n, s, user_pk
+from services.dynamodb.keys import (
+    ENTRY_PREFIX,
+    counter_key,
+    entry_item,
+    message_item,
+    n,
+    s,
+    user_pk,
+)
 from services.message_codec import encode_message
 from services.settings import Settings
 

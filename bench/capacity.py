@@ -12,7 +12,7 @@ and the DynamoDB/SQS/Redis adapters) through clients that count what they are as
 - Redis: commands by name, pipelined ones included, plus the pushes the pub/sub connection
   receives, and an ECPU estimate (one per command per started KB sent and received).
 
-It prints a table and writes the figures as JSON (`bench/profiles/default.json` is one run of
+It prints a table and writes the figures as JSON (`services/cost/default_profile.json` is one run of
 it, and the cost model's default profile). `measure(app)` is the core, shared with the tests.
 """
 
@@ -43,20 +43,20 @@ from services.aws import AwsEndpoints
 from services.bootstrap import App, bootstrap
 from services.delivery import BATCH_SIZE, DeliveryWorker
 from services.domain import Message, MessageId, UserId, new_message_id
-from services.dynamo_keys import Item, entry_item, message_item
-from services.dynamo_store import DynamoMessageStore
-from services.dynamodb_local import DYNAMODB_LOCAL_NPM_VERSION
+from services.dynamodb.keys import Item, entry_item, message_item
+from services.dynamodb.provisioning import TABLE_DEFINITION
+from services.dynamodb.store import DynamoMessageStore
 from services.inbox import InboxService
-from services.local_stack import LocalStack
-from services.provisioning import TABLE_DEFINITION
-from services.redis_cache import KEY_PREFIX, RedisMessageCache
-from services.redis_clients import SingleNodeChannels
-from services.redis_events import RedisEventHub
+from services.local.dynamodb_local import DYNAMODB_LOCAL_NPM_VERSION
+from services.local.stack import LocalStack
+from services.redis.clients import SingleNodeChannels
+from services.redis.event_hub import RedisEventHub
+from services.redis.message_cache import KEY_PREFIX, RedisMessageCache
 from services.settings import Settings
-from services.sqs_queue import SqsDeliveryQueue
+from services.sqs.queue import SqsDeliveryQueue
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"
-DEFAULT_OUT = Path("bench/profiles/default.json")
+DEFAULT_OUT = Path("services/cost/default_profile.json")
 BENCH_JWT_SECRET = "inboxql-bench-secret-with-enough-bytes-for-hs256"
 
 READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.aws import AwsEndpoints
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.settings import Settings
 
 BENCH_JWT_SECRET = "inboxql-bench-secret-with-enough-bytes-for-hs256"

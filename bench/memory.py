@@ -22,7 +22,7 @@ from bench.context import BenchContext
 from bench.processes import running_module, serving
 from bench.provision import provision
 from bench.subscriptions import _line
-from services.local_stack import LocalStack
+from services.local.stack import LocalStack
 
 SNAPSHOT_SECONDS = 120.0
 

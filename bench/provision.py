@@ -13,9 +13,10 @@ from redis.asyncio import Redis
 
 from bench.context import BenchContext
 from services.aws import aws_session, client_config
-from services.dynamo_store import DynamoMessageStore
-from services.provisioning import ensure_queues, ensure_table
-from services.redis_cache import RedisMessageCache
+from services.dynamodb.provisioning import ensure_table
+from services.dynamodb.store import DynamoMessageStore
+from services.redis.message_cache import RedisMessageCache
+from services.sqs.provisioning import ensure_queues
 
 
 @dataclass

@@ -36,13 +36,13 @@ from schema import build_schema
 from schema.http import InboxGraphQL
 from schema.response_cache import InboxResponseCache
 from server import RequestIdMiddleware, create_app
-from services.auth import HmacTokenVerifier
 from services.aws import AwsEndpoints
 from services.bootstrap import App
 from services.domain import Message, UserId, new_message_id
 from services.inbox import InboxService
 from services.settings import Settings
-from services.verified_tokens import VerifiedTokens
+from services.tokens.verified_tokens import VerifiedTokens
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageCache, FakeMessageStore
 
 FAKE_USER = UserId("bench-reader")

@@ -34,8 +34,8 @@ import uvloop
 from bench.context import BENCH_JWT_SECRET
 from bench.http_load import percentile
 from bench.processes import raise_file_limit
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
+from services.tokens.verifiers import HmacTokenVerifier
 
 SUBSCRIBE = orjson.dumps(
     {"id": "1", "type": "subscribe", "payload": {"query": "subscription { unreadCount }"}}

@@ -19,7 +19,7 @@ from schema.errors import ErrorCodes
 from schema.metrics import OperationMetrics
 from schema.parsing import CachedParser
 from schema.root import Mutation, Query, Subscription
-from services.metrics import NO_METRICS, Metrics
+from services.observability.metrics import NO_METRICS, Metrics
 
 # The limits every document must pass at validation, before any resolver runs.
 MAX_DEPTH = 10

@@ -40,16 +40,16 @@ from schema.metrics import UNKNOWN
 from schema.parsing import parse_cached
 from schema.response_cache import InboxResponseCache, inbox_only_operation
 from schema.websocket import InboxTransportWSHandler, LiveConnections, admit, origin_allowed
-from services.auth import bearer_token
 from services.bootstrap import App
 from services.errors import Unauthenticated
-from services.npm_assets import GRAPHIQL
-from services.persisted_queries import (
+from services.local.npm_assets import GRAPHIQL
+from services.redis.persisted_queries import (
     MAX_DOCUMENT_BYTES,
     SUPPORTED_VERSION,
     document_hash,
     is_sha256_hex,
 )
+from services.tokens.verifiers import bearer_token
 
 GRAPHIQL_TEMPLATE = Path(__file__).with_name("graphiql.html")
 

@@ -28,8 +28,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from schema.context import Context
-from services.metrics import Metrics
-from services.request_context import bind_request_id, new_request_id
+from services.observability.metrics import Metrics
+from services.observability.request_ids import bind_request_id, new_request_id
 
 UNKNOWN = "unknown"
 OK = "ok"

@@ -1,7 +1,7 @@
 """Answers to a user's inbox queries, kept while their inbox has not changed.
 
 Every change to a user's inbox (a delivery, a markRead that flips anything) bumps the version of
-their unread counter in the same DynamoDB transaction (services/dynamo_store.py), bodies never
+their unread counter in the same DynamoDB transaction (services/dynamodb/store.py), bodies never
 change, and every read is strongly consistent. So a query that reads only the caller's own
 inbox (`me`, `unreadCount`, `versionedUnreadCount`, `messages`) gets the same answer while that
 version stays the same. A request reads the version first (one GetItem, the read `unreadCount`

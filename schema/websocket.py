@@ -37,11 +37,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from schema.context import Context
-from services.auth import bearer_token
 from services.domain import UserId
 from services.errors import Unauthenticated
 from services.settings import Settings
-from services.verified_tokens import token_expiry
+from services.tokens.verified_tokens import token_expiry
+from services.tokens.verifiers import bearer_token
 
 if TYPE_CHECKING:
     from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter

@@ -15,21 +15,22 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.auth import TokenVerifier, token_verifier
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
-from services.dynamo_store import DynamoMessageStore
+from services.dynamodb.provisioning import ensure_table
+from services.dynamodb.store import DynamoMessageStore
 from services.inbox import InboxService
-from services.metrics import NO_METRICS, Metrics, QueueName
-from services.persisted_queries import PersistedQueryStore, RedisPersistedQueryStore
-from services.provisioning import ensure_queues, ensure_table
-from services.rate_limit import NoSendLimit, SendRateLimiter, send_rate_limiter
-from services.redis_cache import RedisMessageCache
-from services.redis_clients import RedisClient, redis_clients
-from services.redis_events import RedisEventHub
+from services.observability.metrics import NO_METRICS, Metrics, QueueName
+from services.redis.clients import RedisClient, redis_clients
+from services.redis.event_hub import RedisEventHub
+from services.redis.message_cache import RedisMessageCache
+from services.redis.persisted_queries import PersistedQueryStore, RedisPersistedQueryStore
+from services.redis.send_rate_limit import NoSendLimit, SendRateLimiter, send_rate_limiter
 from services.settings import Settings
-from services.sqs_queue import SqsDeliveryQueue
-from services.verified_tokens import VerifiedTokens
+from services.sqs.provisioning import ensure_queues
+from services.sqs.queue import SqsDeliveryQueue
+from services.tokens.verified_tokens import VerifiedTokens
+from services.tokens.verifiers import TokenVerifier, token_verifier
 
 log = logging.getLogger("inboxql.bootstrap")
 

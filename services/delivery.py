@@ -14,9 +14,9 @@ from datetime import datetime
 
 from services.domain import Message, MessageReceived, UnreadCountChanged, utc_now
 from services.inbox import announce
-from services.metrics import NO_METRICS, DeliveryOutcome, Metrics
+from services.observability.metrics import NO_METRICS, DeliveryOutcome, Metrics
+from services.observability.request_ids import new_request_id, request_id_bound
 from services.ports import Delivery, DeliveryQueue, EventPublisher, MessageStore
-from services.request_context import new_request_id, request_id_bound
 
 log = logging.getLogger("inboxql.delivery")
 

@@ -55,6 +55,11 @@ def id_upper_bound(at: datetime) -> MessageId:
     return MessageId(str(ULID.from_bytes(millis.to_bytes(6, "big") + b"\xff" * 10)))
 
 
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 to the millisecond: how the store and the queue's wire format write a time."""
+    return value.isoformat(timespec="milliseconds")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

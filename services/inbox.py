@@ -31,7 +31,7 @@ from services.domain import (
     utc_now,
 )
 from services.errors import BadUserInput, DependencyUnavailable
-from services.metrics import NO_METRICS, Metrics
+from services.observability.metrics import NO_METRICS, Metrics
 from services.ports import (
     DeliveryQueue,
     EventPublisher,
@@ -177,7 +177,7 @@ class InboxService:
     def watch_unread_counter(self, user_id: UserId) -> AsyncGenerator[UnreadCount, None]:
         """The current count, then every change, in version order. A consumer that falls
         behind skips to the newest value instead of being handed the backlog: the event stream
-        keeps only the newest count waiting for it (services/redis_events.py)."""
+        keeps only the newest count waiting for it (services/redis/event_hub.py)."""
         return self._watch_counter(user_id, lambda counter: counter)
 
     async def _watch_counter(

@@ -18,11 +18,11 @@ from services.domain import (
     MessageReceived,
     UnreadCountChanged,
     UserId,
+    format_timestamp,
     is_user_id,
     parse_message_id,
 )
-from services.dynamo_keys import timestamp
-from services.request_context import is_request_id
+from services.observability.request_ids import is_request_id
 
 PAYLOAD_VERSION = 1
 
@@ -33,7 +33,7 @@ def _message_fields(message: Message) -> dict[str, Any]:
         "senderId": message.sender_id,
         "recipientId": message.recipient_id,
         "body": message.body,
-        "sentAt": timestamp(message.sent_at),
+        "sentAt": format_timestamp(message.sent_at),
     }
 
 

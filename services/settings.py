@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from services.local_tools import LocalTools
+from services.local.tools import LocalTools
 
 StackKind = Literal["local", "external"]
 LogFormat = Literal["json", "text"]

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 from server import create_app
 from services.aws import AwsEndpoints
 from services.bootstrap import App, bootstrap
-from services.local_stack import LocalStack, StackEndpoints
+from services.local.stack import LocalStack, StackEndpoints
 from services.settings import Settings
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"

@@ -15,11 +15,11 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from services.auth import HmacTokenVerifier
 from services.domain import UserId, is_user_id
-from services.local_tools import LocalTools
-from services.npm_assets import AssetBundle, ensure_bundle
+from services.local.npm_assets import AssetBundle, ensure_bundle
+from services.local.tools import LocalTools
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_PATH = "/demo/static"

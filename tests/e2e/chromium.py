@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.local_tools import LocalToolMissing, LocalTools
-from services.npm_packages import PackageFetchError, npm_install, publish, scratch_dir
+from services.local.npm_packages import PackageFetchError, npm_install, publish, scratch_dir
+from services.local.tools import LocalToolMissing, LocalTools
 
 log = logging.getLogger("inboxql.tests")
 

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from services.auth import HmacTokenVerifier
 from services.bootstrap import bootstrap
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import (
     CACHE_DIR,
     TEST_JWT_SECRET,

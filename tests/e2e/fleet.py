@@ -23,10 +23,10 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import TEST_JWT_SECRET
 from tests.e2e.conftest import (
     REPO,

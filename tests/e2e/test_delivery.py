@@ -10,7 +10,7 @@ from datetime import datetime
 import aioboto3
 
 from services.domain import Message, MessageId, UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.message_codec import encode_message
 from tests.conftest import new_user
 from tests.e2e.conftest import GraphQLClient, Server

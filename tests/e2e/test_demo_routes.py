@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from services.auth import HmacTokenVerifier
-from services.local_tools import LocalTools
-from services.npm_assets import AssetBundle
+from services.local.npm_assets import AssetBundle
+from services.local.tools import LocalTools
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import TEST_JWT_SECRET, new_user
 from tests.e2e.conftest import GraphQLClient
 from web import demo

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.npm_packages import npm_install
+from services.local.npm_packages import npm_install
 from services.settings import Settings
 from tests.conftest import CACHE_DIR, new_user
 from tests.e2e.conftest import GraphQLClient, Server

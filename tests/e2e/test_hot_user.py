@@ -26,8 +26,8 @@ from botocore.exceptions import ClientError
 from services.bootstrap import bootstrap
 from services.delivery import DeliveryWorker
 from services.domain import MessageId, UserId
-from services.dynamo_store import TRANSACTION_ATTEMPTS, DynamoMessageStore
-from services.local_stack import StackEndpoints
+from services.dynamodb.store import TRANSACTION_ATTEMPTS, DynamoMessageStore
+from services.local.stack import StackEndpoints
 from services.ports import MessageStore
 from tests.conftest import new_user, stack_endpoints, stack_settings
 from tests.e2e.conftest import provision

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from tests.conftest import new_user, stack_settings
 from tests.e2e.conftest import provision
 from tests.e2e.fleet import (

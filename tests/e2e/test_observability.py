@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.request_context import is_request_id
+from services.observability.request_ids import is_request_id
 from tests.conftest import new_user
 from tests.e2e.conftest import DELIVERY_DEADLINE_SECONDS, GraphQLClient, Server
 from tests.e2e.test_subscriptions import auth, connected, next_payload, subscribe

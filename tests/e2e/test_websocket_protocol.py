@@ -14,9 +14,9 @@ import jwt
 import pytest
 import websockets
 
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import TEST_JWT_SECRET, new_user
 from tests.e2e.conftest import Server
 from tests.e2e.websocket_client import (

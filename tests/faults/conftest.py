@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.bootstrap import App, bootstrap
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.ports import MessageStore
 from services.settings import Settings
 from tests.conftest import external_env, stack_endpoints, stack_settings

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from services.bootstrap import App
 from services.delivery import DeliveryWorker
 from services.domain import Message, MessageId, UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.message_codec import encode_message
 from tests.conftest import new_user
 from tests.faults.checker import History

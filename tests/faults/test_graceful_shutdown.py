@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import TEST_JWT_SECRET, new_user
 from tests.e2e.fleet import SEND
 from tests.faults.checker import History

@@ -8,7 +8,7 @@ import random
 
 from services.delivery import DeliveryWorker, deliver
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.message_codec import encode_message
 from services.ports import Delivery
 from tests.conftest import new_user

@@ -27,10 +27,10 @@ from services.bootstrap import bootstrap
 from services.domain import Message, UnreadCountChanged, UserId, new_message_id
 from services.errors import DependencyUnavailable
 from services.inbox import announce
-from services.local_stack import StackEndpoints, free_ports
+from services.local.stack import StackEndpoints, free_ports
 from services.ports import EventStreamItem
-from services.redis_cache import RedisMessageCache
-from services.redis_events import RedisEventHub, channel_for
+from services.redis.event_hub import RedisEventHub, channel_for
+from services.redis.message_cache import RedisMessageCache
 from services.settings import Settings
 from tests.conftest import new_user, stack_endpoints, stack_settings
 from tests.e2e.conftest import GraphQLClient, Server

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import TEST_JWT_SECRET, new_user
 from tests.e2e.fleet import SEND
 from tests.faults.checker import History, check

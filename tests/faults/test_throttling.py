@@ -11,10 +11,10 @@ import pytest
 from services.bootstrap import App
 from services.delivery import DeliveryWorker
 from services.domain import Message, MessageId, UserId
-from services.dynamo_keys import entry_key, message_key
-from services.dynamo_store import READ_ATTEMPTS, TRANSACTION_ATTEMPTS
+from services.dynamodb.keys import entry_key, message_key
+from services.dynamodb.store import READ_ATTEMPTS, TRANSACTION_ATTEMPTS
 from services.errors import DependencyUnavailable
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.faults.checker import History
 from tests.faults.conftest import (

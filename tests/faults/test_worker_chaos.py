@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from services.bootstrap import App
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.e2e.fleet import MARK_ALL_READ, MARK_READ, SEND, Fleet
 from tests.faults.checker import History, check

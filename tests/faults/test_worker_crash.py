@@ -4,7 +4,7 @@ redelivery, after the visibility timeout, finds everything stored and changes no
 from __future__ import annotations
 
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.faults.checker import History
 from tests.faults.conftest import (

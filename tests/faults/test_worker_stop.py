@@ -10,7 +10,7 @@ import time
 
 from services.delivery import DRAIN_SECONDS
 from services.domain import UserId
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.faults.checker import History
 from tests.faults.conftest import (

@@ -24,10 +24,10 @@ from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.delivery import DeliveryWorker
 from services.domain import Message
-from services.dynamo_store import DynamoMessageStore
-from services.log_format import configure_logging
+from services.dynamodb.store import DynamoMessageStore
+from services.observability.log_format import configure_logging
 from services.settings import Settings
-from services.sqs_queue import SqsDeliveryQueue
+from services.sqs.queue import SqsDeliveryQueue
 
 
 class HangingAtAcknowledge(SqsDeliveryQueue):

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.local_stack import die_with_parent, free_ports
-from services.local_tools import LocalTools
+from services.local.sqs_emulators import sqs_emulator_command
+from services.local.stack import die_with_parent, free_ports
+from services.local.tools import LocalTools
 from services.settings import SqsEmulator
-from services.sqs_emulators import sqs_emulator_command
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0

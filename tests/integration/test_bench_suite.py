@@ -10,7 +10,7 @@ import orjson
 
 from bench.__main__ import BENCHMARKS, run_benchmarks, write_results
 from bench.context import BenchContext
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 
 
 def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path) -> None:

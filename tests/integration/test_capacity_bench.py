@@ -9,7 +9,7 @@ import pytest
 
 from bench.capacity import item_size, measure, transaction_units
 from services.bootstrap import App
-from services.cost_model import REQUIRED_OPERATIONS
+from services.cost.model import REQUIRED_OPERATIONS
 
 
 @pytest.fixture

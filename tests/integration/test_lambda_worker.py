@@ -18,8 +18,8 @@ from services.aws import AwsEndpoints
 from services.bootstrap import App, bootstrap
 from services.domain import Message, MessageId, MessageReceived, UnreadCountChanged, UserId
 from services.domain import new_message_id as make_id
-from services.dynamo_store import DynamoMessageStore
-from services.local_stack import StackEndpoints
+from services.dynamodb.store import DynamoMessageStore
+from services.local.stack import StackEndpoints
 from services.message_codec import encode_message
 from services.ports import EventStreamItem
 from services.settings import Settings, SettingsError

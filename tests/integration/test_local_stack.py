@@ -19,14 +19,14 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 import redis
 
-from services.local_stack import (
+from services.local.stack import (
     LocalStack,
     LocalStackError,
     StackBusy,
     StackEndpoints,
     read_running_stack,
 )
-from services.local_tools import LocalTools
+from services.local.tools import LocalTools
 from tests.conftest import CACHE_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +173,7 @@ def test_a_missing_tool_is_a_clear_error_and_nothing_is_left_running(tmp_path: P
 _OWNER_SCRIPT = """
 import json, sys, time
 from pathlib import Path
-from services.local_stack import LocalStack
+from services.local.stack import LocalStack
 stack = LocalStack(Path(sys.argv[1]), Path(sys.argv[2]), persist=sys.argv[3] == "persist")
 stack.start()
 print(json.dumps(stack.pids), flush=True)

@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.bootstrap import App
-from services.persisted_queries import (
+from services.redis.persisted_queries import (
     DEFAULT_TTL_SECONDS,
     KEY_PREFIX,
     RedisPersistedQueryStore,

@@ -16,7 +16,7 @@ from services.domain import (
     new_message_id,
 )
 from services.ports import EventStreamItem
-from services.redis_cache import KEY_PREFIX, RedisMessageCache
+from services.redis.message_cache import KEY_PREFIX, RedisMessageCache
 from tests.conftest import new_user
 
 

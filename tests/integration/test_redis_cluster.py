@@ -22,12 +22,12 @@ from redis.exceptions import RedisClusterException
 from services.bootstrap import bootstrap
 from services.domain import Message, UnreadCountChanged, UserId, new_message_id
 from services.errors import DependencyUnavailable
-from services.local_stack import StackEndpoints
-from services.persisted_queries import RedisPersistedQueryStore, document_hash
+from services.local.stack import StackEndpoints
 from services.ports import EventStreamItem
-from services.redis_cache import KEY_PREFIX, RedisMessageCache
-from services.redis_clients import ClusterChannels, RedisClients, node_url, redis_clients
-from services.redis_events import RedisEventHub, channel_for
+from services.redis.clients import ClusterChannels, RedisClients, node_url, redis_clients
+from services.redis.event_hub import RedisEventHub, channel_for
+from services.redis.message_cache import KEY_PREFIX, RedisMessageCache
+from services.redis.persisted_queries import RedisPersistedQueryStore, document_hash
 from services.settings import Settings
 from tests.conftest import new_user, stack_endpoints, stack_settings
 from tests.e2e.conftest import GraphQLClient

@@ -21,9 +21,9 @@ from redis import Redis as SyncRedis
 from websockets.asyncio.client import ClientConnection
 
 from services.bootstrap import bootstrap
-from services.local_stack import StackEndpoints, free_ports, pid_alive
-from services.persisted_queries import document_hash
-from services.redis_clients import SHARDED_PUBSUB_SINCE
+from services.local.stack import StackEndpoints, free_ports, pid_alive
+from services.redis.clients import SHARDED_PUBSUB_SINCE
+from services.redis.persisted_queries import document_hash
 from services.settings import Settings
 from tests.conftest import stack_endpoints
 from tests.e2e.conftest import Server, free_port, server_env, wait_until_serving

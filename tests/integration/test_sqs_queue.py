@@ -29,18 +29,18 @@ from botocore.exceptions import ClientError
 
 from services.aws import AwsEndpoints
 from services.bootstrap import App, bootstrap
-from services.dead_letters import DeadLetterQueue
 from services.domain import Message, UserId, new_message_id
 from services.errors import DependencyUnavailable
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.message_codec import encode_message
-from services.metrics import PrometheusMetrics
+from services.observability.metrics import PrometheusMetrics
+from services.observability.request_ids import request_id_bound
 from services.ports import Delivery
-from services.provisioning import RETENTION_SECONDS, ensure_queues
-from services.request_context import request_id_bound
-from services.send_batcher import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES
 from services.settings import SqsEmulator
-from services.sqs_queue import SqsDeliveryQueue
+from services.sqs.dead_letters import DeadLetterQueue
+from services.sqs.provisioning import RETENTION_SECONDS, ensure_queues
+from services.sqs.queue import SqsDeliveryQueue
+from services.sqs.send_batcher import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES
 from tests.conftest import CACHE_DIR, stack_settings
 from tests.integration import sqs_emulators
 
@@ -492,7 +492,7 @@ async def test_changing_visibility_keeps_a_message_hidden_longer(app: App) -> No
     assert await queue_counts(app, url) == (0, 1)
 
 
-# --- the dead-letter tools (services/dead_letters.py) ---------------------------------------
+# --- the dead-letter tools (services/sqs/dead_letters.py) ---------------------------------------
 
 
 async def test_peek_leaves_dead_letters_in_place_and_redrive_sends_them_back(app: App) -> None:

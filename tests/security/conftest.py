@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from services.local_stack import StackEndpoints
+from services.local.stack import StackEndpoints
 from services.settings import Settings
 from tests.conftest import stack_settings
 from tests.e2e.conftest import Server, provision, serving

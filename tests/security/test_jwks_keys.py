@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from services.jwks import JwksKeys
+from services.tokens.jwks import JwksKeys
 from tests.security.jwks_server import JwksServer, rsa_key
 
 

@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 
 from services.domain import UserId
 from services.errors import RateLimited
-from services.local_stack import StackEndpoints
-from services.rate_limit import NoSendLimit, RedisSendRateLimiter, send_rate_limiter
+from services.local.stack import StackEndpoints
+from services.redis.send_rate_limit import NoSendLimit, RedisSendRateLimiter, send_rate_limiter
 from tests.conftest import new_user
 from tests.e2e.conftest import Server, free_port
 from tests.security.conftest import SEND_RATE_LIMIT, SEND_RATE_WINDOW_SECONDS

@@ -11,7 +11,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from services.auth import (
+from services.errors import Unauthenticated
+from services.settings import Settings
+from services.tokens.jwks import signing_keys
+from services.tokens.verifiers import (
     SECRET_FILE,
     BearerTokenVerifier,
     HmacTokenVerifier,
@@ -19,9 +22,6 @@ from services.auth import (
     hmac_tokens,
     local_secret,
 )
-from services.errors import Unauthenticated
-from services.jwks import signing_keys
-from services.settings import Settings
 from tests.unit.support import ALICE
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"

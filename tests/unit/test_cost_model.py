@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.cost_model import (
+from services.cost.model import (
     DAYS_PER_MONTH,
     DEFAULT_PRICES,
     DEFAULT_PROFILE,
@@ -33,7 +33,7 @@ from services.cost_model import (
     parse_profile,
     seed_tier_for,
 )
-from services.cost_report import cost_report
+from services.cost.report import cost_report
 
 IDLE = UsageProfile(
     sends_per_day=0,
@@ -213,7 +213,7 @@ def test_price_entries_without_a_source_are_refused() -> None:
 
 
 def test_default_profile_has_every_operation_the_model_needs() -> None:
-    assert DEFAULT_PROFILE.parts[-3:] == ("bench", "profiles", "default.json")
+    assert DEFAULT_PROFILE.parts[-3:] == ("services", "cost", "default_profile.json")
     data: Any = json.loads(DEFAULT_PROFILE.read_text())
     assert data["measured_at"] and data["dynamodb_local_version"]
     for name in REQUIRED_OPERATIONS:

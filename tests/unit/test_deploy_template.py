@@ -19,10 +19,11 @@ from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 from services import bootstrap as bootstrap_module
 from services import delivery, inbox
 from services.bootstrap import App
-from services.dynamo_store import DynamoMessageStore
-from services.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE, ensure_queues
+from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
+from services.dynamodb.store import DynamoMessageStore
 from services.settings import SETTINGS_HELP, Settings, SettingsError
-from services.sqs_queue import SqsDeliveryQueue
+from services.sqs.provisioning import ensure_queues
+from services.sqs.queue import SqsDeliveryQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "inboxql.yaml"

@@ -16,7 +16,6 @@ import pytest
 from services.delivery import DeliveryWorker
 from services.domain import MessageReceived, UnreadCountChanged
 from services.inbox import InboxService
-from services.log_format import JsonLogFormatter, TextLogFormatter, configure_logging
 from services.message_codec import (
     decode_event_with_request_id,
     decode_message,
@@ -24,15 +23,16 @@ from services.message_codec import (
     encode_event,
     encode_message,
 )
-from services.ports import Delivery
-from services.request_context import (
+from services.observability.log_format import JsonLogFormatter, TextLogFormatter, configure_logging
+from services.observability.request_ids import (
     accepted_request_id,
     current_request_id,
     is_request_id,
     request_id_bound,
 )
+from services.ports import Delivery
 from services.settings import Settings
-from services.sqs_queue import SqsDeliveryQueue
+from services.sqs.queue import SqsDeliveryQueue
 from tests.conftest import TEST_JWT_SECRET, client_without_lifespan
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageStore
 from tests.unit.support import ALICE, BOB, make_message

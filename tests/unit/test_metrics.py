@@ -23,9 +23,9 @@ from services.bootstrap import App
 from services.delivery import DeliveryWorker
 from services.domain import UserId
 from services.inbox import InboxService
-from services.metrics import NO_METRICS, PrometheusMetrics
+from services.observability.metrics import NO_METRICS, PrometheusMetrics
+from services.observability.request_ids import current_request_id, request_id_bound
 from services.ports import Delivery
-from services.request_context import current_request_id, request_id_bound
 from tests.fakes import (
     FakeClock,
     FakeDeliveryQueue,

@@ -1,4 +1,4 @@
-"""A hub subscription's queue (services/redis_events.py), without Redis: what the one pub/sub
+"""A hub subscription's queue (services/redis/event_hub.py), without Redis: what the one pub/sub
 reader leaves for a subscriber that reads slowly or not at all."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from services.domain import Message, MessageReceived, UnreadCountChanged, UserId, new_message_id
-from services.redis_clients import SingleNodeChannels
-from services.redis_events import RedisEventHub, Subscription
+from services.redis.clients import SingleNodeChannels
+from services.redis.event_hub import RedisEventHub, Subscription
 
 ALICE = UserId("alice")
 

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from services.errors import DependencyUnavailable
-from services.send_batcher import MAX_BATCH_BYTES, BatchEntry, BatchOutcome, SendBatcher
 from services.settings import Settings, SettingsError
+from services.sqs.send_batcher import MAX_BATCH_BYTES, BatchEntry, BatchOutcome, SendBatcher
 
 DEADLINE = 10.0  # seconds; generous, the CPU is shared
 FOREVER = 3600.0  # a linger that never ends within a test: only a full batch or aclose sends

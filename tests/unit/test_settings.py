@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.local_tools import LocalTools
+from services.local.tools import LocalTools
 from services.settings import SETTINGS_HELP, Settings, SettingsError
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"

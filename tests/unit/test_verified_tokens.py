@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
 from services.errors import Unauthenticated
-from services.verified_tokens import VerifiedTokens
+from services.tokens.verified_tokens import VerifiedTokens
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.unit.support import ALICE, BOB
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"

@@ -15,10 +15,10 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
 from schema.websocket import PONG_TIMEOUT, InboxTransportWSHandler, LiveConnections
-from services.auth import HmacTokenVerifier
 from services.bootstrap import App
 from services.domain import UserId
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 
 WAIT_SECONDS = 10.0  # generous: the CPU is shared
 

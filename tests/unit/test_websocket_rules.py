@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from schema.websocket import ConnectionLimitReached, LiveConnections, origin_allowed
-from services.auth import HmacTokenVerifier
 from services.domain import UserId
 from services.settings import Settings, SettingsError
-from services.verified_tokens import token_expiry
+from services.tokens.verified_tokens import token_expiry
+from services.tokens.verifiers import HmacTokenVerifier
 
 ALICE, BOB = UserId("alice"), UserId("bob")
 

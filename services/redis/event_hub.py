@@ -28,9 +28,9 @@ from redis.asyncio import Redis
 from services.domain import InboxEvent, MessageReceived, UnreadCountChanged, UserId
 from services.errors import DependencyUnavailable
 from services.message_codec import decode_event_with_request_id, encode_event
+from services.observability.request_ids import current_request_id
 from services.ports import EventStreamItem
-from services.redis_clients import REDIS_ERRORS, PubSubChannels, SingleNodeChannels
-from services.request_context import current_request_id
+from services.redis.clients import REDIS_ERRORS, PubSubChannels, SingleNodeChannels
 
 _CANCEL_ROUNDS = 5
 _CANCEL_WAIT_SECONDS = 1.0
@@ -230,7 +230,7 @@ class RedisEventHub:
     per node that serves a subscribed channel, opened on first use."""
 
     def __init__(self, channels: PubSubChannels, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
-        """`channels` places channels on nodes (services.redis_clients)."""
+        """`channels` places channels on nodes (services.redis.clients)."""
         self._routes = channels
         self._queue_size = queue_size
         self._nodes: dict[str, _NodeConnection] = {}

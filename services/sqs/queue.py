@@ -2,7 +2,7 @@
 other read to persist it.
 
 With a batch linger, concurrent enqueues share `SendMessageBatch` calls (see
-`services/send_batcher.py`); each still returns only once SQS accepted its own message."""
+`services/sqs/send_batcher.py`); each still returns only once SQS accepted its own message."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from services.domain import Message
 from services.message_codec import decode_message_with_request_id, encode_message
+from services.observability.request_ids import current_request_id
 from services.ports import Delivery
-from services.request_context import current_request_id
-from services.send_batcher import BatchEntry, BatchOutcome, SendBatcher
+from services.sqs.send_batcher import BatchEntry, BatchOutcome, SendBatcher
 
 log = logging.getLogger("inboxql.queue")
 

@@ -13,8 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from services.local_tools import LocalToolMissing, LocalTools
-from services.npm_packages import npm_install, publish, scratch_dir
+from services.local.npm_packages import npm_install, publish, scratch_dir
+from services.local.tools import LocalToolMissing, LocalTools
 from services.settings import SqsEmulator
 
 log = logging.getLogger("inboxql.stack")

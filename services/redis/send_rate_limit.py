@@ -23,7 +23,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from services.domain import UserId
 from services.errors import RateLimited
-from services.redis_clients import REDIS_ERRORS
+from services.redis.clients import REDIS_ERRORS
 
 log = logging.getLogger("inboxql.rate_limit")
 

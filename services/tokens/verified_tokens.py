@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import jwt
 
-from services.auth import TokenVerifier
 from services.domain import UserId
+from services.tokens.verifiers import TokenVerifier
 
 DEFAULT_MAX_TOKENS = 10_000
 

@@ -3,10 +3,10 @@
 Pure functions: the only I/O is `load_prices(path)` and `load_profile(path)`. Inputs:
 
 - `Measurements`: per-operation DynamoDB units, SQS requests and Redis ECPUs, as measured by
-  `bench/capacity.py` (its JSON, `bench/profiles/default.json`, is the default);
+  `bench/capacity.py` (its JSON, `services/cost/default_profile.json`, is the default);
 - `UsageProfile`: what an average user does a day (the defaults are stated there);
 - `Assumptions`: how it is deployed (Lambda worker, API tasks, load balancer);
-- `PriceTable`: `services/prices.json`, every price with its source and date.
+- `PriceTable`: `services/cost/prices.json`, every price with its source and date.
 
 `monthly_cost(users, ...)` gives line items per service; `SEED_TIERS` holds the seed's estimate.
 
@@ -36,7 +36,7 @@ GB = 1024**3
 PAGE_SIZE = 20  # what clients ask for: `first` defaults to 20
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
-DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "bench" / "profiles" / "default.json"
+DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
 
 # What the model reads from a profile; `bench/capacity.py` measures all of them.
 REQUIRED_OPERATIONS = (

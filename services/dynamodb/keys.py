@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.domain import InboxEntry, Message, MessageId, UserId
+from services.domain import InboxEntry, Message, MessageId, UserId, format_timestamp
 
 UNREAD_INDEX = "unread"
 CONVERSATION_INDEX = "conversation"
@@ -56,17 +56,13 @@ def conversation_pk(a: UserId, b: UserId) -> str:
     return f"CONV#{low}#{high}"
 
 
-def timestamp(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds")
-
-
 def message_attributes(message: Message) -> Item:
     return {
         "id": s(message.id),
         "senderId": s(message.sender_id),
         "recipientId": s(message.recipient_id),
         "body": s(message.body),
-        "sentAt": s(timestamp(message.sent_at)),
+        "sentAt": s(format_timestamp(message.sent_at)),
     }
 
 
@@ -79,7 +75,7 @@ def entry_item(message: Message) -> Item:
         "id": s(message.id),
         "senderId": s(message.sender_id),
         "recipientId": s(message.recipient_id),
-        "sentAt": s(timestamp(message.sent_at)),
+        "sentAt": s(format_timestamp(message.sent_at)),
         "isRead": {"BOOL": False},
         "unreadSk": s(message.id),
         "convPk": s(conversation_pk(message.sender_id, message.recipient_id)),

@@ -13,8 +13,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from services.local_tools import LocalToolMissing, LocalTools
-from services.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
+from services.local.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
+from services.local.tools import LocalToolMissing, LocalTools
 
 DYNAMODB_LOCAL_NPM_VERSION = "10.3.0"
 JAVA_MIN_MAJOR = 17

@@ -16,7 +16,7 @@ import logging
 import re
 from typing import Protocol
 
-from services.redis_clients import REDIS_ERRORS, RedisClient
+from services.redis.clients import REDIS_ERRORS, RedisClient
 
 log = logging.getLogger("inboxql.persisted_queries")
 

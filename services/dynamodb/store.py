@@ -11,8 +11,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
-from services.dynamo_keys import (
+from services.domain import (
+    InboxEntry,
+    Message,
+    MessageId,
+    Page,
+    UnreadCount,
+    UserId,
+    format_timestamp,
+)
+from services.dynamodb.keys import (
     CONVERSATION_INDEX,
     ENTRY_PREFIX,
     UNREAD_INDEX,
@@ -29,7 +37,6 @@ from services.dynamo_keys import (
     message_key,
     n,
     s,
-    timestamp,
     user_pk,
 )
 from services.errors import DependencyUnavailable
@@ -249,7 +256,7 @@ class DynamoMessageStore:
                     "ExpressionAttributeValues": {
                         ":true": {"BOOL": True},
                         ":false": {"BOOL": False},
-                        ":at": s(timestamp(read_at)),
+                        ":at": s(format_timestamp(read_at)),
                     },
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }

@@ -22,8 +22,8 @@ import jwt
 
 from services.domain import UserId, is_user_id
 from services.errors import Unauthenticated
-from services.jwks import ALGORITHMS, JwksKeys
 from services.settings import Settings
+from services.tokens.jwks import ALGORITHMS, JwksKeys
 
 ALGORITHM = "HS256"
 SECRET_FILE = "jwt-secret"

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from services.request_context import current_request_id
+from services.observability.request_ids import current_request_id
 from services.settings import LogFormat
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"

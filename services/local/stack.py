@@ -1,5 +1,5 @@
 """The embedded local stack: DynamoDB Local, an SQS emulator (fauxqs, or moto) and a Valkey
-server as children, each run by a program from a wheel (services/local_tools.py), never by
+server as children, each run by a program from a wheel (services/local/tools.py), never by
 whatever is on PATH.
 
 Every child listens on its own free 127.0.0.1 port, logs to `data_dir/logs/`, and dies with
@@ -29,16 +29,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from services.dynamodb_local import (
+from services.local.dynamodb_local import (
     DynamoDBLocalUnavailable,
     dynamodb_local_command,
     ensure_dynamodb_local,
     java_for_dynamodb_local,
 )
-from services.local_tools import LocalToolMissing, LocalTools
-from services.npm_packages import PackageFetchError
+from services.local.npm_packages import PackageFetchError
+from services.local.sqs_emulators import sqs_emulator_command
+from services.local.tools import LocalToolMissing, LocalTools
 from services.settings import SqsEmulator
-from services.sqs_emulators import sqs_emulator_command
 
 log = logging.getLogger("inboxql.stack")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.cost_model import (
+from services.cost.model import (
     SEED_INCONSISTENCIES,
     SERVICES,
     Assumptions,
@@ -31,7 +31,7 @@ def cost_report(
     assumptions: Assumptions | None = None,
 ) -> str:
     """The report for each number of users, from the measured profile (default:
-    bench/profiles/default.json) and the price table (default: services/prices.json)."""
+    services/cost/default_profile.json) and the price table (default: services/cost/prices.json)."""
     measurements = load_profile(profile_path)
     prices = load_prices(prices_path)
     usage = usage or UsageProfile()
@@ -57,9 +57,9 @@ def _heading(
     return "\n".join(
         [
             "InboxQL: monthly AWS cost (us-east-1, on-demand prices, 730-hour month)",
-            f"  measured profile: {profile_path or 'bench/profiles/default.json'}"
+            f"  measured profile: {profile_path or 'services/cost/default_profile.json'}"
             f" (measured {m.measured_at or 'at an unknown time'})",
-            f"  prices: {prices_path or 'services/prices.json'}"
+            f"  prices: {prices_path or 'services/cost/prices.json'}"
             f" (compiled {prices.compiled_on}; sources dated {dated[0]} to {dated[-1]}, "
             f"{undated} undated; some not confirmed on AWS pages: see the file)",
         ]
@@ -109,7 +109,7 @@ def _summary(tiers: list[TierCost]) -> str:
 def _usage_lines(usage: UsageProfile) -> str:
     return "\n".join(
         [
-            "Usage profile (per user per day; see UsageProfile in services/cost_model.py)",
+            "Usage profile (per user per day; see UsageProfile in services/cost/model.py)",
             f"  sends {usage.sends_per_day:g}, inbox pages {usage.inbox_pages_per_day:g} "
             f"(body cache hits {usage.body_cache_hit_ratio:.0%}), message opens "
             f"{usage.message_opens_per_day:g}, conversation pages "

@@ -9,8 +9,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.local_tools import LocalTools
-from services.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
+from services.local.npm_packages import PackageFetchError, npm_pack, publish, scratch_dir
+from services.local.tools import LocalTools
 
 log = logging.getLogger("inboxql.assets")
 

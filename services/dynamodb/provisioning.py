@@ -1,5 +1,5 @@
-"""The one definition of InboxQL's table and queues. The local stack and the tests create them
-from here; production creates the same shapes (by name from settings) ahead of time."""
+"""The one definition of InboxQL's table. The local stack and the tests create it from here;
+production creates the same shape (by name from settings) ahead of time, in deploy/inboxql.yaml."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.dynamo_keys import CONVERSATION_INDEX, UNREAD_INDEX
+from services.dynamodb.keys import CONVERSATION_INDEX, UNREAD_INDEX
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -47,8 +47,6 @@ TABLE_DEFINITION: dict[str, Any] = {
 }
 
 TTL_ATTRIBUTE = "expiresAt"
-# SQS's longest: a message that keeps failing waits in the DLQ as long as it can for a redrive.
-RETENTION_SECONDS = 14 * 24 * 3600
 
 
 async def ensure_table(client: Any, table_name: str) -> None:
@@ -68,31 +66,3 @@ async def ensure_table(client: Any, table_name: str) -> None:
         # Raised when TTL is already enabled: nothing to do.
         if error.response["Error"]["Code"] != "ValidationException":
             raise
-
-
-async def ensure_queues(
-    client: Any,
-    queue_name: str,
-    dead_letter_queue_name: str,
-    *,
-    max_receive_count: int,
-    visibility_timeout_seconds: int,
-) -> str:
-    """Create the delivery queue and its dead-letter queue; return the delivery queue's URL."""
-    retention = {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
-    dlq_url = (await client.create_queue(QueueName=dead_letter_queue_name, Attributes=retention))[
-        "QueueUrl"
-    ]
-    dlq_arn = (await client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]))[
-        "Attributes"
-    ]["QueueArn"]
-    redrive = f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive_count}"}}'
-    response = await client.create_queue(
-        QueueName=queue_name,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout_seconds),
-            "RedrivePolicy": redrive,
-            "MessageRetentionPeriod": str(RETENTION_SECONDS),
-        },
-    )
-    return str(response["QueueUrl"])

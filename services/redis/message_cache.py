@@ -15,7 +15,7 @@ from redis.asyncio import RedisCluster
 from services.domain import Message, MessageId
 from services.errors import DependencyUnavailable
 from services.message_codec import decode_message, encode_message
-from services.redis_clients import REDIS_ERRORS, RedisClient
+from services.redis.clients import REDIS_ERRORS, RedisClient
 
 KEY_PREFIX = "inboxql:msg:"
 

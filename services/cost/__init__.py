@@ -1,0 +1,1 @@
+"""The cost model: AWS prices, the measured per-operation profile, and the monthly report."""

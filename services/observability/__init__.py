@@ -1,0 +1,1 @@
+"""Metrics, log formats and request ids."""

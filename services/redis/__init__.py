@@ -1,0 +1,2 @@
+"""The Redis adapters: clients for one node or a cluster, the event hub, the body cache, the send
+limit, persisted queries."""
