@@ -1,12 +1,15 @@
-"""The `server.py` commands besides serving: token, worker, seed, schema."""
+"""The `server.py` command line: its arguments, and the commands besides serving (token,
+worker, seed, schema, dlq)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from schema import build_schema
@@ -15,11 +18,60 @@ from services.bootstrap import bootstrap
 from services.domain import UserId, is_user_id
 from services.local.stack import read_running_stack
 from services.seeding import seed
-from services.settings import Settings
+from services.settings import SETTINGS_HELP, Settings
 from services.sqs.dead_letters import DeadLetterQueue
 from services.tokens.verifiers import hmac_tokens
 
 log = logging.getLogger("inboxql")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    settings_help = "\n".join(
+        f"  {name:<28} {default:<26} {meaning}" for name, default, meaning in SETTINGS_HELP
+    )
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"settings (environment variable, default, meaning):\n{settings_help}",
+        description="InboxQL: a GraphQL messaging API. Settings come from INBOXQL_* variables "
+        "(see README); these flags override them.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument(
+        "--stack",
+        choices=("local", "external"),
+        help="local: start DynamoDB Local, SQS and Redis as children (default); "
+        "external: use AWS / REDIS_URL as configured (INBOXQL_STACK)",
+    )
+    parser.add_argument(
+        "--no-worker", action="store_true", help="serve the API only; run workers elsewhere"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="serve the API with a delivery worker (the default)")
+    worker = commands.add_parser("worker", help="run a delivery worker only")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve /metrics and /healthz on this port (--host)"
+    )
+    token = commands.add_parser("token", help="print a bearer token for USER")
+    token.add_argument("user", metavar="USER")
+    token.add_argument("--ttl-hours", type=float, default=24 * 30, help="validity (720 h)")
+    seed = commands.add_parser(
+        "seed", help="fill the running stack with demo users and messages (with progress)"
+    )
+    seed.add_argument("--users", type=int, default=8, help="how many users (8)")
+    seed.add_argument("--messages", type=int, default=500, help="how many messages (500)")
+    commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    dlq = commands.add_parser("dlq", help="list the dead-letter queue, or redrive it")
+    dlq.add_argument("action", choices=("list", "redrive"))
+    dlq.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
+    cost = commands.add_parser("cost", help="monthly AWS cost per number of users, per service")
+    cost.add_argument(
+        "--users", type=int, nargs="+", default=[1_000, 10_000, 1_000_000], help="tiers"
+    )
+    cost.add_argument("--profile", type=Path, help="measured operations (bench JSON)")
+    cost.add_argument("--prices", type=Path, help="price table (services/cost/prices.json)")
+    return parser.parse_args(argv)
 
 
 def print_token(settings: Settings, user: str, ttl_hours: float) -> int:
@@ -70,7 +122,7 @@ def run_worker(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with bootstrap(
-            effective, endpoints, workers=effective.worker_concurrency, provision=False
+            effective, endpoints, role="worker", workers=effective.worker_concurrency
         ):
             log.info("delivery worker running; Ctrl-C to stop after draining")
             await stop.wait()
@@ -113,7 +165,7 @@ def run_seed(settings: Settings, users: int, messages: int) -> int:
     effective, endpoints = found
 
     async def fill() -> None:
-        async with bootstrap(effective, endpoints, workers=0, provision=False) as app:
+        async with bootstrap(effective, endpoints, role="worker") as app:
             await seed(
                 app.store,
                 users=users,
@@ -134,9 +186,9 @@ def run_dlq(settings: Settings, action: str, limit: int) -> int:
     effective, endpoints = found
 
     async def act() -> None:
-        async with bootstrap(effective, endpoints, workers=0, provision=False) as app:
-            dlq_url = await app.dead_letter_queue_url()
-            dead_letters = DeadLetterQueue(app.sqs, dlq_url, app.queue.url)
+        async with bootstrap(effective, endpoints, role="worker") as app:
+            dlq_url = await app.probes.dead_letter_queue_url()
+            dead_letters = DeadLetterQueue(app.clients.sqs, dlq_url, app.clients.queue_url)
             if action == "redrive":
                 moved = await dead_letters.redrive(limit)
                 print(f"redrove {moved} dead-lettered message(s) to {effective.queue_name}")

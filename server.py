@@ -15,25 +15,29 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from commands import attached, print_schema, print_token, run_dlq, run_seed, run_worker
+from commands import (
+    attached,
+    parse_args,
+    print_schema,
+    print_token,
+    run_dlq,
+    run_seed,
+    run_worker,
+)
 from schema import build_schema
-from schema.http import InboxGraphQL, inboxql_app
-from schema.response_cache import InboxResponseCache
+from schema.transport.response_cache import InboxResponseCache
+from schema.transport.view import InboxGraphQL
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
 from services.cost.report import cost_report
@@ -42,14 +46,11 @@ from services.local.npm_assets import GRAPHIQL, ensure_bundle
 from services.local.stack import LocalStack, LocalStackError, StackBusy
 from services.observability.log_format import configure_logging
 from services.observability.metrics import PrometheusMetrics
-from services.observability.request_ids import (
-    REQUEST_ID_HEADER,
-    accepted_request_id,
-    request_id_bound,
-)
-from services.settings import SETTINGS_HELP, Settings, SettingsError
+from services.settings import Settings, SettingsError
 from services.tokens.verifiers import hmac_tokens
 from web.demo import demo_routes
+from web.probes import healthz, metrics_page, readyz
+from web.request_ids import RequestIdMiddleware
 
 log = logging.getLogger("inboxql")
 
@@ -57,30 +58,6 @@ DEMO_USER = UserId("alice")
 ASSET_PATH = "/graphiql-assets"
 EXAMPLES = Path(__file__).resolve().parent / "examples" / "operations"
 TAB_ORDER = ("Inbox", "SendMessage", "OnUnreadCount", "OnMessageReceived", "MarkRead")
-
-
-class RequestIdMiddleware:
-    """Binds a request id for each HTTP request and WebSocket connection (the client's
-    X-Request-Id when it is a sane token, else a new one) and echoes it in the response, or in
-    the WebSocket handshake's answer."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        request_id = accepted_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
-
-        async def send_with_request_id(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.accept"):
-                message.setdefault("headers", [])
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        with request_id_bound(request_id):
-            await self.app(scope, receive, send_with_request_id)
 
 
 def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> Starlette:
@@ -121,14 +98,6 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         ),
     )
 
-    async def readyz(request: Request) -> JSONResponse:
-        checks = await inboxql_app(request).readiness()
-        # Redis is a cache and a pub/sub relay, never the truth: without it sends, delivery and
-        # queries carry on, so its outage must not take every instance out of the balancer.
-        ready = checks["dynamodb"] and checks["sqs"]
-        status = "unavailable" if not ready else "ready" if all(checks.values()) else "degraded"
-        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
-
     if settings.demo and tokens is not None:
         routes += demo_routes(settings, tokens)
     elif settings.demo:
@@ -143,20 +112,6 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
 
 
-async def healthz(_: Request) -> JSONResponse:
-    """The process is up (readiness is /readyz's)."""
-    return JSONResponse({"status": "ok"})
-
-
-def metrics_page(metrics: PrometheusMetrics) -> Callable[[Request], Awaitable[Response]]:
-    async def page(request: Request) -> Response:
-        # Queue sizes are read now, so a scrape shows them as they are.
-        await inboxql_app(request).measure_queues()
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    return page
-
-
 def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
     """A delivery worker with an HTTP side for scrapers only: /metrics and /healthz."""
     metrics = PrometheusMetrics()
@@ -166,8 +121,8 @@ def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
         async with bootstrap(
             settings,
             endpoints,
+            role="worker",
             workers=settings.worker_concurrency,
-            provision=False,
             metrics=metrics,
         ) as app:
             log.info("delivery worker running; metrics at /metrics")
@@ -182,55 +137,6 @@ def example_operations() -> list[str]:
     found = {path.stem: path.read_text() for path in EXAMPLES.glob("*.graphql")}
     first = [name for name in TAB_ORDER if name in found]
     return [found[name] for name in first + sorted(set(found) - set(first))]
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    settings_help = "\n".join(
-        f"  {name:<28} {default:<26} {meaning}" for name, default, meaning in SETTINGS_HELP
-    )
-    parser = argparse.ArgumentParser(
-        prog="server.py",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"settings (environment variable, default, meaning):\n{settings_help}",
-        description="InboxQL: a GraphQL messaging API. Settings come from INBOXQL_* variables "
-        "(see README); these flags override them.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    parser.add_argument(
-        "--stack",
-        choices=("local", "external"),
-        help="local: start DynamoDB Local, SQS and Redis as children (default); "
-        "external: use AWS / REDIS_URL as configured (INBOXQL_STACK)",
-    )
-    parser.add_argument(
-        "--no-worker", action="store_true", help="serve the API only; run workers elsewhere"
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help="serve the API with a delivery worker (the default)")
-    worker = commands.add_parser("worker", help="run a delivery worker only")
-    worker.add_argument(
-        "--metrics-port", type=int, help="serve /metrics and /healthz on this port (--host)"
-    )
-    token = commands.add_parser("token", help="print a bearer token for USER")
-    token.add_argument("user", metavar="USER")
-    token.add_argument("--ttl-hours", type=float, default=24 * 30, help="validity (720 h)")
-    seed = commands.add_parser(
-        "seed", help="fill the running stack with demo users and messages (with progress)"
-    )
-    seed.add_argument("--users", type=int, default=8, help="how many users (8)")
-    seed.add_argument("--messages", type=int, default=500, help="how many messages (500)")
-    commands.add_parser("schema", help="print the GraphQL schema (SDL)")
-    dlq = commands.add_parser("dlq", help="list the dead-letter queue, or redrive it")
-    dlq.add_argument("action", choices=("list", "redrive"))
-    dlq.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
-    cost = commands.add_parser("cost", help="monthly AWS cost per number of users, per service")
-    cost.add_argument(
-        "--users", type=int, nargs="+", default=[1_000, 10_000, 1_000_000], help="tiers"
-    )
-    cost.add_argument("--profile", type=Path, help="measured operations (bench JSON)")
-    cost.add_argument("--prices", type=Path, help="price table (services/cost/prices.json)")
-    return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:

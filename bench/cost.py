@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.capacity import MARK_ALL_READ_SIZE, measure
+from bench.capacity_run import MARK_ALL_READ_SIZE, measure
 from bench.context import BenchContext
 from bench.figures import Figure
 from services.bootstrap import bootstrap

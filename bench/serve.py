@@ -19,7 +19,7 @@ import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import uvicorn
@@ -33,17 +33,25 @@ from starlette.routing import Route, WebSocketRoute
 from bench.context import BENCH_JWT_SECRET
 from bench.processes import raise_file_limit
 from schema import build_schema
-from schema.http import InboxGraphQL
-from schema.response_cache import InboxResponseCache
-from server import RequestIdMiddleware, create_app
+from schema.transport.response_cache import InboxResponseCache
+from schema.transport.view import InboxGraphQL
+from server import create_app
+from services.app import App
 from services.aws import AwsEndpoints
-from services.bootstrap import App
+from services.bootstrap import bootstrap
+from services.disabled import NoSendLimit
 from services.domain import Message, UserId, new_message_id
-from services.inbox import InboxService
 from services.settings import Settings
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import HmacTokenVerifier
-from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageCache, FakeMessageStore
+from tests.fakes import (
+    FakeDeliveryQueue,
+    FakeEventHub,
+    FakeMessageCache,
+    FakeMessageStore,
+    FakePersistedQueryStore,
+)
+from web.request_ids import RequestIdMiddleware
 
 FAKE_USER = UserId("bench-reader")
 FAKE_SENDER = UserId("bench-writer")
@@ -69,34 +77,28 @@ async def raw(_: Request) -> Response:
     return Response(RAW_BODY, media_type="application/json")
 
 
-async def seeded_fake_app(settings: Settings) -> App:
-    store, hub = FakeMessageStore(), FakeEventHub()
-    inbox = InboxService(
-        store=store,
-        queue=FakeDeliveryQueue(),
-        cache=FakeMessageCache(),
-        publisher=hub,
-        events=hub,
-    )
+@contextlib.asynccontextmanager
+async def seeded_fake_app(settings: Settings) -> AsyncIterator[App]:
+    """The api role through the composition root, its store and queue in memory, seeded."""
+    store = FakeMessageStore()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(FAKE_MESSAGES):
         at = start + timedelta(seconds=n)
         await store.deliver(Message(new_message_id(at), FAKE_SENDER, FAKE_USER, BODY, at))
-    # The fake parts stand where the real adapters do; App's fields name the real types.
-    fake: Any = store
-    return App(
-        settings=settings,
-        inbox=inbox,
-        # As bootstrap wires it: tokens verified once, then remembered until they expire.
+    queue = FakeDeliveryQueue()
+    async with bootstrap(
+        settings,
+        store=store,
+        producer=queue,
+        consumer=queue,
+        cache=FakeMessageCache(),
+        hub=FakeEventHub(),
+        # As bootstrap builds it: tokens verified once, then remembered until they expire.
         tokens=VerifiedTokens(HmacTokenVerifier(BENCH_JWT_SECRET), leeway_seconds=30),
-        store=fake,
-        queue=cast(Any, inbox.queue),
-        hub=cast(Any, hub),
-        dynamodb=None,
-        sqs=None,
-        redis=cast(Any, None),
-        persisted_queries=cast(Any, None),
-    )
+        send_limiter=NoSendLimit(),
+        persisted_queries=FakePersistedQueryStore(),
+    ) as app:
+        yield app
 
 
 def fake_app(*, response_cache: bool = True) -> Starlette:
@@ -104,7 +106,8 @@ def fake_app(*, response_cache: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        yield {"inboxql": await seeded_fake_app(settings)}
+        async with seeded_fake_app(settings) as app:
+            yield {"inboxql": app}
 
     # As server.py builds it from the default settings.
     cache = InboxResponseCache(settings.response_cache_entries) if response_cache else None

@@ -1,62 +1,68 @@
 from __future__ import annotations
 
-import strawberry
-from strawberry import UNSET
+import asyncio
 
-from resolvers.arguments import given
-from schema.context import Info
-from schema.types import Message, MessageConnection, UnreadCount, User
-
-# An explicit `first: null` means the default, as if the argument were left out.
-DEFAULT_PAGE_SIZE = 20
+from resolvers.context import Context
+from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount
+from services.errors import InboxError
 
 
-async def me(info: Info) -> User:
-    return User(id=strawberry.ID(info.context.viewer))
+async def unread_count(context: Context) -> int:
+    if context.serves_one_operation:
+        return (await unread_counter(context)).count
+    return await context.app.inbox.unread_count(context.viewer)
 
 
-async def unread_count(info: Info) -> int:
-    return await info.context.app.inbox.unread_count(info.context.viewer)
+async def unread_counter(context: Context) -> UnreadCount:
+    """The viewer's counter, read once per HTTP request: the response cache's version check,
+    `unreadCount`, `versionedUnreadCount` and every `User.unreadCount` share one read, so they
+    agree with each other and with the version an answer is kept under. A failed read is not
+    kept: the next caller reads again, as an operation did when the response cache could not
+    read the version."""
+    if not context.serves_one_operation:
+        return await context.app.inbox.unread_counter(context.viewer)
+    read = context.counter_read
+    if read is None:
+        # A task, not a value: the fields that want the count run concurrently.
+        read = asyncio.create_task(context.app.inbox.unread_counter(context.viewer))
+        context.counter_read = read
+    try:
+        # graphql-core cancels a field when a sibling fails: that must not cancel the read the
+        # other fields wait for.
+        return await asyncio.shield(read)
+    except Exception:
+        if context.counter_read is read:
+            context.counter_read = None
+        raise
 
 
-async def versioned_unread_count(info: Info) -> UnreadCount:
-    counter = await info.context.app.inbox.unread_counter(info.context.viewer)
-    return UnreadCount.from_domain(counter)
+def forget_unread_counter(context: Context) -> None:
+    """For a change to the count: whatever reads it afterwards reads it again."""
+    context.counter_read = None
 
 
-async def messages(
-    info: Info,
-    first: int | None = 20,
-    after: str | None = UNSET,
-    unread_only: bool | None = False,
-) -> MessageConnection:
-    page = await info.context.app.inbox.inbox(
-        info.context.viewer,
-        first=DEFAULT_PAGE_SIZE if first is None else first,
-        after=given(after),
-        unread_only=bool(unread_only),
+async def inbox(context: Context, *, first: int, after: str | None, unread_only: bool) -> Page:
+    return await context.app.inbox.inbox(
+        context.viewer, first=first, after=after, unread_only=unread_only
     )
-    return MessageConnection.from_page(page)
-
-
-async def message(info: Info, id: strawberry.ID) -> Message | None:
-    found = await info.context.app.inbox.message(info.context.viewer, id)
-    if found is None:
-        return None
-    entry, body = found
-    return Message.from_entry(entry, body.body)
 
 
 async def conversation(
-    info: Info,
-    with_user_id: strawberry.ID,
-    first: int | None = 20,
-    after: str | None = UNSET,
-) -> MessageConnection:
-    page = await info.context.app.inbox.conversation(
-        info.context.viewer,
-        with_user_id,
-        first=DEFAULT_PAGE_SIZE if first is None else first,
-        after=given(after),
+    context: Context, with_user_id: str, *, first: int, after: str | None
+) -> Page:
+    return await context.app.inbox.conversation(
+        context.viewer, with_user_id, first=first, after=after
     )
-    return MessageConnection.from_page(page)
+
+
+async def message(context: Context, message_id: str) -> tuple[InboxEntry, Message] | None:
+    return await context.app.inbox.message(context.viewer, message_id)
+
+
+async def message_body(context: Context, message_id: MessageId) -> str:
+    """The body of a message the viewer has already been shown: through the request's loader,
+    so a page of messages costs one lookup."""
+    found = await context.bodies.load(message_id)
+    if found is None:
+        raise InboxError(f"message {message_id} has an inbox entry but no body")
+    return found.body

@@ -19,7 +19,8 @@ from schema.errors import ErrorCodes
 from schema.metrics import OperationMetrics
 from schema.parsing import CachedParser
 from schema.root import Mutation, Query, Subscription
-from services.observability.metrics import NO_METRICS, Metrics
+from services.disabled import NO_METRICS
+from services.ports import Metrics
 
 # The limits every document must pass at validation, before any resolver runs.
 MAX_DEPTH = 10

@@ -27,9 +27,9 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from schema.context import Context
-from services.observability.metrics import Metrics
+from resolvers.context import Context
 from services.observability.request_ids import bind_request_id, new_request_id
+from services.ports import Metrics
 
 UNKNOWN = "unknown"
 OK = "ok"

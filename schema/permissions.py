@@ -4,7 +4,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from schema.context import Info
+from schema.info import Info
 
 
 class IsAuthenticated(BasePermission):

@@ -1,5 +1,5 @@
-"""GraphQL object types. They carry data from the services and translate field names; the only
-logic here is fetching a message body through the per-request loader."""
+"""GraphQL object types: the services' values under GraphQL's names. The fields that need more
+than the value at hand (a message's body, the viewer's count) ask `resolvers/`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import datetime
 
 import strawberry
 
-from schema.context import Info
+from resolvers import queries
+from schema.info import Info
 from services.cursor import encode_cursor
-from services.domain import InboxEntry, MessageId, Page
+from services.domain import InboxEntry, MarkReadResult, MessageId, Page
 from services.domain import Message as DomainMessage
 from services.domain import UnreadCount as DomainUnreadCount
-from services.errors import InboxError
 
 
 @strawberry.type
@@ -21,7 +21,7 @@ class User:
 
     @strawberry.field
     async def unread_count(self, info: Info) -> int:
-        return await info.context.app.inbox.unread_count(info.context.viewer)
+        return await queries.unread_count(info.context)
 
 
 @strawberry.type
@@ -38,10 +38,7 @@ class Message:
     async def body(self, info: Info) -> str:
         if self.known_body is not None:
             return self.known_body
-        message = await info.context.bodies.load(MessageId(self.id))
-        if message is None:
-            raise InboxError(f"message {self.id} has an inbox entry but no body")
-        return message.body
+        return await queries.message_body(info.context, MessageId(self.id))
 
     @classmethod
     def from_entry(cls, entry: InboxEntry, body: str | None = None) -> Message:
@@ -115,6 +112,14 @@ class MarkReadPayload:
     versioned_unread_count: UnreadCount = strawberry.field(
         description="The count after this change, with its version (see UnreadCount)."
     )
+
+    @classmethod
+    def from_result(cls, result: MarkReadResult) -> MarkReadPayload:
+        return cls(
+            messages=[Message.from_entry(entry) for entry in result.entries],
+            unread_count=result.unread_count,
+            versioned_unread_count=UnreadCount.from_domain(result.counter),
+        )
 
 
 @strawberry.input

@@ -1,219 +1,301 @@
-"""The composition root: builds every client and service from settings, and owns their lifetime.
+"""The composition root: builds the clients, adapters and services a role needs from settings,
+and owns their lifetime.
 
-The server's lifespan, the `worker` command and the tests all enter `bootstrap()`; nothing else
-creates a connection.
+Every entry point builds through `bootstrap()`: the server's lifespan (role "api"), the
+`worker`, `seed` and `dlq` commands (role "worker"), the Lambda handler (role "lambda"), the
+benchmarks and the tests. Each collaborator can be given instead of built: a part that is given
+is used as it is, and a client that no built part needs is never opened. So a unit test or a
+benchmark passes its fakes and opens no connection at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from services.app import ROLES, App, Clients, Role, RoleParts
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
+from services.disabled import NO_METRICS, NoSendLimit
+from services.domain import utc_now
 from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
 from services.inbox import InboxService
-from services.observability.metrics import NO_METRICS, Metrics, QueueName
-from services.redis.clients import RedisClient, redis_clients
+from services.observability.probes import DependencyProbes
+from services.ports import (
+    DeliveryConsumer,
+    DeliveryProducer,
+    EventHub,
+    MessageCache,
+    MessageStore,
+    Metrics,
+    PersistedQueryStore,
+    SendRateLimiter,
+    TokenVerifier,
+)
+from services.redis.clients import RedisClients, redis_clients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
-from services.redis.persisted_queries import PersistedQueryStore, RedisPersistedQueryStore
-from services.redis.send_rate_limit import NoSendLimit, SendRateLimiter, send_rate_limiter
+from services.redis.persisted_queries import RedisPersistedQueryStore
+from services.redis.send_rate_limit import RedisSendRateLimiter
+from services.sending import SendService
 from services.settings import Settings
+from services.sqs.consumer import SqsDeliveryConsumer
+from services.sqs.producer import SqsDeliveryProducer
 from services.sqs.provisioning import ensure_queues
-from services.sqs.queue import SqsDeliveryQueue
 from services.tokens.verified_tokens import VerifiedTokens
-from services.tokens.verifiers import TokenVerifier, token_verifier
-
-log = logging.getLogger("inboxql.bootstrap")
-
-READY_TIMEOUT_SECONDS = 2.0
-# A scrape must answer even when SQS does not; a queue not measured in time reads as NaN.
-QUEUE_MEASURE_TIMEOUT_SECONDS = 1.0
-QUEUE_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+from services.tokens.verifiers import token_verifier
 
 
 @dataclass
-class App:
+class _Opener:
+    """Opens each client on first use only, into the bootstrap's exit stack."""
+
     settings: Settings
-    inbox: InboxService
-    tokens: TokenVerifier
-    store: DynamoMessageStore
-    queue: SqsDeliveryQueue
-    hub: RedisEventHub
-    dynamodb: Any
-    sqs: Any
-    redis: RedisClient
-    persisted_queries: PersistedQueryStore
-    metrics: Metrics = NO_METRICS
-    # Apps built by hand (bench/serve.py) send without a limit.
-    send_limiter: SendRateLimiter = field(default_factory=NoSendLimit)
-    # See dead_letter_queue_url().
-    _dead_letter_queue_url: str | None = field(default=None, repr=False)
+    endpoints: AwsEndpoints
+    stack: AsyncExitStack
+    provision: bool
+    clients: Clients
+    sqs_given: bool = False
+    _redis: RedisClients | None = None
+    _table_ready: bool = False
+    _sqs_long_poll: Any = None
 
-    async def measure_queues(self) -> None:
-        """Both queues' approximate sizes, into the metrics. SQS has no lag figure that every
-        endpoint serves (ApproximateAgeOfOldestMessage is CloudWatch's): lag shows in the
-        delivery latency histogram instead."""
-        await asyncio.gather(self._measure("delivery"), self._measure("dead_letter"))
+    async def dynamodb(self) -> Any:
+        if self.clients.dynamodb is None:
+            self.clients.dynamodb = await self._aws("dynamodb")
+        if self.provision and not self._table_ready:
+            await ensure_table(self.clients.dynamodb, self.settings.table_name)
+            self._table_ready = True
+        return self.clients.dynamodb
 
-    async def _measure(self, queue: QueueName) -> None:
-        try:
-            attributes = await asyncio.wait_for(
-                self._queue_attributes(queue), QUEUE_MEASURE_TIMEOUT_SECONDS
-            )
-            visible = float(attributes["ApproximateNumberOfMessages"])
-            in_flight = float(attributes["ApproximateNumberOfMessagesNotVisible"])
-        except Exception as error:
-            log.warning("could not measure the %s queue: %r", queue, error)
-            visible = in_flight = math.nan
-        self.metrics.queue_measured(queue, visible=visible, in_flight=in_flight)
+    async def sqs(self) -> Any:
+        if self.clients.sqs is None:
+            self.clients.sqs = await self._aws("sqs")
+        if not self.clients.queue_url:
+            self.clients.queue_url = await self._queue_url(self.clients.sqs)
+        return self.clients.sqs
 
-    async def dead_letter_queue_url(self) -> str:
-        """Looked up on first use, then kept: only /metrics and the `dlq` command need it."""
-        if self._dead_letter_queue_url is None:
-            name = self.settings.dead_letter_queue_name
-            found = await self.sqs.get_queue_url(QueueName=name)
-            self._dead_letter_queue_url = str(found["QueueUrl"])
-        return self._dead_letter_queue_url
-
-    async def _queue_attributes(self, queue: QueueName) -> dict[str, str]:
-        url = self.queue.url if queue == "delivery" else await self.dead_letter_queue_url()
-        response = await self.sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=QUEUE_ATTRIBUTES
-        )
-        return dict(response["Attributes"])
-
-    async def readiness(self) -> dict[str, bool]:
-        """Whether each dependency answers now, each within a short budget."""
-
-        async def probe(check: Any) -> bool:
-            try:
-                await asyncio.wait_for(check, READY_TIMEOUT_SECONDS)
-            except Exception:
-                return False
-            return True
-
-        results = await asyncio.gather(
-            probe(self.dynamodb.describe_table(TableName=self.settings.table_name)),
-            probe(self.sqs.get_queue_attributes(QueueUrl=self.queue.url)),
-            probe(self.redis.ping()),
-        )
-        return dict(zip(("dynamodb", "sqs", "redis"), results, strict=True))
-
-
-@contextlib.asynccontextmanager
-async def bootstrap(
-    settings: Settings,
-    endpoints: AwsEndpoints,
-    *,
-    workers: int,
-    provision: bool,
-    metrics: Metrics = NO_METRICS,
-) -> AsyncIterator[App]:
-    """Everything InboxQL needs, alive inside the block. `workers` delivery loops run in the
-    background and drain the queue before the block exits. `metrics` is what the services
-    report to: the server passes the registry it serves at /metrics."""
-    async with AsyncExitStack() as stack:
-        session = aws_session(settings, endpoints)
-        config = client_config(settings)
-        # A long poll holds the connection open; its read budget must outlast the wait.
-        long_poll_config = config.merge(
-            type(config)(read_timeout=settings.long_poll_seconds + settings.read_timeout_seconds)
-        )
-        dynamodb = await stack.enter_async_context(
-            session.client("dynamodb", endpoint_url=endpoints.dynamodb, config=config)
-        )
-        sqs = await stack.enter_async_context(
-            session.client("sqs", endpoint_url=endpoints.sqs, config=config)
-        )
-        sqs_long_poll = await stack.enter_async_context(
-            session.client("sqs", endpoint_url=endpoints.sqs, config=long_poll_config)
-        )
-        # One node or a cluster, as the settings say; nothing connects until first used.
-        redis_connections = redis_clients(settings)
-        stack.push_async_callback(redis_connections.aclose)
-        redis = redis_connections.commands
-
-        if provision:
-            await ensure_table(dynamodb, settings.table_name)
-            queue_url = await ensure_queues(
+    async def _queue_url(self, sqs: Any) -> str:
+        settings = self.settings
+        if self.provision:
+            return await ensure_queues(
                 sqs,
                 settings.queue_name,
                 settings.dead_letter_queue_name,
                 max_receive_count=settings.max_receive_count,
                 visibility_timeout_seconds=settings.visibility_timeout_seconds,
             )
-        else:
-            queue_url = (await sqs.get_queue_url(QueueName=settings.queue_name))["QueueUrl"]
+        found = await sqs.get_queue_url(QueueName=settings.queue_name)
+        return str(found["QueueUrl"])
 
-        store = DynamoMessageStore(dynamodb, settings.table_name)
-        queue = SqsDeliveryQueue(
-            sqs, queue_url, batch_linger_seconds=settings.send_batch_linger_ms / 1000
-        )
-        # Sends still waiting for a batch go out while the SQS client is open.
-        stack.push_async_callback(queue.aclose)
-        hub = RedisEventHub(redis_connections.channels)
-        hub_task = asyncio.create_task(hub.run(), name="inboxql-pubsub")
-        stack.push_async_callback(_cancel, hub_task)
+    async def sqs_long_poll(self) -> Any:
+        sqs = await self.sqs()
+        if self.sqs_given:
+            # A client the caller opened serves every call, with the caller's timeouts.
+            return sqs
+        if self._sqs_long_poll is None:
+            # A long poll holds the connection open; its read budget must outlast the wait.
+            config = client_config(self.settings)
+            read_timeout = self.settings.long_poll_seconds + self.settings.read_timeout_seconds
+            self._sqs_long_poll = await self._aws(
+                "sqs", config.merge(type(config)(read_timeout=read_timeout))
+            )
+        return self._sqs_long_poll
 
-        tokens = VerifiedTokens(
-            await stack.enter_async_context(token_verifier(settings)),
-            leeway_seconds=settings.jwt_leeway_seconds,
+    def redis(self) -> RedisClients:
+        # Given clients are the caller's to close; only those opened here are closed here.
+        if self._redis is None:
+            # One node or a cluster, as the settings say; nothing connects until first used.
+            self._redis = redis_clients(self.settings)
+            self.stack.push_async_callback(self._redis.aclose)
+            self.clients.redis = self._redis.commands
+        return self._redis
+
+    async def _aws(self, service: str, config: Any = None) -> Any:
+        session = aws_session(self.settings, self.endpoints)
+        endpoint = getattr(self.endpoints, service)
+        client = session.client(
+            service, endpoint_url=endpoint, config=config or client_config(self.settings)
         )
-        inbox = InboxService(
-            store=store,
-            queue=queue,
-            cache=RedisMessageCache(redis, settings.body_cache_ttl_seconds),
-            publisher=hub,
-            events=hub,
-            metrics=metrics,
+        return await self.stack.enter_async_context(client)
+
+
+@contextlib.asynccontextmanager
+async def bootstrap(
+    settings: Settings,
+    endpoints: AwsEndpoints | None = None,
+    *,
+    role: Role = "api",
+    workers: int = 0,
+    provision: bool = False,
+    metrics: Metrics = NO_METRICS,
+    store: MessageStore | None = None,
+    producer: DeliveryProducer | None = None,
+    consumer: DeliveryConsumer | None = None,
+    cache: MessageCache | None = None,
+    hub: EventHub | None = None,
+    tokens: TokenVerifier | None = None,
+    send_limiter: SendRateLimiter | None = None,
+    persisted_queries: PersistedQueryStore | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    dynamodb: Any = None,
+    sqs: Any = None,
+    redis: RedisClients | None = None,
+) -> AsyncIterator[App]:
+    """What `role` needs, alive inside the block.
+
+    - "api": the inbox and send services, tokens, persisted queries, the live event hub;
+    - "worker": the store, the queue's consumer side and the hub to publish on (the api role
+      has those too, for the delivery loops a local server runs in process);
+    - "lambda": the store and the hub (the event source mapping is the consumer).
+
+    `workers` delivery loops run in the background (any role but "lambda") and drain the queue
+    before the block exits. `metrics` is what the services report to: the server passes the
+    registry it serves at /metrics. `provision` creates the table and queues if missing.
+    `dynamodb`, `sqs` and `redis` are clients the caller opened (and closes): the adapters
+    bootstrap builds use them instead of opening their own, as the capacity benchmark's
+    counting clients need."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role == "lambda" and workers:
+        raise ValueError("a Lambda worker runs no delivery loops of its own")
+    async with AsyncExitStack() as stack:
+        clients = Clients(
+            dynamodb=dynamodb, sqs=sqs, redis=redis.commands if redis is not None else None
         )
+        opener = _Opener(
+            settings,
+            endpoints or AwsEndpoints(),
+            stack,
+            provision,
+            clients,
+            sqs_given=sqs is not None,
+            _redis=redis,
+        )
+        if store is None:
+            store = DynamoMessageStore(await opener.dynamodb(), settings.table_name)
+        if hub is None:
+            redis_hub = RedisEventHub(opener.redis().channels)
+            hub_task = asyncio.create_task(redis_hub.run(), name="inboxql-pubsub")
+            stack.push_async_callback(_cancel, hub_task)
+            hub = redis_hub
+        parts = RoleParts()
+        if role == "api":
+            parts = await _api_parts(
+                settings,
+                opener,
+                store=store,
+                hub=hub,
+                metrics=metrics,
+                clock=clock,
+                producer=producer,
+                cache=cache,
+                tokens=tokens,
+                send_limiter=send_limiter,
+                persisted_queries=persisted_queries,
+            )
+        if role != "lambda":
+            parts.consumer = consumer or SqsDeliveryConsumer(
+                await opener.sqs_long_poll(), clients.queue_url
+            )
         app = App(
             settings=settings,
-            inbox=inbox,
-            tokens=tokens,
+            role=role,
+            metrics=metrics,
             store=store,
-            queue=queue,
             hub=hub,
-            dynamodb=dynamodb,
-            sqs=sqs,
-            redis=redis,
-            persisted_queries=RedisPersistedQueryStore(redis),
-            send_limiter=send_rate_limiter(
-                redis,
+            clients=clients,
+            built=parts,
+            probes=DependencyProbes(
+                settings,
+                metrics,
+                dynamodb=clients.dynamodb,
+                sqs=clients.sqs,
+                redis=clients.redis,
+                queue_url=clients.queue_url,
+            ),
+        )
+        if workers:
+            _start_workers(stack, app, workers)
+        yield app
+
+
+async def _api_parts(
+    settings: Settings,
+    opener: _Opener,
+    *,
+    store: MessageStore,
+    hub: EventHub,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+    producer: DeliveryProducer | None,
+    cache: MessageCache | None,
+    tokens: TokenVerifier | None,
+    send_limiter: SendRateLimiter | None,
+    persisted_queries: PersistedQueryStore | None,
+) -> RoleParts:
+    if producer is None:
+        sqs_producer = SqsDeliveryProducer(
+            await opener.sqs(),
+            opener.clients.queue_url,
+            batch_linger_seconds=settings.send_batch_linger_ms / 1000,
+        )
+        # Sends still waiting for a batch go out while the SQS client is open.
+        opener.stack.push_async_callback(sqs_producer.aclose)
+        producer = sqs_producer
+    if cache is None:
+        cache = RedisMessageCache(opener.redis().commands, settings.body_cache_ttl_seconds)
+    if tokens is None:
+        verifier = await opener.stack.enter_async_context(token_verifier(settings))
+        tokens = VerifiedTokens(verifier, leeway_seconds=settings.jwt_leeway_seconds)
+    if send_limiter is None:
+        send_limiter = (
+            RedisSendRateLimiter(
+                opener.redis().commands,
                 limit=settings.send_rate_limit,
                 window_seconds=settings.send_rate_window_seconds,
-            ),
-            metrics=metrics,
+            )
+            if settings.send_rate_limit
+            else NoSendLimit()
         )
-        stop = asyncio.Event()
-        worker = DeliveryWorker(
-            SqsDeliveryQueue(sqs_long_poll, queue_url),
-            store,
-            hub,
-            wait_seconds=settings.long_poll_seconds,
-            metrics=metrics,
-        )
-        worker_tasks = [
-            asyncio.create_task(worker.run(stop), name=f"inboxql-worker-{i}")
-            for i in range(workers)
-        ]
+    if persisted_queries is None:
+        persisted_queries = RedisPersistedQueryStore(opener.redis().commands)
+    return RoleParts(
+        inbox=InboxService(
+            store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
+        ),
+        sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
+        tokens=tokens,
+        persisted_queries=persisted_queries,
+        producer=producer,
+    )
 
-        async def stop_workers() -> None:
-            stop.set()
-            await asyncio.gather(*worker_tasks, return_exceptions=True)
 
-        # Registered last, so it runs first: workers drain while every client is still open.
-        stack.push_async_callback(stop_workers)
-        yield app
+def _start_workers(stack: AsyncExitStack, app: App, workers: int) -> None:
+    stop = asyncio.Event()
+    worker = DeliveryWorker(
+        app.consumer,
+        app.store,
+        app.hub,
+        wait_seconds=app.settings.long_poll_seconds,
+        metrics=app.metrics,
+    )
+    tasks = [
+        asyncio.create_task(worker.run(stop), name=f"inboxql-worker-{i}") for i in range(workers)
+    ]
+
+    async def stop_workers() -> None:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # Registered last, so it runs first: workers drain while every client is still open.
+    stack.push_async_callback(stop_workers)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -12,11 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.disabled import NO_METRICS
 from services.domain import Message, MessageReceived, UnreadCountChanged, utc_now
 from services.inbox import announce
-from services.observability.metrics import NO_METRICS, DeliveryOutcome, Metrics
 from services.observability.request_ids import new_request_id, request_id_bound
-from services.ports import Delivery, DeliveryQueue, EventPublisher, MessageStore
+from services.ports import (
+    Delivery,
+    DeliveryConsumer,
+    DeliveryOutcome,
+    EventPublisher,
+    MessageStore,
+    Metrics,
+)
 
 log = logging.getLogger("inboxql.delivery")
 
@@ -60,7 +67,7 @@ def _seconds_since(message: Message, clock: Callable[[], datetime]) -> float:
 
 @dataclass
 class DeliveryWorker:
-    queue: DeliveryQueue
+    queue: DeliveryConsumer
     store: MessageStore
     publisher: EventPublisher
     wait_seconds: int = 20
@@ -85,10 +92,9 @@ class DeliveryWorker:
             await self.queue.acknowledge(done)
 
     async def deliver_batch(self, batch: list[Delivery]) -> list[bool]:
-        """Deliver every item of a received batch concurrently; True for each one delivered.
-        Acknowledging is the caller's: `process` deletes from SQS, a Lambda handler reports the
-        failures and lets the event source mapping delete the rest."""
-        return list(await asyncio.gather(*(self._deliver_one(item) for item in batch)))
+        return await deliver_batch(
+            batch, self.store, self.publisher, metrics=self.metrics, clock=self.clock
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Long-poll until `stop` is set, then drain what is queued (bounded) and return.
@@ -122,33 +128,63 @@ class DeliveryWorker:
         except Exception as error:
             log.error("draining the delivery queue failed: %r", error)
 
-    async def _deliver_one(self, item: Delivery) -> bool:
-        # Logged, and published on, under the id of the request that sent the message; a
-        # payload from before request ids gets one of its own.
-        with request_id_bound(item.request_id or new_request_id()):
-            outcome = await self._outcome_of(item)
-        self.metrics.delivery_attempted(outcome)
-        return outcome in ("delivered", "duplicate")
 
-    async def _outcome_of(self, item: Delivery) -> DeliveryOutcome:
-        if item.message is None:
-            # Left on the queue: after the configured receives SQS moves it to the DLQ.
-            log.error("undecodable queue message (receive %d), leaving it", item.receive_count)
-            return "undecodable"
-        try:
-            created = await deliver(
-                item.message, self.store, self.publisher, metrics=self.metrics, clock=self.clock
-            )
-        except Exception as error:
-            log.warning(
-                "delivery of %s failed (receive %d), will retry: %r",
-                item.message.id,
-                item.receive_count,
-                error,
-                extra={"message_id": item.message.id, "receive_count": item.receive_count},
-            )
-            return "failed"
-        return "delivered" if created else "duplicate"
+async def deliver_batch(
+    batch: list[Delivery],
+    store: MessageStore,
+    publisher: EventPublisher,
+    *,
+    metrics: Metrics = NO_METRICS,
+    clock: Callable[[], datetime] = utc_now,
+) -> list[bool]:
+    """Deliver every item of a received batch concurrently; True for each one delivered.
+    Acknowledging is the caller's: the long-polling worker deletes from SQS, a Lambda handler
+    reports the failures and lets the event source mapping delete the rest."""
+    return list(
+        await asyncio.gather(
+            *(_deliver_one(item, store, publisher, metrics, clock) for item in batch)
+        )
+    )
+
+
+async def _deliver_one(
+    item: Delivery,
+    store: MessageStore,
+    publisher: EventPublisher,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+) -> bool:
+    # Logged, and published on, under the id of the request that sent the message; a
+    # payload from before request ids gets one of its own.
+    with request_id_bound(item.request_id or new_request_id()):
+        outcome = await _outcome_of(item, store, publisher, metrics, clock)
+    metrics.delivery_attempted(outcome)
+    return outcome in ("delivered", "duplicate")
+
+
+async def _outcome_of(
+    item: Delivery,
+    store: MessageStore,
+    publisher: EventPublisher,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+) -> DeliveryOutcome:
+    if item.message is None:
+        # Left on the queue: after the configured receives SQS moves it to the DLQ.
+        log.error("undecodable queue message (receive %d), leaving it", item.receive_count)
+        return "undecodable"
+    try:
+        created = await deliver(item.message, store, publisher, metrics=metrics, clock=clock)
+    except Exception as error:
+        log.warning(
+            "delivery of %s failed (receive %d), will retry: %r",
+            item.message.id,
+            item.receive_count,
+            error,
+            extra={"message_id": item.message.id, "receive_count": item.receive_count},
+        )
+        return "failed"
+    return "delivered" if created else "duplicate"
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -60,6 +60,12 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds")
 
 
+def to_millisecond(at: datetime) -> datetime:
+    """Times are stored and shown to the millisecond, like the ids that encode them; a value
+    returned before storing must equal the one read back later."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

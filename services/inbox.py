@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from services.cursor import decode_cursor
+from services.disabled import NO_METRICS
 from services.domain import (
     MAX_MARK_READ_IDS,
     InboxEntry,
@@ -23,28 +24,18 @@ from services.domain import (
     UserId,
     check_page_size,
     id_upper_bound,
-    new_message_id,
-    normalize_body,
-    parse_client_message_id,
     parse_message_id,
     parse_user_id,
+    to_millisecond,
     utc_now,
 )
 from services.errors import BadUserInput, DependencyUnavailable
-from services.observability.metrics import NO_METRICS, Metrics
-from services.ports import (
-    DeliveryQueue,
-    EventPublisher,
-    EventStream,
-    MessageCache,
-    MessageStore,
-)
+from services.ports import EventPublisher, EventStream, MessageCache, MessageStore, Metrics
 
 log = logging.getLogger("inboxql.inbox")
 
 T = TypeVar("T")
 
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # Unread ids are fetched and marked in chunks; 99 fills one DynamoDB transaction exactly.
 MARK_ALL_READ_CHUNK = 99
 
@@ -52,46 +43,11 @@ MARK_ALL_READ_CHUNK = 99
 @dataclass
 class InboxService:
     store: MessageStore
-    queue: DeliveryQueue
     cache: MessageCache
     publisher: EventPublisher
     events: EventStream
     clock: Callable[[], datetime] = field(default=utc_now)
     metrics: Metrics = NO_METRICS
-
-    async def send_message(
-        self,
-        sender_id: UserId,
-        recipient_id: str,
-        body: str,
-        client_message_id: str | None = None,
-    ) -> Message:
-        recipient = parse_user_id(recipient_id, "recipientId")
-        text = normalize_body(body)
-        key = parse_client_message_id(client_message_id)
-        now = self._now()
-        message = Message(new_message_id(now), sender_id, recipient, text, now)
-        if key is not None:
-            held = await self.store.reserve_client_message_id(
-                message, key, now + IDEMPOTENCY_WINDOW
-            )
-            if (held.recipient_id, held.body) != (recipient, text):
-                raise BadUserInput(
-                    "`clientMessageId` was already used for a different message in the last 24h"
-                )
-            message = held
-        # A retry with the same key enqueues again on purpose: if the first attempt stored the
-        # key but failed before the queue accepted the message, this is what delivers it.
-        # Delivery is idempotent on the message id, so a second copy changes nothing.
-        await self.queue.enqueue(message)
-        log.info(
-            "accepted message %s from %s to %s",
-            message.id,
-            message.sender_id,
-            message.recipient_id,
-            extra={"message_id": message.id, "recipient_id": message.recipient_id},
-        )
-        return message
 
     async def inbox(
         self, user_id: UserId, *, first: int, after: str | None, unread_only: bool
@@ -207,10 +163,7 @@ class InboxService:
                     yield item.message
 
     def _now(self) -> datetime:
-        # Times are stored and shown to the millisecond, like the ids that encode them; a value
-        # returned before storing must equal the one read back later.
-        now = self.clock()
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+        return to_millisecond(self.clock())
 
     async def _announce_count(self, user_id: UserId) -> UnreadCount:
         current = await self.store.unread_count(user_id)

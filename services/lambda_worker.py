@@ -20,16 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.app import App
 from services.aws import AwsEndpoints
-from services.bootstrap import App, bootstrap
-from services.delivery import DeliveryWorker
-from services.domain import Message
+from services.bootstrap import bootstrap
+from services.delivery import deliver_batch
 from services.message_codec import decode_message_with_request_id
 from services.ports import Delivery, EventPublisher, MessageStore
 from services.settings import Settings, SettingsError
@@ -38,20 +37,6 @@ log = logging.getLogger("inboxql.lambda")
 
 SqsRecord = Mapping[str, Any]
 BatchResponse = dict[str, list[dict[str, str]]]
-
-
-class EventSourceQueue:
-    """The `DeliveryQueue` of a Lambda worker: none. The event source mapping receives and
-    deletes the messages; the function must never do either itself."""
-
-    async def enqueue(self, message: Message) -> None:
-        raise RuntimeError("a Lambda delivery worker does not send to the queue")
-
-    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
-        raise RuntimeError("the SQS event source mapping receives for a Lambda worker")
-
-    async def acknowledge(self, receipts: Sequence[str]) -> None:
-        raise RuntimeError("the SQS event source mapping deletes for a Lambda worker")
 
 
 def _receive_count(record: SqsRecord) -> int:
@@ -82,8 +67,8 @@ async def handle_records(
 ) -> list[str]:
     """Deliver the records of one SQS event; return the `messageId` of each one that was not
     delivered, in record order."""
-    worker = DeliveryWorker(EventSourceQueue(), store, publisher)
-    outcomes = await worker.deliver_batch([to_delivery(record) for record in records])
+    # No consumer side: the event source mapping receives, and deletes what is not reported.
+    outcomes = await deliver_batch([to_delivery(record) for record in records], store, publisher)
     return [
         str(record["messageId"]) for record, ok in zip(records, outcomes, strict=True) if not ok
     ]
@@ -91,16 +76,12 @@ async def handle_records(
 
 def lambda_settings(environ: Mapping[str, str]) -> Settings:
     """`Settings.from_env` for the function: always external mode (there is no local stack to
-    start in Lambda). A delivery worker verifies no tokens, so the function is not given
-    INBOXQL_JWT_SECRET, which external mode otherwise requires; it gets a random one that no
-    one knows instead, so its (unused) verifier can never accept any token."""
+    start in Lambda). A delivery worker verifies no tokens and its role builds no verifier, so
+    the function needs no INBOXQL_JWT_SECRET or JWKS."""
     stack = environ.get("INBOXQL_STACK", "external")
     if stack != "external":
         raise SettingsError(f"the Lambda worker needs INBOXQL_STACK=external, got {stack!r}")
-    env = dict(environ, INBOXQL_STACK="external")
-    if not env.get("INBOXQL_JWT_SECRET"):
-        env["INBOXQL_JWT_SECRET"] = secrets.token_urlsafe(32)
-    return Settings.from_env(env)
+    return Settings.from_env(dict(environ, INBOXQL_STACK="external"), verifies_tokens=False)
 
 
 # --- the container's state ----------------------------------------------------------------
@@ -123,7 +104,7 @@ class _Container:
         if self.app is None:
             settings = lambda_settings(os.environ)
             self.app = await self.resources.enter_async_context(
-                bootstrap(settings, AwsEndpoints(), workers=0, provision=False)
+                bootstrap(settings, AwsEndpoints(), role="lambda")
             )
             log.info("clients ready: table %s, queue %s", settings.table_name, settings.queue_name)
         return self.app

@@ -1,5 +1,6 @@
-"""The small interfaces the services need from the outside world. Adapters implement them
-against DynamoDB, SQS and Redis; `tests/fakes.py` implements them in memory."""
+"""Every interface the services need from the outside world, in one place. Adapters implement
+them against DynamoDB, SQS, Redis and JWT/JWKS; `services/disabled.py` holds the ones for a
+feature switched off; `tests/fakes.py` implements them all in memory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from services.domain import (
     InboxEntry,
@@ -69,8 +70,16 @@ class Delivery:
     request_id: str | None = None
 
 
-class DeliveryQueue(Protocol):
-    async def enqueue(self, message: Message) -> None: ...
+class DeliveryProducer(Protocol):
+    """The API's side of the delivery queue."""
+
+    async def enqueue(self, message: Message) -> None:
+        """Returns once the queue has accepted the message: from then on it is never lost."""
+
+
+class DeliveryConsumer(Protocol):
+    """The long-polling worker's side. A Lambda worker has none: its event source mapping
+    receives and deletes."""
 
     async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]: ...
 
@@ -97,3 +106,59 @@ class EventStream(Protocol):
     def subscribe(
         self, user_id: UserId
     ) -> AbstractAsyncContextManager[AsyncIterator[EventStreamItem]]: ...
+
+
+class EventHub(EventPublisher, EventStream, Protocol):
+    """Both sides of the live events, as one process holds them."""
+
+
+class TokenVerifier(Protocol):
+    async def prepare(self, token: str) -> None:
+        """Whatever `verify` needs fetched first (a signing key); never raises."""
+
+    def verify(self, token: str) -> UserId:
+        """The caller's user id; Unauthenticated if the token is not good."""
+
+
+class SendRateLimiter(Protocol):
+    async def admit(self, sender_id: UserId) -> None:
+        """Count one send by `sender_id`; raise RateLimited when over the limit."""
+
+
+class PersistedQueryStore(Protocol):
+    async def get(self, sha256_hash: str) -> str | None:
+        """The document registered under this hash, or None (unknown, expired, unavailable)."""
+
+    async def put(self, sha256_hash: str, query: str) -> None:
+        """Register `query` under its hash; best effort."""
+
+
+DeliveryOutcome = Literal["delivered", "duplicate", "failed", "undecodable"]
+DeliveryStage = Literal["persisted", "published"]
+QueueName = Literal["delivery", "dead_letter"]
+
+
+class Metrics(Protocol):
+    """What InboxQL measures, as calls. Every label takes values from a small fixed set: a
+    label fed by clients would grow without bound."""
+
+    def operation_finished(
+        self, operation: str, operation_type: str, outcome: str, seconds: float | None
+    ) -> None:
+        """One GraphQL operation (or a request refused before one): `outcome` is "ok" or an
+        error code. `seconds` is None when a duration says nothing (subscriptions)."""
+
+    def subscription_started(self, field: str) -> None: ...
+
+    def subscription_ended(self, field: str) -> None: ...
+
+    def delivery_attempted(self, outcome: DeliveryOutcome) -> None: ...
+
+    def message_delivered(self, stage: DeliveryStage, seconds_since_sent: float) -> None: ...
+
+    def cache_looked_up(self, *, hits: int, misses: int) -> None: ...
+
+    def response_cache_looked_up(self, *, hit: bool) -> None: ...
+
+    def queue_measured(self, queue: QueueName, *, visible: float, in_flight: float) -> None:
+        """NaN for a queue that could not be read: an old number would look current."""

@@ -12,8 +12,9 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from server import create_app
+from services.app import App
 from services.aws import AwsEndpoints
-from services.bootstrap import App, bootstrap
+from services.bootstrap import bootstrap
 from services.local.stack import LocalStack, StackEndpoints
 from services.settings import Settings
 

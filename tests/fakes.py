@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from services.disabled import NO_METRICS
 from services.domain import (
     InboxEntry,
     InboxEvent,
@@ -24,16 +25,21 @@ from services.domain import (
     UnreadCount,
     UserId,
 )
-from services.errors import DependencyUnavailable
+from services.errors import DependencyUnavailable, RateLimited, Unauthenticated
 from services.ports import (
     Delivery,
-    DeliveryQueue,
-    EventPublisher,
-    EventStream,
-    EventStreamItem,
+    DeliveryConsumer,
+    DeliveryProducer,
+    EventHub,
     MessageCache,
     MessageStore,
+    Metrics,
+    PersistedQueryStore,
+    SendRateLimiter,
+    TokenVerifier,
 )
+from services.redis.persisted_queries import document_hash
+from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
 
 # DynamoDB's transaction limit (100 items) minus the counter item, as in DynamoMessageStore.
 ENTRIES_PER_TRANSACTION = 99
@@ -257,7 +263,8 @@ class _QueueItem:
 
 
 class FakeDeliveryQueue:
-    """`DeliveryQueue` in memory, with SQS's receipts, visibility and receive counts.
+    """Both sides of the delivery queue (`DeliveryProducer`, `DeliveryConsumer`) in memory, with
+    SQS's receipts, visibility and receive counts.
 
     `receive` with `wait_seconds > 0` long-polls: it waits (up to that many seconds) until an
     item becomes visible. Received items stay in flight until acknowledged or until
@@ -392,19 +399,23 @@ class FakeMessageCache:
 
 
 class FakeEventHub:
-    """`EventPublisher` and `EventStream` in memory.
+    """`EventHub` (`EventPublisher` and `EventStream`) in memory.
 
-    Subscribers get every event published to their user while subscribed, in order.
-    `inject_gap()` tells subscribers events may have been missed (`None`), as
-    `RedisEventHub` does after an overflow or a reconnect. `unavailable = True` makes
-    `publish` raise `DependencyUnavailable` (and deliver nothing).
+    Subscribers get every event published to their user while subscribed, in order, through
+    the very queue `RedisEventHub` gives each subscriber (services/redis/subscriber_queue.py),
+    so it bounds and coalesces alike: a newer count replaces an older one still waiting, and a
+    queue of `queue_size` that overflows becomes one gap marker (`None`). `inject_gap()` tells
+    subscribers events may have been missed, as `RedisEventHub` does after a reconnect.
+    `unavailable = True` makes `publish` raise `DependencyUnavailable` (and deliver nothing).
+    tests/contract/ holds it to the same behaviour as `RedisEventHub`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.published: list[tuple[UserId, InboxEvent]] = []
         self.unavailable = False
         self.fail_next_publish: list[Exception] = []
-        self._subscribers: dict[UserId, list[asyncio.Queue[EventStreamItem]]] = {}
+        self._queue_size = queue_size
+        self._subscribers: dict[UserId, list[SubscriberQueue]] = {}
         self._subscribed = asyncio.Event()
 
     async def publish(self, user_id: UserId, event: InboxEvent) -> None:
@@ -414,15 +425,15 @@ class FakeEventHub:
             raise DependencyUnavailable("redis publish: connection refused (fake)")
         self.published.append((user_id, event))
         for queue in self._subscribers.get(user_id, []):
-            queue.put_nowait(event)
+            queue.offer(event)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, user_id: UserId) -> AsyncIterator[AsyncIterator[EventStreamItem]]:
-        queue: asyncio.Queue[EventStreamItem] = asyncio.Queue()
+    async def subscribe(self, user_id: UserId) -> AsyncIterator[SubscriberQueue]:
+        queue = SubscriberQueue(self._queue_size)
         self._subscribers.setdefault(user_id, []).append(queue)
         self._subscribed.set()
         try:
-            yield _drain(queue)
+            yield queue
         finally:
             self._subscribers[user_id].remove(queue)
             if not self._subscribers[user_id]:
@@ -433,7 +444,7 @@ class FakeEventHub:
         for user, queues in self._subscribers.items():
             if user_id is None or user == user_id:
                 for queue in queues:
-                    queue.put_nowait(None)
+                    queue.offer(None)
 
     def subscriber_count(self, user_id: UserId) -> int:
         return len(self._subscribers.get(user_id, []))
@@ -447,14 +458,86 @@ class FakeEventHub:
         return [event for user, event in self.published if user == user_id]
 
 
-async def _drain(queue: asyncio.Queue[EventStreamItem]) -> AsyncIterator[EventStreamItem]:
-    while True:
-        yield await queue.get()
+class FakeTokenVerifier:
+    """`TokenVerifier` in memory: a token is accepted when it was issued here, as the user it
+    was issued for; anything else is Unauthenticated, as from a real verifier."""
+
+    def __init__(self) -> None:
+        self._users: dict[str, UserId] = {}
+        self.prepared: list[str] = []
+
+    def issue(self, user_id: UserId) -> str:
+        token = f"fake-token-{len(self._users)}-{user_id}"
+        self._users[token] = user_id
+        return token
+
+    async def prepare(self, token: str) -> None:
+        self.prepared.append(token)
+
+    def verify(self, token: str) -> UserId:
+        try:
+            return self._users[token]
+        except KeyError:
+            raise Unauthenticated("invalid token") from None
 
 
-# mypy checks here that every fake satisfies its Protocol structurally.
-_store: MessageStore = FakeMessageStore()
-_queue: DeliveryQueue = FakeDeliveryQueue()
-_cache: MessageCache = FakeMessageCache()
-_publisher: EventPublisher = FakeEventHub()
-_stream: EventStream = FakeEventHub()
+class FakeSendRateLimiter:
+    """`SendRateLimiter` in memory: at most `limit` sends per sender until `reset()`."""
+
+    def __init__(self, limit: int | None = None, *, retry_after_seconds: int = 60) -> None:
+        self.limit = limit
+        self.retry_after_seconds = retry_after_seconds
+        self.sends: Counter[UserId] = Counter()
+
+    async def admit(self, sender_id: UserId) -> None:
+        self.sends[sender_id] += 1
+        if self.limit is not None and self.sends[sender_id] > self.limit:
+            raise RateLimited(
+                f"at most {self.limit} messages; retry in {self.retry_after_seconds} s",
+                retry_after_seconds=self.retry_after_seconds,
+            )
+
+    def reset(self) -> None:
+        self.sends.clear()
+
+
+class FakePersistedQueryStore:
+    """`PersistedQueryStore` in memory; `unavailable = True` reads as "not found", as the Redis
+    store does while Redis is down."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, str] = {}
+        self.unavailable = False
+
+    async def get(self, sha256_hash: str) -> str | None:
+        query = None if self.unavailable else self.documents.get(sha256_hash)
+        # As the Redis store: what is under a hash is served only if it is that hash's document.
+        if query is None or document_hash(query) != sha256_hash:
+            return None
+        return query
+
+    async def put(self, sha256_hash: str, query: str) -> None:
+        if not self.unavailable:
+            self.documents[sha256_hash] = query
+
+
+def _fakes_obey_their_ports(
+    *,
+    store: FakeMessageStore,
+    queue: FakeDeliveryQueue,
+    cache: FakeMessageCache,
+    hub: FakeEventHub,
+    tokens: FakeTokenVerifier,
+    limiter: FakeSendRateLimiter,
+    persisted: FakePersistedQueryStore,
+) -> None:
+    """Never called: mypy checks here that every fake satisfies its Protocol structurally."""
+    _store: MessageStore = store
+    _producer: DeliveryProducer = queue
+    _consumer: DeliveryConsumer = queue
+    _cache: MessageCache = cache
+    _hub: EventHub = hub
+    _tokens: TokenVerifier = tokens
+    _limiter: SendRateLimiter = limiter
+    _persisted: PersistedQueryStore = persisted
+    _metrics: Metrics = NO_METRICS

@@ -1,1 +1,16 @@
-"""The cost model: AWS prices, the measured per-operation profile, and the monthly report."""
+"""The cost model: what InboxQL costs a month on AWS, from measured capacity per operation and
+a usage profile, and the monthly report.
+
+Pure functions: the only I/O is `prices.load_prices(path)` and `profile.load_profile(path)`.
+Inputs:
+
+- `profile.Measurements`: per-operation DynamoDB units, SQS requests and Redis ECPUs, as
+  measured by `python -m bench.capacity` (its JSON, `default_profile.json`, is the default);
+- `assumptions.UsageProfile`: what an average user does a day (the defaults are stated there);
+- `assumptions.Assumptions`: how it is deployed (Lambda worker, API tasks, load balancer);
+- `prices.PriceTable`: `prices.json`, every price with its source and date.
+
+`bill.monthly_cost(users, ...)` gives line items per service (`line_items.TierCost`), from a
+user's day of traffic (`workload`); `seed_estimate.SEED_TIERS` holds the seed's estimate;
+`report.cost_report` prints it all.
+"""

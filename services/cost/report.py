@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.cost.model import (
-    SEED_INCONSISTENCIES,
-    SERVICES,
-    Assumptions,
-    Measurements,
-    PriceTable,
-    TierCost,
-    UsageProfile,
-    load_prices,
-    load_profile,
-    monthly_cost,
-    seed_tier_for,
-)
+from services.cost.assumptions import Assumptions, UsageProfile
+from services.cost.bill import monthly_cost
+from services.cost.line_items import SERVICES, TierCost
+from services.cost.prices import PriceTable, load_prices
+from services.cost.profile import Measurements, load_profile
+from services.cost.seed_estimate import SEED_INCONSISTENCIES, seed_tier_for
 
 DEFAULT_USERS = (1_000, 10_000, 1_000_000)
 WIDTH = 34
@@ -109,7 +102,7 @@ def _summary(tiers: list[TierCost]) -> str:
 def _usage_lines(usage: UsageProfile) -> str:
     return "\n".join(
         [
-            "Usage profile (per user per day; see UsageProfile in services/cost/model.py)",
+            "Usage profile (per user per day; see UsageProfile in services/cost/assumptions.py)",
             f"  sends {usage.sends_per_day:g}, inbox pages {usage.inbox_pages_per_day:g} "
             f"(body cache hits {usage.body_cache_hit_ratio:.0%}), message opens "
             f"{usage.message_opens_per_day:g}, conversation pages "

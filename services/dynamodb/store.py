@@ -3,8 +3,6 @@ conditional transaction, so the counter is exact under redelivery and concurrenc
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -39,11 +37,9 @@ from services.dynamodb.keys import (
     s,
     user_pk,
 )
-from services.errors import DependencyUnavailable
+from services.dynamodb.paging import backoff, batch_get, query_newest
 
 TRANSACTION_ATTEMPTS = 8
-READ_ATTEMPTS = 8
-BATCH_GET_LIMIT = 100
 # A transaction holds at most 100 items: these entries plus the counter.
 ENTRIES_PER_TRANSACTION = 99
 
@@ -59,10 +55,6 @@ def _cancellation_codes(error: ClientError) -> list[str]:
 
 def _is_cancelled(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "TransactionCanceledException"
-
-
-async def _backoff(attempt: int) -> None:
-    await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
 
 
 class DynamoMessageStore:
@@ -105,7 +97,7 @@ class DynamoMessageStore:
                     raise
                 if "ConditionalCheckFailed" in _cancellation_codes(error):
                     return False
-                await _backoff(attempt)
+                await backoff(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
 
     async def reserve_client_message_id(
@@ -134,13 +126,17 @@ class DynamoMessageStore:
 
     async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
         # BatchGetItem refuses a request that names one key twice.
-        items = await self._batch_get([message_key(i) for i in dict.fromkeys(ids)])
+        items = await batch_get(
+            self._client, self._table, [message_key(i) for i in dict.fromkeys(ids)]
+        )
         return {message.id: message for message in map(decode_message, items)}
 
     async def get_entries(
         self, user_id: UserId, ids: Sequence[MessageId]
     ) -> dict[MessageId, InboxEntry]:
-        items = await self._batch_get([entry_key(user_id, i) for i in dict.fromkeys(ids)])
+        items = await batch_get(
+            self._client, self._table, [entry_key(user_id, i) for i in dict.fromkeys(ids)]
+        )
         return {entry.id: entry for entry in map(decode_entry, items)}
 
     async def list_inbox(
@@ -153,7 +149,9 @@ class DynamoMessageStore:
             if before is not None:
                 condition += " AND unreadSk < :before"
                 values[":before"] = s(before)
-            keys, more = await self._query(
+            keys, more = await query_newest(
+                self._client,
+                self._table,
                 limit,
                 IndexName=UNREAD_INDEX,
                 KeyConditionExpression=condition,
@@ -170,7 +168,9 @@ class DynamoMessageStore:
         else:
             condition = "pk = :pk AND sk BETWEEN :low AND :before"
             values[":before"] = s(ENTRY_PREFIX + before)
-        items, more = await self._query(
+        items, more = await query_newest(
+            self._client,
+            self._table,
             limit,
             KeyConditionExpression=condition,
             ExpressionAttributeValues=values,
@@ -187,7 +187,9 @@ class DynamoMessageStore:
         if before is not None:
             condition += " AND convSk < :before"
             values[":before"] = s(before)
-        items, more = await self._query(
+        items, more = await query_newest(
+            self._client,
+            self._table,
             limit,
             IndexName=CONVERSATION_INDEX,
             KeyConditionExpression=condition,
@@ -233,7 +235,7 @@ class DynamoMessageStore:
                         raise TransactionConflict(
                             f"markRead for {user_id} kept conflicting"
                         ) from error
-                    await _backoff(attempt)
+                    await backoff(attempt)
                 pending = still
                 continue
             for entry in pending:
@@ -276,7 +278,9 @@ class DynamoMessageStore:
         return updates
 
     async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
-        keys, _ = await self._query(
+        keys, _ = await query_newest(
+            self._client,
+            self._table,
             limit,
             IndexName=UNREAD_INDEX,
             KeyConditionExpression="pk = :pk AND unreadSk <= :up_to",
@@ -293,51 +297,3 @@ class DynamoMessageStore:
         if item is None:
             return UnreadCount(0, 0)
         return UnreadCount(int(item["unread"]["N"]), int(item["version"]["N"]))
-
-    async def _query(
-        self, limit: int, *, skip_id: MessageId | None = None, **params: Any
-    ) -> tuple[list[Item], bool]:
-        """Newest first, up to `limit` items, and whether more exist. `skip_id` drops the
-        inclusive upper bound of a BETWEEN range."""
-        items: list[Item] = []
-        start: Item | None = None
-        while True:
-            page_params = dict(
-                params, TableName=self._table, ScanIndexForward=False, Limit=limit + 2 - len(items)
-            )
-            if start is not None:
-                page_params["ExclusiveStartKey"] = start
-            response = await self._client.query(**page_params)
-            items.extend(
-                item
-                for item in response.get("Items", [])
-                if skip_id is None or item["sk"]["S"] != ENTRY_PREFIX + skip_id
-            )
-            start = response.get("LastEvaluatedKey")
-            if len(items) > limit or start is None:
-                return items[:limit], len(items) > limit
-
-    async def _batch_get(self, keys: list[Item]) -> list[Item]:
-        found: list[Item] = []
-        for offset in range(0, len(keys), BATCH_GET_LIMIT):
-            request = {
-                self._table: {
-                    "Keys": keys[offset : offset + BATCH_GET_LIMIT],
-                    "ConsistentRead": True,
-                }
-            }
-            attempt = 0
-            while request:
-                response = await self._client.batch_get_item(RequestItems=request)
-                found.extend(response["Responses"].get(self._table, []))
-                request = response.get("UnprocessedKeys") or {}
-                if request:
-                    attempt += 1
-                    # Sustained throttling leaves keys unprocessed on every call: give up
-                    # rather than retry for ever inside a request that has a time budget.
-                    if attempt >= READ_ATTEMPTS:
-                        raise DependencyUnavailable(
-                            f"BatchGetItem left keys unprocessed {attempt} times in a row"
-                        )
-                    await _backoff(attempt)
-        return found

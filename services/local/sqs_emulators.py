@@ -12,12 +12,14 @@ import importlib.util
 import logging
 import sys
 from pathlib import Path
+from typing import Literal
 
 from services.local.npm_packages import npm_install, publish, scratch_dir
 from services.local.tools import LocalToolMissing, LocalTools
-from services.settings import SqsEmulator
 
 log = logging.getLogger("inboxql.stack")
+
+SqsEmulator = Literal["fauxqs", "moto"]
 
 FAUXQS_VERSION = "2.4.1"
 _FAUXQS_LAUNCHER = Path(__file__).with_name("fauxqs_server.mjs")

@@ -12,22 +12,17 @@ and `stack.json` live in data_dir too, and two stacks sharing them would only co
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
-import http.client
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from services.local.dynamodb_local import (
     DynamoDBLocalUnavailable,
@@ -36,13 +31,19 @@ from services.local.dynamodb_local import (
     java_for_dynamodb_local,
 )
 from services.local.npm_packages import PackageFetchError
-from services.local.sqs_emulators import sqs_emulator_command
+from services.local.processes import (
+    Child,
+    die_with_parent,
+    free_ports,
+    http_answers,
+    pid_alive,
+    redis_answers,
+)
+from services.local.sqs_emulators import SqsEmulator, sqs_emulator_command
 from services.local.tools import LocalToolMissing, LocalTools
-from services.settings import SqsEmulator
 
 log = logging.getLogger("inboxql.stack")
 
-_PR_SET_PDEATHSIG = 1
 _STOP_GRACE_SECONDS = 10.0
 _STATE_FILE = "stack.json"
 
@@ -78,98 +79,12 @@ class StackEndpoints:
         )
 
 
-@dataclass
-class _Child:
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    log_file: IO[bytes]
-    answers: Callable[[int], bool]
-    detail: str
-
-    def log_tail(self, limit: int = 2000) -> str:
-        try:
-            data = self.log_path.read_bytes()
-        except OSError:
-            return "(no log)"
-        return data[-limit:].decode("utf-8", "replace").strip() or "(empty log)"
-
-
-def _http_answers(method: str) -> Callable[[int], bool]:
-    def probe(port: int) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request(method, "/", body=b"" if method == "POST" else None)
-            conn.getresponse().read()
-            return True
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            conn.close()
-
-    return probe
-
-
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def free_ports(count: int) -> list[int]:
-    # All sockets stay open until every port is chosen, so the ports are distinct.
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn by which a child gets SIGTERM when this process dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    # Resolved before fork: dlopen after fork in a threaded parent can deadlock.
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
-        # A parent that died before prctl ran would never send the signal.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
-
-
 class LocalStackError(RuntimeError):
     """The local stack cannot start; the message says why, for a person to act on."""
 
 
 class StackBusy(LocalStackError):
     """Another stack holds the data dir."""
-
-
-def pid_alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: os.kill is all we can know
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def read_running_stack(data_dir: Path) -> StackEndpoints | None:
@@ -203,7 +118,7 @@ class LocalStack:
         self.sqs = sqs
         self.tools = tools or LocalTools()
         self.start_timeout = start_timeout
-        self._children: list[_Child] = []
+        self._children: list[Child] = []
         self._lock_fd: int | None = None
         self._endpoints: StackEndpoints | None = None
 
@@ -242,7 +157,7 @@ class LocalStack:
                      "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                      "--daemonize", "no", "--dir", str(redis_dir)]  # fmt: skip
         self._spawn(
-            "redis", redis_cmd, redis_port, _redis_answers, preexec=preexec, detail="not persisted"
+            "redis", redis_cmd, redis_port, redis_answers, preexec=preexec, detail="not persisted"
         )
         # On a cold cache both come from the npm registry: fetched side by side.
         with ThreadPoolExecutor(max_workers=2) as fetches:
@@ -251,11 +166,11 @@ class LocalStack:
             )
             dynamodb_cmd = fetches.submit(self._dynamodb_command, dynamodb_port)
             sqs_argv, dynamodb_argv = sqs_cmd.result(), dynamodb_cmd.result()
-        self._spawn(self.sqs, sqs_argv, sqs_port, _http_answers("GET"), preexec=preexec,
+        self._spawn(self.sqs, sqs_argv, sqs_port, http_answers("GET"), preexec=preexec,
                     detail="SQS, NOT persisted")  # fmt: skip
         db_path = self.data_dir / "dynamodb"
         detail = f"persisted in {db_path}" if self.persist else "in memory, NOT persisted"
-        self._spawn("dynamodb", dynamodb_argv, dynamodb_port, _http_answers("POST"),
+        self._spawn("dynamodb", dynamodb_argv, dynamodb_port, http_answers("POST"),
                     preexec=preexec, detail=detail)  # fmt: skip
         self._wait_until_ready()
         endpoints = StackEndpoints(
@@ -318,7 +233,7 @@ class LocalStack:
         except BaseException:
             log_file.close()
             raise
-        self._children.append(_Child(name, port, proc, log_path, log_file, answers, detail))
+        self._children.append(Child(name, port, proc, log_path, log_file, answers, detail))
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout

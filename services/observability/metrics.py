@@ -1,23 +1,16 @@
-"""What InboxQL measures, and the Prometheus instruments that keep it.
+"""The `Metrics` port on Prometheus instruments.
 
-Services report through a `Metrics` they are given. The base class records nothing: it is the
-default for services built without metrics (the unit tests). `PrometheusMetrics` owns its own
+Services report through a `Metrics` they are given (`services/ports.py`); without one they get
+`NO_METRICS` (`services/disabled.py`), which records nothing. `PrometheusMetrics` owns its own
 `CollectorRegistry`, never prometheus_client's global one, so that any number of apps can be
 built in one process (the tests do) and `/metrics` shows exactly one app's series.
-
-Every label takes values from a small fixed set: a label fed by clients would grow without
-bound.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-DeliveryOutcome = Literal["delivered", "duplicate", "failed", "undecodable"]
-DeliveryStage = Literal["persisted", "published"]
-QueueName = Literal["delivery", "dead_letter"]
+from services.ports import DeliveryOutcome, DeliveryStage, QueueName
 
 DELIVERY_OUTCOMES: tuple[DeliveryOutcome, ...] = ("delivered", "duplicate", "failed", "undecodable")
 DELIVERY_STAGES: tuple[DeliveryStage, ...] = ("persisted", "published")
@@ -27,35 +20,7 @@ QUEUES: tuple[QueueName, ...] = ("delivery", "dead_letter")
 DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 
-class Metrics:
-    """The measurements, as calls. This base records nothing."""
-
-    def operation_finished(
-        self, operation: str, operation_type: str, outcome: str, seconds: float | None
-    ) -> None:
-        """One GraphQL operation (or a request refused before one): `outcome` is "ok" or an
-        error code. `seconds` is None when a duration says nothing (subscriptions)."""
-
-    def subscription_started(self, field: str) -> None: ...
-
-    def subscription_ended(self, field: str) -> None: ...
-
-    def delivery_attempted(self, outcome: DeliveryOutcome) -> None: ...
-
-    def message_delivered(self, stage: DeliveryStage, seconds_since_sent: float) -> None: ...
-
-    def cache_looked_up(self, *, hits: int, misses: int) -> None: ...
-
-    def response_cache_looked_up(self, *, hit: bool) -> None: ...
-
-    def queue_measured(self, queue: QueueName, *, visible: float, in_flight: float) -> None:
-        """NaN for a queue that could not be read: an old number would look current."""
-
-
-NO_METRICS: Final = Metrics()
-
-
-class PrometheusMetrics(Metrics):
+class PrometheusMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.operations = Counter(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from typing import Protocol
 
 from services.redis.clients import REDIS_ERRORS, RedisClient
 
@@ -37,14 +36,6 @@ def document_hash(query: str) -> str:
 def is_sha256_hex(value: str) -> bool:
     """Lowercase hex, as `document_hash` (and every APQ client) writes it."""
     return _SHA256_HEX.match(value) is not None
-
-
-class PersistedQueryStore(Protocol):
-    async def get(self, sha256_hash: str) -> str | None:
-        """The document registered under this hash, or None (unknown, expired, unavailable)."""
-
-    async def put(self, sha256_hash: str, query: str) -> None:
-        """Register `query` under its hash; best effort."""
 
 
 class RedisPersistedQueryStore:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Protocol
 
 from redis.asyncio import Redis, RedisCluster
 
@@ -42,18 +41,6 @@ if left < 0 then
 end
 return {count, left}
 """
-
-
-class SendRateLimiter(Protocol):
-    async def admit(self, sender_id: UserId) -> None:
-        """Count one send by `sender_id`; raise RateLimited when over the limit."""
-
-
-class NoSendLimit:
-    """The limit turned off (`INBOXQL_SEND_RATE_LIMIT=0`)."""
-
-    async def admit(self, sender_id: UserId) -> None:
-        return None
 
 
 class RedisSendRateLimiter:
@@ -81,12 +68,3 @@ class RedisSendRateLimiter:
                 f"retry in {retry_after} s",
                 retry_after_seconds=retry_after,
             )
-
-
-def send_rate_limiter(
-    client: Redis | RedisCluster, *, limit: int, window_seconds: int
-) -> SendRateLimiter:
-    """The limiter the settings ask for: none when `limit` is 0."""
-    if limit == 0:
-        return NoSendLimit()
-    return RedisSendRateLimiter(client, limit=limit, window_seconds=window_seconds)

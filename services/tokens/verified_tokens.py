@@ -16,7 +16,7 @@ from collections.abc import Callable
 import jwt
 
 from services.domain import UserId
-from services.tokens.verifiers import TokenVerifier
+from services.ports import TokenVerifier
 
 DEFAULT_MAX_TOKENS = 10_000
 

@@ -15,26 +15,19 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import jwt
 
 from services.domain import UserId, is_user_id
 from services.errors import Unauthenticated
+from services.ports import TokenVerifier
 from services.settings import Settings
 from services.tokens.jwks import ALGORITHMS, JwksKeys
 
 ALGORITHM = "HS256"
 SECRET_FILE = "jwt-secret"
-
-
-class TokenVerifier(Protocol):
-    async def prepare(self, token: str) -> None:
-        """Whatever `verify` needs fetched first (a signing key); never raises."""
-
-    def verify(self, token: str) -> UserId:
-        """The caller's user id; Unauthenticated if the token is not good."""
 
 
 class HmacTokenVerifier:

@@ -220,19 +220,21 @@ async def test_a_flood_with_conflicting_transactions_still_counts_exactly(
     )
     celebrity = UserId(new_user("celebrity"))
     async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True) as app:
-        conflicting = ConflictingDynamoDB(app.dynamodb, rate=0.3, forced=5)
+        conflicting = ConflictingDynamoDB(app.clients.dynamodb, rate=0.3, forced=5)
         store = DynamoMessageStore(conflicting, settings.table_name)
         inbox = dataclasses.replace(app.inbox, store=store)
         stop = asyncio.Event()
         workers = [
-            asyncio.create_task(DeliveryWorker(app.queue, store, app.hub, wait_seconds=1).run(stop))
+            asyncio.create_task(
+                DeliveryWorker(app.consumer, store, app.hub, wait_seconds=1).run(stop)
+            )
             for _ in range(4)
         ]
         gate = asyncio.Semaphore(16)
 
         async def one(n: int) -> str:
             async with gate:
-                message = await app.inbox.send_message(UserId(f"fan{n % 30}"), celebrity, f"m{n}")
+                message = await app.sending.send_message(UserId(f"fan{n % 30}"), celebrity, f"m{n}")
                 return message.id
 
         marked: set[MessageId] = set()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from services.local.stack import pid_alive
+from services.local.processes import pid_alive
 from tests.conftest import CACHE_DIR
 from tests.e2e.conftest import REPO, free_port, wait_until_serving
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from services.bootstrap import App, bootstrap
+from services.app import App
+from services.bootstrap import bootstrap
 from services.local.stack import StackEndpoints
 from services.ports import MessageStore
 from services.settings import Settings
@@ -179,7 +180,7 @@ async def server_process(env: dict[str, str], log: Path) -> AsyncIterator[Server
 
 async def queue_sizes(app: App, queue_url: str | None = None) -> tuple[int, int]:
     """(visible, in flight); moto's "approximate" figures are exact."""
-    return await visible_and_in_flight(app.sqs, queue_url or app.queue.url)
+    return await visible_and_in_flight(app.clients.sqs, queue_url or app.clients.queue_url)
 
 
 async def wait_quiet(app: App, within: float = QUIET_DEADLINE) -> None:

@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from services.bootstrap import App
+from services.app import App
 from services.delivery import DeliveryWorker
 from services.domain import Message, MessageId, UserId
 from services.local.stack import StackEndpoints
@@ -50,7 +50,7 @@ async def server_command(env: dict[str, str], *args: str) -> str:
 
 
 async def dead_letters_reach(app: App, count: int) -> None:
-    url = await app.dead_letter_queue_url()
+    url = await app.probes.dead_letter_queue_url()
     deadline = time.monotonic() + QUIET_DEADLINE
     while (sizes := await queue_sizes(app, url)) != (count, 0):
         assert time.monotonic() < deadline, f"dead-letter queue at {sizes}, expected {count}"
@@ -67,23 +67,27 @@ async def test_poison_messages_are_dead_lettered_listed_and_redriven(
     )
     env = process_env(stack, settings)
     async with fault_app(stack, settings) as app:
-        faults = DynamoFaults(app.dynamodb)
+        faults = DynamoFaults(app.clients.dynamodb)
         stop = asyncio.Event()
-        worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=1)
+        worker = DeliveryWorker(app.consumer, app.store, app.hub, wait_seconds=1)
         # The fault is keyed by the message's id, known once it is sent: the worker starts only
         # after it is set, or it could deliver the message first.
-        stuck = await app.inbox.send_message(UserId(sender), recipient, "stuck until healed")
+        stuck = await app.sending.send_message(UserId(sender), recipient, "stuck until healed")
         history.accepted(recipient, "stuck until healed", stuck.id)
         faults.fail(stuck.id, "ProvisionedThroughputExceededException")  # until healed
         running = asyncio.create_task(worker.run(stop))
         try:
-            await app.sqs.send_message(QueueUrl=app.queue.url, MessageBody="{not a message")
+            await app.clients.sqs.send_message(
+                QueueUrl=app.clients.queue_url, MessageBody="{not a message"
+            )
             # An empty id is no valid key: the codec refuses it (DynamoDB would, every time).
             refused = Message(MessageId(""), UserId(sender), UserId(bystander), "x", _now())
-            await app.sqs.send_message(QueueUrl=app.queue.url, MessageBody=encode_message(refused))
+            await app.clients.sqs.send_message(
+                QueueUrl=app.clients.queue_url, MessageBody=encode_message(refused)
+            )
             history.fault("poison_message", 3)
             for n in range(GOOD):
-                message = await app.inbox.send_message(UserId(sender), recipient, f"good-{n}")
+                message = await app.sending.send_message(UserId(sender), recipient, f"good-{n}")
                 history.accepted(recipient, f"good-{n}", message.id)
 
             await dead_letters_reach(app, 3)

@@ -28,15 +28,15 @@ async def test_the_same_queue_message_sent_again_2_to_5_times_is_delivered_once(
         for n in range(MESSAGES):
             recipient = users[n % len(users)]
             body = f"dup-{n}-{recipient}"
-            message = await app.inbox.send_message(UserId(users[0]), recipient, body)
+            message = await app.sending.send_message(UserId(users[0]), recipient, body)
             history.accepted(recipient, body, message.id)
             # The very same body again, 1-4 more times: SQS redelivering, or a producer retrying.
             for _ in range(rng.randint(1, 4)):
-                await app.sqs.send_message(
-                    QueueUrl=app.queue.url, MessageBody=encode_message(message)
+                await app.clients.sqs.send_message(
+                    QueueUrl=app.clients.queue_url, MessageBody=encode_message(message)
                 )
                 history.fault("duplicate_queue_message")
-        worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+        worker = DeliveryWorker(app.consumer, app.store, app.hub, wait_seconds=0)
         while await worker.run_once(wait_seconds=0):
             pass
         await wait_quiet(app)
@@ -53,12 +53,12 @@ async def test_one_received_batch_delivered_concurrently_several_times_counts_on
         for n in range(30):
             recipient = users[n % len(users)]
             body = f"race-{n}-{recipient}"
-            message = await app.inbox.send_message(UserId(users[1]), recipient, body)
+            message = await app.sending.send_message(UserId(users[1]), recipient, body)
             history.accepted(recipient, body, message.id)
-        worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+        worker = DeliveryWorker(app.consumer, app.store, app.hub, wait_seconds=0)
         rng = random.Random(5)
         created_total = 0
-        while batch := await app.queue.receive(max_messages=10, wait_seconds=0):
+        while batch := await app.consumer.receive(max_messages=10, wait_seconds=0):
             copies = rng.randint(2, 5)
             history.fault("concurrent_duplicate_delivery", (copies - 1) * len(batch))
             # The worker's own path, `copies` times at once over the same received batch, as
@@ -66,7 +66,7 @@ async def test_one_received_batch_delivered_concurrently_several_times_counts_on
             results = await asyncio.gather(*(worker.deliver_batch(batch) for _ in range(copies)))
             assert all(all(outcome) for outcome in results), "a duplicate was reported as failed"
             created_total += sum(await _created(worker, batch))
-            await app.queue.acknowledge([item.receipt for item in batch])
+            await app.consumer.acknowledge([item.receipt for item in batch])
         await wait_quiet(app)
         await judge(history, app.store)
         assert created_total == 0  # everything was already stored by the concurrent copies

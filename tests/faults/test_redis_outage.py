@@ -27,7 +27,8 @@ from services.bootstrap import bootstrap
 from services.domain import Message, UnreadCountChanged, UserId, new_message_id
 from services.errors import DependencyUnavailable
 from services.inbox import announce
-from services.local.stack import StackEndpoints, free_ports
+from services.local.processes import free_ports
+from services.local.stack import StackEndpoints
 from services.ports import EventStreamItem
 from services.redis.event_hub import RedisEventHub, channel_for
 from services.redis.message_cache import RedisMessageCache
@@ -250,7 +251,8 @@ async def test_hub_tells_subscribers_of_the_gap_and_resumes(
         bootstrap(settings, stack_endpoints(stack), workers=0, provision=True) as app,
         app.hub.subscribe(alice) as stream,
     ):
-        hub: RedisEventHub = app.hub
+        hub = app.hub
+        assert isinstance(hub, RedisEventHub)
         await hub.publish(alice, UnreadCountChanged(alice, 1, 1))
         assert await next_item(stream) == UnreadCountChanged(alice, 1, 1)
         await asyncio.to_thread(redis_server.stop)
@@ -283,7 +285,7 @@ async def test_a_frozen_redis_costs_each_call_one_read_timeout(
     message = Message(new_message_id(now), UserId("bob"), alice, "frozen", now)
     async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True) as app:
         await app.store.deliver(message)
-        cache = RedisMessageCache(app.redis, ttl_seconds=60)
+        cache = RedisMessageCache(app.clients.redis, ttl_seconds=60)
         assert await cache.get_many([message.id]) == {}  # connected, and a miss
         assert redis_server.process is not None
         redis_server.process.send_signal(signal.SIGSTOP)

@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from services.bootstrap import App
+from services.app import App
 from services.delivery import DeliveryWorker
 from services.domain import Message, MessageId, UserId
 from services.dynamodb.keys import entry_key, message_key
-from services.dynamodb.store import READ_ATTEMPTS, TRANSACTION_ATTEMPTS
+from services.dynamodb.paging import READ_ATTEMPTS
+from services.dynamodb.store import TRANSACTION_ATTEMPTS
 from services.errors import DependencyUnavailable
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user
@@ -31,7 +32,7 @@ MAX_ATTEMPTS = 3  # botocore standard mode: attempts per call, the first one inc
 
 
 async def send(app: App, history: History, sender: str, recipient: str, body: str) -> Message:
-    message = await app.inbox.send_message(UserId(sender), recipient, body)
+    message = await app.sending.send_message(UserId(sender), recipient, body)
     history.accepted(recipient, body, message.id)
     return message
 
@@ -54,7 +55,7 @@ async def test_faults_within_the_retry_budgets_are_absorbed_on_the_first_receive
     sender, users = new_user("thr"), [new_user("thr") for _ in range(3)]
     settings = fault_settings(stack, session_tag, aws_max_attempts=MAX_ATTEMPTS)
     async with fault_app(stack, settings) as app:
-        faults = DynamoFaults(app.dynamodb)
+        faults = DynamoFaults(app.clients.dynamodb)
         try:
             planned: dict[MessageId, int] = {}
             for n in range(24):
@@ -63,7 +64,7 @@ async def test_faults_within_the_retry_budgets_are_absorbed_on_the_first_receive
                 faults.fail(message.id, "ProvisionedThroughputExceededException", throttled)
                 faults.fail(message.id, "TransactionConflict", conflicts)
                 planned[message.id] = throttled + conflicts
-            worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+            worker = DeliveryWorker(app.consumer, app.store, app.hub, wait_seconds=0)
             while await worker.run_once(wait_seconds=0):
                 pass
             # Nothing was left for SQS to retry: every delivery succeeded on its first receive.
@@ -84,11 +85,11 @@ async def test_faults_past_the_retry_budgets_leave_the_message_queued_and_nothin
     sender, recipient = new_user("thr"), new_user("thr")
     settings = fault_settings(stack, session_tag, aws_max_attempts=MAX_ATTEMPTS)
     async with fault_app(stack, settings) as app:
-        faults = DynamoFaults(app.dynamodb)
+        faults = DynamoFaults(app.clients.dynamodb)
         try:
             # A counter that already exists, so that "unchanged" is a real comparison.
             await send(app, history, sender, recipient, "before the storm")
-            worker = DeliveryWorker(app.queue, app.store, app.hub, wait_seconds=0)
+            worker = DeliveryWorker(app.consumer, app.store, app.hub, wait_seconds=0)
             await deliver_until_quiet(worker, app)
             before = await app.store.unread_count(UserId(recipient))
 
@@ -127,7 +128,7 @@ async def _stored_rows(app: App, message: Message) -> list[str]:
         ("message", message_key(message.id)),
         ("entry", entry_key(message.recipient_id, message.id)),
     ):
-        item = await app.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
+        item = await app.clients.dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
         if "Item" in item:
             found.append(what)
     return found
@@ -140,15 +141,15 @@ async def test_reads_left_unprocessed_are_retried_a_bounded_number_of_times(
     request has a time budget, and sustained throttling must end it with an error."""
     sender, recipient = new_user("thr"), new_user("thr")
     async with fault_app(stack, fault_settings(stack, session_tag)) as app:
-        message = await app.inbox.send_message(UserId(sender), recipient, "read me")
+        message = await app.sending.send_message(UserId(sender), recipient, "read me")
         assert await app.store.deliver(message)
-        briefly = UnprocessedReads(app.dynamodb, times=3)
+        briefly = UnprocessedReads(app.clients.dynamodb, times=3)
         try:
             assert (await app.store.get_messages([message.id]))[message.id].body == "read me"
             assert briefly.calls == 4
         finally:
             briefly.close()
-        always = UnprocessedReads(app.dynamodb)
+        always = UnprocessedReads(app.clients.dynamodb)
         started = time.monotonic()
         try:
             with pytest.raises(DependencyUnavailable):

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.bootstrap import App
+from services.app import App
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.e2e.fleet import MARK_ALL_READ, MARK_READ, SEND, Fleet

@@ -31,7 +31,7 @@ async def test_a_worker_killed_between_write_and_delete_changes_nothing_on_redel
     async with fault_app(stack, settings) as app:
         for n in range(MESSAGES):
             recipient = users[n % 2]
-            message = await app.inbox.send_message(UserId(sender), recipient, f"kill-{n}")
+            message = await app.sending.send_message(UserId(sender), recipient, f"kill-{n}")
             history.accepted(recipient, f"kill-{n}", message.id)
 
         doomed = await spawn_worker(env, "--block-at-ack")

@@ -38,7 +38,7 @@ async def test_a_worker_stops_within_its_drain_bound_while_sends_keep_coming(
             while not stopping.is_set():
                 n = next(numbers)
                 recipient = users[n % len(users)]
-                message = await app.inbox.send_message(UserId(sender), recipient, f"in-{n}")
+                message = await app.sending.send_message(UserId(sender), recipient, f"in-{n}")
                 history.accepted(recipient, f"in-{n}", message.id)
                 if len(history.sent) >= 50:
                     under_way.set()

@@ -27,10 +27,10 @@ from services.domain import Message
 from services.dynamodb.store import DynamoMessageStore
 from services.observability.log_format import configure_logging
 from services.settings import Settings
-from services.sqs.queue import SqsDeliveryQueue
+from services.sqs.consumer import SqsDeliveryConsumer
 
 
-class HangingAtAcknowledge(SqsDeliveryQueue):
+class HangingAtAcknowledge(SqsDeliveryConsumer):
     async def acknowledge(self, receipts: Sequence[str]) -> None:
         print(f"acknowledging {len(receipts)}", flush=True)
         await asyncio.Event().wait()
@@ -56,15 +56,15 @@ async def work(block_at_ack: bool, kill_after_writes: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    async with bootstrap(settings, AwsEndpoints(), workers=0, provision=False) as app:
-        queue_type = HangingAtAcknowledge if block_at_ack else SqsDeliveryQueue
+    async with bootstrap(settings, AwsEndpoints(), role="worker") as app:
+        queue_type = HangingAtAcknowledge if block_at_ack else SqsDeliveryConsumer
         store = (
-            DyingAfterWrites(app.dynamodb, settings.table_name, kill_after_writes)
+            DyingAfterWrites(app.clients.dynamodb, settings.table_name, kill_after_writes)
             if kill_after_writes
             else app.store
         )
         worker = DeliveryWorker(
-            queue_type(app.sqs, app.queue.url),
+            queue_type(app.clients.sqs, app.clients.queue_url),
             store,
             app.hub,
             wait_seconds=settings.long_poll_seconds,

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from services.local.processes import die_with_parent, free_ports
 from services.local.sqs_emulators import sqs_emulator_command
-from services.local.stack import die_with_parent, free_ports
 from services.local.tools import LocalTools
 from services.settings import SqsEmulator
 

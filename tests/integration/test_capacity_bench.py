@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from bench.capacity import item_size, measure, transaction_units
-from services.bootstrap import App
-from services.cost.model import REQUIRED_OPERATIONS
+from bench.capacity_run import measure
+from bench.dynamodb_sizing import item_size, transaction_units
+from services.app import App
+from services.cost.profile import REQUIRED_OPERATIONS
 
 
 @pytest.fixture

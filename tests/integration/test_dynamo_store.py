@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from services.bootstrap import App
+from services.app import App
 from services.domain import Message, MessageId, UserId, id_upper_bound, new_message_id
 from tests.conftest import new_user
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from services import lambda_worker
+from services.app import App, Role
 from services.aws import AwsEndpoints
-from services.bootstrap import App, bootstrap
+from services.bootstrap import bootstrap
 from services.domain import Message, MessageId, MessageReceived, UnreadCountChanged, UserId
 from services.domain import new_message_id as make_id
 from services.dynamodb.store import DynamoMessageStore
@@ -64,14 +65,16 @@ def lambda_record(raw: dict[str, Any], queue_arn: str, region: str) -> dict[str,
 async def receive_records(app: App, count: int) -> list[dict[str, Any]]:
     """Receive `count` messages from the app's queue as the event source mapping would, and
     turn them into Lambda records."""
-    arn = (await app.sqs.get_queue_attributes(QueueUrl=app.queue.url, AttributeNames=["QueueArn"]))[
-        "Attributes"
-    ]["QueueArn"]
+    arn = (
+        await app.clients.sqs.get_queue_attributes(
+            QueueUrl=app.clients.queue_url, AttributeNames=["QueueArn"]
+        )
+    )["Attributes"]["QueueArn"]
     received: list[dict[str, Any]] = []
     deadline = time.monotonic() + 10
     while len(received) < count and time.monotonic() < deadline:
-        response = await app.sqs.receive_message(
-            QueueUrl=app.queue.url,
+        response = await app.clients.sqs.receive_message(
+            QueueUrl=app.clients.queue_url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=1,
             MessageSystemAttributeNames=["All"],
@@ -83,15 +86,17 @@ async def receive_records(app: App, count: int) -> list[dict[str, Any]]:
 
 async def sqs_event(app: App, bodies: list[str]) -> dict[str, Any]:
     for body in bodies:
-        await app.sqs.send_message(QueueUrl=app.queue.url, MessageBody=body)
+        await app.clients.sqs.send_message(QueueUrl=app.clients.queue_url, MessageBody=body)
     return {"Records": await receive_records(app, len(bodies))}
 
 
 async def redeliver(app: App, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """SQS shows these messages again (as after a visibility timeout); receive them anew."""
     for record in records:
-        await app.sqs.change_message_visibility(
-            QueueUrl=app.queue.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+        await app.clients.sqs.change_message_visibility(
+            QueueUrl=app.clients.queue_url,
+            ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=0,
         )
     return await receive_records(app, len(records))
 
@@ -115,7 +120,7 @@ class FailingStore(DynamoMessageStore):
     """The real store, except that delivering the chosen messages fails."""
 
     def __init__(self, app: App, failing: set[MessageId]) -> None:
-        super().__init__(app.dynamodb, app.settings.table_name)
+        super().__init__(app.clients.dynamodb, app.settings.table_name)
         self.failing = failing
 
     async def deliver(self, message: Message) -> bool:
@@ -221,9 +226,8 @@ def test_lambda_settings_are_external_and_need_no_jwt_secret() -> None:
         "t",
         "rediss://c:6379/0",
     )
-    # A secret nobody knows, new each time: the function's verifier can never accept a token.
-    other = lambda_worker.lambda_settings({})
-    assert settings.jwt_secret and other.jwt_secret and settings.jwt_secret != other.jwt_secret
+    # No secret is invented: the lambda role builds no token verifier to use one.
+    assert settings.jwt_secret is None and settings.jwks_url is None
     assert lambda_worker.lambda_settings({"INBOXQL_JWT_SECRET": "given"}).jwt_secret == "given"
     with pytest.raises(SettingsError):
         lambda_worker.lambda_settings({"INBOXQL_STACK": "local"})
@@ -268,13 +272,18 @@ def test_handler_from_the_environment(
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
 
-    built: list[tuple[Settings, AwsEndpoints, int, bool]] = []
+    built: list[tuple[Settings, AwsEndpoints, Role, int, bool]] = []
 
     def counting_bootstrap(
-        settings: Settings, endpoints: AwsEndpoints, *, workers: int, provision: bool
+        settings: Settings,
+        endpoints: AwsEndpoints,
+        *,
+        role: Role,
+        workers: int = 0,
+        provision: bool = False,
     ) -> AbstractAsyncContextManager[App]:
-        built.append((settings, endpoints, workers, provision))
-        return bootstrap(settings, endpoints, workers=workers, provision=provision)
+        built.append((settings, endpoints, role, workers, provision))
+        return bootstrap(settings, endpoints, role=role, workers=workers, provision=provision)
 
     monkeypatch.setattr("services.lambda_worker.bootstrap", counting_bootstrap)
 
@@ -286,13 +295,13 @@ def test_handler_from_the_environment(
     second["Records"] += [r for r in first["Records"] if r["body"] != UNDECODABLE]
     assert lambda_worker.handler(second, None) == {"batchItemFailures": []}
     assert len(built) == 1
-    used_settings, endpoints, workers, provision = built[0]
+    used_settings, endpoints, role, workers, provision = built[0]
     assert (used_settings.stack, used_settings.table_name, used_settings.queue_name) == (
         "external",
         settings.table_name,
         settings.queue_name,
     )
-    assert (endpoints, workers, provision) == (AwsEndpoints(), 0, False)
+    assert (endpoints, role, workers, provision) == (AwsEndpoints(), "lambda", 0, False)
 
     lambda_worker.reset()  # a new container builds its clients again
     assert lambda_worker.handler({"Records": []}, None) == {"batchItemFailures": []}

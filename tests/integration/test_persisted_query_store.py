@@ -9,7 +9,7 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from services.bootstrap import App
+from services.app import App
 from services.redis.persisted_queries import (
     DEFAULT_TTL_SECONDS,
     KEY_PREFIX,
@@ -30,22 +30,22 @@ def a_document() -> str:
 
 
 async def test_round_trip_under_its_key_with_a_ttl(app: App) -> None:
-    store = RedisPersistedQueryStore(app.redis)
+    store = RedisPersistedQueryStore(app.clients.redis)
     query = a_document()
     sha = document_hash(query)
     assert await store.get(sha) is None
     await store.put(sha, query)
     assert await store.get(sha) == query
-    assert await app.redis.get(KEY_PREFIX + sha) == query.encode()
-    assert 0 < await app.redis.ttl(KEY_PREFIX + sha) <= DEFAULT_TTL_SECONDS
+    assert await app.clients.redis.get(KEY_PREFIX + sha) == query.encode()
+    assert 0 < await app.clients.redis.ttl(KEY_PREFIX + sha) <= DEFAULT_TTL_SECONDS
     assert DEFAULT_TTL_SECONDS == 7 * 24 * 3600
 
 
 async def test_ttl_is_configurable(app: App) -> None:
-    store = RedisPersistedQueryStore(app.redis, ttl_seconds=60)
+    store = RedisPersistedQueryStore(app.clients.redis, ttl_seconds=60)
     query = a_document()
     await store.put(document_hash(query), query)
-    assert 0 < await app.redis.ttl(KEY_PREFIX + document_hash(query)) <= 60
+    assert 0 < await app.clients.redis.ttl(KEY_PREFIX + document_hash(query)) <= 60
 
 
 async def test_bootstrapped_store_is_shared_through_redis(app: App) -> None:
@@ -62,11 +62,11 @@ async def test_bootstrapped_store_is_shared_through_redis(app: App) -> None:
 async def test_a_value_that_is_not_its_document_is_not_found(
     app: App, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = RedisPersistedQueryStore(app.redis)
+    store = RedisPersistedQueryStore(app.clients.redis)
     query, other = a_document(), a_document()
-    await app.redis.set(KEY_PREFIX + document_hash(query), other)
+    await app.clients.redis.set(KEY_PREFIX + document_hash(query), other)
     broken = document_hash(a_document())
-    await app.redis.set(KEY_PREFIX + broken, b"\xff\xfe")
+    await app.clients.redis.set(KEY_PREFIX + broken, b"\xff\xfe")
     with caplog.at_level(logging.WARNING, logger="inboxql.persisted_queries"):
         assert await store.get(document_hash(query)) is None
         assert await store.get(broken) is None

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
-from services.bootstrap import App
+from services.app import App
 from services.domain import (
     Message,
     MessageReceived,
@@ -30,11 +30,11 @@ async def next_item(stream: AsyncIterator[EventStreamItem]) -> EventStreamItem:
 
 
 async def test_cache_round_trip_with_ttl(app: App) -> None:
-    cache = RedisMessageCache(app.redis, ttl_seconds=60)
+    cache = RedisMessageCache(app.clients.redis, ttl_seconds=60)
     stored, absent = a_message("alice"), a_message("alice")
     await cache.put_many([stored])
     assert await cache.get_many([stored.id, absent.id]) == {stored.id: stored}
-    ttl = await app.redis.ttl(KEY_PREFIX + stored.id)
+    ttl = await app.clients.redis.ttl(KEY_PREFIX + stored.id)
     assert 0 < ttl <= 60
 
 
@@ -72,7 +72,7 @@ async def test_one_pubsub_connection_for_many_subscribers(app: App) -> None:
     async with AsyncExitStack() as stack:
         for user in users:
             await stack.enter_async_context(app.hub.subscribe(user))
-        clients = await app.redis.client_list(_type="pubsub")
+        clients = await app.clients.redis.client_list(_type="pubsub")
         ours = [c for c in clients if int(c.get("psub", 0)) + int(c.get("sub", 0)) >= len(users)]
         assert len(ours) == 1
 

@@ -200,7 +200,7 @@ async def test_the_app_on_a_cluster_delivers_and_pushes(
     async with bootstrap(settings, stack_endpoints(stack), workers=1, provision=True) as app:
         counts = aiter(app.inbox.watch_unread_count(alice))
         assert await asyncio.wait_for(anext(counts), STEP_TIMEOUT) == 0
-        sent = [await app.inbox.send_message(bob, alice, f"hi {n}") for n in range(3)]
+        sent = [await app.sending.send_message(bob, alice, f"hi {n}") for n in range(3)]
         seen = [0]
         deadline = time.monotonic() + DEADLINE_SECONDS
         while seen[-1] != 3:
@@ -210,7 +210,7 @@ async def test_the_app_on_a_cluster_delivers_and_pushes(
         # Bodies: the store the first time, then the cache, whose keys span the cluster.
         ids = [m.id for m in sent]
         assert set(await app.inbox.load_messages(ids)) == set(ids)
-        cached = await RedisMessageCache(app.redis, 60).get_many(ids)
+        cached = await RedisMessageCache(app.clients.redis, 60).get_many(ids)
         assert {m.body for m in cached.values()} == {"hi 0", "hi 1", "hi 2"}
         await counts.aclose()  # type: ignore[attr-defined]
 

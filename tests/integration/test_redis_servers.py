@@ -21,7 +21,8 @@ from redis import Redis as SyncRedis
 from websockets.asyncio.client import ClientConnection
 
 from services.bootstrap import bootstrap
-from services.local.stack import StackEndpoints, free_ports, pid_alive
+from services.local.processes import free_ports, pid_alive
+from services.local.stack import StackEndpoints
 from services.redis.clients import SHARDED_PUBSUB_SINCE
 from services.redis.persisted_queries import document_hash
 from services.settings import Settings

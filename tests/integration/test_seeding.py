@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from services.bootstrap import App
+from services.app import App
 from services.domain import MessageId, UserId
 from services.seeding import demo_users, seed
 

@@ -19,7 +19,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from services.app import App
 from services.aws import AwsEndpoints
-from services.bootstrap import App, bootstrap
+from services.bootstrap import bootstrap
 from services.domain import Message, UserId, new_message_id
 from services.errors import DependencyUnavailable
 from services.local.stack import StackEndpoints
@@ -37,9 +38,10 @@ from services.observability.metrics import PrometheusMetrics
 from services.observability.request_ids import request_id_bound
 from services.ports import Delivery
 from services.settings import SqsEmulator
+from services.sqs.consumer import SqsDeliveryConsumer
 from services.sqs.dead_letters import DeadLetterQueue
+from services.sqs.producer import SqsDeliveryProducer
 from services.sqs.provisioning import RETENTION_SECONDS, ensure_queues
-from services.sqs.queue import SqsDeliveryQueue
 from services.sqs.send_batcher import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES
 from tests.conftest import CACHE_DIR, stack_settings
 from tests.integration import sqs_emulators
@@ -52,6 +54,27 @@ large_requests = pytest.mark.filterwarnings(
 )
 
 # --- one run per emulator -------------------------------------------------------------------
+
+
+class QueueSides:
+    """Both adapters on one SQS queue: what the API sends is what a worker receives."""
+
+    def __init__(self, client: Any, url: str, *, batch_linger_seconds: float = 0.0) -> None:
+        self.url = url
+        self.producer = SqsDeliveryProducer(client, url, batch_linger_seconds=batch_linger_seconds)
+        self.consumer = SqsDeliveryConsumer(client, url)
+
+    async def enqueue(self, message: Message) -> None:
+        await self.producer.enqueue(message)
+
+    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
+        return await self.consumer.receive(max_messages=max_messages, wait_seconds=wait_seconds)
+
+    async def acknowledge(self, receipts: Sequence[str]) -> None:
+        await self.consumer.acknowledge(receipts)
+
+    async def aclose(self) -> None:
+        await self.producer.aclose()
 
 
 @dataclass(frozen=True)
@@ -114,18 +137,18 @@ def a_message(body: str = "hi") -> Message:
 async def fresh_queue(app: App, *, max_receive_count: int, visibility: int) -> tuple[str, str]:
     name = f"t-{uuid.uuid4().hex[:12]}"
     url = await ensure_queues(
-        app.sqs,
+        app.clients.sqs,
         name,
         f"{name}-dlq",
         max_receive_count=max_receive_count,
         visibility_timeout_seconds=visibility,
     )
-    dlq_url = (await app.sqs.get_queue_url(QueueName=f"{name}-dlq"))["QueueUrl"]
+    dlq_url = (await app.clients.sqs.get_queue_url(QueueName=f"{name}-dlq"))["QueueUrl"]
     return url, dlq_url
 
 
 async def receive_until(
-    queue: SqsDeliveryQueue, count: int, *, deadline_seconds: float = 10
+    queue: QueueSides, count: int, *, deadline_seconds: float = 10
 ) -> list[Delivery]:
     """Receives (one-second long polls) until `count` came or the deadline passed."""
     received: list[Delivery] = []
@@ -144,7 +167,7 @@ async def raw_receive_until(
     hide = {} if visibility is None else {"VisibilityTimeout": visibility}
     deadline = time.monotonic() + 10
     while len(received) < count and time.monotonic() < deadline:
-        response = await app.sqs.receive_message(
+        response = await app.clients.sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, **hide
         )
         received += response.get("Messages", [])
@@ -154,7 +177,7 @@ async def raw_receive_until(
 
 async def bodies_received(app: App, url: str, *, wait_seconds: int) -> list[str]:
     """The bodies one receive (a long poll of `wait_seconds`) returns."""
-    response = await app.sqs.receive_message(
+    response = await app.clients.sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
     )
     return [str(m["Body"]) for m in response.get("Messages", [])]
@@ -163,7 +186,7 @@ async def bodies_received(app: App, url: str, *, wait_seconds: int) -> list[str]
 async def queue_counts(app: App, url: str) -> tuple[int, int]:
     """(visible, in flight), as /metrics reads them."""
     attributes = (
-        await app.sqs.get_queue_attributes(
+        await app.clients.sqs.get_queue_attributes(
             QueueUrl=url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )
@@ -195,7 +218,7 @@ def queue_name_of(url: str) -> str:
 
 async def test_round_trip_and_acknowledge(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     sent = [a_message(f"m{i}") for i in range(12)]
     for m in sent:
         await queue.enqueue(m)
@@ -209,7 +232,7 @@ async def test_round_trip_and_acknowledge(app: App) -> None:
 
 async def test_unacknowledged_message_comes_back(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=1)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     sent = a_message()
     await queue.enqueue(sent)
     first = await queue.receive(max_messages=1, wait_seconds=2)
@@ -221,7 +244,7 @@ async def test_unacknowledged_message_comes_back(app: App) -> None:
 
 async def test_a_received_message_stays_hidden_for_the_visibility_timeout(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=3)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     sent = a_message()
     await queue.enqueue(sent)
     first = await queue.receive(max_messages=10, wait_seconds=2)
@@ -238,14 +261,14 @@ async def test_a_received_message_stays_hidden_for_the_visibility_timeout(app: A
 
 async def test_poison_message_moves_to_dead_letter_queue(app: App) -> None:
     url, dlq_url = await fresh_queue(app, max_receive_count=2, visibility=1)
-    queue = SqsDeliveryQueue(app.sqs, url)
-    await app.sqs.send_message(QueueUrl=url, MessageBody="not json at all")
+    queue = QueueSides(app.clients.sqs, url)
+    await app.clients.sqs.send_message(QueueUrl=url, MessageBody="not json at all")
     seen: list[Delivery] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         seen += await queue.receive(max_messages=1, wait_seconds=1)
         # The DLQ's own long poll paces the loop.
-        dead = await app.sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1)
+        dead = await app.clients.sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1)
         if dead.get("Messages"):
             assert [m["Body"] for m in dead["Messages"]] == ["not json at all"]
             break
@@ -264,7 +287,7 @@ async def test_queues_are_provisioned_with_a_redrive_policy_naming_the_dead_lett
     url, dlq_url = await fresh_queue(app, max_receive_count=4, visibility=7)
     name = queue_name_of(url)
     attributes = (
-        await app.sqs.get_queue_attributes(
+        await app.clients.sqs.get_queue_attributes(
             QueueUrl=url,
             AttributeNames=[
                 "QueueArn",
@@ -274,9 +297,9 @@ async def test_queues_are_provisioned_with_a_redrive_policy_naming_the_dead_lett
             ],
         )
     )["Attributes"]
-    dlq_arn = (await app.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]))[
-        "Attributes"
-    ]["QueueArn"]
+    dlq_arn = (
+        await app.clients.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
+    )["Attributes"]["QueueArn"]
     region = re.escape(app.settings.aws_region)
     assert re.fullmatch(rf"arn:aws:sqs:{region}:\d{{12}}:{re.escape(name)}", attributes["QueueArn"])
     assert re.fullmatch(rf"arn:aws:sqs:{region}:\d{{12}}:{re.escape(name)}-dlq", dlq_arn)
@@ -291,9 +314,9 @@ async def test_queues_are_provisioned_with_a_redrive_policy_naming_the_dead_lett
 
 
 async def test_a_long_poll_wakes_when_a_message_is_sent(app: App) -> None:
-    # app.sqs reads for 5 s at most (the worker's own client waits longer): a 4 s poll fits.
+    # app.clients.sqs reads for 5 s at most (the worker's own client waits longer): a 4 s poll fits.
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     poll = asyncio.create_task(queue.receive(max_messages=10, wait_seconds=4))
     done, _ = await asyncio.wait({poll}, timeout=1)
     assert not done, "a long poll of an empty queue answered at once"
@@ -308,7 +331,7 @@ async def test_a_long_poll_wakes_when_a_message_is_sent(app: App) -> None:
 
 async def test_a_long_poll_of_an_empty_queue_answers_empty_after_the_wait(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     started = time.monotonic()
     assert await queue.receive(max_messages=10, wait_seconds=2) == []
     waited = time.monotonic() - started
@@ -322,9 +345,9 @@ async def test_a_batch_of_eleven_messages_is_refused_whole(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
     entries = [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(MAX_BATCH_ENTRIES + 1)]
     with pytest.raises(ClientError) as refused:
-        await app.sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        await app.clients.sqs.send_message_batch(QueueUrl=url, Entries=entries)
     assert error_code(refused.value) == "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
-    ok = await app.sqs.send_message_batch(QueueUrl=url, Entries=entries[:MAX_BATCH_ENTRIES])
+    ok = await app.clients.sqs.send_message_batch(QueueUrl=url, Entries=entries[:MAX_BATCH_ENTRIES])
     assert len(ok["Successful"]) == MAX_BATCH_ENTRIES
     assert not ok.get("Failed")
     await counts_become(app, url, (MAX_BATCH_ENTRIES, 0))  # the refused call sent nothing
@@ -333,14 +356,14 @@ async def test_a_batch_of_eleven_messages_is_refused_whole(app: App) -> None:
 @moto_differs_from_aws("deletes all 11 entries of a DeleteMessageBatch call; AWS refuses it")
 async def test_a_delete_batch_of_eleven_is_refused_and_acknowledge_sends_tens(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     for i in range(11):
         await queue.enqueue(a_message(f"m{i}"))
     received = await receive_until(queue, 11)
     assert len(received) == 11
     receipts = [d.receipt for d in received]
     with pytest.raises(ClientError) as refused:
-        await app.sqs.delete_message_batch(
+        await app.clients.sqs.delete_message_batch(
             QueueUrl=url,
             Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)],
         )
@@ -354,10 +377,10 @@ async def test_a_delete_batch_of_eleven_is_refused_and_acknowledge_sends_tens(ap
 async def test_a_visibility_batch_of_eleven_is_refused(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
     for i in range(11):
-        await app.sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+        await app.clients.sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
     received = await raw_receive_until(app, url, 11)
     with pytest.raises(ClientError) as refused:
-        await app.sqs.change_message_visibility_batch(
+        await app.clients.sqs.change_message_visibility_batch(
             QueueUrl=url,
             Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
@@ -370,7 +393,7 @@ async def test_a_visibility_batch_of_eleven_is_refused(app: App) -> None:
 
 async def test_a_receive_takes_at_most_ten_messages(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
-    queue = SqsDeliveryQueue(app.sqs, url)
+    queue = QueueSides(app.clients.sqs, url)
     sent = [a_message(f"m{i}") for i in range(15)]
     for m in sent:
         await queue.enqueue(m)
@@ -379,7 +402,7 @@ async def test_a_receive_takes_at_most_ten_messages(app: App) -> None:
     received = first + await receive_until(queue, len(sent) - len(first))
     assert Counter(d.message.id for d in received if d.message) == Counter(m.id for m in sent)
     with pytest.raises(ClientError) as refused:
-        await app.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
+        await app.clients.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
     # AWS answers "InvalidParameterValue"; fauxqs "AWS.SimpleQueueService.InvalidParameterValue".
     # InboxQL never reads this code (it never asks for more than ten).
     assert error_code(refused.value).removeprefix("AWS.SimpleQueueService.") == (
@@ -395,18 +418,18 @@ async def test_batch_bodies_may_sum_to_one_mebibyte_and_no_more(app: App) -> Non
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
     quarter = MAX_BATCH_BYTES // 4
     at_the_batchers_limit = [{"Id": str(i), "MessageBody": "x" * quarter} for i in range(4)]
-    ok = await app.sqs.send_message_batch(QueueUrl=url, Entries=at_the_batchers_limit)
+    ok = await app.clients.sqs.send_message_batch(QueueUrl=url, Entries=at_the_batchers_limit)
     assert sorted(s["Id"] for s in ok["Successful"]) == ["0", "1", "2", "3"]
     assert not ok.get("Failed")
     at_aws_limit = [
         {"Id": "0", "MessageBody": "x" * (MIB - 1)},
         {"Id": "1", "MessageBody": "x"},
     ]
-    ok = await app.sqs.send_message_batch(QueueUrl=url, Entries=at_aws_limit)
+    ok = await app.clients.sqs.send_message_batch(QueueUrl=url, Entries=at_aws_limit)
     assert sorted(s["Id"] for s in ok["Successful"]) == ["0", "1"]
     over = [{"Id": "0", "MessageBody": "x" * (MIB - 1)}, {"Id": "1", "MessageBody": "xx"}]
     with pytest.raises(ClientError) as refused:
-        await app.sqs.send_message_batch(QueueUrl=url, Entries=over)
+        await app.clients.sqs.send_message_batch(QueueUrl=url, Entries=over)
     # The adapter knows this code as a refusal for content (it then sends each alone).
     assert error_code(refused.value) == "AWS.SimpleQueueService.BatchRequestTooLong"
     await counts_become(app, url, (6, 0))
@@ -416,9 +439,9 @@ async def test_batch_bodies_may_sum_to_one_mebibyte_and_no_more(app: App) -> Non
 async def test_a_body_may_be_one_mebibyte_and_no_more(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
     for size in (256 * 1024 + 1, MIB):
-        await app.sqs.send_message(QueueUrl=url, MessageBody="x" * size)
+        await app.clients.sqs.send_message(QueueUrl=url, MessageBody="x" * size)
     with pytest.raises(ClientError) as refused:
-        await app.sqs.send_message(QueueUrl=url, MessageBody="x" * (MIB + 1))
+        await app.clients.sqs.send_message(QueueUrl=url, MessageBody="x" * (MIB + 1))
     assert error_code(refused.value).removeprefix("AWS.SimpleQueueService.") == (
         "InvalidParameterValue"
     )
@@ -430,10 +453,10 @@ async def test_a_body_may_be_one_mebibyte_and_no_more(app: App) -> None:
     "MaximumMessageSize (InvalidParameterValue); AWS fails only that entry"
 )
 async def test_sqs_fails_only_the_batch_entry_longer_than_the_queue_allows(app: App) -> None:
-    created = await app.sqs.create_queue(
+    created = await app.clients.sqs.create_queue(
         QueueName=f"t-{uuid.uuid4().hex[:12]}", Attributes={"MaximumMessageSize": "1024"}
     )
-    response = await app.sqs.send_message_batch(
+    response = await app.clients.sqs.send_message_batch(
         QueueUrl=created["QueueUrl"],
         Entries=[
             {"Id": "fits", "MessageBody": "a" * 1024},
@@ -452,9 +475,9 @@ async def test_sqs_fails_only_the_batch_entry_longer_than_the_queue_allows(app: 
 async def test_changing_visibility_shows_messages_again_at_once(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
     for i in range(4):
-        await app.sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+        await app.clients.sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
     held = {m["Body"]: m["ReceiptHandle"] for m in await raw_receive_until(app, url, 4)}
-    changed = await app.sqs.change_message_visibility_batch(
+    changed = await app.clients.sqs.change_message_visibility_batch(
         QueueUrl=url,
         Entries=[
             {"Id": "0", "ReceiptHandle": held["m0"], "VisibilityTimeout": 0},
@@ -466,27 +489,27 @@ async def test_changing_visibility_shows_messages_again_at_once(app: App) -> Non
     assert [(f["Id"], f["Code"], f["SenderFault"]) for f in changed["Failed"]] == [
         ("2", "ReceiptHandleIsInvalid", True)
     ]
-    await app.sqs.change_message_visibility(
+    await app.clients.sqs.change_message_visibility(
         QueueUrl=url, ReceiptHandle=held["m2"], VisibilityTimeout=0
     )
     back = await raw_receive_until(app, url, 3)
     assert sorted(m["Body"] for m in back) == ["m0", "m1", "m2"]
     # m3 is still hidden for its 30 s.
-    assert (await app.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)).get(
+    assert (await app.clients.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)).get(
         "Messages", []
     ) == []
 
 
 async def test_changing_visibility_keeps_a_message_hidden_longer(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=1)
-    await app.sqs.send_message(QueueUrl=url, MessageBody="slow")
+    await app.clients.sqs.send_message(QueueUrl=url, MessageBody="slow")
     [held] = await raw_receive_until(app, url, 1)
-    await app.sqs.change_message_visibility_batch(
+    await app.clients.sqs.change_message_visibility_batch(
         QueueUrl=url,
         Entries=[{"Id": "0", "ReceiptHandle": held["ReceiptHandle"], "VisibilityTimeout": 30}],
     )
     # Without the change it would show again after 1 s, inside this 2 s long poll.
-    assert (await app.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2)).get(
+    assert (await app.clients.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2)).get(
         "Messages", []
     ) == []
     assert await queue_counts(app, url) == (0, 1)
@@ -497,11 +520,11 @@ async def test_changing_visibility_keeps_a_message_hidden_longer(app: App) -> No
 
 async def test_peek_leaves_dead_letters_in_place_and_redrive_sends_them_back(app: App) -> None:
     url, dlq_url = await fresh_queue(app, max_receive_count=5, visibility=30)
-    dead = DeadLetterQueue(app.sqs, dlq_url, url)
+    dead = DeadLetterQueue(app.clients.sqs, dlq_url, url)
     messages = [a_message(f"dead {i}") for i in range(11)]
     bodies = [encode_message(m) for m in messages] + ["not json at all"]
     for offset in range(0, len(bodies), 10):
-        await app.sqs.send_message_batch(
+        await app.clients.sqs.send_message_batch(
             QueueUrl=dlq_url,
             Entries=[
                 {"Id": str(i), "MessageBody": body}
@@ -540,17 +563,17 @@ async def test_peek_leaves_dead_letters_in_place_and_redrive_sends_them_back(app
 
 async def test_metrics_read_the_visible_and_in_flight_counts(app: App) -> None:
     for i in range(5):
-        await app.queue.enqueue(a_message(f"m{i}"))
-    receiver = SqsDeliveryQueue(app.sqs, app.queue.url)
+        await app.producer.enqueue(a_message(f"m{i}"))
+    receiver = QueueSides(app.clients.sqs, app.clients.queue_url)
     taken: list[Delivery] = []
     deadline = time.monotonic() + 10
     while len(taken) < 2 and time.monotonic() < deadline:
         taken += await receiver.receive(max_messages=2 - len(taken), wait_seconds=1)
     assert len(taken) == 2
-    await counts_become(app, app.queue.url, (3, 2))
+    await counts_become(app, app.clients.queue_url, (3, 2))
 
     metrics = PrometheusMetrics()
-    await dataclasses.replace(app, metrics=metrics).measure_queues()
+    await dataclasses.replace(app.probes, metrics=metrics).measure_queues()
 
     def gauge(queue: str, state: str) -> float | None:
         labels = {"queue": queue, "state": state}
@@ -565,14 +588,14 @@ async def test_metrics_read_the_visible_and_in_flight_counts(app: App) -> None:
         assert value >= 0
 
     await receiver.acknowledge([d.receipt for d in taken])
-    await counts_become(app, app.queue.url, (3, 0))
+    await counts_become(app, app.clients.queue_url, (3, 0))
 
 
 async def test_readiness_sees_the_queue_and_its_loss(app: App) -> None:
-    assert await app.readiness() == {"dynamodb": True, "sqs": True, "redis": True}
-    await app.sqs.delete_queue(QueueUrl=app.queue.url)
+    assert await app.probes.readiness() == {"dynamodb": True, "sqs": True, "redis": True}
+    await app.clients.sqs.delete_queue(QueueUrl=app.clients.queue_url)
     deadline = time.monotonic() + 10
-    while (ready := await app.readiness())["sqs"]:
+    while (ready := await app.probes.readiness())["sqs"]:
         assert time.monotonic() < deadline, "readiness still reports SQS ready"
         await asyncio.sleep(0.1)  # paces the poll loop; the deadline bounds it
     assert ready == {"dynamodb": True, "sqs": False, "redis": True}
@@ -610,10 +633,10 @@ class SqsCalls:
 
 
 @contextlib.asynccontextmanager
-async def batching_queue(app: App, url: str) -> AsyncIterator[tuple[SqsDeliveryQueue, SqsCalls]]:
-    calls = SqsCalls(app.sqs)
+async def batching_queue(app: App, url: str) -> AsyncIterator[tuple[QueueSides, SqsCalls]]:
+    calls = SqsCalls(app.clients.sqs)
     # Longer than a test needs, shorter than any deadline: concurrent sends join full batches.
-    queue = SqsDeliveryQueue(app.sqs, url, batch_linger_seconds=0.05)
+    queue = QueueSides(app.clients.sqs, url, batch_linger_seconds=0.05)
     try:
         yield queue, calls
     finally:
@@ -621,7 +644,7 @@ async def batching_queue(app: App, url: str) -> AsyncIterator[tuple[SqsDeliveryQ
         calls.close()
 
 
-async def drain(queue: SqsDeliveryQueue, expected: int) -> list[Delivery]:
+async def drain(queue: QueueSides, expected: int) -> list[Delivery]:
     """Everything on the queue, acknowledged, once `expected` came or the deadline passed,
     plus whatever one more poll finds (a second copy would show there)."""
     received: list[Delivery] = []
@@ -685,7 +708,9 @@ async def test_a_message_sqs_refuses_fails_only_its_own_enqueue(app: App) -> Non
     # call's answer; moto refuses the whole call, and the adapter then sends each alone. Either
     # way only that body's sender fails, and every other message goes, once.
     name = f"t-{uuid.uuid4().hex[:12]}"
-    created = await app.sqs.create_queue(QueueName=name, Attributes={"MaximumMessageSize": "1024"})
+    created = await app.clients.sqs.create_queue(
+        QueueName=name, Attributes={"MaximumMessageSize": "1024"}
+    )
     url = created["QueueUrl"]
     fine = [a_message(f"m{i}") for i in range(9)]
     too_long = a_message("x" * 2_000)
@@ -740,7 +765,7 @@ async def test_a_body_with_a_character_sqs_refuses_fails_only_its_own_enqueue(ap
 
 async def test_closing_the_queue_sends_what_waits_for_a_batch(app: App) -> None:
     url, _ = await fresh_queue(app, max_receive_count=5, visibility=30)
-    queue = SqsDeliveryQueue(app.sqs, url, batch_linger_seconds=3600)
+    queue = QueueSides(app.clients.sqs, url, batch_linger_seconds=3600)
     sent = [a_message(f"m{i}") for i in range(3)]
     waiting = [asyncio.create_task(queue.enqueue(m)) for m in sent]
     await asyncio.sleep(0)  # lets the three join one batch

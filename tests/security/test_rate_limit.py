@@ -10,12 +10,23 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
+from services.bootstrap import bootstrap
+from services.disabled import NoSendLimit
 from services.domain import UserId
 from services.errors import RateLimited
 from services.local.stack import StackEndpoints
-from services.redis.send_rate_limit import NoSendLimit, RedisSendRateLimiter, send_rate_limiter
+from services.redis.send_rate_limit import RedisSendRateLimiter
+from services.settings import Settings
 from tests.conftest import new_user
 from tests.e2e.conftest import Server, free_port
+from tests.fakes import (
+    FakeDeliveryQueue,
+    FakeEventHub,
+    FakeMessageCache,
+    FakeMessageStore,
+    FakePersistedQueryStore,
+    FakeTokenVerifier,
+)
 from tests.security.conftest import SEND_RATE_LIMIT, SEND_RATE_WINDOW_SECONDS
 
 SEND = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id body } }"
@@ -157,7 +168,22 @@ async def test_redis_unavailable_lets_sends_through() -> None:
         await nobody.aclose()
 
 
-def test_a_zero_limit_is_no_limit() -> None:
-    client = Redis()  # never connected: nothing connects at construction
-    assert isinstance(send_rate_limiter(client, limit=0, window_seconds=60), NoSendLimit)
-    assert isinstance(send_rate_limiter(client, limit=1, window_seconds=60), RedisSendRateLimiter)
+async def test_a_zero_limit_is_no_limit() -> None:
+    # Every other part given, so the composition root builds only the limiter, and nothing
+    # connects at construction.
+    queue = FakeDeliveryQueue()
+    limiters = []
+    for limit in (0, 1):
+        async with bootstrap(
+            Settings(stack="external", send_rate_limit=limit),
+            store=FakeMessageStore(),
+            producer=queue,
+            consumer=queue,
+            cache=FakeMessageCache(),
+            hub=FakeEventHub(),
+            tokens=FakeTokenVerifier(),
+            persisted_queries=FakePersistedQueryStore(),
+        ) as app:
+            limiters.append(app.sending.limiter)
+    assert isinstance(limiters[0], NoSendLimit)
+    assert isinstance(limiters[1], RedisSendRateLimiter)

@@ -1,16 +1,26 @@
-"""Fixtures for unit tests: the in-memory fakes wired into an InboxService with a fake clock."""
+"""Fixtures for unit tests: the in-memory fakes, wired by the one composition root with a fake
+clock. Nothing here opens a connection: every part `bootstrap()` would build is given."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
+from services.app import App
+from services.bootstrap import bootstrap
 from services.inbox import InboxService
+from services.sending import SendService
+from services.settings import Settings
 from tests.fakes import (
     FakeClock,
     FakeDeliveryQueue,
     FakeEventHub,
     FakeMessageCache,
     FakeMessageStore,
+    FakePersistedQueryStore,
+    FakeSendRateLimiter,
+    FakeTokenVerifier,
 )
 from tests.unit.support import BASE
 
@@ -41,13 +51,45 @@ def hub() -> FakeEventHub:
 
 
 @pytest.fixture
-def service(
+def tokens() -> FakeTokenVerifier:
+    return FakeTokenVerifier()
+
+
+@pytest.fixture
+def send_limiter() -> FakeSendRateLimiter:
+    return FakeSendRateLimiter()
+
+
+@pytest.fixture
+async def app(  # noqa: PLR0917 -- pytest passes fixtures by name
     store: FakeMessageStore,
     queue: FakeDeliveryQueue,
     cache: FakeMessageCache,
     hub: FakeEventHub,
+    tokens: FakeTokenVerifier,
+    send_limiter: FakeSendRateLimiter,
     clock: FakeClock,
-) -> InboxService:
-    return InboxService(
-        store=store, queue=queue, cache=cache, publisher=hub, events=hub, clock=clock
-    )
+) -> AsyncIterator[App]:
+    async with bootstrap(
+        Settings(stack="external"),
+        store=store,
+        producer=queue,
+        consumer=queue,
+        cache=cache,
+        hub=hub,
+        tokens=tokens,
+        send_limiter=send_limiter,
+        persisted_queries=FakePersistedQueryStore(),
+        clock=clock,
+    ) as built:
+        yield built
+
+
+@pytest.fixture
+def service(app: App) -> InboxService:
+    return app.inbox
+
+
+@pytest.fixture
+def sending(app: App) -> SendService:
+    return app.sending

@@ -9,31 +9,29 @@ from typing import Any
 
 import pytest
 
-from services.cost.model import (
-    DAYS_PER_MONTH,
+from services.cost.assumptions import Assumptions, UsageProfile
+from services.cost.bill import monthly_cost
+from services.cost.errors import CostModelError
+from services.cost.line_items import SERVICES
+from services.cost.prices import (
     DEFAULT_PRICES,
-    DEFAULT_PROFILE,
-    HOURS_PER_MONTH,
-    REQUIRED_OPERATIONS,
     REQUIRED_PRICES,
-    SEED_INCONSISTENCIES,
-    SEED_TIERS,
-    SERVICES,
-    Assumptions,
-    CostModelError,
-    Measurements,
-    OperationCost,
     Price,
     PriceTable,
-    UsageProfile,
     load_prices,
-    load_profile,
-    monthly_cost,
     parse_prices,
+)
+from services.cost.profile import (
+    DEFAULT_PROFILE,
+    REQUIRED_OPERATIONS,
+    Measurements,
+    OperationCost,
+    load_profile,
     parse_profile,
-    seed_tier_for,
 )
 from services.cost.report import cost_report
+from services.cost.seed_estimate import SEED_INCONSISTENCIES, SEED_TIERS, seed_tier_for
+from services.cost.units import DAYS_PER_MONTH, HOURS_PER_MONTH
 
 IDLE = UsageProfile(
     sends_per_day=0,

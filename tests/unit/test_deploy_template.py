@@ -17,13 +17,15 @@ import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 from services import bootstrap as bootstrap_module
-from services import delivery, inbox
-from services.bootstrap import App
+from services import delivery, inbox, sending
+from services.dynamodb import paging
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
 from services.dynamodb.store import DynamoMessageStore
+from services.observability.probes import DependencyProbes
 from services.settings import SETTINGS_HELP, Settings, SettingsError
+from services.sqs.consumer import SqsDeliveryConsumer
+from services.sqs.producer import SqsDeliveryProducer
 from services.sqs.provisioning import ensure_queues
-from services.sqs.queue import SqsDeliveryQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "inboxql.yaml"
@@ -299,15 +301,23 @@ def iam_actions(service: str, source: str, receiver: str) -> set[str]:
 
 
 def reachable(cls: type, roots: Iterable[str]) -> str:
-    """The source of `roots` and every method of `cls` they call, transitively."""
+    """The source of `roots` and every method of `cls` they call, transitively, with the
+    module-level functions of its module's namespace they call (the store's paging helpers)."""
+    namespace = vars(inspect.getmodule(cls))
     seen: dict[str, str] = {}
     pending = list(roots)
     while pending:
         name = pending.pop()
         if name in seen:
             continue
-        seen[name] = inspect.getsource(getattr(cls, name))
+        target = getattr(cls, name, None) or namespace[name]
+        seen[name] = inspect.getsource(target)
         pending += [m for m in re.findall(r"self\.(\w+)\(", seen[name]) if hasattr(cls, m)]
+        pending += [
+            f
+            for f in re.findall(r"(?<![.\w])(\w+)\(", seen[name])
+            if inspect.isfunction(namespace.get(f))
+        ]
     return "\n".join(seen.values())
 
 
@@ -315,18 +325,21 @@ def called(source: str, receiver: str) -> set[str]:
     return set(re.findall(rf"{receiver}\.(\w+)\(", source))
 
 
+# An adapter's own client, or the one its paging helpers are handed.
+CLIENT = r"(?:self\._|\b)client"
+
 # Both processes enter bootstrap(), which looks the queue up by name.
-STARTUP = iam_actions("sqs", inspect.getsource(bootstrap_module.bootstrap), r"\bsqs")
+STARTUP = iam_actions("sqs", inspect.getsource(bootstrap_module), r"\bsqs")
 
 
 def api_actions() -> set[str]:
-    service = inspect.getsource(inbox)
+    service = inspect.getsource(inbox) + inspect.getsource(sending)
     store = reachable(DynamoMessageStore, called(service, r"self\.store"))
-    queue = reachable(SqsDeliveryQueue, called(service, r"self\.queue"))
-    readiness = inspect.getsource(App.readiness)
+    queue = reachable(SqsDeliveryProducer, called(service, r"self\.queue"))
+    readiness = inspect.getsource(DependencyProbes.readiness)
     return (
-        iam_actions("dynamodb", store, r"self\._client")
-        | iam_actions("sqs", queue, r"self\._client")
+        iam_actions("dynamodb", store, CLIENT)
+        | iam_actions("sqs", queue, CLIENT)
         | iam_actions("dynamodb", readiness, r"self\.dynamodb")
         | iam_actions("sqs", readiness, r"self\.sqs")
         | STARTUP
@@ -336,22 +349,28 @@ def api_actions() -> set[str]:
 def worker_actions() -> set[str]:
     store = reachable(DynamoMessageStore, called(inspect.getsource(delivery.deliver), r"\bstore"))
     queue = reachable(
-        SqsDeliveryQueue, called(inspect.getsource(delivery.DeliveryWorker), r"self\.queue")
+        SqsDeliveryConsumer, called(inspect.getsource(delivery.DeliveryWorker), r"self\.queue")
     )
     return (
-        iam_actions("dynamodb", store, r"self\._client")
-        | iam_actions("sqs", queue, r"self\._client")
+        iam_actions("dynamodb", store, CLIENT)
+        | iam_actions("sqs", queue, CLIENT)
         | STARTUP
         | LAMBDA_EVENT_SOURCE_ACTIONS
     )
 
 
 def every_adapter_call() -> set[str]:
-    """What the brief asks to cover: every client call in the adapters and bootstrap."""
+    """What the brief asks to cover: every client call in the adapters, the probes and
+    bootstrap."""
     bootstrap_source = Path(bootstrap_module.__file__).read_text()
+    probes = Path(inspect.getfile(DependencyProbes)).read_text()
     return (
         iam_actions("dynamodb", Path(inspect.getfile(DynamoMessageStore)).read_text(), r"_client")
-        | iam_actions("sqs", Path(inspect.getfile(SqsDeliveryQueue)).read_text(), r"_client")
+        | iam_actions("dynamodb", Path(inspect.getfile(paging)).read_text(), CLIENT)
+        | iam_actions("dynamodb", probes, r"self\.dynamodb")
+        | iam_actions("sqs", probes, r"self\.sqs")
+        | iam_actions("sqs", Path(inspect.getfile(SqsDeliveryProducer)).read_text(), r"_client")
+        | iam_actions("sqs", Path(inspect.getfile(SqsDeliveryConsumer)).read_text(), r"_client")
         | iam_actions("dynamodb", bootstrap_source, r"\bdynamodb")
         | iam_actions("sqs", bootstrap_source, r"\bsqs")
     )

@@ -11,10 +11,10 @@ from graphql.error import GraphQLError
 from starlette.requests import Request
 from strawberry.types import ExecutionResult
 
+from resolvers.context import Context
 from schema import build_schema
-from schema.context import Context
 from schema.errors import INTERNAL_MESSAGE, to_client_error
-from services.bootstrap import App
+from services.app import App
 from services.domain import UserId
 from services.errors import (
     BadUserInput,

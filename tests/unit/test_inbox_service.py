@@ -24,6 +24,7 @@ from services.domain import (
 )
 from services.errors import BadUserInput, DependencyUnavailable
 from services.inbox import InboxService
+from services.sending import SendService
 from tests.fakes import (
     FakeClock,
     FakeDeliveryQueue,
@@ -63,10 +64,10 @@ def ids_of(entries: list[InboxEntry]) -> list[MessageId]:
     ids=["empty", "space", "whitespace", "ideographic-space", "5001", "5001-padded"],
 )
 async def test_send_rejects_bad_body(
-    service: InboxService, queue: FakeDeliveryQueue, store: FakeMessageStore, body: str
+    sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, body: str
 ) -> None:
     with pytest.raises(BadUserInput, match="body"):
-        await service.send_message(ALICE, BOB, body, "key-1")
+        await sending.send_message(ALICE, BOB, body, "key-1")
     assert queue.enqueued == []
     assert store.calls["reserve_client_message_id"] == 0
     assert store.reservations == {}
@@ -77,10 +78,10 @@ async def test_send_rejects_bad_body(
     ["", "a#b", "a|b", "a" * 129, "-leading-dash", "has space", "\u00e9mile", "bob\n"],
 )
 async def test_send_rejects_malformed_recipient(
-    service: InboxService, queue: FakeDeliveryQueue, store: FakeMessageStore, recipient: str
+    sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, recipient: str
 ) -> None:
     with pytest.raises(BadUserInput, match="recipientId"):
-        await service.send_message(ALICE, recipient, "hi", "key-1")
+        await sending.send_message(ALICE, recipient, "hi", "key-1")
     assert queue.enqueued == []
     assert store.calls["reserve_client_message_id"] == 0
 
@@ -91,36 +92,36 @@ async def test_send_rejects_malformed_recipient(
     ids=["empty", "129", "newline", "nul", "tab", "escape", "zero-width-space"],
 )
 async def test_send_rejects_bad_client_message_id(
-    service: InboxService, queue: FakeDeliveryQueue, store: FakeMessageStore, key: str
+    sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, key: str
 ) -> None:
     with pytest.raises(BadUserInput, match="clientMessageId"):
-        await service.send_message(ALICE, BOB, "hi", key)
+        await sending.send_message(ALICE, BOB, "hi", key)
     assert queue.enqueued == []
     assert store.calls["reserve_client_message_id"] == 0
 
 
-async def test_send_accepts_limits(service: InboxService, queue: FakeDeliveryQueue) -> None:
-    longest = await service.send_message(ALICE, "b" * 128, "x" * 5000, "k" * 128)
+async def test_send_accepts_limits(sending: SendService, queue: FakeDeliveryQueue) -> None:
+    longest = await sending.send_message(ALICE, "b" * 128, "x" * 5000, "k" * 128)
     assert longest.body == "x" * 5000
     assert longest.recipient_id == "b" * 128
-    padded = await service.send_message(ALICE, "user.name+tag@x:y-z", "  " + "y" * 5000 + "\n")
+    padded = await sending.send_message(ALICE, "user.name+tag@x:y-z", "  " + "y" * 5000 + "\n")
     assert padded.body == "y" * 5000
     assert queue.enqueued == [longest, padded]
 
 
 async def test_send_stores_the_trimmed_body(
-    service: InboxService, queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub
+    sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub
 ) -> None:
-    sent = await service.send_message(ALICE, BOB, "  \n hello there \t ")
+    sent = await sending.send_message(ALICE, BOB, "  \n hello there \t ")
     assert sent.body == "hello there"
     await flush(queue, store, hub)
     assert store.messages[sent.id].body == "hello there"
 
 
 async def test_send_enqueues_the_message_once(
-    service: InboxService, queue: FakeDeliveryQueue, store: FakeMessageStore
+    sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore
 ) -> None:
-    sent = await service.send_message(ALICE, BOB, "hi")
+    sent = await sending.send_message(ALICE, BOB, "hi")
     assert queue.enqueued == [sent]
     assert (sent.sender_id, sent.recipient_id, sent.body) == (ALICE, BOB, "hi")
     # Nothing is stored before the worker delivers it.
@@ -128,28 +129,28 @@ async def test_send_enqueues_the_message_once(
     assert store.calls["reserve_client_message_id"] == 0
 
 
-async def test_send_cuts_sent_at_to_milliseconds(service: InboxService, clock: FakeClock) -> None:
+async def test_send_cuts_sent_at_to_milliseconds(sending: SendService, clock: FakeClock) -> None:
     clock.now = BASE.replace(microsecond=123_456)
-    sent = await service.send_message(ALICE, BOB, "hi")
+    sent = await sending.send_message(ALICE, BOB, "hi")
     assert sent.sent_at == BASE.replace(microsecond=123_000)
     assert sent.sent_at.tzinfo is not None
     # The id encodes the same instant, so id order is sentAt order.
     assert ULID.from_str(sent.id).datetime == sent.sent_at
 
 
-async def test_send_ids_follow_time(service: InboxService, clock: FakeClock) -> None:
-    first = await service.send_message(ALICE, BOB, "one")
+async def test_send_ids_follow_time(sending: SendService, clock: FakeClock) -> None:
+    first = await sending.send_message(ALICE, BOB, "one")
     clock.advance(timedelta(milliseconds=1))
-    second = await service.send_message(ALICE, BOB, "two")
+    second = await sending.send_message(ALICE, BOB, "two")
     assert first.id < second.id
 
 
 async def test_send_enqueue_failure_propagates(
-    service: InboxService, queue: FakeDeliveryQueue
+    sending: SendService, queue: FakeDeliveryQueue
 ) -> None:
     queue.fail_next_enqueue.append(DependencyUnavailable("sqs down"))
     with pytest.raises(DependencyUnavailable):
-        await service.send_message(ALICE, BOB, "hi")
+        await sending.send_message(ALICE, BOB, "hi")
     assert queue.enqueued == []
 
 
@@ -157,15 +158,17 @@ async def test_send_enqueue_failure_propagates(
 
 
 async def test_same_key_returns_same_message_and_delivers_once(
+    *,
+    sending: SendService,
     service: InboxService,
     queue: FakeDeliveryQueue,
     store: FakeMessageStore,
     hub: FakeEventHub,
     clock: FakeClock,
 ) -> None:
-    first = await service.send_message(ALICE, BOB, "hi", "key-1")
+    first = await sending.send_message(ALICE, BOB, "hi", "key-1")
     clock.advance(timedelta(seconds=5))
-    again = await service.send_message(ALICE, BOB, "  hi  ", "key-1")
+    again = await sending.send_message(ALICE, BOB, "  hi  ", "key-1")
     assert again == first
     # Enqueued again on purpose (see send_message); delivery stays single.
     assert queue.enqueued == [first, first]
@@ -177,7 +180,7 @@ async def test_same_key_returns_same_message_and_delivers_once(
 
 
 async def test_retry_after_enqueue_failure_delivers_the_reserved_message(
-    service: InboxService,
+    sending: SendService,
     queue: FakeDeliveryQueue,
     store: FakeMessageStore,
     hub: FakeEventHub,
@@ -185,10 +188,10 @@ async def test_retry_after_enqueue_failure_delivers_the_reserved_message(
 ) -> None:
     queue.fail_next_enqueue.append(DependencyUnavailable("sqs down"))
     with pytest.raises(DependencyUnavailable):
-        await service.send_message(ALICE, BOB, "hi", "key-1")
+        await sending.send_message(ALICE, BOB, "hi", "key-1")
     reserved = store.reservations[(ALICE, "key-1")].message
     clock.advance(timedelta(seconds=1))
-    retried = await service.send_message(ALICE, BOB, "hi", "key-1")
+    retried = await sending.send_message(ALICE, BOB, "hi", "key-1")
     assert retried.id == reserved.id
     assert queue.enqueued == [retried]
     await flush(queue, store, hub)
@@ -199,54 +202,54 @@ async def test_retry_after_enqueue_failure_delivers_the_reserved_message(
     ("recipient", "body"), [(BOB, "something else"), (CAROL, "hi")], ids=["body", "recipient"]
 )
 async def test_same_key_for_a_different_message_is_refused(
-    service: InboxService, queue: FakeDeliveryQueue, recipient: str, body: str
+    sending: SendService, queue: FakeDeliveryQueue, recipient: str, body: str
 ) -> None:
-    first = await service.send_message(ALICE, BOB, "hi", "key-1")
+    first = await sending.send_message(ALICE, BOB, "hi", "key-1")
     with pytest.raises(BadUserInput, match="clientMessageId"):
-        await service.send_message(ALICE, recipient, body, "key-1")
+        await sending.send_message(ALICE, recipient, body, "key-1")
     assert queue.enqueued == [first]
 
 
-async def test_keys_are_per_sender(service: InboxService, queue: FakeDeliveryQueue) -> None:
-    from_alice = await service.send_message(ALICE, CAROL, "hi", "key-1")
-    from_bob = await service.send_message(BOB, CAROL, "hi", "key-1")
+async def test_keys_are_per_sender(sending: SendService, queue: FakeDeliveryQueue) -> None:
+    from_alice = await sending.send_message(ALICE, CAROL, "hi", "key-1")
+    from_bob = await sending.send_message(BOB, CAROL, "hi", "key-1")
     assert from_alice.id != from_bob.id
     assert from_bob.sender_id == BOB
     assert queue.enqueued == [from_alice, from_bob]
 
 
-async def test_different_keys_make_different_messages(service: InboxService) -> None:
-    one = await service.send_message(ALICE, BOB, "hi", "key-1")
-    two = await service.send_message(ALICE, BOB, "hi", "key-2")
+async def test_different_keys_make_different_messages(sending: SendService) -> None:
+    one = await sending.send_message(ALICE, BOB, "hi", "key-1")
+    two = await sending.send_message(ALICE, BOB, "hi", "key-2")
     assert one.id != two.id
 
 
-async def test_no_key_means_no_idempotency(service: InboxService, store: FakeMessageStore) -> None:
-    one = await service.send_message(ALICE, BOB, "hi")
-    two = await service.send_message(ALICE, BOB, "hi")
+async def test_no_key_means_no_idempotency(sending: SendService, store: FakeMessageStore) -> None:
+    one = await sending.send_message(ALICE, BOB, "hi")
+    two = await sending.send_message(ALICE, BOB, "hi")
     assert one.id != two.id
     assert store.calls["reserve_client_message_id"] == 0
 
 
-async def test_key_is_held_for_24_hours(service: InboxService, clock: FakeClock) -> None:
-    first = await service.send_message(ALICE, BOB, "hi", "key-1")
+async def test_key_is_held_for_24_hours(sending: SendService, clock: FakeClock) -> None:
+    first = await sending.send_message(ALICE, BOB, "hi", "key-1")
     clock.advance(timedelta(hours=24) - timedelta(seconds=1))
-    assert (await service.send_message(ALICE, BOB, "hi", "key-1")).id == first.id
+    assert (await sending.send_message(ALICE, BOB, "hi", "key-1")).id == first.id
     with pytest.raises(BadUserInput):
-        await service.send_message(ALICE, BOB, "other", "key-1")
+        await sending.send_message(ALICE, BOB, "other", "key-1")
 
 
 async def test_key_expires_after_24_hours(
-    service: InboxService, queue: FakeDeliveryQueue, clock: FakeClock
+    sending: SendService, queue: FakeDeliveryQueue, clock: FakeClock
 ) -> None:
-    first = await service.send_message(ALICE, BOB, "hi", "key-1")
+    first = await sending.send_message(ALICE, BOB, "hi", "key-1")
     clock.advance(timedelta(hours=24, seconds=1))
-    fresh = await service.send_message(ALICE, BOB, "hi", "key-1")
+    fresh = await sending.send_message(ALICE, BOB, "hi", "key-1")
     assert fresh.id != first.id
     assert fresh.sent_at == clock.now
     # Reused for a different message once expired: no conflict any more.
     clock.advance(timedelta(hours=24, seconds=1))
-    other = await service.send_message(ALICE, BOB, "other", "key-1")
+    other = await sending.send_message(ALICE, BOB, "other", "key-1")
     assert other.body == "other"
     assert len({m.id for m in queue.enqueued}) == 3
 
@@ -676,8 +679,10 @@ async def test_watch_unread_count_follows_deliveries_and_reads(
     watch = as_generator(service.watch_unread_count(ALICE))
     try:
         assert await anext(watch) == 0
-        sent = await seed(store, hub, BOB, ALICE, 2)
+        sent = [make_message(BOB, ALICE, n) for n in range(2)]
+        await deliver(sent[0], store, hub)
         assert await anext(watch) == 1
+        await deliver(sent[1], store, hub)
         assert await anext(watch) == 2
         await service.mark_read(ALICE, [sent[0].id])
         assert await anext(watch) == 1
@@ -685,6 +690,21 @@ async def test_watch_unread_count_follows_deliveries_and_reads(
         await deliver(sent[1], store, hub)
         await service.mark_read(ALICE, [sent[1].id])
         assert await anext(watch) == 0
+    finally:
+        await watch.aclose()
+
+
+async def test_watch_unread_count_yields_the_newest_of_counts_it_fell_behind_on(
+    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
+) -> None:
+    watch = as_generator(service.watch_unread_count(ALICE))
+    try:
+        assert await anext(watch) == 0
+        # Three deliveries before the subscriber reads again: it needs only the newest count.
+        await seed(store, hub, BOB, ALICE, 3)
+        assert await anext(watch) == 3
+        await hub.publish(ALICE, UnreadCountChanged(ALICE, 4, 4))
+        assert await anext(watch) == 4
     finally:
         await watch.aclose()
 

@@ -15,7 +15,6 @@ import pytest
 
 from services.delivery import DeliveryWorker
 from services.domain import MessageReceived, UnreadCountChanged
-from services.inbox import InboxService
 from services.message_codec import (
     decode_event_with_request_id,
     decode_message,
@@ -31,8 +30,10 @@ from services.observability.request_ids import (
     request_id_bound,
 )
 from services.ports import Delivery
+from services.sending import SendService
 from services.settings import Settings
-from services.sqs.queue import SqsDeliveryQueue
+from services.sqs.consumer import SqsDeliveryConsumer
+from services.sqs.producer import SqsDeliveryProducer
 from tests.conftest import TEST_JWT_SECRET, client_without_lifespan
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageStore
 from tests.unit.support import ALICE, BOB, make_message
@@ -211,7 +212,7 @@ def test_events_carry_the_request_id_too(event: UnreadCountChanged | MessageRece
 
 
 class RecordingSqsClient:
-    """Just enough of the SQS client for `SqsDeliveryQueue` to send and receive."""
+    """Just enough of the SQS client for both sides of the delivery queue."""
 
     def __init__(self) -> None:
         self.bodies: list[str] = []
@@ -231,12 +232,13 @@ class RecordingSqsClient:
 
 async def test_the_sqs_queue_sends_and_receives_the_current_request_id() -> None:
     client = RecordingSqsClient()
-    queue = SqsDeliveryQueue(client, "https://sqs.test/q")
+    producer = SqsDeliveryProducer(client, "https://sqs.test/q")
+    consumer = SqsDeliveryConsumer(client, "https://sqs.test/q")
     message = make_message(BOB, ALICE, 1)
     with request_id_bound("send-req"):
-        await queue.enqueue(message)
-    await queue.enqueue(message)  # outside any request
-    received = await queue.receive(max_messages=10, wait_seconds=0)
+        await producer.enqueue(message)
+    await producer.enqueue(message)  # outside any request
+    received = await consumer.receive(max_messages=10, wait_seconds=0)
     assert [(d.message, d.request_id) for d in received] == [
         (message, "send-req"),
         (message, None),
@@ -246,9 +248,9 @@ async def test_the_sqs_queue_sends_and_receives_the_current_request_id() -> None
 # --- the id in the services' log lines --------------------------------------------------------
 
 
-async def test_accepting_a_message_is_logged_under_the_request(service: InboxService) -> None:
+async def test_accepting_a_message_is_logged_under_the_request(sending: SendService) -> None:
     with json_lines("inboxql.inbox") as lines, request_id_bound("send-1"):
-        sent = await service.send_message(BOB, ALICE, "hi")
+        sent = await sending.send_message(BOB, ALICE, "hi")
     assert [(line["message"], line["request_id"], line["message_id"]) for line in lines] == [
         (f"accepted message {sent.id} from bob to alice", "send-1", sent.id)
     ]

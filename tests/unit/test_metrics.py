@@ -17,13 +17,14 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import ExecutionResult
 
+from resolvers.context import Context
 from schema import build_schema
-from schema.context import Context
-from services.bootstrap import App
+from services.app import App
 from services.delivery import DeliveryWorker
+from services.disabled import NO_METRICS
 from services.domain import UserId
 from services.inbox import InboxService
-from services.observability.metrics import NO_METRICS, PrometheusMetrics
+from services.observability.metrics import PrometheusMetrics
 from services.observability.request_ids import current_request_id, request_id_bound
 from services.ports import Delivery
 from tests.fakes import (
@@ -277,7 +278,6 @@ async def test_message_bodies_count_cache_hits_and_misses(
     hub = FakeEventHub()
     inbox = InboxService(
         store=store,
-        queue=FakeDeliveryQueue(),
         cache=cache,
         publisher=hub,
         events=hub,

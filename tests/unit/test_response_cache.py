@@ -6,7 +6,7 @@ import pytest
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
-from schema.response_cache import InboxResponseCache, inbox_only_operation
+from schema.transport.response_cache import InboxResponseCache, inbox_only_operation
 from tests.unit.support import ALICE, BOB
 
 PAGE = "{ unreadCount messages(first: 20) { edges { node { id body isRead } } } }"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from services.local.tools import LocalTools
-from services.settings import SETTINGS_HELP, Settings, SettingsError
+from services.settings import SETTINGS_HELP, Settings, SettingsError, settings_table_markdown
+from services.settings.rows import ToolRow
+from services.settings.variables import ENV_ROWS, ROWS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
 
@@ -216,3 +222,109 @@ def test_with_overrides() -> None:
 
 def test_log_format_is_read_in_local_mode_too() -> None:
     assert Settings.from_env({"INBOXQL_LOG_FORMAT": "json"}).log_format == "json"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"INBOXQL_STACK": "aws"}, "INBOXQL_STACK must be 'local' or 'external', got 'aws'"),
+        ({"INBOXQL_LOG_FORMAT": "JSON"}, "INBOXQL_LOG_FORMAT must be 'json' or 'text', got 'JSON'"),
+        (
+            {"INBOXQL_SQS_EMULATOR": "sqs"},
+            "INBOXQL_SQS_EMULATOR must be 'fauxqs' or 'moto', got 'sqs'",
+        ),
+        ({"INBOXQL_DEMO": "maybe"}, "INBOXQL_DEMO must be a boolean (true/false), got 'maybe'"),
+        (
+            {"INBOXQL_INTROSPECTION": "2"},
+            "INBOXQL_INTROSPECTION must be a boolean (true/false), got '2'",
+        ),
+        (
+            {"INBOXQL_QUEUE": "q", "INBOXQL_AWS_MAX_ATTEMPTS": "x"},
+            "INBOXQL_AWS_MAX_ATTEMPTS must be an integer, got 'x'",
+        ),
+        (
+            {"INBOXQL_JWT_LEEWAY_SECONDS": "601"},
+            "INBOXQL_JWT_LEEWAY_SECONDS must be between 0 and 600, got 601",
+        ),
+        ({"INBOXQL_READ_TIMEOUT": "soon"}, "INBOXQL_READ_TIMEOUT must be a number, got 'soon'"),
+        (
+            {"INBOXQL_WS_PING_INTERVAL": "-1"},
+            "INBOXQL_WS_PING_INTERVAL must be a positive number, got '-1'",
+        ),
+        (
+            {"INBOXQL_ALLOWED_ORIGINS": "https://a.example, a.example"},
+            "INBOXQL_ALLOWED_ORIGINS: 'a.example' is not an origin like https://app.example.com",
+        ),
+        # The stack is read first, and the log format before the rest.
+        (
+            {"INBOXQL_JWT_LEEWAY_SECONDS": "x", "INBOXQL_LOG_FORMAT": "x", "INBOXQL_STACK": "x"},
+            "INBOXQL_STACK must be",
+        ),
+        ({"INBOXQL_JWT_LEEWAY_SECONDS": "x", "INBOXQL_LOG_FORMAT": "x"}, "INBOXQL_LOG_FORMAT must"),
+    ],
+)
+def test_error_messages(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match="^" + re.escape(message)):
+        Settings.from_env(env)
+
+
+def test_introspection_follows_graphiql_while_unset_or_empty() -> None:
+    external = {"INBOXQL_STACK": "external", "INBOXQL_JWT_SECRET": SECRET}
+    assert Settings.from_env(external).introspection is False
+    assert Settings.from_env({**external, "INBOXQL_GRAPHIQL": "on"}).introspection is True
+    assert (
+        Settings.from_env({"INBOXQL_GRAPHIQL": "off", "INBOXQL_INTROSPECTION": ""}).introspection
+        is False
+    )
+    assert (
+        Settings.from_env({"INBOXQL_GRAPHIQL": "off", "INBOXQL_INTROSPECTION": "on"}).introspection
+        is True
+    )
+
+
+def test_the_cache_dir_default_is_under_home_when_settings_are_made(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Settings().cache_dir == tmp_path / ".cache" / "inboxql"
+    assert Settings.from_env({}).cache_dir == tmp_path / ".cache" / "inboxql"
+
+
+def test_each_field_is_filled_by_one_row() -> None:
+    filled = [row.field for row in ENV_ROWS]
+    assert len(set(filled)) == len(filled)
+    names = [name for row in ROWS for name in row.names]
+    assert len(set(names)) == len(names)
+    # local_tools comes from LocalTools.from_env; the body cache's lifetime is no variable.
+    unread = {"local_tools", "body_cache_ttl_seconds"}
+    assert set(filled) == {field.name for field in dataclasses.fields(Settings)} - unread
+
+
+def test_field_defaults_are_their_rows_defaults() -> None:
+    defaults = Settings()
+    for row in ENV_ROWS:
+        assert getattr(defaults, row.field) == row.default_value(), row.env
+
+
+def test_the_tool_rows_are_the_variables_local_tools_reads() -> None:
+    names = [row.env for row in ROWS if isinstance(row, ToolRow)]
+    tools = LocalTools.from_env({name: f"/opt/{name}" for name in names})
+    assert sorted(dataclasses.astuple(tools)) == sorted(f"/opt/{name}" for name in names)
+
+
+def test_the_secret_row_is_kept_out_of_repr() -> None:
+    hidden = {field.name for field in dataclasses.fields(Settings) if not field.repr}
+    assert hidden == {row.field for row in ENV_ROWS if row.secret} == {"jwt_secret"}
+
+
+def test_the_readme_settings_table_is_the_declared_one() -> None:
+    readme = (ROOT / "README.md").read_text()
+    _, start, rest = readme.partition("<!-- settings table:")
+    _, _, rest = rest.partition("-->")
+    table, end, _ = rest.partition("<!-- end of settings table -->")
+    assert start and end, "README.md has lost the settings table's markers"
+    assert table.strip() == settings_table_markdown().strip(), (
+        "README.md's settings table is not services/settings/variables.py's; replace it with "
+        "the output of: uv run python -c "
+        "'from services.settings import settings_table_markdown as t; print(t())'"
+    )

@@ -1,4 +1,4 @@
-"""The graphql-transport-ws handler's keep-alive (schema/websocket.py) on timers, against a
+"""The graphql-transport-ws handler's keep-alive (schema/transport/websocket.py) on timers, against a
 socket stand-in: pings, pongs, the pong deadline, and what an accepted socket lets go of."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
-from schema.context import Context
-from schema.websocket import PONG_TIMEOUT, InboxTransportWSHandler, LiveConnections
-from services.bootstrap import App
+from resolvers.context import Context
+from schema.transport.websocket import PONG_TIMEOUT, InboxTransportWSHandler, LiveConnections
+from services.app import App
 from services.domain import UserId
 from services.settings import Settings
 from services.tokens.verifiers import HmacTokenVerifier

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schema.websocket import ConnectionLimitReached, LiveConnections, origin_allowed
+from schema.transport.websocket import ConnectionLimitReached, LiveConnections, origin_allowed
 from services.domain import UserId
 from services.settings import Settings, SettingsError
 from services.tokens.verified_tokens import token_expiry

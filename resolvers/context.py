@@ -1,18 +1,18 @@
-"""The per-request (per-connection, for WebSockets) context and the `Info` alias resolvers use."""
+"""The per-request (per-connection, for WebSockets) context the resolvers work with."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
-from strawberry.types import Info as StrawberryInfo
 
-from services.bootstrap import App
-from services.domain import Message, MessageId, UserId
+from services.app import App
+from services.domain import Message, MessageId, UnreadCount, UserId
 from services.errors import Unauthenticated
 
 
@@ -30,6 +30,8 @@ class Context:
     _bodies: DataLoader[MessageId, Message | None] | None = field(
         default=None, init=False, repr=False
     )
+    # The viewer's counter as this request reads it: see `resolvers.queries.unread_counter`.
+    counter_read: asyncio.Task[UnreadCount] | None = field(default=None, init=False, repr=False)
 
     @property
     def bodies(self) -> DataLoader[MessageId, Message | None]:
@@ -43,9 +45,12 @@ class Context:
             raise Unauthenticated(self.auth_error)
         return self.user_id
 
+    @property
+    def serves_one_operation(self) -> bool:
+        """An HTTP request carries one operation; a WebSocket carries many over its life, so
+        what one of them read would be stale for the next."""
+        return isinstance(self.request, Request)
+
     async def _load_bodies(self, ids: list[MessageId]) -> list[Message | None]:
         found = await self.app.inbox.load_messages(ids)
         return [found.get(message_id) for message_id in ids]
-
-
-Info: TypeAlias = StrawberryInfo[Context, None]

@@ -4,9 +4,10 @@ Every change to a user's inbox (a delivery, a markRead that flips anything) bump
 their unread counter in the same DynamoDB transaction (services/dynamodb/store.py), bodies never
 change, and every read is strongly consistent. So a query that reads only the caller's own
 inbox (`me`, `unreadCount`, `versionedUnreadCount`, `messages`) gets the same answer while that
-version stays the same. A request reads the version first (one GetItem, the read `unreadCount`
-makes) and, if an answer is kept for this user, document, variables and version, sends it
-without validating or executing anything.
+version stays the same. A request reads the version first (one GetItem: the read of the
+counter that `unreadCount` and the other counter fields then share, resolvers/queries.py) and,
+if an answer is kept for this user, document, variables and version, sends it without
+validating or executing anything.
 
 Races cannot serve a stale answer: the version is read *before* executing and versions only
 grow, so an answer computed from a newer state than its label is merely never hit again (any
@@ -16,7 +17,9 @@ messages the caller sent, whose read state lives in the recipient's partition.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -25,9 +28,12 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast
 from strawberry.types import ExecutionResult
 
+from resolvers.context import Context
+from resolvers.queries import unread_counter
 from schema import MAX_TOKENS
-from schema.metrics import root_fields
+from schema.metrics import UNKNOWN, root_fields
 from schema.parsing import parse_cached
+from schema.transport.request_body import GraphQLParams
 from services.domain import UserId
 
 # Root fields whose answers depend on the caller's own inbox partition only.
@@ -103,3 +109,34 @@ class InboxResponseCache:
         self._kept.move_to_end(key)
         while len(self._kept) > self._max_entries:
             self._kept.popitem(last=False)
+
+    async def execute_or_reuse(
+        self,
+        context: Context,
+        query: str,
+        params: GraphQLParams,
+        execute: Callable[[], Awaitable[ExecutionResult]],
+    ) -> ExecutionResult:
+        """A kept answer while the caller's inbox version is unchanged, else `execute()`'s."""
+        user_id = context.user_id
+        if user_id is None:
+            return await execute()
+        key = self.key(user_id, query, params.operation_name, params.variables)
+        if key is None:
+            return await execute()
+        started = time.perf_counter()
+        try:
+            version = (await unread_counter(context)).version
+        except Exception:
+            # Executing reads the store too, and answers its failure the usual way.
+            return await execute()
+        kept = self.get(key, version)
+        context.app.metrics.response_cache_looked_up(hit=kept is not None)
+        if kept is not None:
+            operation = inbox_only_operation(query, params.operation_name) or UNKNOWN
+            elapsed = time.perf_counter() - started
+            context.app.metrics.operation_finished(operation, "query", "ok", elapsed)
+            return kept
+        result = await execute()
+        self.put(key, version, result)
+        return result

@@ -1,5 +1,5 @@
-"""`DeliveryQueue` on SQS. The payload is the whole accepted message, so the worker needs no
-other read to persist it.
+"""The delivery queue's producer side on SQS. The payload is the whole accepted message, so the
+worker needs no other read to persist it.
 
 With a batch linger, concurrent enqueues share `SendMessageBatch` calls (see
 `services/sqs/send_batcher.py`); each still returns only once SQS accepted its own message."""
@@ -14,9 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from services.domain import Message
-from services.message_codec import decode_message_with_request_id, encode_message
+from services.message_codec import encode_message
 from services.observability.request_ids import current_request_id
-from services.ports import Delivery
 from services.sqs.send_batcher import BatchEntry, BatchOutcome, SendBatcher
 
 log = logging.getLogger("inboxql.queue")
@@ -33,7 +32,7 @@ _REFUSED_FOR_CONTENT = frozenset(
 )
 
 
-class SqsDeliveryQueue:
+class SqsDeliveryProducer:
     def __init__(self, client: Any, queue_url: str, *, batch_linger_seconds: float = 0.0) -> None:
         """`batch_linger_seconds` is how long an enqueue may wait for others to share its
         call; 0 sends each message on its own."""
@@ -96,36 +95,6 @@ class SqsDeliveryQueue:
             },
         )
 
-    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
-        response = await self._client.receive_message(
-            QueueUrl=self.url,
-            MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )
-        return [_delivery(raw) for raw in response.get("Messages", [])]
-
-    async def acknowledge(self, receipts: Sequence[str]) -> None:
-        for offset in range(0, len(receipts), 10):
-            chunk = receipts[offset : offset + 10]
-            response = await self._client.delete_message_batch(
-                QueueUrl=self.url,
-                Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)],
-            )
-            # A failed delete only means a redelivery, which changes nothing; say so and go on.
-            for failure in response.get("Failed", []):
-                log.warning("could not delete a delivered queue message: %s", failure)
-
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _delivery(raw: dict[str, Any]) -> Delivery:
-    message, request_id = decode_message_with_request_id(raw.get("Body", ""))
-    return Delivery(
-        receipt=raw["ReceiptHandle"],
-        message=message,
-        receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
-        request_id=request_id,
-    )

@@ -36,7 +36,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from schema.context import Context
+from resolvers.context import Context
 from services.domain import UserId
 from services.errors import Unauthenticated
 from services.settings import Settings

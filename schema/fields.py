@@ -1,0 +1,97 @@
+"""The root fields' resolvers on the GraphQL side: arguments as GraphQL gives them, handed to
+`resolvers/` as plain values, and what comes back shaped into the types of schema/types.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import cast
+
+import strawberry
+from strawberry import UNSET
+
+from resolvers import mutations, queries, subscriptions
+from schema.arguments import given, page_size
+from schema.info import Info
+from schema.types import (
+    MarkReadPayload,
+    Message,
+    MessageConnection,
+    SendMessageInput,
+    UnreadCount,
+    User,
+)
+
+
+async def me(info: Info) -> User:
+    return User(id=strawberry.ID(info.context.viewer))
+
+
+async def unread_count(info: Info) -> int:
+    return await queries.unread_count(info.context)
+
+
+async def versioned_unread_count(info: Info) -> UnreadCount:
+    return UnreadCount.from_domain(await queries.unread_counter(info.context))
+
+
+async def messages(
+    info: Info,
+    first: int | None = 20,
+    after: str | None = UNSET,
+    unread_only: bool | None = False,
+) -> MessageConnection:
+    page = await queries.inbox(
+        info.context, first=page_size(first), after=given(after), unread_only=bool(unread_only)
+    )
+    return MessageConnection.from_page(page)
+
+
+async def message(info: Info, id: strawberry.ID) -> Message | None:
+    found = await queries.message(info.context, id)
+    if found is None:
+        return None
+    entry, body = found
+    return Message.from_entry(entry, body.body)
+
+
+async def conversation(
+    info: Info,
+    with_user_id: strawberry.ID,
+    first: int | None = 20,
+    after: str | None = UNSET,
+) -> MessageConnection:
+    page = await queries.conversation(
+        info.context, with_user_id, first=page_size(first), after=given(after)
+    )
+    return MessageConnection.from_page(page)
+
+
+async def send_message(info: Info, input: SendMessageInput) -> Message:
+    sent = await mutations.send_message(
+        info.context, input.recipient_id, input.body, given(input.client_message_id)
+    )
+    return Message.unread(sent)
+
+
+async def mark_read(info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
+    return MarkReadPayload.from_result(await mutations.mark_read(info.context, ids))
+
+
+async def mark_all_read(info: Info) -> MarkReadPayload:
+    return MarkReadPayload.from_result(await mutations.mark_all_read(info.context))
+
+
+def watch_unread_count(info: Info) -> AsyncGenerator[int, None]:
+    # The service's generator itself, not one wrapped around it: one frame fewer held by each
+    # of thousands of idle subscriptions. (The service promises only an AsyncIterator.)
+    return cast(AsyncGenerator[int, None], subscriptions.unread_count(info.context))
+
+
+async def watch_versioned_unread_count(info: Info) -> AsyncGenerator[UnreadCount, None]:
+    async for counter in subscriptions.versioned_unread_count(info.context):
+        yield UnreadCount.from_domain(counter)
+
+
+async def watch_messages(info: Info) -> AsyncGenerator[Message, None]:
+    async for received in subscriptions.message_received(info.context):
+        yield Message.unread(received)

@@ -1,0 +1,100 @@
+"""What `bootstrap()` hands its callers: the services, the ports behind them and the clients it
+opened. Everything is typed by its port, so nothing that holds an `App` depends on an adapter.
+
+A role builds only what it needs (see `services/bootstrap.py`); asking an `App` for a part its
+role did not build is a programming error, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from services.inbox import InboxService
+from services.observability.probes import DependencyProbes
+from services.ports import (
+    DeliveryConsumer,
+    DeliveryProducer,
+    EventHub,
+    MessageStore,
+    Metrics,
+    PersistedQueryStore,
+    TokenVerifier,
+)
+from services.sending import SendService
+from services.settings import Settings
+
+Role = Literal["api", "worker", "lambda"]
+ROLES: tuple[Role, ...] = ("api", "worker", "lambda")
+
+T = TypeVar("T")
+
+
+class NotInRole(LookupError):
+    pass
+
+
+@dataclass
+class Clients:
+    """The raw clients, for the dependency probes, the operator commands and the tests that
+    reach below the ports. None where every part that would have used one was given instead.
+    aiobotocore's clients are untyped: Any."""
+
+    dynamodb: Any = None
+    sqs: Any = None
+    redis: Any = None
+    # The delivery queue's URL, looked up (or created) once at start.
+    queue_url: str = ""
+
+
+@dataclass
+class RoleParts:
+    """The parts only some roles build; None where the role has no use for it."""
+
+    inbox: InboxService | None = None
+    sending: SendService | None = None
+    tokens: TokenVerifier | None = None
+    persisted_queries: PersistedQueryStore | None = None
+    producer: DeliveryProducer | None = None
+    consumer: DeliveryConsumer | None = None
+
+
+@dataclass
+class App:
+    settings: Settings
+    role: Role
+    metrics: Metrics
+    store: MessageStore
+    hub: EventHub
+    probes: DependencyProbes
+    clients: Clients = field(default_factory=Clients)
+    built: RoleParts = field(default_factory=RoleParts)
+
+    def _need(self, part: T | None, name: str) -> T:
+        if part is None:
+            raise NotInRole(f"the {self.role} role builds no {name}")
+        return part
+
+    @property
+    def inbox(self) -> InboxService:
+        return self._need(self.built.inbox, "inbox service")
+
+    @property
+    def sending(self) -> SendService:
+        return self._need(self.built.sending, "send service")
+
+    @property
+    def tokens(self) -> TokenVerifier:
+        return self._need(self.built.tokens, "token verifier")
+
+    @property
+    def persisted_queries(self) -> PersistedQueryStore:
+        return self._need(self.built.persisted_queries, "persisted query store")
+
+    @property
+    def producer(self) -> DeliveryProducer:
+        return self._need(self.built.producer, "delivery queue producer")
+
+    @property
+    def consumer(self) -> DeliveryConsumer:
+        return self._need(self.built.consumer, "delivery queue consumer")

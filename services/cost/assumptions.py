@@ -1,0 +1,85 @@
+"""What the model assumes rather than measures: what an average user does a day
+(`UsageProfile`) and how InboxQL is deployed (`Assumptions`). The defaults are stated there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.cost.units import HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class UsageProfile:
+    """What one average user does a day. Every figure is an assumption: change it to match."""
+
+    # Messages each user sends a day (so, on average, also receives).
+    sends_per_day: float = 20.0
+    # `messages(first: 20)` pages read, with bodies.
+    inbox_pages_per_day: float = 10.0
+    # Share of a page's bodies already in the Valkey cache (bodies stay 24 h once read).
+    body_cache_hit_ratio: float = 0.8
+    # `message(id)` opens (a cold open also reads the body from DynamoDB).
+    message_opens_per_day: float = 5.0
+    # `conversation(withUserId, first: 20)` pages.
+    conversation_pages_per_day: float = 3.0
+    # `markRead` calls, one id each (opening an unread message).
+    mark_reads_per_day: float = 10.0
+    # `markAllRead` calls, and how many unread messages each one marks.
+    mark_all_reads_per_day: float = 0.5
+    mark_all_read_size: float = 20.0
+    # `unreadCount` / `me { unreadCount }` queries over HTTP.
+    unread_count_queries_per_day: float = 10.0
+    # Sessions a day that open the two subscriptions (unreadCount, messageReceived).
+    live_sessions_per_day: float = 3.0
+    # Hours a day a user has a live WebSocket open (pushes and held connections).
+    live_connection_hours_per_day: float = 2.0
+    # Average message body, in characters (ASCII); the bench measured 200 and 5,000.
+    average_body_chars: float = 200.0
+    # Share of sends that carry a clientMessageId (one conditional put each).
+    client_message_id_share: float = 1.0
+    # How long messages are kept: storage is that many days of messages (nothing deletes
+    # them today, so this is also "how long the service has been running").
+    retention_days: float = 365.0
+    # Share of stored messages still unread (they keep an entry in the `unread` index).
+    unread_share: float = 0.1
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """How InboxQL is deployed (deploy/inboxql.yaml where it says; the rest stated here)."""
+
+    # The delivery worker as a Lambda function (the template's default memory, x86_64).
+    lambda_memory_mb: float = 256.0
+    # Duration of one invocation: the batch's messages are delivered concurrently, each a
+    # transaction, a GetItem and two PUBLISHes (~4 round trips of a few ms on AWS), plus Python
+    # overhead. An assumption: the local stack's timing (bench `timings_local`) is not AWS's.
+    lambda_seconds_per_invocation: float = 0.1
+    # The event source mapping waits this long to fill a batch, so batches are smaller than
+    # 10 when traffic is light: batch = clamp(messages per second x window, 1, 10).
+    lambda_batch_window_seconds: float = 1.0
+    # The event source mapping long-polls even an idle queue: 5 pollers, one 20 s poll each.
+    sqs_idle_receives_per_month: float = 5 * 3 * 60 * HOURS_PER_MONTH
+    # API tasks on Fargate: 1 vCPU, 2 GB each, at least two (two AZs).
+    api_task_vcpu: float = 1.0
+    api_task_gb: float = 2.0
+    api_min_tasks: int = 2
+    # What one task holds: live WebSockets, and GraphQL requests a second (shared/README: a
+    # 20-object list query ran at 600-840 req/s without I/O; a third of that with it).
+    connections_per_task: float = 5000.0
+    requests_per_second_per_task: float = 200.0
+    # Peak hour over the average hour, for sizing tasks.
+    peak_to_average: float = 3.0
+    # One ALB in front of the API.
+    load_balancers: int = 1
+    # Interface endpoint for SQS in each AZ (the Lambda worker and tasks run in the VPC to
+    # reach Valkey; DynamoDB's gateway endpoint is free).
+    availability_zones: int = 2
+    # Bytes the client receives, besides bodies: per message in a list, per response (GraphQL
+    # envelope, HTTP headers, TLS), and per pushed event.
+    response_bytes_per_listed_message: float = 260.0
+    response_overhead_bytes: float = 600.0
+    push_overhead_bytes: float = 250.0
+    # Bytes a cached body takes in Valkey besides the body (JSON fields, key, entry overhead).
+    cache_bytes_per_message_excluding_body: float = 250.0
+    # Point-in-time recovery, as the template enables it.
+    point_in_time_recovery: bool = True

@@ -1,0 +1,48 @@
+"""The adapters for a feature switched off: they obey their ports and do nothing."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.domain import UserId
+from services.ports import DeliveryOutcome, DeliveryStage, QueueName
+
+
+class NoMetrics:
+    """Records nothing: the default for services built without metrics (the unit tests)."""
+
+    def operation_finished(
+        self, operation: str, operation_type: str, outcome: str, seconds: float | None
+    ) -> None:
+        return None
+
+    def subscription_started(self, field: str) -> None:
+        return None
+
+    def subscription_ended(self, field: str) -> None:
+        return None
+
+    def delivery_attempted(self, outcome: DeliveryOutcome) -> None:
+        return None
+
+    def message_delivered(self, stage: DeliveryStage, seconds_since_sent: float) -> None:
+        return None
+
+    def cache_looked_up(self, *, hits: int, misses: int) -> None:
+        return None
+
+    def response_cache_looked_up(self, *, hit: bool) -> None:
+        return None
+
+    def queue_measured(self, queue: QueueName, *, visible: float, in_flight: float) -> None:
+        return None
+
+
+NO_METRICS: Final = NoMetrics()
+
+
+class NoSendLimit:
+    """The limit turned off (`INBOXQL_SEND_RATE_LIMIT=0`)."""
+
+    async def admit(self, sender_id: UserId) -> None:
+        return None

@@ -1,0 +1,72 @@
+"""One subscriber's bounded queue of live events, and the iterator its one reader reads.
+
+Backend-neutral: the Redis hub fans events out into these, and so does the in-memory fake in
+tests/fakes.py, so that both bound and coalesce alike.
+
+A count is a state, not a step: an `UnreadCountChanged` replaces any older one still waiting
+(the newest count wins), so a slow subscriber holds at most one count and, when it reads again,
+gets the newest. A queue that fills up is replaced by one `None` (events may have been missed),
+so that the subscriber re-reads the truth instead of falling further behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Self
+
+from services.domain import UnreadCountChanged
+from services.ports import EventStreamItem
+
+DEFAULT_QUEUE_SIZE = 256
+
+
+class SubscriberQueue:
+    """Items for one reader (whoever entered the subscription): a second one reading at the
+    same time is not supported. Slotted, because thousands of idle ones are held per process."""
+
+    __slots__ = ("_items", "_size", "_waiter")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a subscription's queue holds at least one item")
+        self._size = size
+        self._items: list[EventStreamItem] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> EventStreamItem:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def pending(self) -> list[EventStreamItem]:
+        """What waits to be read, oldest first (a copy)."""
+        return list(self._items)
+
+    def offer(self, item: EventStreamItem) -> None:
+        """Never blocks the one reader on a slow subscriber. A newer count replaces an older one
+        still waiting (an older one arriving late is dropped: versions only grow); when the
+        queue is full, what the subscriber has not read is replaced with a gap marker, so it
+        re-reads the truth instead of falling further behind."""
+        items = self._items
+        if isinstance(item, UnreadCountChanged):
+            for index, waiting in enumerate(items):
+                if isinstance(waiting, UnreadCountChanged):
+                    if waiting.version >= item.version:
+                        return
+                    del items[index]
+                    break  # there is never more than one
+        if item is None and items and items[-1] is None:
+            return  # already told
+        if len(items) >= self._size:
+            items.clear()
+            item = None
+        items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)

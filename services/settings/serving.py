@@ -1,0 +1,180 @@
+"""The settings rows for how the API and its workers serve: pages switched on or off, time
+budgets per call, worker loops, and the limits per request, socket and user. Part of the one
+declaration in `services/settings/variables.py`, in its order.
+"""
+
+from __future__ import annotations
+
+from services.settings.parsers import BOOLEAN, ORIGINS, POSITIVE_NUMBER, integer
+from services.settings.rows import ByStack, EnvRow, Follows
+
+# A developer's conveniences, which let anyone who reaches the server look around or act.
+_LOCAL_ONLY = ByStack("true", "false")
+
+GRAPHIQL = EnvRow(
+    "INBOXQL_GRAPHIQL",
+    "graphiql",
+    BOOLEAN,
+    _LOCAL_ONLY,
+    "serve GraphiQL at GET /graphql",
+    "serve GraphiQL at `GET /graphql`",
+)
+
+SERVING_ROWS: tuple[EnvRow, ...] = (
+    GRAPHIQL,
+    EnvRow(
+        "INBOXQL_DEMO",
+        "demo",
+        BOOLEAN,
+        _LOCAL_ONLY,
+        "demo inbox page at / with dev tokens for anyone",
+        "serve the demo inbox at `/` and its dev-token endpoint `POST /demo/token`; anyone who "
+        "can reach it can act as any user",
+    ),
+    EnvRow(
+        "INBOXQL_CONNECT_TIMEOUT",
+        "connect_timeout_seconds",
+        POSITIVE_NUMBER,
+        "2",
+        "seconds to connect, per network call",
+    ),
+    EnvRow(
+        "INBOXQL_READ_TIMEOUT",
+        "read_timeout_seconds",
+        POSITIVE_NUMBER,
+        "5",
+        "seconds to read, per network call",
+        "seconds to read, per network call (the SQS long poll gets 20 s more)",
+    ),
+    EnvRow(
+        "INBOXQL_AWS_MAX_ATTEMPTS",
+        "aws_max_attempts",
+        integer(1, 10),
+        "3",
+        "botocore attempts per call, the first included",
+        "botocore standard-mode attempts per call, the first one included (like "
+        "`AWS_MAX_ATTEMPTS`)",
+    ),
+    EnvRow(
+        "INBOXQL_WORKER_CONCURRENCY",
+        "worker_concurrency",
+        integer(1, 64),
+        "2",
+        "delivery loops per process",
+    ),
+    EnvRow(
+        "INBOXQL_LONG_POLL_SECONDS",
+        "long_poll_seconds",
+        integer(0, 20),
+        ByStack("2", "10"),
+        "SQS long poll; bounds worker shutdown",
+        "how long one SQS receive waits. A stopping worker waits for its current poll, so this "
+        "bounds shutdown time",
+    ),
+    EnvRow(
+        "INBOXQL_SEND_BATCH_LINGER_MS",
+        "send_batch_linger_ms",
+        integer(0, 1000),
+        "5",
+        "wait for sends to share an SQS batch; 0: none",
+        "milliseconds a `sendMessage` may wait for others to share its SQS `SendMessageBatch` "
+        "call (10 messages, 256 KiB at most); each send still answers only once SQS accepted "
+        "its own message. `0` sends each message on its own",
+    ),
+    EnvRow(
+        "INBOXQL_ALLOWED_ORIGINS",
+        "allowed_origins",
+        ORIGINS,
+        "",
+        "other origins whose pages may open WebSockets (a,b)",
+        "other origins whose pages may open WebSockets",
+    ),
+    EnvRow(
+        "INBOXQL_WS_INIT_TIMEOUT",
+        "ws_init_timeout_seconds",
+        POSITIVE_NUMBER,
+        "10",
+        "seconds a WebSocket has to send connection_init",
+        "seconds a WebSocket has to send `connection_init` (else 4408)",
+    ),
+    EnvRow(
+        "INBOXQL_WS_PING_INTERVAL",
+        "ws_ping_interval_seconds",
+        POSITIVE_NUMBER,
+        "20",
+        "seconds between server pings on a WebSocket",
+    ),
+    EnvRow(
+        "INBOXQL_WS_PONG_TIMEOUT",
+        "ws_pong_timeout_seconds",
+        POSITIVE_NUMBER,
+        "20",
+        "seconds to answer a ping before being closed",
+        "seconds a client has to answer a ping (else 1011)",
+    ),
+    EnvRow(
+        "INBOXQL_WS_MAX_SUBSCRIPTIONS",
+        "ws_max_subscriptions",
+        integer(1, 1000),
+        "50",
+        "operations at once on one WebSocket",
+    ),
+    EnvRow(
+        "INBOXQL_WS_MAX_CONNECTIONS_PER_USER",
+        "ws_max_connections_per_user",
+        integer(1, 10_000),
+        "20",
+        "WebSockets per user, per process",
+        "WebSockets per user, per server process (else 1013)",
+    ),
+    EnvRow(
+        "INBOXQL_WS_MAX_MESSAGE_BYTES",
+        "ws_max_message_bytes",
+        integer(1024, 16 * 1024 * 1024),
+        "65536",
+        "largest WebSocket message accepted",
+        "largest WebSocket message, in bytes (else 1009)",
+    ),
+    EnvRow(
+        "INBOXQL_SEND_RATE_LIMIT",
+        "send_rate_limit",
+        integer(0, 1_000_000),
+        "60",
+        "sendMessage calls per user per window; 0: no limit",
+        "`sendMessage` calls per user per window, counted in Redis across processes; `0` turns "
+        "the limit off",
+    ),
+    EnvRow(
+        "INBOXQL_SEND_RATE_WINDOW_SECONDS",
+        "send_rate_window_seconds",
+        integer(1, 86_400),
+        "60",
+        "the send rate limit's window",
+        "seconds in the send rate limit's window",
+    ),
+    EnvRow(
+        "INBOXQL_MAX_BODY_BYTES",
+        "max_body_bytes",
+        integer(1024, 1 << 26),
+        "65536",
+        "largest HTTP request body; bigger gets 413",
+        "largest HTTP request body, in bytes; a bigger one gets 413",
+    ),
+    EnvRow(
+        "INBOXQL_RESPONSE_CACHE_ENTRIES",
+        "response_cache_entries",
+        integer(0, 1_000_000),
+        "4096",
+        "inbox query answers kept per process; 0: off",
+        "inbox query answers kept per process while the user's inbox is unchanged (see "
+        '"Response cache"); `0` turns it off',
+    ),
+    EnvRow(
+        "INBOXQL_INTROSPECTION",
+        "introspection",
+        BOOLEAN,
+        Follows(GRAPHIQL),
+        "schema introspection and 'Did you mean' hints",
+        'schema introspection and "Did you mean" hints in errors',
+    ),
+)
