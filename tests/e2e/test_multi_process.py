@@ -310,7 +310,7 @@ async def metric(http: httpx.AsyncClient, sample: str) -> float:
 async def test_kept_inbox_answers_follow_changes_made_through_other_processes(
     fleet: Fleet,
 ) -> None:
-    """A keeps alice's inbox answers (schema/transport/response_cache.py); every change made through B
+    """A keeps alice's inbox answers (transport/response_cache.py); every change made through B
     and the worker shows in A's very next answer."""
     alice, bob = new_user("alice"), new_user("bob")
     page = "{ unreadCount messages(first: 5) { edges { node { id body isRead } } } }"

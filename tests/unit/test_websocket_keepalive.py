@@ -1,4 +1,4 @@
-"""The graphql-transport-ws handler's keep-alive (schema/transport/websocket.py) on timers, against a
+"""The graphql-transport-ws keep-alive (schema/transport/websocket.py) on timers, against a
 socket stand-in: pings, pongs, the pong deadline, and what an accepted socket lets go of."""
 
 from __future__ import annotations
