@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from tests.conftest import (
     stack_settings,
 )
 from tests.e2e.chromium import ChromiumBinary, ChromiumUnavailable, chromium_for_tests
+from tests.polling import eventually, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DELIVERY_DEADLINE_SECONDS = 20.0
@@ -71,17 +71,18 @@ def server_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # pacing a readiness poll bounded by the deadline
-    raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
+            return False
+
+    wait_until(
+        ready, lambda: f"the server to be ready:\n{log.read_text()}", timeout=60, interval=0.1
+    )
 
 
 def provision(stack: StackEndpoints, settings: Settings) -> None:
@@ -169,10 +170,18 @@ class GraphQLClient:
         return count
 
     async def wait_for_count(self, expected: int) -> None:
-        deadline = time.monotonic() + DELIVERY_DEADLINE_SECONDS
-        while (count := await self.unread_count()) != expected:
-            assert time.monotonic() < deadline, f"unreadCount {count}, expected {expected}"
-            await asyncio.sleep(0.05)
+        count: int | None = None
+
+        async def reached() -> bool:
+            nonlocal count
+            count = await self.unread_count()
+            return count == expected
+
+        await eventually(
+            reached,
+            lambda: f"unreadCount {expected}, last {count}",
+            timeout=DELIVERY_DEADLINE_SECONDS,
+        )
 
     async def send(self, to: str, body: str, client_message_id: str | None = None) -> Any:
         data = await self.data(

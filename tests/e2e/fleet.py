@@ -27,6 +27,7 @@ from services.domain import UserId
 from services.local.stack import StackEndpoints
 from services.settings import Settings
 from services.tokens.verifiers import HmacTokenVerifier
+from tests import polling
 from tests.conftest import TEST_JWT_SECRET
 from tests.e2e.conftest import (
     REPO,
@@ -35,6 +36,7 @@ from tests.e2e.conftest import (
     server_env,
     wait_until_serving,
 )
+from tests.polling import wait_until
 
 DEADLINE = 30.0
 STOP_TIMEOUT = 60.0
@@ -132,12 +134,20 @@ class Fleet:
         if node.port is not None:
             wait_until_serving(node.url, node.process, node.log)
             return
-        deadline = time.monotonic() + 60
-        while "delivery worker running" not in node.log_text():
+
+        def running() -> bool:
+            if "delivery worker running" in node.log_text():
+                return True
             if node.process.poll() is not None:
                 raise RuntimeError(f"{node.name} exited:\n{node.log_text()}")
-            assert time.monotonic() < deadline, f"{node.name} never started:\n{node.log_text()}"
-            time.sleep(0.1)  # pacing a readiness poll bounded by the deadline
+            return False
+
+        wait_until(
+            running,
+            lambda: f"{node.name} to start:\n{node.log_text()}",
+            timeout=60,
+            interval=0.1,
+        )
 
     def start(self, roles: dict[str, bool]) -> None:
         """Start every role (True for an API process) at once, then wait for all of them."""
@@ -204,11 +214,11 @@ async def all_entries(client: GraphQLClient, *, unread_only: bool) -> list[dict[
         after = page["pageInfo"]["endCursor"]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)  # pacing a poll bounded by the deadline
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], what: polling.What
+) -> None:
+    """The shared poll, with the fleet's bound: processes on a shared CPU are slow to agree."""
+    await polling.eventually(check, what, timeout=DEADLINE)
 
 
 async def counts_reach(expected: int, *readers: GraphQLClient) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from services.local.stack import StackEndpoints
 from services.message_codec import encode_message
 from tests.conftest import new_user
 from tests.e2e.conftest import GraphQLClient, Server
+from tests.polling import eventually
 
 Client = Callable[[str], GraphQLClient]
 
@@ -64,10 +64,9 @@ async def test_duplicated_queue_delivery_changes_nothing(
         url = (await sqs.get_queue_url(QueueName=server.settings.queue_name))["QueueUrl"]
         for _ in range(3):
             await sqs.send_message(QueueUrl=url, MessageBody=encode_message(copy))
-        deadline = time.monotonic() + 20
-        while not await queue_is_empty(sqs, url):
-            assert time.monotonic() < deadline, "the duplicates were never consumed"
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: queue_is_empty(sqs, url), "the duplicates to be consumed", timeout=20
+        )
     assert await as_user(alice).unread_count() == 1
     inbox = await as_user(alice).data("{ messages { edges { node { id body } } } }")
     assert inbox["messages"]["edges"] == [{"node": {"id": sent["id"], "body": "exactly once"}}]

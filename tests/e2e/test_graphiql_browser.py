@@ -4,9 +4,7 @@ receives a push."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from playwright.async_api import Browser, Page
 
 from tests.conftest import new_user
 from tests.e2e.conftest import GraphQLClient, Server
+from tests.polling import eventually
 
 Client = Callable[[str], GraphQLClient]
 QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
@@ -29,16 +28,19 @@ async def set_editor(page: Page, selector: str, value: str) -> None:
 
 
 async def wait_for_response(page: Page, expected: object) -> None:
-    deadline = time.monotonic() + 20
-    while True:
+    text = ""
+
+    async def shown() -> bool:
+        nonlocal text
         text = await editor_value(page, RESPONSE)
         try:
-            if json.loads(text) == expected:
-                return
+            return bool(json.loads(text) == expected)
         except ValueError:
-            pass
-        assert time.monotonic() < deadline, f"GraphiQL shows {text!r}, expected {expected}"
-        await asyncio.sleep(0.1)
+            return False
+
+    await eventually(
+        shown, lambda: f"GraphiQL to show {expected}, not {text!r}", timeout=20, interval=0.1
+    )
 
 
 async def editor_value(page: Page, selector: str) -> str:
@@ -51,11 +53,13 @@ async def editor_value(page: Page, selector: str) -> str:
 async def run(page: Page, query: str) -> None:
     # GraphiQL fills its editors from its own state once it has mounted, which can overwrite a
     # value set too early: set until it holds, then run.
-    deadline = time.monotonic() + 20
-    while await editor_value(page, QUERY_EDITOR) != query:
-        assert time.monotonic() < deadline, "GraphiQL's query editor never took the query"
+    async def taken() -> bool:
+        if await editor_value(page, QUERY_EDITOR) == query:
+            return True
         await set_editor(page, QUERY_EDITOR, query)
-        await asyncio.sleep(0.2)
+        return False
+
+    await eventually(taken, "GraphiQL's query editor to take the query", timeout=20, interval=0.2)
     await set_editor(page, RESPONSE, "")
     await page.click(".graphiql-execute-button")
 
@@ -74,9 +78,17 @@ async def test_graphiql_query_and_subscription(
     tabs = await page.locator(".graphiql-tab").count()
     assert tabs >= 10, f"expected a tab per example operation, saw {tabs}"
     headers = json.dumps({"Authorization": f"Bearer {server.token(alice)}"})
-    while await editor_value(page, HEADERS_EDITOR) != headers:
+
+    async def headers_hold_the_token() -> bool:
+        # The editor can drop keystrokes typed while GraphiQL is still settling: type again.
+        if await editor_value(page, HEADERS_EDITOR) == headers:
+            return True
         await set_editor(page, HEADERS_EDITOR, headers)
-        await asyncio.sleep(0.2)
+        return False
+
+    await eventually(
+        headers_hold_the_token, "the headers editor to hold the token", timeout=30, interval=0.2
+    )
 
     await run(page, "{ unreadCount }")
     await wait_for_response(page, {"data": {"unreadCount": 0}})

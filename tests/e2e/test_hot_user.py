@@ -43,6 +43,7 @@ from tests.e2e.fleet import (
     send,
     subscribed,
 )
+from tests.polling import eventually
 
 MESSAGES = 1000
 SENDERS = 50
@@ -136,10 +137,7 @@ async def test_a_flooded_inbox_counts_exactly(flood_fleet: Fleet) -> None:
         async def queue_empty() -> bool:
             return await queue_depth(fleet.stack, settings, settings.queue_name) == (0, 0)
 
-        deadline = time.monotonic() + 20
-        while not await queue_empty():
-            assert time.monotonic() < deadline, "deliveries were never acknowledged"
-            await asyncio.sleep(0.05)  # pacing a poll bounded by the deadline
+        await eventually(queue_empty, "deliveries to be acknowledged", timeout=20)
         assert await queue_depth(fleet.stack, settings, settings.dead_letter_queue_name) == (0, 0)
 
         retries = sum(
@@ -254,10 +252,13 @@ async def test_a_flood_with_conflicting_transactions_still_counts_exactly(
                 await keep_marking_all_read(sending)
                 sent = set(await sending)
 
-                deadline = time.monotonic() + 60
-                while len(await all_ids(app.store, celebrity, unread_only=False)) < len(sent):
-                    assert time.monotonic() < deadline, "the flood was never fully delivered"
-                    await asyncio.sleep(0.1)  # pacing a poll bounded by the deadline
+                async def all_delivered() -> bool:
+                    ids = await all_ids(app.store, celebrity, unread_only=False)
+                    return len(ids) >= len(sent)
+
+                await eventually(
+                    all_delivered, "the flood to be fully delivered", timeout=60, interval=0.1
+                )
             finally:
                 stop.set()
                 await asyncio.gather(*workers)

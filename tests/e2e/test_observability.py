@@ -7,11 +7,9 @@ test's own traffic rather than read as absolute values.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,6 +22,7 @@ from services.observability.request_ids import is_request_id
 from tests.conftest import new_user
 from tests.e2e.conftest import DELIVERY_DEADLINE_SECONDS, GraphQLClient, Server
 from tests.e2e.test_subscriptions import auth, connected, next_payload, subscribe
+from tests.polling import eventually
 
 Client = Callable[[str], GraphQLClient]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -52,10 +51,14 @@ def grew(before: Samples, after: Samples, name: str, **labels: str) -> float:
 async def wait_for_metric(
     http: httpx.AsyncClient, check: Callable[[Samples], bool], what: str
 ) -> Samples:
-    deadline = time.monotonic() + DELIVERY_DEADLINE_SECONDS
-    while not check(samples := await scrape(http)):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)  # pacing a poll bounded by the deadline
+    samples: Samples = {}
+
+    async def met() -> bool:
+        nonlocal samples
+        samples = await scrape(http)
+        return check(samples)
+
+    await eventually(met, what, timeout=DELIVERY_DEADLINE_SECONDS)
     return samples
 
 
@@ -173,18 +176,24 @@ async def test_a_request_id_follows_a_message_from_send_to_push(
     # The API accepted it, a worker stored and published it, and the pub/sub reader handed it
     # to the subscription: four lines, possibly from different tasks, all under one id.
     wanted = {"accepted", "stored", "published", "pushing"}
-    deadline = time.monotonic() + DELIVERY_DEADLINE_SECONDS
-    while True:
+    lines: list[dict[str, Any]] = []
+    found: set[str] = set()
+
+    def all_logged() -> bool:
+        nonlocal lines, found
         lines = [
             line for line in json_lines(server_log(server)) if line.get("request_id") == request_id
         ]
         found = {
             line["message"].split()[0] for line in lines if line.get("message_id") == message_id
         }
-        if found >= wanted:
-            break
-        assert time.monotonic() < deadline, f"only {found} of {wanted} in: {lines}"
-        await asyncio.sleep(0.05)  # pacing a poll of the log file, bounded by the deadline
+        return found >= wanted
+
+    await eventually(
+        all_logged,
+        lambda: f"{wanted} in the log, only {found} in: {lines}",
+        timeout=DELIVERY_DEADLINE_SECONDS,
+    )
     loggers = {line["logger"] for line in lines}
     assert {"inboxql.inbox", "inboxql.delivery", "inboxql.events", "uvicorn.access"} <= loggers
     assert all(line["level"] in {"INFO", "DEBUG"} for line in lines), lines

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ import httpx
 from services.local.processes import pid_alive
 from tests.conftest import CACHE_DIR
 from tests.e2e.conftest import REPO, free_port, wait_until_serving
+from tests.polling import wait_until
 
 DEADLINE = 30.0
 
@@ -85,13 +85,6 @@ def gql(url: str, token: str, query: str) -> dict[str, object]:
     return data
 
 
-def wait_for(predicate: object, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)  # pacing a poll bounded by the deadline
-
-
 def test_local_server_lifecycle(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "server.log"
     port = free_port()
@@ -119,9 +112,11 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
         # No worker in the server: the message waits in the queue until one attaches.
         assert gql(url, alice, "{ unreadCount }") == {"unreadCount": 0}
         with running(["worker"], data_dir, tmp_path / "worker.log") as worker:
-            wait_for(
+            wait_until(
                 lambda: gql(url, alice, "{ unreadCount }") == {"unreadCount": 1},
                 "the attached worker to deliver",
+                timeout=DEADLINE,
+                interval=0.1,
             )
             assert worker.poll() is None
         assert worker.returncode == 0
@@ -154,8 +149,11 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
             )
         worker_log = tmp_path / "worker2.log"
         with running(["worker"], data_dir, worker_log) as worker:
-            wait_for(
-                lambda: "delivery worker running" in worker_log.read_text(), "the worker to start"
+            wait_until(
+                lambda: "delivery worker running" in worker_log.read_text(),
+                "the worker to start",
+                timeout=DEADLINE,
+                interval=0.1,
             )
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=60) == 0
@@ -163,7 +161,12 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
 
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
-    wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")
+    wait_until(
+        lambda: not any(pid_alive(pid) for pid in children),
+        "the children to exit",
+        timeout=DEADLINE,
+        interval=0.1,
+    )
     assert not (data_dir / "stack.json").exists()
 
     with running(["--port", str(port)], data_dir, log) as server:
@@ -175,7 +178,12 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
             "message": {"body": "survives restarts"},
         }
         children = children_of(server.pid)
-    wait_for(lambda: not any(pid_alive(pid) for pid in children), "the children to exit")
+    wait_until(
+        lambda: not any(pid_alive(pid) for pid in children),
+        "the children to exit",
+        timeout=DEADLINE,
+        interval=0.1,
+    )
 
 
 def assert_a_second_server_is_refused(port: int, data_dir: Path, other_dir: Path) -> None:

@@ -26,6 +26,7 @@ from tests.e2e.conftest import free_port, wait_until_serving
 from tests.e2e.fleet import visible_and_in_flight
 from tests.faults.checker import History, Inbox, Verdict, check
 from tests.faults.inbox_readers import read_inbox_store
+from tests.polling import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 QUIET_DEADLINE = 90.0
@@ -186,10 +187,14 @@ async def queue_sizes(app: App, queue_url: str | None = None) -> tuple[int, int]
 async def wait_quiet(app: App, within: float = QUIET_DEADLINE) -> None:
     """Until the delivery queue holds nothing, visible or in flight: every message is either
     delivered and deleted, or dead-lettered."""
-    deadline = time.monotonic() + within
-    while (sizes := await queue_sizes(app)) != (0, 0):
-        assert time.monotonic() < deadline, f"queue never went quiet: {sizes}"
-        await asyncio.sleep(0.2)  # pacing a poll bounded by the deadline
+    sizes: tuple[int, int] | None = None
+
+    async def quiet() -> bool:
+        nonlocal sizes
+        sizes = await queue_sizes(app)
+        return sizes == (0, 0)
+
+    await eventually(quiet, lambda: f"a quiet queue, at {sizes}", timeout=within, interval=0.2)
 
 
 async def judge(

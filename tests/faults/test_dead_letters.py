@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from datetime import UTC, datetime
 
 from services.app import App
@@ -29,6 +28,7 @@ from tests.faults.conftest import (
     wait_quiet,
 )
 from tests.faults.dynamodb_faults import DynamoFaults
+from tests.polling import eventually
 
 MAX_RECEIVES = 2
 GOOD = 30
@@ -51,10 +51,19 @@ async def server_command(env: dict[str, str], *args: str) -> str:
 
 async def dead_letters_reach(app: App, count: int) -> None:
     url = await app.probes.dead_letter_queue_url()
-    deadline = time.monotonic() + QUIET_DEADLINE
-    while (sizes := await queue_sizes(app, url)) != (count, 0):
-        assert time.monotonic() < deadline, f"dead-letter queue at {sizes}, expected {count}"
-        await asyncio.sleep(0.2)  # pacing a poll bounded by the deadline
+    sizes: tuple[int, int] | None = None
+
+    async def reached() -> bool:
+        nonlocal sizes
+        sizes = await queue_sizes(app, url)
+        return sizes == (count, 0)
+
+    await eventually(
+        reached,
+        lambda: f"{count} dead letters, at {sizes}",
+        timeout=QUIET_DEADLINE,
+        interval=0.2,
+    )
 
 
 async def test_poison_messages_are_dead_lettered_listed_and_redriven(

@@ -44,6 +44,7 @@ from tests.integration.test_redis_servers import (
     next_count,
     subscribe_count,
 )
+from tests.polling import eventually
 
 STEP_TIMEOUT = 30.0
 DEADLINE_SECONDS = 60.0
@@ -98,13 +99,17 @@ async def counts_until(ws: ClientConnection, expected: int, seen: list[int]) -> 
 
 async def wait_subscribed(redis: Redis, user: str) -> None:
     """Until the server's pub/sub connection is subscribed to `user`'s channel again."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while True:
+
+    async def subscribed() -> bool:
         with_counts = await redis.pubsub_numsub(channel_for(UserId(user)))
-        if with_counts and with_counts[0][1] >= 1:
-            return
-        assert time.monotonic() < deadline, "the server never resubscribed after the restart"
-        await asyncio.sleep(0.1)  # pacing a poll bounded by the deadline
+        return bool(with_counts and with_counts[0][1] >= 1)
+
+    await eventually(
+        subscribed,
+        "the server to resubscribe after the restart",
+        timeout=DEADLINE_SECONDS,
+        interval=0.1,
+    )
 
 
 async def timed(call: Any) -> tuple[Any, float]:
@@ -137,10 +142,19 @@ class OutageRun:
         return data
 
     async def wait_for_count(self, user: str, expected: int) -> None:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while (count := (await self.query(user, "{ unreadCount }"))["unreadCount"]) != expected:
-            assert time.monotonic() < deadline, f"unreadCount stuck at {count}, not {expected}"
-            await asyncio.sleep(0.1)  # pacing a poll bounded by the deadline
+        count: int | None = None
+
+        async def reached() -> bool:
+            nonlocal count
+            count = (await self.query(user, "{ unreadCount }"))["unreadCount"]
+            return count == expected
+
+        await eventually(
+            reached,
+            lambda: f"unreadCount {expected}, stuck at {count}",
+            timeout=DEADLINE_SECONDS,
+            interval=0.1,
+        )
 
     def slowest(self, kind: str) -> float:
         return round(max(self.latencies[kind]), 3)

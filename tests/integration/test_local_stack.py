@@ -9,7 +9,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -28,6 +27,7 @@ from services.local.stack import (
 )
 from services.local.tools import LocalTools
 from tests.conftest import CACHE_DIR
+from tests.polling import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,16 +53,6 @@ def _gone(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def _wait_all_gone(pids: list[int], timeout: float = 20.0) -> list[int]:
-    """Pids still running after `timeout` seconds of polling."""
-    deadline = time.monotonic() + timeout
-    alive = [pid for pid in pids if not _gone(pid)]
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.1)
-        alive = [pid for pid in alive if not _gone(pid)]
-    return alive
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +191,12 @@ def test_children_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
         assert all(not _gone(pid) for pid in pids)
         owner.send_signal(signal.SIGKILL)
         owner.wait(timeout=10)
-        assert _wait_all_gone(pids) == []
+        wait_until(
+            lambda: all(_gone(pid) for pid in pids),
+            lambda: f"the children to exit; still running: {[p for p in pids if not _gone(p)]}",
+            timeout=20,
+            interval=0.1,
+        )
         assert read_running_stack(tmp_path / "data") is None
     finally:
         if owner.poll() is None:

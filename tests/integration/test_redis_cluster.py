@@ -39,6 +39,7 @@ from tests.integration.test_redis_servers import (
     start_cluster,
     subscribe_count,
 )
+from tests.polling import eventually
 
 STEP_TIMEOUT = 10.0
 DEADLINE_SECONDS = 30.0
@@ -255,11 +256,17 @@ async def move_slot(slot: int, source: int, target: int, ports: dict[str, int]) 
 
 
 async def wait_for_shard_subscriber(port: int, channel: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
     async with Redis(port=port) as client:
-        while (await command(client, "PUBSUB", "SHARDNUMSUB", channel))[1] < 1:
-            assert time.monotonic() < deadline, f"{channel} never subscribed on {port}"
-            await asyncio.sleep(0.1)  # pacing a poll bounded by the deadline
+
+        async def subscribed() -> bool:
+            return bool((await command(client, "PUBSUB", "SHARDNUMSUB", channel))[1] >= 1)
+
+        await eventually(
+            subscribed,
+            f"{channel} to be subscribed on {port}",
+            timeout=DEADLINE_SECONDS,
+            interval=0.1,
+        )
 
 
 def test_node_urls_keep_the_scheme_credentials_and_options() -> None:
@@ -310,14 +317,15 @@ async def publish_when_accepted(
     hub: RedisEventHub, user: UserId, event: UnreadCountChanged
 ) -> None:
     """The command client may need a try or two to reconnect to a restarted node."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while True:
+
+    async def published() -> bool:
         try:
             await hub.publish(user, event)
-            return
         except DependencyUnavailable:
-            assert time.monotonic() < deadline, "publishing never worked again"
-            await asyncio.sleep(0.1)  # pacing a retry bounded by the deadline
+            return False
+        return True
+
+    await eventually(published, "publishing to work again", timeout=DEADLINE_SECONDS, interval=0.1)
 
 
 async def test_a_subscription_made_while_the_cluster_is_down_starts_when_it_is_back(

@@ -10,7 +10,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from services.redis.persisted_queries import document_hash
 from services.settings import Settings
 from tests.conftest import stack_endpoints
 from tests.e2e.conftest import Server, free_port, server_env, wait_until_serving
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT = 30.0
@@ -83,11 +83,20 @@ class RedisServer:
                  "--dir", str(self.directory), *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.monotonic() + START_DEADLINE_SECONDS
-        while not answers_ping(self.port):
-            assert self.process.poll() is None, f"redis-server exited:\n{self.log_tail()}"
-            assert time.monotonic() < deadline, f"redis-server not answering:\n{self.log_tail()}"
-            time.sleep(0.05)  # pacing a start-up poll bounded by the deadline
+        process = self.process
+
+        def answering() -> bool:
+            if answers_ping(self.port):
+                return True
+            assert process.poll() is None, f"redis-server exited:\n{self.log_tail()}"
+            return False
+
+        wait_until(
+            answering,
+            lambda: f"redis-server to answer:\n{self.log_tail()}",
+            timeout=START_DEADLINE_SECONDS,
+            interval=0.05,
+        )
 
     def stop(self) -> None:
         """SIGTERM, as a service manager stops it; waits until the process is gone."""
@@ -145,15 +154,21 @@ def start_cluster(directory: Path, size: int = 3) -> list[RedisServer]:
 
 
 def wait_cluster_ok(port: int, size: int) -> None:
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    text = ""
     with SyncRedis(port=port, decode_responses=True) as client:
-        while True:
+
+        def ok() -> bool:
+            nonlocal text
             info = client.execute_command("CLUSTER", "INFO")
             text = info if isinstance(info, str) else str(info)
-            if "cluster_state:ok" in text and f"cluster_known_nodes:{size}" in text:
-                return
-            assert time.monotonic() < deadline, f"cluster never ok on {port}: {text}"
-            time.sleep(0.1)  # pacing a start-up poll bounded by the deadline
+            return "cluster_state:ok" in text and f"cluster_known_nodes:{size}" in text
+
+        wait_until(
+            ok,
+            lambda: f"the cluster to be ok on {port}: {text}",
+            timeout=START_DEADLINE_SECONDS,
+            interval=0.1,
+        )
 
 
 # --- an InboxQL server process on a Redis of the tests' own ---------------------------------

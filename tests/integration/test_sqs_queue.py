@@ -45,6 +45,7 @@ from services.sqs.provisioning import RETENTION_SECONDS, ensure_queues
 from services.sqs.send_batcher import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES
 from tests.conftest import CACHE_DIR, stack_settings
 from tests.integration import sqs_emulators
+from tests.polling import eventually
 
 MIB = 1024 * 1024
 # aiohttp warns of a request body over 1 MiB sent as bytes (it may hold the loop a moment);
@@ -198,11 +199,19 @@ async def queue_counts(app: App, url: str) -> tuple[int, int]:
 
 
 async def counts_become(app: App, url: str, expected: tuple[int, int]) -> None:
-    """The counts are approximate on AWS (eventually right); the deadline bounds the wait."""
-    deadline = time.monotonic() + 10
-    while (counts := await queue_counts(app, url)) != expected:
-        assert time.monotonic() < deadline, f"queue counts {counts}, expected {expected}"
-        await asyncio.sleep(0.1)  # paces the poll loop; the deadline bounds it
+    """The counts are approximate on AWS (eventually right), so they are polled."""
+    seen: list[tuple[int, int]] = []
+
+    async def reached() -> bool:
+        seen.append(await queue_counts(app, url))
+        return seen[-1] == expected
+
+    await eventually(
+        reached,
+        lambda: f"queue counts {expected}, last {seen[-1] if seen else None}",
+        timeout=10,
+        interval=0.1,
+    )
 
 
 def error_code(error: ClientError) -> str:
@@ -594,11 +603,14 @@ async def test_metrics_read_the_visible_and_in_flight_counts(app: App) -> None:
 async def test_readiness_sees_the_queue_and_its_loss(app: App) -> None:
     assert await app.probes.readiness() == {"dynamodb": True, "sqs": True, "redis": True}
     await app.clients.sqs.delete_queue(QueueUrl=app.clients.queue_url)
-    deadline = time.monotonic() + 10
-    while (ready := await app.probes.readiness())["sqs"]:
-        assert time.monotonic() < deadline, "readiness still reports SQS ready"
-        await asyncio.sleep(0.1)  # paces the poll loop; the deadline bounds it
-    assert ready == {"dynamodb": True, "sqs": False, "redis": True}
+    seen: list[dict[str, bool]] = []
+
+    async def sqs_lost() -> bool:
+        seen.append(await app.probes.readiness())
+        return not seen[-1]["sqs"]
+
+    await eventually(sqs_lost, "readiness to stop reporting SQS ready", timeout=10, interval=0.1)
+    assert seen[-1] == {"dynamodb": True, "sqs": False, "redis": True}
 
 
 # --- sends batched: concurrent enqueues share SendMessageBatch calls ---------------------------
@@ -768,7 +780,14 @@ async def test_closing_the_queue_sends_what_waits_for_a_batch(app: App) -> None:
     queue = QueueSides(app.clients.sqs, url, batch_linger_seconds=3600)
     sent = [a_message(f"m{i}") for i in range(3)]
     waiting = [asyncio.create_task(queue.enqueue(m)) for m in sent]
-    await asyncio.sleep(0)  # lets the three join one batch
+    batcher = queue.producer._batcher
+    assert batcher is not None
+
+    def joined() -> int:
+        batch = batcher._open
+        return 0 if batch is None else len(batch.entries)
+
+    await eventually(lambda: joined() == len(sent), "the three to join one batch")
     assert not any(task.done() for task in waiting)
     await asyncio.wait_for(queue.aclose(), 10)
     await asyncio.wait_for(asyncio.gather(*waiting), 10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import new_user
 from tests.e2e.conftest import Server
+from tests.polling import eventually
 
 STEP_TIMEOUT = 20.0
 MESSAGE_FIELDS = "id senderId recipientId body sentAt isRead readAt"
@@ -55,11 +55,15 @@ class Caller:
         return sent
 
     async def state_when(self, unread: int) -> Any:
-        deadline = time.monotonic() + STEP_TIMEOUT
+        state: Any = None
+
         # Both the count and the listed entries: the list may lag the counter a little.
-        while not _shows(state := await self.data(VICTIM_STATE), unread):
-            assert time.monotonic() < deadline, f"unread count never reached {unread}: {state}"
-            await asyncio.sleep(0.05)  # pacing a poll bounded by the deadline
+        async def shown() -> bool:
+            nonlocal state
+            state = await self.data(VICTIM_STATE)
+            return _shows(state, unread)
+
+        await eventually(shown, lambda: f"unread count {unread}, at {state}", timeout=STEP_TIMEOUT)
         return state
 
 

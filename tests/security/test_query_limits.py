@@ -5,7 +5,6 @@ hints are off in external mode."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ import pytest
 from schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from tests.conftest import new_user
 from tests.e2e.conftest import Server
+from tests.polling import eventually
 from tests.security.conftest import MAX_BODY_BYTES
 
 DEADLINE_SECONDS = 20.0
@@ -49,15 +49,17 @@ async def inbox_bodies_once_marked(http: httpx.AsyncClient, server: Server, user
         f'mutation {{ sendMessage(input: {{recipientId: "{user}", body: "marker"}}) {{ id }} }}',
     )
     assert "errors" not in marker.json(), marker.json()
-    deadline = time.monotonic() + DEADLINE_SECONDS
     query = "{ messages(first: 100) { edges { node { body } } } }"
-    while True:
+    bodies: list[str] = []
+
+    async def delivered() -> bool:
+        nonlocal bodies
         edges = (await post(http, server, user, query)).json()["data"]["messages"]["edges"]
         bodies = [edge["node"]["body"] for edge in edges]
-        if "marker" in bodies:
-            return bodies
-        assert time.monotonic() < deadline, "the marker was never delivered"
-        await asyncio.sleep(0.05)  # pacing a poll bounded by the deadline
+        return "marker" in bodies
+
+    await eventually(delivered, "the marker to be delivered", timeout=DEADLINE_SECONDS)
+    return bodies
 
 
 def sends(recipient: str, count: int) -> str:

@@ -14,6 +14,7 @@ from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageStore
 from tests.unit.support import ALICE, BOB, CAROL, make_message
 
 GUARD_SECONDS = 5  # only a safety net against a hang; nothing waits on it
+STOP_WINDOW_SECONDS = 0.2  # far longer than a worker needs to act on `stop`; far below a poll
 
 
 @pytest.fixture
@@ -247,8 +248,9 @@ async def test_stop_waits_for_the_poll_in_flight_and_delivers_what_it_gets(
     try:
         await asyncio.wait_for(queue.wait_until_polling(), GUARD_SECONDS)
         stop.set()
-        await asyncio.sleep(0)
-        assert not running.done(), "the poll in flight was dropped"
+        # A worker that dropped its poll would be done at once; give it a window to be.
+        finished, _ = await asyncio.wait({running}, timeout=STOP_WINDOW_SECONDS)
+        assert not finished, "the poll in flight was dropped"
         late = make_message(BOB, ALICE, 1)
         await queue.enqueue(late)  # answers the outstanding poll
         await asyncio.wait_for(running, GUARD_SECONDS)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from services.domain import Message, MessageReceived, UnreadCountChanged, UserId, new_message_id
 from services.redis.clients import SingleNodeChannels
 from services.redis.event_hub import RedisEventHub, Subscription
+from tests.polling import eventually
 
 ALICE = UserId("alice")
 
@@ -30,6 +31,11 @@ def count(version: int) -> UnreadCountChanged:
 def received(body: str) -> MessageReceived:
     now = datetime.now(UTC)
     return MessageReceived(Message(new_message_id(now), UserId("bob"), ALICE, body, now))
+
+
+async def reader_waits(stream: Subscription) -> None:
+    """Until a read is parked on the empty queue, so what comes next must wake it."""
+    await eventually(lambda: stream._waiter is not None, "the reader to wait for an item")
 
 
 async def read_now(stream: Subscription) -> list[object]:
@@ -89,7 +95,7 @@ async def test_gap_markers_in_a_row_are_one() -> None:
 async def test_a_waiting_reader_is_woken_by_the_next_item() -> None:
     stream = subscription()
     reader = asyncio.create_task(anext(stream))
-    await asyncio.sleep(0)  # one turn: the reader is now waiting (asserted below)
+    await reader_waits(stream)
     assert not reader.done()
     stream.offer(count(1))
     assert await asyncio.wait_for(reader, 5) == count(1)
@@ -98,7 +104,7 @@ async def test_a_waiting_reader_is_woken_by_the_next_item() -> None:
 async def test_a_cancelled_read_loses_nothing_offered_later() -> None:
     stream = subscription()
     reader = asyncio.create_task(anext(stream))
-    await asyncio.sleep(0)
+    await reader_waits(stream)
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader

@@ -14,6 +14,7 @@ import pytest
 from services.errors import DependencyUnavailable
 from services.settings import Settings, SettingsError
 from services.sqs.send_batcher import MAX_BATCH_BYTES, BatchEntry, BatchOutcome, SendBatcher
+from tests.polling import eventually
 
 DEADLINE = 10.0  # seconds; generous, the CPU is shared
 FOREVER = 3600.0  # a linger that never ends within a test: only a full batch or aclose sends
@@ -55,6 +56,17 @@ async def within_deadline(awaitable: Awaitable[T]) -> T:
 
 def start(batcher: SendBatcher, bodies: Sequence[str]) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(batcher.send(body)) for body in bodies]
+
+
+async def all_joined(batcher: SendBatcher, queue: ScriptedQueue, count: int) -> None:
+    """Until `count` sends reached the batcher: carried by a call already, or waiting in the
+    open batch. A sealed batch whose call has not begun counts once its call does."""
+
+    def joined() -> int:
+        batch = batcher._open
+        return len(queue.bodies()) + (len(batch.entries) if batch is not None else 0)
+
+    await eventually(lambda: joined() == count, f"{count} sends to join", timeout=DEADLINE)
 
 
 async def test_ten_waiting_sends_go_in_one_call_with_distinct_ids() -> None:
@@ -129,7 +141,7 @@ async def test_a_sender_cancelled_before_the_call_is_left_out_and_the_others_go(
     batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER)
     # The first one opened the batch: its going away must not strand the others.
     first, *others = start(batcher, ["gone", "b", "c"])
-    await asyncio.sleep(0)  # lets all three join the batch
+    await all_joined(batcher, queue, 3)
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
@@ -169,7 +181,7 @@ async def test_a_batch_cancelled_before_its_call_fails_its_senders() -> None:
     queue = ScriptedQueue()
     batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER)
     tasks = start(batcher, ["a", "b"])
-    await asyncio.sleep(0)  # both joined; the batch waits for its linger
+    await all_joined(batcher, queue, 2)  # the batch now waits for its linger
     for waiting in list(batcher._in_flight):
         waiting.cancel()
     results = await within_deadline(asyncio.gather(*tasks, return_exceptions=True))
@@ -184,7 +196,7 @@ async def test_bodies_never_add_up_to_more_than_the_byte_limit() -> None:
     big = orjson.dumps("\u0001" * 5_000).decode()
     assert len(big.encode()) == 30_002
     tasks = start(batcher, [big] * 10)
-    await asyncio.sleep(0)  # lets every send join
+    await all_joined(batcher, queue, 10)
     await within_deadline(batcher.aclose())
     await within_deadline(asyncio.gather(*tasks))
     assert [len(call) for call in queue.calls] == [8, 2]
@@ -196,7 +208,7 @@ async def test_multibyte_characters_count_as_bytes() -> None:
     queue = ScriptedQueue()
     batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER, max_bytes=100)
     tasks = start(batcher, ["é" * 20] * 5)  # 40 bytes each, 20 characters
-    await asyncio.sleep(0)
+    await all_joined(batcher, queue, 5)
     await within_deadline(batcher.aclose())
     await within_deadline(asyncio.gather(*tasks))
     assert [len(call) for call in queue.calls] == [2, 2, 1]
@@ -208,7 +220,7 @@ async def test_a_body_bigger_than_any_batch_goes_alone() -> None:
     batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER)
     bodies = ["a", "x" * (MAX_BATCH_BYTES + 1), "b"]
     tasks = start(batcher, bodies)
-    await asyncio.sleep(0)
+    await all_joined(batcher, queue, 3)
     await within_deadline(batcher.aclose())
     results = await within_deadline(asyncio.gather(*tasks, return_exceptions=True))
     assert [[e.body for e in call] for call in queue.calls] == [["a"], [bodies[1]], ["b"]]
@@ -221,7 +233,7 @@ async def test_aclose_sends_what_waits_and_waits_for_calls_in_flight() -> None:
     queue.gate.clear()
     batcher = SendBatcher(queue.send_batch, linger_seconds=FOREVER)
     tasks = start(batcher, ["a", "b"])
-    await asyncio.sleep(0)
+    await all_joined(batcher, queue, 2)
     closing = asyncio.ensure_future(batcher.aclose())
     await within_deadline(queue.call_started.wait())
     assert not closing.done()  # the call has not answered yet
