@@ -26,7 +26,16 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"web", "services"},
     "commands": {"schema", "services"},
     "server": {"commands", "schema.transport", "schema", "services", "web"},
-    "bench": {"bench", "server", "schema.transport", "schema", "resolvers", "services", "tests"},
+    "bench": {
+        "bench",
+        "server",
+        "web",
+        "schema.transport",
+        "schema",
+        "resolvers",
+        "services",
+        "tests",
+    },
 }
 
 
