@@ -17,7 +17,7 @@ from services.tokens.verifiers import HmacTokenVerifier
 from tests.conftest import TEST_JWT_SECRET, new_user
 from tests.e2e.conftest import GraphQLClient
 from web import demo
-from web.demo import GRAPHQL_WS, demo_routes
+from web.demo import GRAPHQL_WS, STATIC_DIR, demo_routes
 
 
 async def test_page_and_its_files_are_served(http: httpx.AsyncClient) -> None:
@@ -25,8 +25,12 @@ async def test_page_and_its_files_are_served(http: httpx.AsyncClient) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert 'data-testid="signin"' in page.text
+    assert '<script type="module" src="/demo/static/init.js">' in page.text
+    # Browsers refuse to run a module script served with a non-JavaScript type.
+    modules = sorted(path.name for path in STATIC_DIR.glob("*.js"))
+    assert "init.js" in modules
     for path, kind in [
-        ("/demo/static/app.js", "javascript"),
+        *((f"/demo/static/{module}", "javascript") for module in modules),
         ("/demo/static/app.css", "text/css"),
         ("/demo/vendor/graphql-ws.min.js", "javascript"),
     ]:

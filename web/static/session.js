@@ -1,0 +1,73 @@
+// Who is signed in: a dev token from /demo/token, kept in sessionStorage so that a reload stays
+// signed in. Signing out clears every view, and the API and the feeds sign out when the server
+// refuses the token, so this module and those import each other: safe, because no module calls
+// an import while loading; the first call is init.js's, once all of them have loaded.
+import { resetCompose } from "./compose.js";
+import { closeConversation } from "./conversation.js";
+import { $ } from "./dom.js";
+import { connectFeeds, disconnectFeeds, resetBadge } from "./feeds.js";
+import { loadInbox, resetInbox } from "./inbox.js";
+
+const SESSION_KEY = "inboxql.demo.session";
+
+let current = null; // { user, token } of the signed-in user
+
+export function currentSession() {
+  return current;
+}
+
+export function readSession() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
+    return typeof saved?.user === "string" && typeof saved?.token === "string" ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function signIn(user) {
+  const error = $("signin-error");
+  error.hidden = true;
+  try {
+    const response = await fetch("/demo/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok || typeof body.token !== "string") {
+      throw new Error(body.error ?? `HTTP ${response.status}`);
+    }
+    const session = { user, token: body.token };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+    start(session);
+  } catch (failure) {
+    error.textContent = failure.message;
+    error.hidden = false;
+  }
+}
+
+export function start(session) {
+  current = session;
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  $("current-user").textContent = session.user;
+  resetBadge();
+  loadInbox(true);
+  connectFeeds(session);
+}
+
+export function signOut(message) {
+  if (!current) return;
+  current = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  disconnectFeeds();
+  resetInbox();
+  closeConversation();
+  resetCompose();
+  $("app-error").hidden = true;
+  $("app").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message ?? "";
+  $("signin-error").hidden = !message;
+}
