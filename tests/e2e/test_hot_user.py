@@ -103,7 +103,15 @@ async def test_a_flooded_inbox_counts_exactly(flood_fleet: Fleet) -> None:
             )
         )
         started = time.monotonic()
-        ids = await asyncio.gather(*(one(n) for n in range(MESSAGES)))
+        try:
+            ids = await asyncio.gather(*(one(n) for n in range(MESSAGES)))
+        except httpx.TransportError as error:
+            # A dropped connection is the API process's doing: show what became of it.
+            api = fleet.nodes["api"]
+            raise AssertionError(
+                f"the API dropped a send ({error!r}); its exit code: {api.process.poll()}; "
+                f"the end of its log:\n{api.log_text()[-6000:]}"
+            ) from error
         sent_in = time.monotonic() - started
         await watching
         delivered_in = time.monotonic() - started
