@@ -103,7 +103,8 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
     elif settings.demo:
         log.warning("demo page off: it issues HS256 tokens and INBOXQL_JWT_SECRET is not set")
     routes += [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method: the view refuses the others with a GraphQL-shaped 405 and Allow.
+        Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

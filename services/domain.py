@@ -71,6 +71,7 @@ def utc_now() -> datetime:
 
 
 def normalize_body(raw: str) -> str:
+    _require_utf8(raw, "body")
     body = raw.strip()
     if not body:
         raise BadUserInput("`body` must not be empty")
@@ -82,11 +83,21 @@ def normalize_body(raw: str) -> str:
 def parse_client_message_id(raw: str | None) -> str | None:
     if raw is None:
         return None
+    _require_utf8(raw, "clientMessageId")
     if not 1 <= len(raw) <= MAX_CLIENT_MESSAGE_ID_CHARS or not raw.isprintable():
         raise BadUserInput(
             f"`clientMessageId` must be 1-{MAX_CLIENT_MESSAGE_ID_CHARS} printable characters"
         )
     return raw
+
+
+def _require_utf8(raw: str, field: str) -> None:
+    """Text that UTF-8 cannot encode (a lone UTF-16 surrogate, which JSON's `\\ud800` can
+    carry) could be neither stored nor sent back: refused before anything is reserved."""
+    try:
+        raw.encode()
+    except UnicodeEncodeError:
+        raise BadUserInput(f"`{field}` contains a lone UTF-16 surrogate") from None
 
 
 def check_page_size(first: int) -> int:

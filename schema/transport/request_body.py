@@ -1,12 +1,20 @@
-"""A GraphQL-over-HTTP POST body: UTF-8 JSON within the size limit, shaped as the specification
-says. Anything else is refused before any GraphQL work (schema/transport/http_responses.py)."""
+"""A GraphQL-over-HTTP request's parameters: a POST body (UTF-8 JSON within the size limit) or a
+GET query string, shaped as the specification says. Anything else is refused before any GraphQL
+work (schema/transport/http_responses.py).
+
+JSON is parsed by orjson, which refuses what is not strictly JSON: NaN and Infinity, numbers out
+of a double's range, nesting deeper than 1,024, and lone UTF-16 surrogates (`"\\ud800"`). The
+standard library accepts the last and yields a string that cannot be encoded again, which failed
+much later (an HTTP 500, a message or an idempotency key half stored).
+"""
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
 from strawberry.http.parse_content_type import parse_content_type
 
@@ -52,14 +60,47 @@ async def read_json_body(request: Request, max_bytes: int) -> object:
         )
     body = await _read_at_most(request, max_bytes)
     try:
-        return json.loads(body.decode(), parse_constant=_reject_nonfinite)
-    # UnicodeDecodeError and JSONDecodeError are ValueErrors; absurd nesting recurses.
-    except (ValueError, RecursionError):
+        # Invalid UTF-8 is refused too, and a byte order mark.
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
         raise RequestRefused(400, "the request body is not valid JSON") from None
 
 
-def _reject_nonfinite(constant: str) -> float:
-    raise ValueError(f"{constant} is not JSON")
+# The parameters a GET request may carry; any other is ignored, as the specification allows.
+_GET_PARAMETERS = frozenset({"query", "variables", "operationName", "extensions"})
+_JSON_PARAMETERS = ("variables", "extensions")
+
+
+def has_graphql_parameters(query_string: bytes) -> bool:
+    """Whether a GET asks for an operation (GET without them is for the IDE)."""
+    return any(
+        name in _GET_PARAMETERS
+        for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    )
+
+
+def params_from_query_string(query_string: bytes) -> GraphQLParams:
+    """A GET request's parameters: `variables` and `extensions` are JSON, URL-encoded. An empty
+    one is an absent one."""
+    try:
+        pairs = parse_qsl(query_string.decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise RequestRefused(400, "the query string is not valid UTF-8") from None
+    found: dict[str, object] = {}
+    for name, value in pairs:
+        if name not in _GET_PARAMETERS:
+            continue
+        if name in found:
+            raise RequestRefused(400, f"`{name}` is given more than once")
+        found[name] = value or None
+    for name in _JSON_PARAMETERS:
+        text = found.get(name)
+        if isinstance(text, str):
+            try:
+                found[name] = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise RequestRefused(400, f"`{name}` is not valid JSON") from None
+    return GraphQLParams(found)
 
 
 async def _read_at_most(request: Request, limit: int) -> bytes:

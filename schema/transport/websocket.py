@@ -9,6 +9,9 @@
 - At most INBOXQL_WS_MAX_CONNECTIONS_PER_USER sockets per user in this process (one more is
   closed with 1013, try again later) and INBOXQL_WS_MAX_SUBSCRIPTIONS operations at once on one
   socket (one more gets an `error` with BAD_USER_INPUT).
+- A `subscribe` whose payload HTTP would refuse (a query that is not a string, several anonymous
+  operations) gets an `error` with BAD_USER_INPUT. A frame that is not strict JSON (a lone UTF-16
+  surrogate, NaN) closes the socket with 4400, Strawberry's answer to an invalid message.
 - The connection_init deadline is INBOXQL_WS_INIT_TIMEOUT (4408). Strawberry already closes a
   `subscribe` before `connection_ack` with 4401 and a second `connection_init` with 4429.
 """
@@ -37,6 +40,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from resolvers.context import Context
+from schema.transport.execution import NO_OPERATION_CHOSEN, names_no_operation_of_several
+from schema.transport.http_responses import RequestRefused
+from schema.transport.request_body import GraphQLParams
 from services.domain import UserId
 from services.errors import Unauthenticated
 from services.settings import Settings
@@ -171,22 +177,33 @@ class InboxTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self._schedule_ping()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        limit = self.max_subscriptions_per_connection
-        if (
-            self.connection_acknowledged
-            and limit is not None
-            and message["id"] not in self.operations
-            and len(self.operations) >= limit
-        ):
-            error = GraphQLError(
-                f"at most {limit} operations at once on one connection",
-                extensions={"code": "BAD_USER_INPUT"},
-            )
-            await self.send_message(
-                {"id": message["id"], "type": "error", "payload": [error.formatted]}
-            )
-            return
+        # Before the ack, and for an id in use, Strawberry closes the socket (4401, 4409).
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            refusal = self._refusal(message)
+            if refusal is not None:
+                error = GraphQLError(refusal, extensions={"code": "BAD_USER_INPUT"})
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
         await super().handle_subscribe(message)
+
+    def _refusal(self, message: SubscribeMessage) -> str | None:
+        """Why a `subscribe` is refused as HTTP would refuse it, or None. Strawberry runs a
+        non-string query to a silent `complete`, and the first of several anonymous
+        operations."""
+        limit = self.max_subscriptions_per_connection
+        if limit is not None and len(self.operations) >= limit:
+            return f"at most {limit} operations at once on one connection"
+        try:
+            params = GraphQLParams(message["payload"])
+        except RequestRefused as refused:
+            return refused.message
+        if params.query is None:
+            return "the request has no `query`"
+        if names_no_operation_of_several(params.query, message["payload"].get("operationName")):
+            return NO_OPERATION_CHOSEN
+        return None
 
     async def handle_pong(self, message: PongMessage) -> None:
         # A pong nobody asked for (graphql-ws allows them) moves nothing.

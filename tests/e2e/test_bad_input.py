@@ -172,8 +172,3 @@ async def test_malformed_http_bodies_get_4xx(
 ) -> None:
     response = await http.post("/graphql", content=content, headers={"Content-Type": content_type})
     assert 400 <= response.status_code < 500, response.text
-
-
-async def test_queries_via_get_are_refused(http: httpx.AsyncClient) -> None:
-    response = await http.get("/graphql", params={"query": "{ unreadCount }"})
-    assert 400 <= response.status_code < 500

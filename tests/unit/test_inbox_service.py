@@ -60,8 +60,18 @@ def ids_of(entries: list[InboxEntry]) -> list[MessageId]:
 
 @pytest.mark.parametrize(
     "body",
-    ["", " ", "  \n\t  ", "\u3000", "x" * 5001, "  " + "x" * 5001 + "  "],
-    ids=["empty", "space", "whitespace", "ideographic-space", "5001", "5001-padded"],
+    ["", " ", "  \n\t  ", "\u3000", "x" * 5001, "  " + "x" * 5001 + "  ", "\ud800", "a \udc00 b"],
+    ids=[
+        "empty",
+        "space",
+        "whitespace",
+        "ideographic-space",
+        "5001",
+        "5001-padded",
+        # UTF-8 cannot encode them: storing or answering the body would fail.
+        "lone-high-surrogate",
+        "lone-low-surrogate",
+    ],
 )
 async def test_send_rejects_bad_body(
     sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, body: str
@@ -88,8 +98,8 @@ async def test_send_rejects_malformed_recipient(
 
 @pytest.mark.parametrize(
     "key",
-    ["", "k" * 129, "line\nbreak", "nul\x00", "tab\t", "esc\x1b[0m", "\u200b"],
-    ids=["empty", "129", "newline", "nul", "tab", "escape", "zero-width-space"],
+    ["", "k" * 129, "line\nbreak", "nul\x00", "tab\t", "esc\x1b[0m", "\u200b", "k\ud800"],
+    ids=["empty", "129", "newline", "nul", "tab", "escape", "zero-width-space", "surrogate"],
 )
 async def test_send_rejects_bad_client_message_id(
     sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, key: str
