@@ -48,6 +48,9 @@ from services.observability.log_format import configure_logging
 from services.observability.metrics import PrometheusMetrics
 from services.settings import Settings, SettingsError
 from services.tokens.verifiers import hmac_tokens
+from web.allowed_hosts import AllowedHostsMiddleware
+from web.body_deadline import BodyDeadlineMiddleware
+from web.connection_guard import guarded_protocol
 from web.demo import demo_routes
 from web.probes import healthz, metrics_page, readyz
 from web.request_ids import RequestIdMiddleware
@@ -110,7 +113,12 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         Route("/readyz", readyz),
         Route("/metrics", metrics_page(metrics)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts),
+        Middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
@@ -252,6 +260,12 @@ def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
         host=host,
         port=port,
         lifespan="on",
+        # httptools with a deadline on request heads and a bound on open connections.
+        http=guarded_protocol(
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+            max_connections=settings.max_connections,
+        ),
         ws="websockets-sansio",
         # A bigger WebSocket message closes the socket with 1009 before it is parsed.
         ws_max_size=settings.ws_max_message_bytes,

@@ -100,5 +100,5 @@ def client_without_lifespan(settings: Settings) -> httpx.AsyncClient:
         await app(scope, receive, send)
 
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=without_lifespan), base_url="http://test"
+        transport=httpx.ASGITransport(app=without_lifespan), base_url="http://localhost"
     )

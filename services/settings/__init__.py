@@ -108,6 +108,8 @@ class Settings:
     log_format: LogFormat = _declared("log_format")
     # Browsers let any page open a WebSocket to any server, with the user's cookies: only
     # same-origin pages, clients without Origin (not browsers), and these origins may connect.
+    # Host names served (any port); `*` any. Loopback only in local mode (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = _declared("allowed_hosts")
     allowed_origins: tuple[str, ...] = _declared("allowed_origins")
     ws_init_timeout_seconds: float = _declared("ws_init_timeout_seconds")
     # graphql-transport-ws pings keep idle sockets open through load balancers (AWS ALB drops
@@ -120,6 +122,10 @@ class Settings:
     # Per user, shared by every process through Redis; 0 turns the limit off.
     send_rate_limit: int = _declared("send_rate_limit")
     send_rate_window_seconds: int = _declared("send_rate_window_seconds")
+    # Slow clients: a request head, then its body, must arrive within these (web/).
+    header_timeout_seconds: float = _declared("header_timeout_seconds")
+    body_timeout_seconds: float = _declared("body_timeout_seconds")
+    max_connections: int = _declared("max_connections")
     max_body_bytes: int = _declared("max_body_bytes")
     # Inbox query answers kept per process while the user's inbox version is unchanged
     # (schema/transport/response_cache.py); 0 turns the cache off.

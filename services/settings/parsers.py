@@ -54,6 +54,16 @@ def _origins(value: str, name: str) -> tuple[str, ...]:
     return origins
 
 
+def _hosts(value: str, name: str) -> tuple[str, ...]:
+    """Comma-separated host names as a Host header carries them but without the port, or `*`
+    for any. Lowercased: host names are case-insensitive."""
+    hosts = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    for host in hosts:
+        if host != "*" and any(mark in host for mark in ("/", "@", " ", "*")):
+            raise SettingsError(f"{name}: {host!r} is not a host name like api.example.com")
+    return hosts
+
+
 def _text(value: str, name: str) -> str:
     return value
 
@@ -69,6 +79,7 @@ def _path(value: str, name: str) -> Path:
 BOOLEAN = Parser(_bool, "`true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`")
 POSITIVE_NUMBER = Parser(_positive_number, "a number above 0")
 ORIGINS = Parser(_origins, "`scheme://host[:port]`, comma-separated; `*` for any")
+HOSTS = Parser(_hosts, "host names, comma-separated; `*` for any")
 TEXT = Parser(_text, "text")
 # An empty secret, URL or issuer is never meant: empty means none, as unset does.
 TEXT_OR_NONE = Parser(_text_or_none, "text")

@@ -5,7 +5,7 @@ declaration in `services/settings/variables.py`, in its order.
 
 from __future__ import annotations
 
-from services.settings.parsers import BOOLEAN, ORIGINS, POSITIVE_NUMBER, integer
+from services.settings.parsers import BOOLEAN, HOSTS, ORIGINS, POSITIVE_NUMBER, integer
 from services.settings.rows import ByStack, EnvRow, Follows
 
 # A developer's conveniences, which let anyone who reaches the server look around or act.
@@ -82,6 +82,18 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "its own message. `0` sends each message on its own",
     ),
     EnvRow(
+        "INBOXQL_ALLOWED_HOSTS",
+        "allowed_hosts",
+        HOSTS,
+        # Loopback only in local mode: a page on a rebound DNS name would otherwise reach the
+        # dev tokens. Production sits behind a load balancer whose health checks use the
+        # task's IP as Host, so any host there unless narrowed.
+        ByStack("localhost,127.0.0.1,[::1]", "*"),
+        "Host names served (any port); others get 421",
+        "host names the server answers (any port; `*` for any); another `Host` gets 421, and a "
+        "WebSocket handshake with one is refused. `/healthz` and `/readyz` answer any host",
+    ),
+    EnvRow(
         "INBOXQL_ALLOWED_ORIGINS",
         "allowed_origins",
         ORIGINS,
@@ -151,6 +163,34 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "60",
         "the send rate limit's window",
         "seconds in the send rate limit's window",
+    ),
+    EnvRow(
+        "INBOXQL_HEADER_TIMEOUT",
+        "header_timeout_seconds",
+        POSITIVE_NUMBER,
+        "10",
+        "seconds to send a request's headers; else closed",
+        "seconds a connection has to send a whole request head (from its first byte, or from "
+        "connecting); else it gets 408 and is closed",
+    ),
+    EnvRow(
+        "INBOXQL_BODY_TIMEOUT",
+        "body_timeout_seconds",
+        POSITIVE_NUMBER,
+        "10",
+        "seconds to send a request's body; else 408",
+        "seconds a request has to send its whole body once its headers are in; else it gets "
+        "408 with a `REQUEST_TIMEOUT` error and the connection is closed",
+    ),
+    EnvRow(
+        "INBOXQL_MAX_CONNECTIONS",
+        "max_connections",
+        integer(16, 1_000_000),
+        "15000",
+        "open connections per process, WebSockets included",
+        "open connections per server process, WebSockets included; one more is answered 503 "
+        "and closed. Keep it above the WebSockets a process holds (10,000 measured) plus its "
+        "HTTP connections, and below its file limit",
     ),
     EnvRow(
         "INBOXQL_MAX_BODY_BYTES",
