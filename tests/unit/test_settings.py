@@ -78,7 +78,9 @@ EVERY_VARIABLE = {
     "INBOXQL_SEND_RATE_LIMIT": "10",
     "INBOXQL_SEND_RATE_WINDOW_SECONDS": "30",
     "INBOXQL_MAX_BODY_BYTES": "4096",
-    "INBOXQL_RESPONSE_CACHE_ENTRIES": "0",
+    "INBOXQL_RESPONSE_CACHE_BYTES": "0",
+    "INBOXQL_RESPONSE_CACHE_USER_BYTES": "4096",
+    "INBOXQL_RESPONSE_CACHE_MAX_ANSWER_BYTES": "2048",
     "INBOXQL_INTROSPECTION": "false",
 }
 
@@ -129,7 +131,9 @@ def test_every_variable_is_read() -> None:
         send_rate_limit=10,
         send_rate_window_seconds=30,
         max_body_bytes=4096,
-        response_cache_entries=0,
+        response_cache_bytes=0,
+        response_cache_user_bytes=4096,
+        response_cache_max_answer_bytes=2048,
         introspection=False,
     )
 
