@@ -3,6 +3,7 @@ Redis or GraphQL."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -86,11 +87,14 @@ class InboxService:
             parties = await self.store.message_parties(parsed)
             if parties is None or parties[0] != user_id:
                 return None
-            entry = (await self.store.get_entries(parties[1], [parsed])).get(parsed)
-            if entry is None:
-                return None
-        message = (await self.load_messages([parsed])).get(parsed)
-        if message is None:
+            # The sender's: the recipient's entry (its read state) and the body, together.
+            entries, messages = await asyncio.gather(
+                self.store.get_entries(parties[1], [parsed]), self.load_messages([parsed])
+            )
+            entry, message = entries.get(parsed), messages.get(parsed)
+        else:
+            message = (await self.load_messages([parsed])).get(parsed)
+        if entry is None or message is None:
             return None
         return entry, message
 
