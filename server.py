@@ -94,11 +94,7 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
         graphiql_headers=graphiql_headers,
         graphiql_assets=asset_urls,
         graphiql_tabs=example_operations() if settings.graphiql else (),
-        response_cache=(
-            InboxResponseCache(settings.response_cache_entries)
-            if settings.response_cache_entries
-            else None
-        ),
+        response_cache=InboxResponseCache.configured(settings),
     )
 
     if settings.demo and tokens is not None:

@@ -193,6 +193,11 @@ class _Run:
         await self.measured("conversation_page", 1, conversation_page)
         await self.measured("message", 1, lambda: inbox.message(reader, self.ids[0]))
         await self.measured("message_cold", 1, lambda: inbox.message(reader, self.ids[-1]))
+        # The sender's own lookup, and the two answers to a stranger that must look alike.
+        sender, stranger, unknown = self.sender, self.bulk, new_message_id(datetime.now(UTC))
+        await self.measured("message_sent", 1, lambda: inbox.message(sender, self.ids[0]))
+        await self.measured("message_foreign", 1, lambda: inbox.message(stranger, self.ids[0]))
+        await self.measured("message_unknown", 1, lambda: inbox.message(stranger, unknown))
         await self.measured("unread_count", 1, lambda: inbox.unread_count(reader))
 
     async def read_state(self) -> None:

@@ -98,7 +98,7 @@ def run(context: BenchContext) -> list[Figure]:
     baseline = f"bare DynamoDB Query of the page (aioboto3, {CONCURRENCY} tasks)"
     ours, bare, cached = measure(context, reader, env)
     # The same page executed every time: what a reader whose inbox changes between reads gets.
-    off = {**env, "INBOXQL_RESPONSE_CACHE_ENTRIES": "0"}
+    off = {**env, "INBOXQL_RESPONSE_CACHE_BYTES": "0"}
     executed, executed_bare, uncached = measure(context, reader, off)
     return [
         Figure(

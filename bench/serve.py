@@ -110,7 +110,7 @@ def fake_app(*, response_cache: bool = True) -> Starlette:
             yield {"inboxql": app}
 
     # As server.py builds it from the default settings.
-    cache = InboxResponseCache(settings.response_cache_entries) if response_cache else None
+    cache = InboxResponseCache.configured(settings) if response_cache else None
     graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -3,6 +3,7 @@ Redis or GraphQL."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,15 +72,29 @@ class InboxService:
         )
 
     async def message(self, user_id: UserId, message_id: str) -> tuple[InboxEntry, Message] | None:
-        """None both for unknown ids and for messages the user neither sent nor received."""
+        """None both for unknown ids and for messages the user neither sent nor received, after
+        the same calls for both: the ownership check comes before any body is read or cached,
+        so neither the time taken nor the shared message cache tells them apart. (A malformed
+        id is refused without any call: the caller knows it is malformed already.)"""
         parsed = parse_message_id(message_id)
         if parsed is None:
             return None
-        message = (await self.load_messages([parsed])).get(parsed)
-        if message is None or user_id not in (message.sender_id, message.recipient_id):
-            return None
-        entry = (await self.store.get_entries(message.recipient_id, [parsed])).get(parsed)
+        # Received: the caller's own inbox entry, the read a message(id) cost before.
+        entry = (await self.store.get_entries(user_id, [parsed])).get(parsed)
         if entry is None:
+            # Sent, or a stranger's, or unknown: who sent it, from the store and without
+            # its body, whether or not the shared cache holds it.
+            parties = await self.store.message_parties(parsed)
+            if parties is None or parties[0] != user_id:
+                return None
+            # The sender's: the recipient's entry (its read state) and the body, together.
+            entries, messages = await asyncio.gather(
+                self.store.get_entries(parties[1], [parsed]), self.load_messages([parsed])
+            )
+            entry, message = entries.get(parsed), messages.get(parsed)
+        else:
+            message = (await self.load_messages([parsed])).get(parsed)
+        if entry is None or message is None:
             return None
         return entry, message
 

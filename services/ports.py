@@ -38,6 +38,10 @@ class MessageStore(Protocol):
         self, user_id: UserId, ids: Sequence[MessageId]
     ) -> dict[MessageId, InboxEntry]: ...
 
+    async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
+        """The (sender, recipient) of a stored message, read without its body; None when there
+        is no such message."""
+
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page: ...

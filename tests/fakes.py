@@ -175,6 +175,11 @@ class FakeMessageStore:
         inbox = self.entries.get(user_id, {})
         return {i: inbox[i] for i in ids if i in inbox}
 
+    async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
+        self._enter("message_parties")
+        message = self.messages.get(message_id)
+        return None if message is None else (message.sender_id, message.recipient_id)
+
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page:

@@ -8,6 +8,7 @@ request gets 200, as the GraphQL-over-HTTP specification asks.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import cast
 
 import orjson
@@ -54,10 +55,28 @@ def refusal_response(media_type: str, refused: RequestRefused) -> Response:
     return response
 
 
+@dataclass
+class EncodedResult(ExecutionResult):
+    """An answer without errors together with its JSON body, which is the same in either media
+    type (status 200, the whole result): sent as it is, without encoding it again. A kept answer
+    (schema/transport/response_cache.py) comes back with this body alone, `data` None."""
+
+    body: bytes = b""
+
+
+def encoded_body(result: ExecutionResult) -> bytes:
+    """The body `result_response` sends for a result without errors, in any media type."""
+    return orjson.dumps(process_result(result))
+
+
 def result_response(media_type: str, result: ExecutionResult, sub_response: Response) -> Response:
     """`sub_response` is what resolvers saw as `info.context.response`."""
-    status, body = status_and_body(media_type, result)
-    response = json_response(media_type, status, body)
+    if isinstance(result, EncodedResult):
+        status = 200
+        response = encoded_response(media_type, status, result.body)
+    else:
+        status, body = status_and_body(media_type, result)
+        response = json_response(media_type, status, body)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="inboxql"'
     retry_after = _retry_after(result)
@@ -93,9 +112,11 @@ def status_and_body(media_type: str, result: ExecutionResult) -> tuple[int, dict
 def json_response(media_type: str, status: int, body: object) -> Response:
     # orjson: a fifth of json.dumps's time, UTF-8 as the media type says. (WebSocket frames
     # keep Strawberry's `encode_json`: bytes from it would go out as binary frames.)
-    response = Response(
-        orjson.dumps(body), status_code=status, media_type=f"{media_type}; charset=utf-8"
-    )
+    return encoded_response(media_type, status, orjson.dumps(body))
+
+
+def encoded_response(media_type: str, status: int, body: bytes) -> Response:
+    response = Response(body, status_code=status, media_type=f"{media_type}; charset=utf-8")
     # The body's media type depends on Accept: caches must key on it.
     response.headers["Vary"] = "Accept"
     return response

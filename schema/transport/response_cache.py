@@ -13,10 +13,16 @@ Races cannot serve a stale answer: the version is read *before* executing and ve
 grow, so an answer computed from a newer state than its label is merely never hit again (any
 later read sees the newer version). `conversation` and `message(id)` are never kept: they show
 messages the caller sent, whose read state lives in the recipient's partition.
+
+An answer is kept as the JSON body sent (the same in either media type, since answers with
+errors are never kept), so its size is known exactly and a hit skips encoding too. Memory is
+bounded in bytes, with a share per user: an entry cap alone let one user's distinct documents
+over a large inbox hold gigabytes and push everyone else's answers out (issue 12).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -33,8 +39,10 @@ from resolvers.queries import unread_counter
 from schema import MAX_TOKENS
 from schema.metrics import UNKNOWN, root_fields
 from schema.parsing import parse_cached
+from schema.transport.http_responses import EncodedResult, encoded_body
 from schema.transport.request_body import GraphQLParams
 from services.domain import UserId
+from services.settings import Settings
 
 # Root fields whose answers depend on the caller's own inbox partition only.
 INBOX_ONLY_FIELDS = frozenset({"me", "unreadCount", "versionedUnreadCount", "messages"})
@@ -42,10 +50,18 @@ INBOX_ONLY_FIELDS = frozenset({"me", "unreadCount", "versionedUnreadCount", "mes
 MAX_KEY_CHARACTERS = 4096
 
 
+# What an entry costs besides its strings and body: the key tuple, the Kept, and a slot in
+# each of the two OrderedDicts (~260 bytes under tracemalloc on CPython 3.11), with room.
+ENTRY_OVERHEAD_BYTES = 512
+
+Key = tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Kept:
     version: int
-    result: ExecutionResult
+    body: bytes
+    size: int
 
 
 @lru_cache(maxsize=512)
@@ -68,21 +84,50 @@ def inbox_only_operation(query: str, operation_name: str | None) -> str | None:
 
 
 class InboxResponseCache:
-    """A bounded LRU of answers per (user, document, operation name, variables)."""
+    """Answers per (user, document, operation name, variables), kept as the JSON bodies sent,
+    bounded in bytes: `max_bytes` in all, `max_user_bytes` per user, least recently used first.
 
-    def __init__(self, max_entries: int) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
-        self._max_entries = max_entries
-        self._kept: OrderedDict[tuple[str, ...], Kept] = OrderedDict()
+    A user beyond their share evicts only their own answers, so one user sending distinct
+    documents cannot push anyone else's out; only answers of at most `max_answer_bytes` are
+    kept. Every entry counts its body, its key's strings and a fixed overhead."""
+
+    def __init__(self, max_bytes: int, *, max_user_bytes: int, max_answer_bytes: int) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
+        self._max_bytes = max_bytes
+        self._max_user_bytes = min(max_user_bytes, max_bytes)
+        self._max_answer_bytes = min(max_answer_bytes, self._max_user_bytes)
+        self._kept: OrderedDict[Key, Kept] = OrderedDict()
+        # Each user's keys, least recently used first, and what their entries cost.
+        self._users: dict[str, OrderedDict[Key, None]] = {}
+        self._user_bytes: dict[str, int] = {}
+        self._bytes = 0
+
+    @classmethod
+    def configured(cls, settings: Settings) -> InboxResponseCache | None:
+        """The cache the settings ask for; None when they turn it off."""
+        if not settings.response_cache_bytes:
+            return None
+        return cls(
+            settings.response_cache_bytes,
+            max_user_bytes=settings.response_cache_user_bytes,
+            max_answer_bytes=settings.response_cache_max_answer_bytes,
+        )
 
     def __len__(self) -> int:
         return len(self._kept)
 
+    @property
+    def total_bytes(self) -> int:
+        return self._bytes
+
+    def user_bytes(self, user_id: UserId) -> int:
+        return self._user_bytes.get(user_id, 0)
+
     @staticmethod
     def key(
         user_id: UserId, query: str, operation_name: str | None, variables: dict[str, Any] | None
-    ) -> tuple[str, ...] | None:
+    ) -> Key | None:
         """None when this request's answer is not one to keep."""
         if inbox_only_operation(query, operation_name) is None:
             return None
@@ -91,24 +136,47 @@ class InboxResponseCache:
             return None
         return (user_id, query, operation_name or "", encoded)
 
-    def get(self, key: tuple[str, ...], version: int) -> ExecutionResult | None:
+    def get(self, key: Key, version: int) -> bytes | None:
         kept = self._kept.get(key)
         if kept is None:
             return None
         if kept.version != version:
-            del self._kept[key]
+            self._drop(key)
             return None
         self._kept.move_to_end(key)
-        return kept.result
+        self._users[key[0]].move_to_end(key)
+        return kept.body
 
-    def put(self, key: tuple[str, ...], version: int, result: ExecutionResult) -> None:
-        """Keeps an answer without errors: an error may be transient (a dependency timing out)."""
-        if result.errors:
+    def put(self, key: Key, version: int, body: bytes) -> None:
+        """Keeps the body of an answer without errors (an error may be transient: a dependency
+        timing out), unless it is over the size for one answer."""
+        if key in self._kept:
+            self._drop(key)
+        if len(body) > self._max_answer_bytes:
             return
-        self._kept[key] = Kept(version, result)
-        self._kept.move_to_end(key)
-        while len(self._kept) > self._max_entries:
-            self._kept.popitem(last=False)
+        size = sys.getsizeof(body) + sum(map(sys.getsizeof, key)) + ENTRY_OVERHEAD_BYTES
+        if size > self._max_user_bytes:
+            return
+        user = key[0]
+        self._kept[key] = Kept(version, body, size)
+        self._users.setdefault(user, OrderedDict())[key] = None
+        self._user_bytes[user] = self._user_bytes.get(user, 0) + size
+        self._bytes += size
+        while self._user_bytes[user] > self._max_user_bytes:
+            self._drop(next(iter(self._users[user])))
+        while self._bytes > self._max_bytes:
+            self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: Key) -> None:
+        kept = self._kept.pop(key)
+        user = key[0]
+        self._bytes -= kept.size
+        keys = self._users[user]
+        del keys[key]
+        if keys:
+            self._user_bytes[user] -= kept.size
+        else:
+            del self._users[user], self._user_bytes[user]
 
     async def execute_or_reuse(
         self,
@@ -136,7 +204,10 @@ class InboxResponseCache:
             operation = inbox_only_operation(query, params.operation_name) or UNKNOWN
             elapsed = time.perf_counter() - started
             context.app.metrics.operation_finished(operation, "query", "ok", elapsed)
-            return kept
+            return EncodedResult(data=None, errors=None, body=kept)
         result = await execute()
-        self.put(key, version, result)
-        return result
+        if result.errors:
+            return result
+        body = encoded_body(result)
+        self.put(key, version, body)
+        return EncodedResult(data=result.data, errors=None, extensions=result.extensions, body=body)

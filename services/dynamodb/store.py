@@ -139,6 +139,20 @@ class DynamoMessageStore:
         )
         return {entry.id: entry for entry in map(decode_entry, items)}
 
+    async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
+        # The body stays in DynamoDB: a stranger's lookup transfers no more than an unknown
+        # id's (the read is billed by the whole item's size all the same).
+        response = await self._client.get_item(
+            TableName=self._table,
+            Key=message_key(message_id),
+            ProjectionExpression="senderId, recipientId",
+            ConsistentRead=True,
+        )
+        item: Item | None = response.get("Item")
+        if item is None:
+            return None
+        return UserId(item["senderId"]["S"]), UserId(item["recipientId"]["S"])
+
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page:

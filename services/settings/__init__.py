@@ -128,8 +128,11 @@ class Settings:
     max_connections: int = _declared("max_connections")
     max_body_bytes: int = _declared("max_body_bytes")
     # Inbox query answers kept per process while the user's inbox version is unchanged
-    # (schema/transport/response_cache.py); 0 turns the cache off.
-    response_cache_entries: int = _declared("response_cache_entries")
+    # (schema/transport/response_cache.py), bounded in bytes; 0 turns the cache off. Each user
+    # has a share, so that one user's distinct documents cannot push everyone else's out.
+    response_cache_bytes: int = _declared("response_cache_bytes")
+    response_cache_user_bytes: int = _declared("response_cache_user_bytes")
+    response_cache_max_answer_bytes: int = _declared("response_cache_max_answer_bytes")
     # Follows `graphiql` by default (the IDE needs it), so off in external mode: the schema is
     # public in the README, but a probe of production should not get a map of it.
     introspection: bool = _declared("introspection")

@@ -201,13 +201,31 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "largest HTTP request body, in bytes; a bigger one gets 413",
     ),
     EnvRow(
-        "INBOXQL_RESPONSE_CACHE_ENTRIES",
-        "response_cache_entries",
-        integer(0, 1_000_000),
-        "4096",
-        "inbox query answers kept per process; 0: off",
-        "inbox query answers kept per process while the user's inbox is unchanged (see "
-        '"Response cache"); `0` turns it off',
+        "INBOXQL_RESPONSE_CACHE_BYTES",
+        "response_cache_bytes",
+        integer(0, 1 << 36),
+        "67108864",
+        "bytes of inbox query answers kept per process; 0: off",
+        "bytes of inbox query answers kept per process while the user's inbox is unchanged "
+        '(see "Response cache"), keys and overhead counted; `0` turns it off',
+    ),
+    EnvRow(
+        "INBOXQL_RESPONSE_CACHE_USER_BYTES",
+        "response_cache_user_bytes",
+        integer(1024, 1 << 36),
+        "4194304",
+        "one user's share of the response cache, in bytes",
+        "one user's share of the response cache, in bytes: beyond it a user's own least "
+        "recently used answers go, never another user's",
+    ),
+    EnvRow(
+        "INBOXQL_RESPONSE_CACHE_MAX_ANSWER_BYTES",
+        "response_cache_max_answer_bytes",
+        integer(1024, 1 << 30),
+        "262144",
+        "larger answers are never kept in the response cache",
+        "largest answer body, in bytes, the response cache keeps; larger ones are executed "
+        "every time",
     ),
     EnvRow(
         "INBOXQL_INTROSPECTION",

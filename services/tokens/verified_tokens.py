@@ -17,15 +17,26 @@ import jwt
 
 from services.domain import UserId
 from services.ports import TokenVerifier
+from services.tokens.verifiers import is_numeric_date
 
 DEFAULT_MAX_TOKENS = 10_000
+
+
+class NoNumericExpiry(Exception):
+    """The token has an `exp` that is not a JSON number: it cannot be remembered until then."""
 
 
 def token_expiry(token: str) -> float | None:
     """The `exp` of a token that has already been verified (its signature is not checked again
     here), or None when it has none."""
-    expiry = jwt.decode(token, options={"verify_signature": False}).get("exp")
-    return float(expiry) if isinstance(expiry, int | float) else None
+    claims = jwt.decode(token, options={"verify_signature": False})
+    if "exp" not in claims:
+        return None
+    expiry = claims["exp"]
+    if not is_numeric_date(expiry):
+        # The verifiers refuse these; a verifier that did not must not make it last forever.
+        raise NoNumericExpiry
+    return float(expiry)
 
 
 class VerifiedTokens:
@@ -60,7 +71,10 @@ class VerifiedTokens:
                 return user_id
             del self._accepted[token]
         user_id = self._verifier.verify(token)  # raises Unauthenticated: nothing remembered
-        expiry = token_expiry(token)
+        try:
+            expiry = token_expiry(token)
+        except NoNumericExpiry:
+            return user_id
         self._accepted[token] = (user_id, None if expiry is None else expiry + self._leeway)
         while len(self._accepted) > self._max_tokens:
             self._accepted.popitem(last=False)

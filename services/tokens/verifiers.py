@@ -10,6 +10,7 @@ own algorithms, so a token cannot choose to be checked with the wrong kind of ke
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import time
@@ -51,6 +52,7 @@ class HmacTokenVerifier:
             raise Unauthenticated("token expired") from None
         except jwt.PyJWTError:
             raise Unauthenticated("invalid token") from None
+        _check_numeric_dates(claims)
         return _subject(claims)
 
     def issue(self, user_id: UserId, *, ttl_seconds: int | None = 30 * 24 * 3600) -> str:
@@ -58,6 +60,22 @@ class HmacTokenVerifier:
         if ttl_seconds is not None:
             claims["exp"] = int(time.time()) + ttl_seconds
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+
+# RFC 7519 section 2: `exp`, `nbf` and `iat` are NumericDates, JSON numbers. PyJWT also takes
+# numeric strings (and `true` as 1): a token whose `exp` is a string would then be remembered
+# with no expiry at all (services/tokens/verified_tokens.py), so anything but a number is refused.
+NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+
+
+def is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_numeric_dates(claims: Mapping[str, Any]) -> None:
+    for name in NUMERIC_DATE_CLAIMS:
+        if name in claims and not is_numeric_date(claims[name]):
+            raise Unauthenticated(f"invalid token: `{name}` must be a number")
 
 
 def _subject(claims: Mapping[str, Any]) -> UserId:
@@ -115,6 +133,7 @@ class JwksTokenVerifier:
             raise Unauthenticated("token expired") from None
         except jwt.PyJWTError:
             raise Unauthenticated("invalid token") from None
+        _check_numeric_dates(claims)
         if self._audience is not None and not _for_audience(claims, self._audience):
             raise Unauthenticated("invalid token: wrong audience")
         return _subject(claims)

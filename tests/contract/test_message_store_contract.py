@@ -433,6 +433,16 @@ async def test_reads_return_only_what_exists_and_only_the_users_own_entries(
     }
 
 
+async def test_message_parties_name_sender_and_recipient_of_stored_messages_only(
+    store: MessageStore,
+) -> None:
+    alice, bob = user("alice"), user("bob")
+    sent = message(bob, alice, 1)
+    await deliver_all(store, [sent])
+    assert await store.message_parties(sent.id) == (bob, alice)
+    assert await store.message_parties(message(bob, alice, 2).id) is None
+
+
 REPEATS_REFUSED = (
     "FakeMessageStore refuses a repeated id (FakeStoreError, 'like BatchGetItem'), while "
     "DynamoMessageStore de-duplicates the ids before its BatchGetItem"

@@ -74,6 +74,12 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
         reported = op["dynamodb"]["reported_by_dynamodb_local"]["write_units"]
         assert op["dynamodb"]["write_units"] >= reported
 
+    # message(id): a stranger's message and an unknown id make the same calls, body-less.
+    foreign, unknown = figures["message_foreign"], figures["message_unknown"]
+    assert foreign["dynamodb"]["calls"] == unknown["dynamodb"]["calls"]
+    assert foreign["redis_commands"] == unknown["redis_commands"] == {}
+    assert figures["message"]["dynamodb"]["calls"] == {"BatchGetItem": 1.0}
+
     # A live subscription reads the counter once and subscribes on Redis.
     live = figures["subscribe_unread_count"]
     assert live["dynamodb"]["calls"] == {"GetItem": 1.0}

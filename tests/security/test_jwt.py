@@ -106,6 +106,10 @@ def refused_tokens(jwks: JwksServer) -> dict[str, str]:
         ),
         "expired": published.sign(good_claims(user, iat=now - 7200, exp=now - 120)),
         "no-exp": published.sign({k: v for k, v in good_claims(user).items() if k != "exp"}),
+        # RFC 7519 NumericDates are JSON numbers; PyJWT alone accepts these strings.
+        "exp-string": published.sign(good_claims(user, exp=str(now + 3600))),
+        "nbf-string": published.sign(good_claims(user, nbf=str(now - 60))),
+        "iat-string": published.sign(good_claims(user, iat=str(now))),
         "alg-none": hand_signed({"alg": "none", "kid": published.kid}, good_claims(user), None),
         "hs256-with-public-key": hand_signed(
             {"alg": "HS256", "typ": "JWT", "kid": published.kid}, good_claims(user), public_pem
@@ -124,6 +128,9 @@ REFUSED = [
     "no-aud-or-client-id",
     "expired",
     "no-exp",
+    "exp-string",
+    "nbf-string",
+    "iat-string",
     "alg-none",
     "hs256-with-public-key",
     "es256-header-on-rsa-key",

@@ -82,7 +82,9 @@ EVERY_VARIABLE = {
     "INBOXQL_BODY_TIMEOUT": "6",
     "INBOXQL_MAX_CONNECTIONS": "500",
     "INBOXQL_MAX_BODY_BYTES": "4096",
-    "INBOXQL_RESPONSE_CACHE_ENTRIES": "0",
+    "INBOXQL_RESPONSE_CACHE_BYTES": "0",
+    "INBOXQL_RESPONSE_CACHE_USER_BYTES": "4096",
+    "INBOXQL_RESPONSE_CACHE_MAX_ANSWER_BYTES": "2048",
     "INBOXQL_INTROSPECTION": "false",
 }
 
@@ -137,7 +139,9 @@ def test_every_variable_is_read() -> None:
         body_timeout_seconds=6.0,
         max_connections=500,
         max_body_bytes=4096,
-        response_cache_entries=0,
+        response_cache_bytes=0,
+        response_cache_user_bytes=4096,
+        response_cache_max_answer_bytes=2048,
         introspection=False,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 
 from services.domain import UserId
@@ -88,3 +89,60 @@ def test_the_least_recently_used_token_is_forgotten_first() -> None:
     assert counting.verified == 3
     tokens.verify(b)
     assert counting.verified == 4
+
+
+def signed(claims: dict[str, object]) -> str:
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"exp": str(int(time.time()) + 3600)},
+        {"exp": True},
+        {"exp": [int(time.time()) + 3600]},
+        {"nbf": str(int(time.time()) - 10)},
+        {"iat": "0"},
+        {"iat": False},
+    ],
+    ids=["exp-string", "exp-true", "exp-list", "nbf-string", "iat-string", "iat-false"],
+)
+def test_numeric_date_claims_that_are_not_json_numbers_are_refused(
+    dates: dict[str, object],
+) -> None:
+    """RFC 7519's NumericDate is a JSON number; PyJWT alone takes `"exp": "<digits>"`."""
+    counting = CountingVerifier()
+    tokens = VerifiedTokens(counting, leeway_seconds=LEEWAY)
+    token = signed({"sub": ALICE} | dates)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            tokens.verify(token)
+    assert counting.verified == 2
+
+
+def test_numeric_dates_may_be_floats() -> None:
+    now = time.time()
+    token = signed({"sub": ALICE, "iat": now, "nbf": now - 1.5, "exp": now + 3600.25})
+    assert HmacTokenVerifier(SECRET, leeway_seconds=LEEWAY).verify(token) == ALICE
+
+
+def test_a_token_without_a_numeric_expiry_is_never_remembered() -> None:
+    """Even behind a verifier that lets a string `exp` through: remembered, it would never
+    expire."""
+
+    class Lenient:
+        verified = 0
+
+        async def prepare(self, token: str) -> None:
+            return None
+
+        def verify(self, token: str) -> UserId:
+            self.verified += 1
+            return ALICE
+
+    lenient, clock = Lenient(), Clock()
+    tokens = VerifiedTokens(lenient, leeway_seconds=LEEWAY, clock=clock)
+    token = signed({"sub": ALICE, "exp": str(int(clock.now) + 60)})
+    assert tokens.verify(token) == ALICE
+    assert tokens.verify(token) == ALICE
+    assert lenient.verified == 2
