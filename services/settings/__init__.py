@@ -125,6 +125,7 @@ class Settings:
     # Slow clients: a request head, then its body, must arrive within these (web/).
     header_timeout_seconds: float = _declared("header_timeout_seconds")
     body_timeout_seconds: float = _declared("body_timeout_seconds")
+    keep_alive_timeout_seconds: int = _declared("keep_alive_timeout_seconds")
     max_connections: int = _declared("max_connections")
     max_body_bytes: int = _declared("max_body_bytes")
     # Inbox query answers kept per process while the user's inbox version is unchanged

@@ -183,6 +183,18 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "408 with a `REQUEST_TIMEOUT` error and the connection is closed",
     ),
     EnvRow(
+        "INBOXQL_KEEP_ALIVE_TIMEOUT",
+        "keep_alive_timeout_seconds",
+        integer(1, 3600),
+        # Behind an ALB (60 s idle timeout) the target must keep an idle connection longer than
+        # the balancer does, or a request racing the target's close gets a 502.
+        ByStack("5", "65"),
+        "seconds an idle kept-alive connection stays open",
+        "seconds an idle kept-alive HTTP connection stays open between requests. Behind a load "
+        "balancer keep it above the balancer's idle timeout (an ALB's is 60 s), or requests that "
+        "race the server's close get 502",
+    ),
+    EnvRow(
         "INBOXQL_MAX_CONNECTIONS",
         "max_connections",
         integer(16, 1_000_000),

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -215,3 +216,35 @@ async def test_an_oversized_request_head_is_refused(guarded: Server) -> None:
     async with httpx.AsyncClient(base_url=guarded.url, timeout=10) as http:
         padding_ok = {f"X-Padding-{n}": "p" * 1000 for n in range(40)}  # 40 KB: served
         assert (await http.get("/healthz", headers=padding_ok)).status_code == 200
+
+
+# Longer than uvicorn's own default (5 s): a connection closed at 5 s means the setting was lost.
+KEEP_ALIVE = 8
+
+
+@pytest.fixture
+def keeping_alive(stack: StackEndpoints, session_tag: str, tmp_path: Path) -> Iterator[Server]:
+    settings = stack_settings(stack, session_tag)
+    provision(stack, settings)
+    env = {"INBOXQL_KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE), "INBOXQL_ALLOWED_HOSTS": "127.0.0.1"}
+    with serving(
+        stack, settings, tmp_path / "server.log", env=env, args=("--no-worker",)
+    ) as server:
+        yield server
+
+
+async def test_an_idle_connection_stays_for_the_keep_alive_timeout(keeping_alive: Server) -> None:
+    reader, writer = await asyncio.open_connection(*address(keeping_alive))
+    try:
+        writer.write(head("GET", "/healthz"))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            status_line = await reader.readline()
+        assert status_line.startswith(b"HTTP/1.1 200 "), status_line
+        answered = time.monotonic()
+        async with asyncio.timeout(KEEP_ALIVE + SLACK):
+            await reader.read()  # the rest of the answer, then EOF when the server closes
+        idle = time.monotonic() - answered
+    finally:
+        writer.close()
+    assert idle >= KEEP_ALIVE - 0.5, idle
