@@ -18,10 +18,12 @@ from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.context import Context
 from schema.metrics import UNKNOWN
+from schema.read_limit import admit_operation
 from schema.transport.execution import execute
 from schema.transport.graphiql import graphiql_page
 from schema.transport.http_negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
@@ -150,6 +152,12 @@ class InboxGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         async def run_operation() -> ExecutionResult:
             return await execute(self.schema, document.query, params, context)
+
+        # Counted here, before the response cache: an answer from it is an operation too.
+        refused = await admit_operation(context)
+        if refused is not None:
+            context.app.metrics.operation_finished(UNKNOWN, UNKNOWN, "RATE_LIMITED", None)
+            return PreExecutionError(data=None, errors=[refused])
 
         if self._responses is None or document.registering:
             return await run_operation()

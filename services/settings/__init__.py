@@ -120,6 +120,12 @@ class Settings:
     # Per user, shared by every process through Redis; 0 turns the limit off.
     send_rate_limit: int = _declared("send_rate_limit")
     send_rate_window_seconds: int = _declared("send_rate_window_seconds")
+    # Every operation of a user, shared like the send limit; 0 turns the limit off.
+    read_rate_limit: int = _declared("read_rate_limit")
+    read_rate_window_seconds: int = _declared("read_rate_window_seconds")
+    max_message_nodes: int = _declared("max_message_nodes")
+    # Registrations per user per day; what a client registers beyond it runs unstored.
+    persisted_query_quota: int = _declared("persisted_query_quota")
     max_body_bytes: int = _declared("max_body_bytes")
     # Inbox query answers kept per process while the user's inbox version is unchanged
     # (schema/transport/response_cache.py); 0 turns the cache off.

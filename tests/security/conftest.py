@@ -68,7 +68,7 @@ def fuzz_server(
 ) -> Iterator[Server]:
     """External mode without a send limit, so that generated sends really write."""
     settings = stack_settings(stack, f"{session_tag}f")
-    env = {"INBOXQL_SEND_RATE_LIMIT": "0"}
+    env = {"INBOXQL_SEND_RATE_LIMIT": "0", "INBOXQL_READ_RATE_LIMIT": "0"}
     yield from started_server(stack, settings, env, tmp_path_factory)
 
 
