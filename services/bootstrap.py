@@ -47,9 +47,9 @@ from services.redis.persisted_queries import (
     RedisPersistedQueryStore,
 )
 from services.redis.rate_limit import (
-    PERSISTED_QUERY_KEY_PREFIX,
     READ_KEY_PREFIX,
     RedisRateLimiter,
+    RedisRegistrationQuota,
     RedisSendRateLimiter,
 )
 from services.sending import SendService
@@ -296,12 +296,10 @@ async def _api_parts(
         )
     if registration_quota is None:
         registration_quota = (
-            RedisRateLimiter(
+            RedisRegistrationQuota(
                 opener.redis().commands,
-                key_prefix=PERSISTED_QUERY_KEY_PREFIX,
-                name="persisted query registration",
-                what="persisted query registrations",
-                limit=settings.persisted_query_quota,
+                per_user=settings.persisted_query_quota,
+                total=settings.persisted_query_total_quota,
                 window_seconds=REGISTRATION_QUOTA_WINDOW_SECONDS,
             )
             if settings.persisted_query_quota

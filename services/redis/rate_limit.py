@@ -32,6 +32,8 @@ log = logging.getLogger("inboxql.rate_limit")
 SEND_KEY_PREFIX = "inboxql:rate:send:"
 READ_KEY_PREFIX = "inboxql:rate:read:"
 PERSISTED_QUERY_KEY_PREFIX = "inboxql:rate:apq:"
+# Not a user id any token can carry (they are never empty): the key of a count for everyone.
+ALL_USERS = UserId("")
 
 # KEYS[1] the window's counter; ARGV[1] the window in ms. Returns {count, ms left}.
 _COUNT = """
@@ -89,6 +91,40 @@ class RedisRateLimiter:
                 f"retry in {retry_after} s",
                 retry_after_seconds=retry_after,
             )
+
+
+class RedisRegistrationQuota:
+    """Persisted-query registrations: at most `per_user` a day for each user and `total` a day
+    for everyone together, so that however many accounts register, the documents alive at once
+    (they live one window, services/redis/persisted_queries.py) stay under about
+    2 x `total` x 20 kB and cannot fill the Redis that the limits count in."""
+
+    def __init__(
+        self, client: Redis | RedisCluster, *, per_user: int, total: int, window_seconds: int
+    ) -> None:
+        what = "persisted query registrations"
+        self._per_user = RedisRateLimiter(
+            client,
+            key_prefix=PERSISTED_QUERY_KEY_PREFIX,
+            name="persisted query registration",
+            what=what,
+            limit=per_user,
+            window_seconds=window_seconds,
+        )
+        self._total = RedisRateLimiter(
+            client,
+            key_prefix=PERSISTED_QUERY_KEY_PREFIX,
+            name="persisted query registration (total)",
+            what=f"{what} for all users together",
+            limit=total,
+            window_seconds=window_seconds,
+        )
+
+    async def admit(self, user_id: UserId, /) -> None:
+        await self._per_user.admit(user_id)
+        # One key for everyone: registrations are rare (a client registers each document
+        # once), so this one slot is never hot.
+        await self._total.admit(ALL_USERS)
 
 
 class RedisSendRateLimiter(RedisRateLimiter):

@@ -126,6 +126,7 @@ class Settings:
     max_message_nodes: int = _declared("max_message_nodes")
     # Registrations per user per day; what a client registers beyond it runs unstored.
     persisted_query_quota: int = _declared("persisted_query_quota")
+    persisted_query_total_quota: int = _declared("persisted_query_total_quota")
     max_body_bytes: int = _declared("max_body_bytes")
     # Inbox query answers kept per process while the user's inbox version is unchanged
     # (schema/transport/response_cache.py); 0 turns the cache off.

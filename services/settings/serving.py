@@ -188,6 +188,15 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "`0` turns registration off (hashes already stored still run)",
     ),
     EnvRow(
+        "INBOXQL_PERSISTED_QUERY_TOTAL_QUOTA",
+        "persisted_query_total_quota",
+        integer(1, 10_000_000),
+        "10000",
+        "persisted queries all users together may register per day",
+        "persisted-query registrations per day for all users together: with documents of at "
+        "most 20 kB kept a day, the store stays under about 2 x this x 20 kB of Redis",
+    ),
+    EnvRow(
         "INBOXQL_MAX_BODY_BYTES",
         "max_body_bytes",
         integer(1024, 1 << 26),
