@@ -50,6 +50,7 @@ class BenchContext:
             "INBOXQL_LOG_FORMAT": "text",
             # The load comes from a few senders: a per-user limit would measure the limiter.
             "INBOXQL_SEND_RATE_LIMIT": "0",
+            "INBOXQL_READ_RATE_LIMIT": "0",
             "REDIS_URL": self.stack.redis_url,
             "AWS_ENDPOINT_URL_DYNAMODB": self.stack.dynamodb_url,
             "AWS_ENDPOINT_URL_SQS": self.stack.sqs_url,

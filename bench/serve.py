@@ -39,7 +39,7 @@ from server import create_app
 from services.app import App
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.disabled import NoSendLimit
+from services.disabled import NoLimit, NoSendLimit
 from services.domain import Message, UserId, new_message_id
 from services.settings import Settings
 from services.tokens.verified_tokens import VerifiedTokens
@@ -97,6 +97,9 @@ async def seeded_fake_app(settings: Settings) -> AsyncIterator[App]:
         tokens=VerifiedTokens(HmacTokenVerifier(BENCH_JWT_SECRET), leeway_seconds=30),
         send_limiter=NoSendLimit(),
         persisted_queries=FakePersistedQueryStore(),
+        # No Redis here: the limits are off, as in every bench run (bench/context.py).
+        read_limiter=NoLimit(),
+        registration_quota=NoLimit(),
     ) as app:
         yield app
 

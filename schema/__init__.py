@@ -16,8 +16,11 @@ from strawberry.extensions import (
 )
 
 from schema.errors import ErrorCodes
+from schema.message_nodes import MessageNodeLimit
 from schema.metrics import OperationMetrics
+from schema.mutation_rule import OneRootFieldPerMutation
 from schema.parsing import CachedParser
+from schema.read_limit import OperationRateLimit
 from schema.root import Mutation, Query, Subscription
 from services.disabled import NO_METRICS
 from services.ports import Metrics
@@ -43,6 +46,7 @@ def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -
     rules: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+        OneRootFieldPerMutation,
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
@@ -54,6 +58,10 @@ def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         CachedParser,
         lambda: ValidationCache(maxsize=256),
+        # After validation, before execution: they need the variables, or the user's count.
+        # The rate limit first, so that an operation refused for its size still counts.
+        OperationRateLimit,
+        MessageNodeLimit,
     ]
     return InboxSchema(
         query=Query,

@@ -33,12 +33,12 @@ def to_client_error(error: GraphQLError) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         return _with(error, error.message, code or "BAD_USER_INPUT")
     if isinstance(original, InboxError) and original.code != "INTERNAL_SERVER_ERROR":
-        return _with(error, original.message, original.code, _details(original))
+        return _with(error, original.message, original.code, client_details(original))
     log.error("unexpected error at %s", error.path, exc_info=original)
     return _with(error, INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR")
 
 
-def _details(error: InboxError) -> dict[str, object]:
+def client_details(error: InboxError) -> dict[str, object]:
     """What a client needs besides the code to act on the error."""
     if isinstance(error, RateLimited):
         return {"retryAfterSeconds": error.retry_after_seconds}

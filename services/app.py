@@ -19,6 +19,7 @@ from services.ports import (
     MessageStore,
     Metrics,
     PersistedQueryStore,
+    RateLimiter,
     TokenVerifier,
 )
 from services.sending import SendService
@@ -55,6 +56,10 @@ class RoleParts:
     sending: SendService | None = None
     tokens: TokenVerifier | None = None
     persisted_queries: PersistedQueryStore | None = None
+    # Every operation of a user counts once (schema/read_limit.py).
+    read_limiter: RateLimiter | None = None
+    # Persisted-query registrations per user (schema/transport/persisted_queries.py).
+    registration_quota: RateLimiter | None = None
     producer: DeliveryProducer | None = None
     consumer: DeliveryConsumer | None = None
 
@@ -90,6 +95,14 @@ class App:
     @property
     def persisted_queries(self) -> PersistedQueryStore:
         return self._need(self.built.persisted_queries, "persisted query store")
+
+    @property
+    def read_limiter(self) -> RateLimiter:
+        return self._need(self.built.read_limiter, "read rate limiter")
+
+    @property
+    def registration_quota(self) -> RateLimiter:
+        return self._need(self.built.registration_quota, "persisted query registration quota")
 
     @property
     def producer(self) -> DeliveryProducer:

@@ -21,7 +21,7 @@ from typing import Any
 from services.app import ROLES, App, Clients, Role, RoleParts
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.delivery import DeliveryWorker
-from services.disabled import NO_METRICS, NoSendLimit
+from services.disabled import NO_METRICS, NoLimit, NoRegistrations, NoSendLimit
 from services.domain import utc_now
 from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
@@ -35,14 +35,23 @@ from services.ports import (
     MessageStore,
     Metrics,
     PersistedQueryStore,
+    RateLimiter,
     SendRateLimiter,
     TokenVerifier,
 )
 from services.redis.clients import RedisClients, redis_clients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
-from services.redis.persisted_queries import RedisPersistedQueryStore
-from services.redis.send_rate_limit import RedisSendRateLimiter
+from services.redis.persisted_queries import (
+    REGISTRATION_QUOTA_WINDOW_SECONDS,
+    RedisPersistedQueryStore,
+)
+from services.redis.rate_limit import (
+    READ_KEY_PREFIX,
+    RedisRateLimiter,
+    RedisRegistrationQuota,
+    RedisSendRateLimiter,
+)
 from services.sending import SendService
 from services.settings import Settings
 from services.sqs.consumer import SqsDeliveryConsumer
@@ -143,6 +152,8 @@ async def bootstrap(
     tokens: TokenVerifier | None = None,
     send_limiter: SendRateLimiter | None = None,
     persisted_queries: PersistedQueryStore | None = None,
+    read_limiter: RateLimiter | None = None,
+    registration_quota: RateLimiter | None = None,
     clock: Callable[[], datetime] = utc_now,
     dynamodb: Any = None,
     sqs: Any = None,
@@ -199,6 +210,8 @@ async def bootstrap(
                 tokens=tokens,
                 send_limiter=send_limiter,
                 persisted_queries=persisted_queries,
+                read_limiter=read_limiter,
+                registration_quota=registration_quota,
             )
         if role != "lambda":
             parts.consumer = consumer or SqsDeliveryConsumer(
@@ -239,6 +252,8 @@ async def _api_parts(
     tokens: TokenVerifier | None,
     send_limiter: SendRateLimiter | None,
     persisted_queries: PersistedQueryStore | None,
+    read_limiter: RateLimiter | None,
+    registration_quota: RateLimiter | None,
 ) -> RoleParts:
     if producer is None:
         sqs_producer = SqsDeliveryProducer(
@@ -266,6 +281,30 @@ async def _api_parts(
         )
     if persisted_queries is None:
         persisted_queries = RedisPersistedQueryStore(opener.redis().commands)
+    if read_limiter is None:
+        read_limiter = (
+            RedisRateLimiter(
+                opener.redis().commands,
+                key_prefix=READ_KEY_PREFIX,
+                name="read",
+                what="operations",
+                limit=settings.read_rate_limit,
+                window_seconds=settings.read_rate_window_seconds,
+            )
+            if settings.read_rate_limit
+            else NoLimit()
+        )
+    if registration_quota is None:
+        registration_quota = (
+            RedisRegistrationQuota(
+                opener.redis().commands,
+                per_user=settings.persisted_query_quota,
+                total=settings.persisted_query_total_quota,
+                window_seconds=REGISTRATION_QUOTA_WINDOW_SECONDS,
+            )
+            if settings.persisted_query_quota
+            else NoRegistrations()
+        )
     return RoleParts(
         inbox=InboxService(
             store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
@@ -273,6 +312,8 @@ async def _api_parts(
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
         tokens=tokens,
         persisted_queries=persisted_queries,
+        read_limiter=read_limiter,
+        registration_quota=registration_quota,
         producer=producer,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from services.domain import UserId
+from services.errors import RateLimited
 from services.ports import DeliveryOutcome, DeliveryStage, QueueName
 
 
@@ -46,3 +47,17 @@ class NoSendLimit:
 
     async def admit(self, sender_id: UserId) -> None:
         return None
+
+
+class NoLimit:
+    """A `RateLimiter` turned off (`INBOXQL_READ_RATE_LIMIT=0`, for one)."""
+
+    async def admit(self, user_id: UserId, /) -> None:
+        return None
+
+
+class NoRegistrations:
+    """The persisted-query quota at 0: every registration is over it."""
+
+    async def admit(self, user_id: UserId, /) -> None:
+        raise RateLimited("persisted query registration is off", retry_after_seconds=86_400)

@@ -129,6 +129,13 @@ class SendRateLimiter(Protocol):
         """Count one send by `sender_id`; raise RateLimited when over the limit."""
 
 
+class RateLimiter(Protocol):
+    """A count per user in a window: the read limit, the persisted-query registration quota."""
+
+    async def admit(self, user_id: UserId, /) -> None:
+        """Count one for `user_id`; raise RateLimited when over the limit."""
+
+
 class PersistedQueryStore(Protocol):
     async def get(self, sha256_hash: str) -> str | None:
         """The document registered under this hash, or None (unknown, expired, unavailable)."""

@@ -35,6 +35,7 @@ from services.ports import (
     MessageStore,
     Metrics,
     PersistedQueryStore,
+    RateLimiter,
     SendRateLimiter,
     TokenVerifier,
 )
@@ -506,6 +507,26 @@ class FakeSendRateLimiter:
         self.sends.clear()
 
 
+class FakeRateLimiter:
+    """`RateLimiter` in memory: at most `limit` per user until `reset()`; None: no limit."""
+
+    def __init__(self, limit: int | None = None, *, retry_after_seconds: int = 60) -> None:
+        self.limit = limit
+        self.retry_after_seconds = retry_after_seconds
+        self.counts: Counter[UserId] = Counter()
+
+    async def admit(self, user_id: UserId, /) -> None:
+        self.counts[user_id] += 1
+        if self.limit is not None and self.counts[user_id] > self.limit:
+            raise RateLimited(
+                f"at most {self.limit}; retry in {self.retry_after_seconds} s",
+                retry_after_seconds=self.retry_after_seconds,
+            )
+
+    def reset(self) -> None:
+        self.counts.clear()
+
+
 class FakePersistedQueryStore:
     """`PersistedQueryStore` in memory; `unavailable = True` reads as "not found", as the Redis
     store does while Redis is down."""
@@ -535,6 +556,7 @@ def _fakes_obey_their_ports(
     tokens: FakeTokenVerifier,
     limiter: FakeSendRateLimiter,
     persisted: FakePersistedQueryStore,
+    counter: FakeRateLimiter,
 ) -> None:
     """Never called: mypy checks here that every fake satisfies its Protocol structurally."""
     _store: MessageStore = store
@@ -544,5 +566,6 @@ def _fakes_obey_their_ports(
     _hub: EventHub = hub
     _tokens: TokenVerifier = tokens
     _limiter: SendRateLimiter = limiter
+    _counter: RateLimiter = counter
     _persisted: PersistedQueryStore = persisted
     _metrics: Metrics = NO_METRICS

@@ -21,6 +21,7 @@ from strawberry.types.execution import PreExecutionError
 from schema.transport.http_negotiation import APPLICATION_JSON
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
+RATE_LIMITED = "RATE_LIMITED"
 
 
 class RequestRefused(Exception):
@@ -106,6 +107,8 @@ def status_and_body(media_type: str, result: ExecutionResult) -> tuple[int, dict
         return 200, body
     # A request error has no `data` entry, and in this media type a 4xx/5xx status.
     body.pop("data", None)
+    if codes == {RATE_LIMITED}:
+        return 429, body
     return (500 if "INTERNAL_SERVER_ERROR" in codes else 400), body
 
 

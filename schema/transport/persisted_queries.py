@@ -3,6 +3,7 @@ the document, once the document has been registered under it."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from strawberry.types import ExecutionResult
@@ -12,12 +13,15 @@ from resolvers.context import Context
 from schema.transport.http_responses import RequestRefused
 from schema.transport.request_body import GraphQLParams
 from services.app import App
+from services.errors import RateLimited
 from services.redis.persisted_queries import (
     MAX_DOCUMENT_BYTES,
     SUPPORTED_VERSION,
     document_hash,
     is_sha256_hex,
 )
+
+log = logging.getLogger("inboxql.persisted_queries")
 
 PERSISTED_QUERY_NOT_FOUND = "PersistedQueryNotFound"
 
@@ -72,4 +76,16 @@ async def register(app: App, document: Document, result: ExecutionResult, contex
         and not isinstance(result, PreExecutionError)
         and context.user_id is not None
     ):
+        quota = app.built.registration_quota
+        try:
+            if quota is not None:
+                await quota.admit(context.user_id)
+        except RateLimited:
+            # Over the quota the operation has still run and answered: only storing is refused,
+            # so the client's next hash-only request is PersistedQueryNotFound and it sends the
+            # document again, which is what a client without APQ does anyway.
+            log.warning(
+                "persisted query not stored: %s is over the registration quota", context.user_id
+            )
+            return
         await app.persisted_queries.put(document_hash(document.query), document.query)

@@ -19,11 +19,13 @@ from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.context import Context
 from schema.metrics import UNKNOWN
+from schema.read_limit import admit_operation
 from schema.transport.execution import (
     GET_OPERATION_TYPES,
     HTTP_OPERATION_TYPES,
@@ -207,6 +209,12 @@ class InboxGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         async def run_operation() -> ExecutionResult:
             return await execute(self.schema, document.query, params, context, operation_types)
+
+        # Counted here, before the response cache: an answer from it is an operation too.
+        refused = await admit_operation(context)
+        if refused is not None:
+            context.app.metrics.operation_finished(UNKNOWN, UNKNOWN, "RATE_LIMITED", None)
+            return PreExecutionError(data=None, errors=[refused])
 
         if self._responses is None or document.registering:
             return await run_operation()

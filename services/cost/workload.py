@@ -7,6 +7,11 @@ from services.cost.assumptions import Assumptions, UsageProfile
 from services.cost.profile import Measurements, OperationCost
 
 PAGE_SIZE = 20  # what clients ask for: `first` defaults to 20
+# One EVALSHA of a fixed-window limit (services/redis/rate_limit.py): a few dozen bytes each
+# way, so one ECPU by bench/meter.py's rule. The measured profile runs the services without
+# the limits, so they are added here: the read limit once per operation, the send limit once
+# more per send.
+LIMIT_CHECK = OperationCost(redis_ecpus=1.0)
 
 
 def send_cost(m: Measurements, usage: UsageProfile, batch: float) -> OperationCost:
@@ -53,8 +58,8 @@ def daily_operations(
     subscribe = m.op("subscribe_unread_count")
     # messageReceived subscribes too: the same Redis commands, no DynamoDB read.
     session = subscribe.plus(OperationCost(redis_ecpus=subscribe.redis_ecpus))
-    return {
-        "send": (usage.sends_per_day, send),
+    operations = {
+        "send": (usage.sends_per_day, send.plus(LIMIT_CHECK)),
         "inbox page": (
             usage.inbox_pages_per_day,
             mixed(m.op("inbox_page_hot"), m.op("inbox_page_cold"), hit),
@@ -70,8 +75,10 @@ def daily_operations(
             m.op("mark_all_read_50").scaled(usage.mark_all_read_size / 50),
         ),
         "unreadCount": (usage.unread_count_queries_per_day, m.op("unread_count")),
-        "live session": (usage.live_sessions_per_day, session),
+        # Two subscribes, each counted by the read limit.
+        "live session": (usage.live_sessions_per_day, session.plus(LIMIT_CHECK)),
     }
+    return {name: (calls, cost.plus(LIMIT_CHECK)) for name, (calls, cost) in operations.items()}
 
 
 def worker_batch_size(users: int, usage: UsageProfile, a: Assumptions, limit: int) -> float:

@@ -20,7 +20,11 @@ from services.redis.clients import REDIS_ERRORS, RedisClient
 log = logging.getLogger("inboxql.persisted_queries")
 
 KEY_PREFIX = "inboxql:apq:"
-DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+# A day, the quota's window: a user's documents alive at once are bounded by about twice the
+# quota (INBOXQL_PERSISTED_QUERY_QUOTA), and an app re-registers what it still uses in one round
+# trip after expiry.
+DEFAULT_TTL_SECONDS = 24 * 3600
+REGISTRATION_QUOTA_WINDOW_SECONDS = 24 * 3600
 # Stored documents are bounded (the token limit bounds what executes, not what is stored:
 # whitespace and comments are free). 20 kB is far above any real InboxQL operation.
 MAX_DOCUMENT_BYTES = 20_000

@@ -127,6 +127,13 @@ class Settings:
     body_timeout_seconds: float = _declared("body_timeout_seconds")
     keep_alive_timeout_seconds: int = _declared("keep_alive_timeout_seconds")
     max_connections: int = _declared("max_connections")
+    # Every operation of a user, shared like the send limit; 0 turns the limit off.
+    read_rate_limit: int = _declared("read_rate_limit")
+    read_rate_window_seconds: int = _declared("read_rate_window_seconds")
+    max_message_nodes: int = _declared("max_message_nodes")
+    # Registrations per user per day; what a client registers beyond it runs unstored.
+    persisted_query_quota: int = _declared("persisted_query_quota")
+    persisted_query_total_quota: int = _declared("persisted_query_total_quota")
     max_body_bytes: int = _declared("max_body_bytes")
     # Inbox query answers kept per process while the user's inbox version is unchanged
     # (schema/transport/response_cache.py), bounded in bytes; 0 turns the cache off. Each user

@@ -205,6 +205,50 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "HTTP connections, and below its file limit",
     ),
     EnvRow(
+        "INBOXQL_READ_RATE_LIMIT",
+        "read_rate_limit",
+        integer(0, 1_000_000),
+        "1200",
+        "GraphQL operations per user per window; 0: no limit",
+        "GraphQL operations (queries, mutations, subscribes, answers from the response cache) "
+        "per user per window, counted in Redis across processes; `0` turns the limit off",
+    ),
+    EnvRow(
+        "INBOXQL_READ_RATE_WINDOW_SECONDS",
+        "read_rate_window_seconds",
+        integer(1, 86_400),
+        "60",
+        "the read rate limit's window",
+        "seconds in the read rate limit's window",
+    ),
+    EnvRow(
+        "INBOXQL_MAX_MESSAGE_NODES",
+        "max_message_nodes",
+        integer(1, 100_000),
+        "500",
+        "messages one operation may return, counted before it runs",
+        "messages one operation may return, counted before it runs: every `first`, markRead id "
+        "and alias of them (else `BAD_USER_INPUT`)",
+    ),
+    EnvRow(
+        "INBOXQL_PERSISTED_QUERY_QUOTA",
+        "persisted_query_quota",
+        integer(0, 1_000_000),
+        "200",
+        "persisted queries one user may register per day; 0: none",
+        "persisted-query registrations per user per day, counted in Redis across processes; "
+        "`0` turns registration off (hashes already stored still run)",
+    ),
+    EnvRow(
+        "INBOXQL_PERSISTED_QUERY_TOTAL_QUOTA",
+        "persisted_query_total_quota",
+        integer(1, 10_000_000),
+        "10000",
+        "persisted queries all users together may register per day",
+        "persisted-query registrations per day for all users together: with documents of at "
+        "most 20 kB kept a day, the store stays under about 2 x this x 20 kB of Redis",
+    ),
+    EnvRow(
         "INBOXQL_MAX_BODY_BYTES",
         "max_body_bytes",
         integer(1024, 1 << 26),

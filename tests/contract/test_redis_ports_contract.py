@@ -19,7 +19,7 @@ from services.local.stack import StackEndpoints
 from services.ports import MessageCache, PersistedQueryStore, SendRateLimiter
 from services.redis.message_cache import RedisMessageCache
 from services.redis.persisted_queries import RedisPersistedQueryStore, document_hash
-from services.redis.send_rate_limit import RedisSendRateLimiter
+from services.redis.rate_limit import RedisSendRateLimiter
 from tests.conftest import new_user
 from tests.fakes import FakeMessageCache, FakePersistedQueryStore, FakeSendRateLimiter
 

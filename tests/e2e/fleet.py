@@ -101,6 +101,8 @@ class Fleet:
             # A sender may outrun the per-user send limit (60 a minute) now that the local SQS
             # keeps up; these runs test delivery across processes, tests/security the limit.
             "INBOXQL_SEND_RATE_LIMIT": "0",
+            # Their readers poll one user's inbox as fast as it answers.
+            "INBOXQL_READ_RATE_LIMIT": "0",
             **self.env_overrides,
         }
 

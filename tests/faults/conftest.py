@@ -46,6 +46,8 @@ def fault_settings(stack: StackEndpoints, tag: str, **overrides: object) -> Sett
         "long_poll_seconds": 1,
         # Fault runs send hundreds of messages per user: the per-user send limit is not theirs.
         "send_rate_limit": 0,
+        # They also poll one user's inbox hard; tests/security tests the read limit.
+        "read_rate_limit": 0,
     }
     return stack_settings(stack, tag, **(defaults | overrides))
 
@@ -62,6 +64,7 @@ def process_env(stack: StackEndpoints, settings: Settings) -> dict[str, str]:
             "INBOXQL_GRAPHIQL": "false",
             "INBOXQL_DEMO": "false",
             "INBOXQL_SEND_RATE_LIMIT": "0",
+            "INBOXQL_READ_RATE_LIMIT": "0",
         }
     )
 

@@ -84,7 +84,11 @@ async def server_on_own_redis(
     settings = outage_settings(stack, session_tag, redis_server)
     # This run sends more than a user's default budget; the limiter is not what it tests.
     async with inboxql_server(
-        stack, settings, tmp_path / "server.log", INBOXQL_SEND_RATE_LIMIT="0"
+        stack,
+        settings,
+        tmp_path / "server.log",
+        INBOXQL_SEND_RATE_LIMIT="0",
+        INBOXQL_READ_RATE_LIMIT="0",
     ) as server:
         yield server
 

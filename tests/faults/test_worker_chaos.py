@@ -141,7 +141,12 @@ async def test_a_worker_killed_mid_batch_again_and_again_loses_and_doubles_nothi
 ) -> None:
     users = [new_user("chaos") for _ in range(USERS)]
     settings = fault_settings(stack, session_tag)
-    fleet = Fleet(stack, settings, tmp_path, env_overrides={"INBOXQL_SEND_RATE_LIMIT": "0"})
+    fleet = Fleet(
+        stack,
+        settings,
+        tmp_path,
+        env_overrides={"INBOXQL_SEND_RATE_LIMIT": "0", "INBOXQL_READ_RATE_LIMIT": "0"},
+    )
     async with fault_app(stack, settings) as app, api_process(fleet) as api:
         run = ChaosRun(app, api, spawn_worker, process_env(stack, settings), users)
         await run.run()

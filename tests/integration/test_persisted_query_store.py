@@ -38,7 +38,7 @@ async def test_round_trip_under_its_key_with_a_ttl(app: App) -> None:
     assert await store.get(sha) == query
     assert await app.clients.redis.get(KEY_PREFIX + sha) == query.encode()
     assert 0 < await app.clients.redis.ttl(KEY_PREFIX + sha) <= DEFAULT_TTL_SECONDS
-    assert DEFAULT_TTL_SECONDS == 7 * 24 * 3600
+    assert DEFAULT_TTL_SECONDS == 24 * 3600
 
 
 async def test_ttl_is_configurable(app: App) -> None:

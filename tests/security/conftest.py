@@ -68,7 +68,26 @@ def fuzz_server(
 ) -> Iterator[Server]:
     """External mode without a send limit, so that generated sends really write."""
     settings = stack_settings(stack, f"{session_tag}f")
-    env = {"INBOXQL_SEND_RATE_LIMIT": "0"}
+    env = {"INBOXQL_SEND_RATE_LIMIT": "0", "INBOXQL_READ_RATE_LIMIT": "0"}
+    yield from started_server(stack, settings, env, tmp_path_factory)
+
+
+# The per-user budgets of `limited_server`: small, so that a test reaches them.
+READ_RATE_LIMIT = 6
+PERSISTED_QUERY_QUOTA = 2
+
+
+@pytest.fixture(scope="session")
+def limited_server(
+    stack: StackEndpoints, session_tag: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """External mode with a tiny read rate limit and persisted-query quota."""
+    settings = stack_settings(stack, f"{session_tag}l")
+    env = {
+        "INBOXQL_SEND_RATE_LIMIT": "0",
+        "INBOXQL_READ_RATE_LIMIT": str(READ_RATE_LIMIT),
+        "INBOXQL_PERSISTED_QUERY_QUOTA": str(PERSISTED_QUERY_QUOTA),
+    }
     yield from started_server(stack, settings, env, tmp_path_factory)
 
 

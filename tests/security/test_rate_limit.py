@@ -18,7 +18,7 @@ from services.domain import UserId
 from services.errors import RateLimited
 from services.local.stack import StackEndpoints
 from services.redis.clients import command_retry
-from services.redis.send_rate_limit import RedisSendRateLimiter
+from services.redis.rate_limit import RedisSendRateLimiter
 from services.settings import Settings
 from tests.conftest import new_user
 from tests.e2e.conftest import Server, free_port

@@ -19,6 +19,7 @@ from tests.fakes import (
     FakeMessageCache,
     FakeMessageStore,
     FakePersistedQueryStore,
+    FakeRateLimiter,
     FakeSendRateLimiter,
     FakeTokenVerifier,
 )
@@ -80,6 +81,8 @@ async def app(  # noqa: PLR0917 -- pytest passes fixtures by name
         tokens=tokens,
         send_limiter=send_limiter,
         persisted_queries=FakePersistedQueryStore(),
+        read_limiter=FakeRateLimiter(),
+        registration_quota=FakeRateLimiter(),
         clock=clock,
     ) as built:
         yield built

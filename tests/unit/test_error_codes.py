@@ -14,7 +14,7 @@ from strawberry.types import ExecutionResult
 from resolvers.context import Context
 from schema import build_schema
 from schema.errors import INTERNAL_MESSAGE, to_client_error
-from services.app import App
+from services.app import App, RoleParts
 from services.domain import UserId
 from services.errors import (
     BadUserInput,
@@ -25,6 +25,7 @@ from services.errors import (
     RateLimited,
     Unauthenticated,
 )
+from services.settings import Settings
 
 
 def raised(original: Exception | None, message: str = "field failed") -> GraphQLError:
@@ -89,7 +90,7 @@ class FailingInbox:
 
 
 def failing_context() -> Context:
-    app = cast(App, SimpleNamespace(inbox=FailingInbox()))
+    app = cast(App, SimpleNamespace(inbox=FailingInbox(), built=RoleParts(), settings=Settings()))
     return Context(app=app, request=cast(Request, None), response=None, user_id=UserId("alice"))
 
 

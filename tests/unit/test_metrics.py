@@ -19,7 +19,7 @@ from strawberry.types import ExecutionResult
 
 from resolvers.context import Context
 from schema import build_schema
-from services.app import App
+from services.app import App, RoleParts
 from services.delivery import DeliveryWorker
 from services.disabled import NO_METRICS
 from services.domain import UserId
@@ -27,6 +27,7 @@ from services.inbox import InboxService
 from services.observability.metrics import PrometheusMetrics
 from services.observability.request_ids import current_request_id, request_id_bound
 from services.ports import Delivery
+from services.settings import Settings
 from tests.fakes import (
     FakeClock,
     FakeDeliveryQueue,
@@ -129,7 +130,7 @@ class FailingInbox:
 
 
 def context_for(inbox: object, user: UserId | None = ALICE, request: object = None) -> Context:
-    app = cast(App, SimpleNamespace(inbox=inbox))
+    app = cast(App, SimpleNamespace(inbox=inbox, built=RoleParts(), settings=Settings()))
     return Context(app=app, request=cast(Request, request), response=None, user_id=user)
 
 
