@@ -7,9 +7,8 @@ aliases and fragments. `first` and `ids` come from the literal or from the varia
 check runs after validation, where the variables are at hand, and refuses before execution.
 
 No message type holds another list of messages, so nesting multiplies only within a connection
-(tests/unit/test_message_nodes.py walks the schema to keep that true). `markAllRead` returns
-whatever the caller had unread, which no argument bounds: it counts as one page, since it marks
-what it returns and a second call returns nothing more.
+(tests/unit/test_operation_limits.py walks the schema to keep that true). `markAllRead` returns
+at most the 100 newest messages it flipped (services/inbox.py), so it counts 100.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from schema.arguments import DEFAULT_PAGE_SIZE
 from schema.refusal import refuse
 from services.domain import MAX_MARK_READ_IDS, MAX_PAGE_SIZE
 from services.errors import BadUserInput
+from services.inbox import MARK_ALL_READ_RETURNED
 
 DEFAULT_MAX_MESSAGE_NODES = 500
 
@@ -122,7 +122,7 @@ class _Walk:
             size = min(count, MAX_MARK_READ_IDS)
             return size * max(1, self.selections_of(field, ("messages",)))
         if name == "markAllRead":
-            return MAX_PAGE_SIZE * max(1, self.selections_of(field, ("messages",)))
+            return MARK_ALL_READ_RETURNED * max(1, self.selections_of(field, ("messages",)))
         if name in SINGLE:
             return 1
         return 0

@@ -39,6 +39,9 @@ T = TypeVar("T")
 
 # Unread ids are fetched and marked in chunks; 99 fills one DynamoDB transaction exactly.
 MARK_ALL_READ_CHUNK = 99
+# markAllRead answers with the newest messages it flipped, no more than markRead can: an inbox
+# of 100,000 unread messages must not become a 100,000-message response (or list in memory).
+MARK_ALL_READ_RETURNED = MAX_MARK_READ_IDS
 
 
 @dataclass
@@ -129,8 +132,10 @@ class InboxService:
         # this loop going forever.
         up_to = id_upper_bound(self._now())
         marked: list[InboxEntry] = []
+        # Newest first, chunk after chunk: the first entries flipped are the ones to return.
         while ids := await self.store.unread_ids(user_id, up_to=up_to, limit=MARK_ALL_READ_CHUNK):
-            marked.extend(await self.store.mark_read(user_id, ids, self._now()))
+            flipped = await self.store.mark_read(user_id, ids, self._now())
+            marked.extend(flipped[: MARK_ALL_READ_RETURNED - len(marked)])
         return MarkReadResult(marked, await self._announce_count(user_id))
 
     async def unread_count(self, user_id: UserId) -> int:
