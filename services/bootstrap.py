@@ -14,16 +14,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.app import ROLES, App, Clients, Role, RoleParts
-from services.aws import AwsEndpoints, aws_session, client_config
+from services.aws import AwsEndpoints
+from services.client_opener import ClientOpener
 from services.delivery import DeliveryWorker
 from services.disabled import NO_METRICS, NoLimit, NoRegistrations, NoSendLimit
 from services.domain import utc_now
-from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
 from services.inbox import InboxService
 from services.observability.probes import DependencyProbes
@@ -39,7 +38,7 @@ from services.ports import (
     SendRateLimiter,
     TokenVerifier,
 )
-from services.redis.clients import RedisClients, redis_clients
+from services.redis.clients import RedisClients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
 from services.redis.persisted_queries import (
@@ -56,83 +55,8 @@ from services.sending import SendService
 from services.settings import Settings
 from services.sqs.consumer import SqsDeliveryConsumer
 from services.sqs.producer import SqsDeliveryProducer
-from services.sqs.provisioning import ensure_queues
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import token_verifier
-
-
-@dataclass
-class _Opener:
-    """Opens each client on first use only, into the bootstrap's exit stack."""
-
-    settings: Settings
-    endpoints: AwsEndpoints
-    stack: AsyncExitStack
-    provision: bool
-    clients: Clients
-    sqs_given: bool = False
-    _redis: RedisClients | None = None
-    _table_ready: bool = False
-    _sqs_long_poll: Any = None
-
-    async def dynamodb(self) -> Any:
-        if self.clients.dynamodb is None:
-            self.clients.dynamodb = await self._aws("dynamodb")
-        if self.provision and not self._table_ready:
-            await ensure_table(self.clients.dynamodb, self.settings.table_name)
-            self._table_ready = True
-        return self.clients.dynamodb
-
-    async def sqs(self) -> Any:
-        if self.clients.sqs is None:
-            self.clients.sqs = await self._aws("sqs")
-        if not self.clients.queue_url:
-            self.clients.queue_url = await self._queue_url(self.clients.sqs)
-        return self.clients.sqs
-
-    async def _queue_url(self, sqs: Any) -> str:
-        settings = self.settings
-        if self.provision:
-            return await ensure_queues(
-                sqs,
-                settings.queue_name,
-                settings.dead_letter_queue_name,
-                max_receive_count=settings.max_receive_count,
-                visibility_timeout_seconds=settings.visibility_timeout_seconds,
-            )
-        found = await sqs.get_queue_url(QueueName=settings.queue_name)
-        return str(found["QueueUrl"])
-
-    async def sqs_long_poll(self) -> Any:
-        sqs = await self.sqs()
-        if self.sqs_given:
-            # A client the caller opened serves every call, with the caller's timeouts.
-            return sqs
-        if self._sqs_long_poll is None:
-            # A long poll holds the connection open; its read budget must outlast the wait.
-            config = client_config(self.settings)
-            read_timeout = self.settings.long_poll_seconds + self.settings.read_timeout_seconds
-            self._sqs_long_poll = await self._aws(
-                "sqs", config.merge(type(config)(read_timeout=read_timeout))
-            )
-        return self._sqs_long_poll
-
-    def redis(self) -> RedisClients:
-        # Given clients are the caller's to close; only those opened here are closed here.
-        if self._redis is None:
-            # One node or a cluster, as the settings say; nothing connects until first used.
-            self._redis = redis_clients(self.settings)
-            self.stack.push_async_callback(self._redis.aclose)
-            self.clients.redis = self._redis.commands
-        return self._redis
-
-    async def _aws(self, service: str, config: Any = None) -> Any:
-        session = aws_session(self.settings, self.endpoints)
-        endpoint = getattr(self.endpoints, service)
-        client = session.client(
-            service, endpoint_url=endpoint, config=config or client_config(self.settings)
-        )
-        return await self.stack.enter_async_context(client)
 
 
 @contextlib.asynccontextmanager
@@ -180,7 +104,7 @@ async def bootstrap(
         clients = Clients(
             dynamodb=dynamodb, sqs=sqs, redis=redis.commands if redis is not None else None
         )
-        opener = _Opener(
+        opener = ClientOpener(
             settings,
             endpoints or AwsEndpoints(),
             stack,
@@ -241,7 +165,7 @@ async def bootstrap(
 
 async def _api_parts(
     settings: Settings,
-    opener: _Opener,
+    opener: ClientOpener,
     *,
     store: MessageStore,
     hub: EventHub,
