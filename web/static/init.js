@@ -5,13 +5,27 @@
 //
 // The entry module (index.html loads it as <script type="module">); the browser loads the rest
 // from its imports, so there is still no build step: this module only wires the page's controls.
-import { draftChanged, send } from "./compose.js";
-import { conversationPartner, loadConversation } from "./conversation.js";
+import { draftChanged, resetCompose, send } from "./compose.js";
+import { closeConversation, conversationPartner, loadConversation } from "./conversation.js";
 import { $ } from "./dom.js";
-import { loadInbox, markAllRead } from "./inbox.js";
-import { readSession, signIn, signOut, start } from "./session.js";
+import { connectFeeds, disconnectFeeds, resetBadge } from "./feeds.js";
+import { loadInbox, markAllRead, resetInbox } from "./inbox.js";
+import { readSession, setSessionHooks, signIn, signOut, start } from "./session.js";
 
 function init() {
+  setSessionHooks({
+    started(session) {
+      resetBadge();
+      loadInbox(true);
+      connectFeeds(session);
+    },
+    ended() {
+      disconnectFeeds();
+      resetInbox();
+      closeConversation();
+      resetCompose();
+    },
+  });
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
     signIn($("signin-user").value.trim());

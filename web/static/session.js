@@ -1,16 +1,17 @@
 // Who is signed in: a dev token from /demo/token, kept in sessionStorage so that a reload stays
-// signed in. Signing out clears every view, and the API and the feeds sign out when the server
-// refuses the token, so this module and those import each other: safe, because no module calls
-// an import while loading; the first call is init.js's, once all of them have loaded.
-import { resetCompose } from "./compose.js";
-import { closeConversation } from "./conversation.js";
+// signed in. The API and the feeds sign out when the server refuses the token, so they import
+// this module; the views learn of signing in and out through the hooks init.js sets, so that
+// this module imports none of them and no two modules import each other.
 import { $ } from "./dom.js";
-import { connectFeeds, disconnectFeeds, resetBadge } from "./feeds.js";
-import { loadInbox, resetInbox } from "./inbox.js";
 
 const SESSION_KEY = "inboxql.demo.session";
 
 let current = null; // { user, token } of the signed-in user
+let hooks = { started() {}, ended() {} };
+
+export function setSessionHooks({ started, ended }) {
+  hooks = { started, ended };
+}
 
 export function currentSession() {
   return current;
@@ -52,19 +53,14 @@ export function start(session) {
   $("signin").hidden = true;
   $("app").hidden = false;
   $("current-user").textContent = session.user;
-  resetBadge();
-  loadInbox(true);
-  connectFeeds(session);
+  hooks.started(session);
 }
 
 export function signOut(message) {
   if (!current) return;
   current = null;
   sessionStorage.removeItem(SESSION_KEY);
-  disconnectFeeds();
-  resetInbox();
-  closeConversation();
-  resetCompose();
+  hooks.ended();
   $("app-error").hidden = true;
   $("app").hidden = true;
   $("signin").hidden = false;
