@@ -68,7 +68,8 @@ class ConversationSummary:
     horizon_at: datetime | None = None
     marks: Mapping[MessageId, ReadMark] = field(default_factory=dict)
     deleted_id: MessageId | None = None
-    # The newest unread mark compaction dropped: it still bounds `readAt` from below.
+    # The newest unread mark no longer stored (dropped by compaction, or replaced by a read
+    # mark that may itself be dropped later): it still bounds `readAt` from below.
     dropped_unread: int = 0
 
 
@@ -207,6 +208,11 @@ def place_mark(
     if not mark.is_read and unread == 0:
         raise ValueError("a message marked unread leaves its conversation with unread messages")
     compacted = compact(summary, counter, unread=unread, version=mark.version, at=mark.at)
+    replaced = [compacted.marks.get(entry.message_id)]
+    if entry.message_id not in compacted.marks and len(compacted.marks) >= MAX_MARKS:
+        replaced.append(entry.spilled)
+    forgotten = [m.version for m in replaced if m is not None and not m.is_read]
+    compacted = replace(compacted, dropped_unread=max([compacted.dropped_unread, *forgotten]))
     if compacted.horizon == mark.version:
         # The change read the last unread message: the horizon covers this one as well.
         return MarkPlacement(compacted)
