@@ -26,6 +26,7 @@ from services.domain import (
     parse_conversation_id,
 )
 from services.message_codec import (
+    LiveSignal,
     decode_event,
     decode_signal,
     decode_signal_with_request_id,
@@ -41,7 +42,7 @@ MESSAGE = make_message(BOB, ALICE, 7)
 IDS = tuple(new_message_id(BASE + timedelta(milliseconds=i)) for i in range(3))
 CONVERSATION = conversation_id(ALICE, BOB)
 
-SIGNALS = {
+SIGNALS: dict[str, LiveSignal] = {
     "received": LiveChange(InboxChange(1, 1, MessageReceivedChange(MESSAGE.id)), MESSAGE),
     "read": LiveChange(InboxChange(2, 0, MessagesReadChange(IDS))),
     "markAllRead": LiveChange(InboxChange(3, 0, MessagesReadChange(all_before=AT))),
@@ -55,21 +56,24 @@ SIGNALS = {
 }
 
 
-@pytest.mark.parametrize("signal", SIGNALS.values(), ids=SIGNALS.keys())
-def test_signal_round_trip(signal: LiveChange | ReadReceipt | Typing) -> None:
+def encode(signal: LiveSignal, *, request_id: str | None = None) -> bytes:
     if isinstance(signal, LiveChange):
-        payload = encode_live_change(signal, request_id="req-1")
-    elif isinstance(signal, ReadReceipt):
-        payload = encode_receipt(signal, request_id="req-1")
-    else:
-        payload = encode_typing(signal, request_id="req-1")
+        return encode_live_change(signal, request_id=request_id)
+    if isinstance(signal, ReadReceipt):
+        return encode_receipt(signal, request_id=request_id)
+    return encode_typing(signal, request_id=request_id)
+
+
+@pytest.mark.parametrize("signal", SIGNALS.values(), ids=SIGNALS.keys())
+def test_signal_round_trip(signal: LiveSignal) -> None:
+    payload = encode(signal, request_id="req-1")
     assert decode_signal_with_request_id(payload) == (signal, "req-1")
     # Processes that predate the new kinds drop them, as they drop any unknown payload.
     assert decode_event(payload) is None
 
 
 def test_the_received_event_carries_the_message() -> None:
-    data = orjson.loads(encode_live_change(SIGNALS["received"]))  # type: ignore[arg-type]
+    data = orjson.loads(encode(SIGNALS["received"]))
     assert data["t"] == "ev"
     assert (data["ver"], data["n"], data["k"]) == (1, 1, "R")
     assert data["body"] == MESSAGE.body
@@ -90,14 +94,7 @@ def test_a_received_change_needs_its_message() -> None:
 
 
 def _tampered(name: str, **changes: object) -> bytes:
-    signal = SIGNALS[name]
-    if isinstance(signal, LiveChange):
-        payload = encode_live_change(signal)
-    elif isinstance(signal, ReadReceipt):
-        payload = encode_receipt(signal)
-    else:
-        payload = encode_typing(signal)
-    data = orjson.loads(payload)
+    data = orjson.loads(encode(SIGNALS[name]))
     for key, value in changes.items():
         if value is None:
             del data[key]
