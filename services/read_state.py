@@ -115,10 +115,7 @@ def derive(
     among the read inputs since the message was last unread: a later horizon over a message
     already read keeps the first `readAt`. `summary` is the recipient's summary of the
     message's conversation, `counter` the recipient's counter (None: not written yet).
-
-    The message was last unread below its newest unread input, and also just below its
-    newest read mark: a read mark is written only over a message that derives unread, so it
-    starts the current read even when the unread mark it replaced is gone.
+    An unread mark no longer stored still counts, through the summary's `dropped_unread`.
     """
     inputs = _inputs(entry, summary, counter)
     # On a tie (one change writing two inputs) the later-listed, more specific input wins:
@@ -127,8 +124,6 @@ def derive(
     if not winner.is_read:
         return UNREAD
     since = max(i.rank + 1 for i in inputs if not i.is_read)
-    read_marks = [2 * m.version for m in _marks(entry, summary) if m.is_read]
-    since = max([since, *read_marks])
     times = [i.at for i in inputs if i.is_read and i.rank >= since and i.at is not None]
     return ReadState(True, min(times) if times else None)
 
