@@ -6,6 +6,7 @@ recipient's inbox entry, the one mutable thing about it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +18,14 @@ from services.errors import BadUserInput
 
 UserId = NewType("UserId", str)
 MessageId = NewType("MessageId", str)
+ConversationId = NewType("ConversationId", str)
 
 # '#' and '|' are excluded because they separate parts of storage keys.
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
 _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CONVERSATION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{24}")
+_CONVERSATION_ID_BYTES = 15
 MAX_BODY_CHARS = 5000
 MAX_CLIENT_MESSAGE_ID_CHARS = 128
 MAX_PAGE_SIZE = 100
@@ -42,6 +47,26 @@ def parse_user_id(raw: str, field: str) -> UserId:
 def parse_message_id(raw: str) -> MessageId | None:
     """None for anything that cannot be a message id: callers treat it as unknown."""
     return MessageId(raw) if _ULID.fullmatch(raw) else None
+
+
+def conversation_id(a: UserId, b: UserId) -> ConversationId:
+    """The same for both participants, and computed rather than stored: the first 15 bytes of
+    SHA-256 over the sorted pair, in Crockford base32 (24 characters). Hashing keeps user ids
+    (which may be e-mail addresses) out of an id that clients pass around; 120 bits leave
+    collisions out of reach. The unit separator cannot occur in a user id, so no two pairs
+    hash the same text."""
+    low, high = sorted((a, b))
+    digest = hashlib.sha256(f"{low}\x1f{high}".encode()).digest()[:_CONVERSATION_ID_BYTES]
+    value = int.from_bytes(digest, "big")
+    digits = _CONVERSATION_ID_BYTES * 8 // 5
+    return ConversationId(
+        "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(digits)))
+    )
+
+
+def parse_conversation_id(raw: str) -> ConversationId | None:
+    """None for anything that cannot be a conversation id: callers treat it as unknown."""
+    return ConversationId(raw) if _CONVERSATION_ID.fullmatch(raw) else None
 
 
 def new_message_id(at: datetime) -> MessageId:
@@ -173,3 +198,21 @@ class MessageReceived:
 
 
 InboxEvent = UnreadCountChanged | MessageReceived
+
+
+@dataclass(frozen=True, slots=True)
+class ReadReceipt:
+    """Told to a sender when its messages are read: only ever the sender's own ids. `up_to` is
+    the newest id covered, for a horizon whose list of ids was cut at 100."""
+
+    reader_id: UserId
+    conversation_id: ConversationId
+    message_ids: tuple[MessageId, ...]
+    up_to: MessageId
+    read_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    from_user_id: UserId
+    conversation_id: ConversationId

@@ -12,14 +12,29 @@ from typing import Any
 
 import orjson
 
+from services.change_log import (
+    ChangeKind,
+    ChangePayload,
+    InboxChange,
+    LiveChange,
+    MessageDeletedChange,
+    MessageReceivedChange,
+    MessagesReadChange,
+    MessagesUnreadChange,
+)
 from services.domain import (
+    ConversationId,
     InboxEvent,
     Message,
+    MessageId,
     MessageReceived,
+    ReadReceipt,
+    Typing,
     UnreadCountChanged,
     UserId,
     format_timestamp,
     is_user_id,
+    parse_conversation_id,
     parse_message_id,
 )
 from services.observability.request_ids import is_request_id
@@ -110,3 +125,142 @@ def decode_event_with_request_id(payload: str | bytes) -> tuple[InboxEvent | Non
 
 def decode_event(payload: str | bytes) -> InboxEvent | None:
     return decode_event_with_request_id(payload)[0]
+
+
+# The kinds added for issue 13 (docs/conversations-design.md, sections 5 and 6). They are
+# separate from `decode_event`, which keeps ignoring them, so that processes that predate them
+# drop them as they drop any unknown payload.
+LiveSignal = LiveChange | ReadReceipt | Typing
+
+
+def _change_fields(payload: ChangePayload) -> dict[str, Any]:
+    match payload:
+        case MessageReceivedChange(_, deleted_at):
+            return {} if deleted_at is None else {"d": format_timestamp(deleted_at)}
+        case MessagesReadChange(message_ids, all_before, with_user_id):
+            fields: dict[str, Any] = {"ids": list(message_ids)}
+            if all_before is not None:
+                fields["ab"] = format_timestamp(all_before)
+            if with_user_id is not None:
+                fields["w"] = with_user_id
+            return fields
+        case MessagesUnreadChange(message_ids):
+            return {"ids": list(message_ids)}
+        case MessageDeletedChange(message_id):
+            return {"m": message_id}
+
+
+def encode_live_change(live: LiveChange, *, request_id: str | None = None) -> bytes:
+    change = live.change
+    fields = {"t": "ev", "ver": change.version, "n": change.count, "k": change.kind.value}
+    fields |= _change_fields(change.payload)
+    if live.message is not None:
+        fields |= _message_fields(live.message)
+    return orjson.dumps(_with_request_id(fields, request_id))
+
+
+def encode_receipt(receipt: ReadReceipt, *, request_id: str | None = None) -> bytes:
+    fields = {
+        "t": "rcpt",
+        "readerId": receipt.reader_id,
+        "conversationId": receipt.conversation_id,
+        "messageIds": list(receipt.message_ids),
+        "upTo": receipt.up_to,
+        "readAt": format_timestamp(receipt.read_at),
+    }
+    return orjson.dumps(_with_request_id(fields, request_id))
+
+
+def encode_typing(typing: Typing, *, request_id: str | None = None) -> bytes:
+    fields = {
+        "t": "typ",
+        "fromUserId": typing.from_user_id,
+        "conversationId": typing.conversation_id,
+    }
+    return orjson.dumps(_with_request_id(fields, request_id))
+
+
+def _id(raw: Any) -> MessageId:
+    found = parse_message_id(raw) if isinstance(raw, str) else None
+    if found is None:
+        raise ValueError("malformed message id")
+    return found
+
+
+def _ids(raw: Any) -> tuple[MessageId, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("message ids come as a list")
+    return tuple(map(_id, raw))
+
+
+def _user(raw: Any) -> UserId:
+    if not (isinstance(raw, str) and is_user_id(raw)):
+        raise ValueError("malformed user id")
+    return UserId(raw)
+
+
+def _conversation(raw: Any) -> ConversationId:
+    found = parse_conversation_id(raw) if isinstance(raw, str) else None
+    if found is None:
+        raise ValueError("malformed conversation id")
+    return found
+
+
+def _optional_time(raw: Any) -> datetime | None:
+    return None if raw is None else datetime.fromisoformat(raw)
+
+
+def _live_change_from(data: dict[str, Any]) -> LiveChange:
+    kind = ChangeKind(data["k"])
+    message: Message | None = None
+    payload: ChangePayload
+    if kind is ChangeKind.RECEIVED:
+        message = _message_from(data)
+        payload = MessageReceivedChange(message.id, _optional_time(data.get("d")))
+    elif kind is ChangeKind.READ:
+        other = data.get("w")
+        payload = MessagesReadChange(
+            _ids(data["ids"]),
+            _optional_time(data.get("ab")),
+            None if other is None else _user(other),
+        )
+    elif kind is ChangeKind.UNREAD:
+        payload = MessagesUnreadChange(_ids(data["ids"]))
+    else:
+        payload = MessageDeletedChange(_id(data["m"]))
+    # bool is an int to Python, and a count of True is not a count.
+    version, count = data["ver"], data["n"]
+    if not all(type(value) is int for value in (version, count)):
+        raise ValueError("a version and a count are integers")
+    return LiveChange(InboxChange(version, count, payload), message)
+
+
+def _signal_from(data: dict[str, Any]) -> LiveSignal | None:
+    kind = data.get("t")
+    if kind == "ev":
+        return _live_change_from(data)
+    if kind == "rcpt":
+        return ReadReceipt(
+            reader_id=_user(data["readerId"]),
+            conversation_id=_conversation(data["conversationId"]),
+            message_ids=_ids(data["messageIds"]),
+            up_to=_id(data["upTo"]),
+            read_at=datetime.fromisoformat(data["readAt"]),
+        )
+    if kind == "typ":
+        return Typing(_user(data["fromUserId"]), _conversation(data["conversationId"]))
+    return None
+
+
+def decode_signal_with_request_id(payload: str | bytes) -> tuple[LiveSignal | None, str | None]:
+    """A new-kind payload, or None for anything else (today's `count` and `message` too)."""
+    try:
+        data = orjson.loads(payload)
+        signal = _signal_from(data)
+    except _DECODE_ERRORS:
+        return None, None
+    return (signal, _request_id_in(data)) if signal is not None else (None, None)
+
+
+def decode_signal(payload: str | bytes) -> LiveSignal | None:
+    return decode_signal_with_request_id(payload)[0]
