@@ -288,7 +288,9 @@ async def test_a_flood_with_conflicting_transactions_still_counts_exactly(
         unread_ids = await all_ids(app.store, celebrity, unread_only=True)
         assert len(inbox_ids) == len(set(inbox_ids)) == 300
         assert set(inbox_ids) == sent
-        assert set(unread_ids) == sent - marked
+        # markAllRead answers with at most the 100 newest it flipped, so `marked` may be short
+        # of what it read; all it named is read, and the count is the unread entries, exactly.
+        assert marked <= sent - set(unread_ids)
         count = await app.store.unread_count(celebrity)
         assert count.count == len(unread_ids)
 

@@ -79,10 +79,12 @@ async def test_a_redis_full_of_documents_still_counts(client: Redis) -> None:
     documents = [padded_document(n) for n in range(3 * MAX_MEMORY // MAX_DOCUMENT_BYTES)]
     for query in documents:
         await store.put(document_hash(query), query)
-    # Redis is full: the oldest documents went to make room, the newest are there.
+    # Redis is full: documents went to make room (which ones is LRU's sampling to choose, so
+    # not necessarily the very oldest), and the one written last is there.
     assert int((await client.info("stats"))["evicted_keys"]) > 0
-    assert await store.get(document_hash(documents[0])) is None
-    assert await store.get(document_hash(documents[-1])) == documents[-1]
+    kept = [await store.get(document_hash(query)) for query in documents]
+    assert kept.count(None) > 0
+    assert kept[-1] == documents[-1]
     await age(client, KEY_PREFIX + "*", 3600)
     reads = RedisRateLimiter(
         client, key_prefix=READ_KEY_PREFIX, name="read", what="operations", limit=LIMIT,
