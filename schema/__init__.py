@@ -15,7 +15,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, map_errors_in_place
 from schema.message_nodes import MessageNodeLimit
 from schema.metrics import OperationMetrics
 from schema.mutation_rule import OneRootFieldPerMutation
@@ -33,8 +33,12 @@ MAX_TOKENS = 2000
 
 class InboxSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        # ErrorCodes has already logged what deserves a log line; client mistakes do not.
-        return None
+        # Strawberry calls this for the errors that end an operation before it executes, and
+        # for an exception raised by an extension's hook. ErrorCodes never sees the latter (its
+        # hook's end does not run), so without this its raw message would reach the client,
+        # unlogged. Mapped in place; ErrorCodes leaves what is mapped alone, and has logged
+        # what deserves a log line.
+        map_errors_in_place(errors)
 
 
 def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -> strawberry.Schema:

@@ -78,6 +78,10 @@ def without_suggestions(error: GraphQLError) -> GraphQLError:
     return _copy(error, message, error.extensions, original_error=error.original_error)
 
 
+def map_errors_in_place(errors: list[GraphQLError]) -> None:
+    errors[:] = [error if _is_mapped(error) else to_client_error(error) for error in errors]
+
+
 def _map_errors(result: object, *, hide_suggestions: bool) -> None:
     if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
         mapped = [error if _is_mapped(error) else to_client_error(error) for error in result.errors]

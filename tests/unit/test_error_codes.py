@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import cast
@@ -9,11 +10,13 @@ from typing import cast
 import pytest
 from graphql.error import GraphQLError
 from starlette.requests import Request
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from resolvers.context import Context
-from schema import build_schema
-from schema.errors import INTERNAL_MESSAGE, to_client_error
+from schema import InboxSchema, build_schema
+from schema.errors import INTERNAL_MESSAGE, ErrorCodes, to_client_error
+from schema.root import Query
 from services.app import App, RoleParts
 from services.domain import UserId
 from services.errors import (
@@ -147,3 +150,29 @@ def test_rate_limited_carries_its_retry_hint() -> None:
     mapped = to_client_error(raised(RateLimited("slow down", retry_after_seconds=7)))
     assert mapped.message == "slow down"
     assert mapped.extensions == {"code": "RATE_LIMITED", "retryAfterSeconds": 7}
+
+
+class RaisingExtension(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:
+        raise RuntimeError("secret arn:aws:dynamodb:us-east-1:123:table/inboxql")
+        yield  # a generator hook, as Strawberry runs them
+
+
+@pytest.mark.parametrize("outermost", ["ErrorCodes", "the raising extension"])
+async def test_an_extension_that_raises_is_masked_and_logged(
+    outermost: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Strawberry builds the result of a raising hook outside the operation's hooks, where
+    # ErrorCodes' own hook never sees it: the schema maps it on its way out instead.
+    extensions = [ErrorCodes, RaisingExtension]
+    if outermost != "ErrorCodes":
+        extensions.reverse()
+    schema = InboxSchema(query=Query, extensions=extensions)
+    with caplog.at_level(logging.ERROR, logger="inboxql.errors"):
+        result = await schema.execute("{ __typename }")
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.message == INTERNAL_MESSAGE
+    assert error.extensions == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "secret" not in str(error.formatted)
+    assert "secret arn" in caplog.text
