@@ -42,13 +42,12 @@ from schema import build_schema
 from schema.transport.request_body import GraphQLParams
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
-from services.bootstrap import bootstrap
-from services.disabled import NoSendLimit
+from services.disabled import NoLimit, NoSendLimit
 from services.domain import MAX_BODY_CHARS, Message, MessageId, UserId, new_message_id
 from services.message_codec import decode_message, encode_message
 from services.settings import Settings
 from services.tokens.verifiers import HmacTokenVerifier
-from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageStore, FakePersistedQueryStore
+from tests.fakes import FakeMessageStore, in_memory_app
 
 READER = UserId("bench-reader")
 WRITER = UserId("bench-writer")
@@ -125,7 +124,6 @@ async def measure(mode: str, documents: int, first: int) -> dict[str, Any]:
         at = start + timedelta(seconds=n)
         body = (f"{n:04d} " * MAX_BODY_CHARS)[:MAX_BODY_CHARS]
         await store.deliver(Message(new_message_id(at), WRITER, READER, body, at))
-    queue = FakeDeliveryQueue()
     cache: InboxResponseCache | None = {
         "off": None,
         "entries": EntryCappedCache(),
@@ -134,15 +132,14 @@ async def measure(mode: str, documents: int, first: int) -> dict[str, Any]:
     graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
     token = HmacTokenVerifier(BENCH_JWT_SECRET).issue(READER)
     headers = {"Authorization": f"Bearer {token}"}
-    async with bootstrap(
+    # No Redis here: the limits are off, as in every bench run (bench/context.py).
+    async with in_memory_app(
         settings,
         store=store,
-        producer=queue,
-        consumer=queue,
         cache=CopyingMessageCache(),
-        hub=FakeEventHub(),
         send_limiter=NoSendLimit(),
-        persisted_queries=FakePersistedQueryStore(),
+        read_limiter=NoLimit(),
+        registration_quota=NoLimit(),
     ) as app:
         transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:

@@ -38,19 +38,12 @@ from schema.transport.view import InboxGraphQL
 from server import create_app
 from services.app import App
 from services.aws import AwsEndpoints
-from services.bootstrap import bootstrap
 from services.disabled import NoLimit, NoSendLimit
 from services.domain import Message, UserId, new_message_id
 from services.settings import Settings
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import HmacTokenVerifier
-from tests.fakes import (
-    FakeDeliveryQueue,
-    FakeEventHub,
-    FakeMessageCache,
-    FakeMessageStore,
-    FakePersistedQueryStore,
-)
+from tests.fakes import FakeMessageStore, in_memory_app
 from web.request_ids import RequestIdMiddleware
 
 FAKE_USER = UserId("bench-reader")
@@ -85,19 +78,13 @@ async def seeded_fake_app(settings: Settings) -> AsyncIterator[App]:
     for n in range(FAKE_MESSAGES):
         at = start + timedelta(seconds=n)
         await store.deliver(Message(new_message_id(at), FAKE_SENDER, FAKE_USER, BODY, at))
-    queue = FakeDeliveryQueue()
-    async with bootstrap(
+    async with in_memory_app(
         settings,
         store=store,
-        producer=queue,
-        consumer=queue,
-        cache=FakeMessageCache(),
-        hub=FakeEventHub(),
         # As bootstrap builds it: tokens verified once, then remembered until they expire.
         tokens=VerifiedTokens(HmacTokenVerifier(BENCH_JWT_SECRET), leeway_seconds=30),
-        send_limiter=NoSendLimit(),
-        persisted_queries=FakePersistedQueryStore(),
         # No Redis here: the limits are off, as in every bench run (bench/context.py).
+        send_limiter=NoSendLimit(),
         read_limiter=NoLimit(),
         registration_quota=NoLimit(),
     ) as app:

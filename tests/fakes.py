@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from services.app import App
+from services.bootstrap import bootstrap
 from services.disabled import NO_METRICS
 from services.domain import (
     InboxEntry,
@@ -24,6 +26,7 @@ from services.domain import (
     Page,
     UnreadCount,
     UserId,
+    utc_now,
 )
 from services.errors import DependencyUnavailable, RateLimited, Unauthenticated
 from services.ports import (
@@ -41,6 +44,7 @@ from services.ports import (
 )
 from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
+from services.settings import Settings
 
 # DynamoDB's transaction limit (100 items) minus the counter item, as in DynamoMessageStore.
 ENTRIES_PER_TRANSACTION = 99
@@ -569,3 +573,38 @@ def _fakes_obey_their_ports(
     _counter: RateLimiter = counter
     _persisted: PersistedQueryStore = persisted
     _metrics: Metrics = NO_METRICS
+
+
+@contextlib.asynccontextmanager
+async def in_memory_app(
+    settings: Settings,
+    *,
+    store: MessageStore | None = None,
+    queue: FakeDeliveryQueue | None = None,
+    cache: MessageCache | None = None,
+    hub: EventHub | None = None,
+    tokens: TokenVerifier | None = None,
+    send_limiter: SendRateLimiter | None = None,
+    read_limiter: RateLimiter | None = None,
+    registration_quota: RateLimiter | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[App]:
+    """The api role through the composition root with every port in memory: what is not given
+    is a fresh fake, so nothing is opened, and no limiter reaches for a Redis that isn't there.
+    `tokens` not given is built from `settings`, as the server builds it (no I/O for HS256)."""
+    queue = queue or FakeDeliveryQueue()
+    async with bootstrap(
+        settings,
+        store=store or FakeMessageStore(),
+        producer=queue,
+        consumer=queue,
+        cache=cache or FakeMessageCache(),
+        hub=hub or FakeEventHub(),
+        tokens=tokens,
+        send_limiter=send_limiter or FakeSendRateLimiter(),
+        persisted_queries=FakePersistedQueryStore(),
+        read_limiter=read_limiter or FakeRateLimiter(),
+        registration_quota=registration_quota or FakeRateLimiter(),
+        clock=clock,
+    ) as app:
+        yield app

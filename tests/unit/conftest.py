@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.app import App
-from services.bootstrap import bootstrap
 from services.inbox import InboxService
 from services.sending import SendService
 from services.settings import Settings
@@ -18,10 +17,9 @@ from tests.fakes import (
     FakeEventHub,
     FakeMessageCache,
     FakeMessageStore,
-    FakePersistedQueryStore,
-    FakeRateLimiter,
     FakeSendRateLimiter,
     FakeTokenVerifier,
+    in_memory_app,
 )
 from tests.unit.support import BASE
 
@@ -71,18 +69,14 @@ async def app(  # noqa: PLR0917 -- pytest passes fixtures by name
     send_limiter: FakeSendRateLimiter,
     clock: FakeClock,
 ) -> AsyncIterator[App]:
-    async with bootstrap(
+    async with in_memory_app(
         Settings(stack="external"),
         store=store,
-        producer=queue,
-        consumer=queue,
+        queue=queue,
         cache=cache,
         hub=hub,
         tokens=tokens,
         send_limiter=send_limiter,
-        persisted_queries=FakePersistedQueryStore(),
-        read_limiter=FakeRateLimiter(),
-        registration_quota=FakeRateLimiter(),
         clock=clock,
     ) as built:
         yield built

@@ -14,18 +14,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from schema import build_schema
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
-from services.bootstrap import bootstrap
-from services.disabled import NoSendLimit
 from services.domain import Message, new_message_id
 from services.settings import Settings
 from services.tokens.verifiers import HmacTokenVerifier
-from tests.fakes import (
-    FakeDeliveryQueue,
-    FakeEventHub,
-    FakeMessageCache,
-    FakeMessageStore,
-    FakePersistedQueryStore,
-)
+from tests.fakes import FakeMessageStore, in_memory_app
 from tests.unit.support import ALICE, BOB
 
 SECRET = "unit-test-secret-with-more-than-thirty-two-bytes"
@@ -61,20 +53,10 @@ async def served() -> AsyncIterator[Served]:
     for n in range(8):
         at = start + timedelta(seconds=n)
         await store.deliver(Message(new_message_id(at), BOB, ALICE, f"héllo \u2603 {n}", at))
-    queue = FakeDeliveryQueue()
     cache = InboxResponseCache.configured(settings)
     assert cache is not None
     graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
-    async with bootstrap(
-        settings,
-        store=store,
-        producer=queue,
-        consumer=queue,
-        cache=FakeMessageCache(),
-        hub=FakeEventHub(),
-        send_limiter=NoSendLimit(),
-        persisted_queries=FakePersistedQueryStore(),
-    ) as app:
+    async with in_memory_app(settings, store=store) as app:
         transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield Served(http, store)
