@@ -16,7 +16,6 @@ from services.domain import (
     Page,
     UnreadCount,
     UserId,
-    format_timestamp,
 )
 from services.dynamodb.keys import (
     CONVERSATION_INDEX,
@@ -27,34 +26,24 @@ from services.dynamodb.keys import (
     counter_key,
     decode_entry,
     decode_message,
-    entry_item,
     entry_key,
     idempotency_key,
     message_attributes,
-    message_item,
     message_key,
     n,
     s,
     user_pk,
 )
 from services.dynamodb.paging import backoff, batch_get, query_newest
-
-TRANSACTION_ATTEMPTS = 8
-# A transaction holds at most 100 items: these entries plus the counter.
-ENTRIES_PER_TRANSACTION = 99
-
-
-class TransactionConflict(Exception):
-    """Conflicting transactions kept cancelling this one; the caller retries later."""
-
-
-def _cancellation_codes(error: ClientError) -> list[str]:
-    reasons = error.response.get("CancellationReasons") or []
-    return [reason.get("Code", "None") for reason in reasons]
-
-
-def _is_cancelled(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "TransactionCanceledException"
+from services.dynamodb.transactions import (
+    ENTRIES_PER_TRANSACTION,
+    TRANSACTION_ATTEMPTS,
+    TransactionConflict,
+    cancellation_codes,
+    delivery_items,
+    is_cancelled,
+    mark_read_items,
+)
 
 
 class DynamoMessageStore:
@@ -63,39 +52,15 @@ class DynamoMessageStore:
         self._table = table_name
 
     async def deliver(self, message: Message) -> bool:
-        not_there = "attribute_not_exists(pk)"
-        items = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": message_item(message),
-                    "ConditionExpression": not_there,
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": entry_item(message),
-                    "ConditionExpression": not_there,
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": counter_key(message.recipient_id),
-                    "UpdateExpression": "ADD unread :one, version :one",
-                    "ExpressionAttributeValues": {":one": n(1)},
-                }
-            },
-        ]
+        items = delivery_items(self._table, message)
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 await self._client.transact_write_items(TransactItems=items)
                 return True
             except ClientError as error:
-                if not _is_cancelled(error):
+                if not is_cancelled(error):
                     raise
-                if "ConditionalCheckFailed" in _cancellation_codes(error):
+                if "ConditionalCheckFailed" in cancellation_codes(error):
                     return False
                 await backoff(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
@@ -230,10 +195,10 @@ class DynamoMessageStore:
         while pending:
             try:
                 await self._client.transact_write_items(
-                    TransactItems=self._mark_read_items(user_id, pending, read_at)
+                    TransactItems=mark_read_items(self._table, user_id, pending, read_at)
                 )
             except ClientError as error:
-                if not _is_cancelled(error):
+                if not is_cancelled(error):
                     raise
                 # Entries someone else marked meanwhile drop out; conflicts retry as they are.
                 still: list[InboxEntry] = []
@@ -258,38 +223,6 @@ class DynamoMessageStore:
                 )
             pending = []
         return result
-
-    def _mark_read_items(
-        self, user_id: UserId, entries: Sequence[InboxEntry], read_at: datetime
-    ) -> list[Item]:
-        updates: list[Item] = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": entry_key(user_id, entry.id),
-                    "UpdateExpression": "SET isRead = :true, readAt = :at REMOVE unreadSk",
-                    "ConditionExpression": "attribute_exists(pk) AND isRead = :false",
-                    "ExpressionAttributeValues": {
-                        ":true": {"BOOL": True},
-                        ":false": {"BOOL": False},
-                        ":at": s(format_timestamp(read_at)),
-                    },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-            for entry in entries
-        ]
-        updates.append(
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": counter_key(user_id),
-                    "UpdateExpression": "ADD unread :minus, version :one",
-                    "ExpressionAttributeValues": {":minus": n(-len(entries)), ":one": n(1)},
-                }
-            }
-        )
-        return updates
 
     async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
         keys, _ = await query_newest(

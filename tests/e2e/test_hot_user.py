@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError
 from services.bootstrap import bootstrap
 from services.delivery import DeliveryWorker
 from services.domain import MessageId, UserId
-from services.dynamodb.store import TRANSACTION_ATTEMPTS, DynamoMessageStore
+from services.dynamodb.store import DynamoMessageStore
+from services.dynamodb.transactions import TRANSACTION_ATTEMPTS
 from services.local.stack import StackEndpoints
 from services.ports import MessageStore
 from tests.conftest import new_user, stack_endpoints, stack_settings

@@ -13,7 +13,7 @@ from services.delivery import DeliveryWorker
 from services.domain import Message, MessageId, UserId
 from services.dynamodb.keys import entry_key, message_key
 from services.dynamodb.paging import READ_ATTEMPTS
-from services.dynamodb.store import TRANSACTION_ATTEMPTS
+from services.dynamodb.transactions import TRANSACTION_ATTEMPTS
 from services.errors import DependencyUnavailable
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user

@@ -17,7 +17,7 @@ import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 from services import client_opener, delivery, inbox, sending
-from services.dynamodb import paging
+from services.dynamodb import paging, transactions
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
 from services.dynamodb.store import DynamoMessageStore
 from services.observability.probes import DependencyProbes
@@ -286,12 +286,14 @@ BATCH_ACTIONS = {
 
 def iam_actions(service: str, source: str, receiver: str) -> set[str]:
     """The IAM actions for the `<receiver>.<operation>(` calls in `source`. A transaction is
-    authorised as the actions inside it, so its item kinds are read from the same source."""
+    authorised as the actions inside it, so its item kinds are read from the same source and
+    from the module that builds the store's transactions."""
     actions: set[str] = set()
     for operation in re.findall(rf"{receiver}\.([a-z_]+)\(", source):
         name = "".join(part.capitalize() for part in operation.split("_"))
         if name == "TransactWriteItems":
-            kinds = re.findall(r'"(Put|Update|Delete|ConditionCheck)": \{', source)
+            with_items = source + inspect.getsource(transactions)
+            kinds = re.findall(r'"(Put|Update|Delete|ConditionCheck)": \{', with_items)
             assert kinds, "a transaction whose items this test cannot see"
             actions |= {f"dynamodb:{TRANSACTION_ACTIONS[kind]}" for kind in kinds}
         else:
