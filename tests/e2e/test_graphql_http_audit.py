@@ -6,33 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.local.npm_packages import npm_install
-from services.settings import Settings
-from tests.conftest import CACHE_DIR, new_user
+from tests.conftest import new_user
 from tests.e2e.conftest import Server
+from tests.e2e.node_scripts import TOOLS, installed_script
 
-AUDIT_SCRIPT = Path(__file__).with_name("clients") / "graphql_http_audit.mjs"
 PACKAGES = ["graphql-http@1.23", "graphql@16"]
-TOOLS = Settings.from_env().local_tools
 # The audit sends about 60 small requests.
 AUDIT_TIMEOUT_SECONDS = 120
 
 
 @pytest.fixture(scope="session")
 def audit_script() -> Path:
-    """graphql-http, fetched once per machine from the registry into the cache dir by the
-    packaged npm; the script sits beside its node_modules/ so that its import resolves."""
-    home = CACHE_DIR / "graphql-http-audit"
-    if not (home / "node_modules" / "graphql-http").exists():
-        npm_install(PACKAGES, home, TOOLS, timeout=300)
-    shutil.copy(AUDIT_SCRIPT, home / AUDIT_SCRIPT.name)
-    return home / AUDIT_SCRIPT.name
+    return installed_script("graphql_http_audit.mjs", PACKAGES, "graphql-http-audit")
 
 
 async def run_audit(script: Path, url: str, token: str) -> list[dict[str, Any]]:

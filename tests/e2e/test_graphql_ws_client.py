@@ -5,32 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from services.local.npm_packages import npm_install
-from services.settings import Settings
-from tests.conftest import CACHE_DIR, new_user
+from tests.conftest import new_user
 from tests.e2e.conftest import GraphQLClient, Server
+from tests.e2e.node_scripts import TOOLS, installed_script
 
 Client = Callable[[str], GraphQLClient]
-CLIENT_SCRIPT = Path(__file__).with_name("clients") / "unread_count.mjs"
 PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
-TOOLS = Settings.from_env().local_tools
 
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    """The npm packages, fetched once per machine from the registry into the cache dir by the
-    packaged npm; the script sits beside their node_modules/ so that its imports resolve."""
-    home = CACHE_DIR / "node-client"
-    if not (home / "node_modules" / "graphql-ws").exists():
-        npm_install(PACKAGES, home, TOOLS, timeout=300)
-    shutil.copy(CLIENT_SCRIPT, home / CLIENT_SCRIPT.name)
-    return home / CLIENT_SCRIPT.name
+    return installed_script("unread_count.mjs", PACKAGES, "node-client")
 
 
 async def test_graphql_ws_client_sees_count_rise_and_fall(
