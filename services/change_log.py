@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.domain import Message, MessageId, UserId
+from services.domain import InboxEntry, Message, MessageId, UserId
 
 # Changes older than this are treated as absent, whatever TTL has deleted yet: a `since`
 # before them answers SYNC_TOO_OLD.
@@ -127,3 +127,35 @@ class LiveChange:
             and self.message.id != self.change.payload.message_id
         ):
             raise ValueError("the published message is not the one received")
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    """A page of a user's log: changes since+1, since+2, ... with no gap. `version` is the last
+    one's (the `since` asked about when empty); `has_more` when more follow it already."""
+
+    changes: tuple[InboxChange, ...]
+    version: int
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What `MessageStore.deliver` did: `change` is the recipient's change it committed, None
+    when the message had been delivered before (a redelivery changes nothing)."""
+
+    change: InboxChange | None
+
+    @property
+    def stored(self) -> bool:
+        return self.change is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedRead:
+    """What `MessageStore.mark_read` did: `entries` are the user's messages among the ids, all
+    read now; `changes` the versions it committed, oldest first (one per transaction: none
+    when nothing was unread)."""
+
+    entries: list[InboxEntry]
+    changes: tuple[InboxChange, ...] = ()

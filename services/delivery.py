@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.change_log import LiveChange
 from services.disabled import NO_METRICS
-from services.domain import Message, MessageReceived, UnreadCountChanged, utc_now
+from services.domain import Message, UnreadCountChanged, utc_now
 from services.inbox import announce
 from services.observability.request_ids import new_request_id, request_id_bound
 from services.ports import (
@@ -43,22 +44,26 @@ async def deliver(
     """Store, count, publish. True if this call stored the message, False if it was already
     stored (a redelivery)."""
     about = {"message_id": message.id, "recipient_id": message.recipient_id}
-    created = await store.deliver(message)
-    if created:
-        metrics.message_delivered("persisted", _seconds_since(message, clock))
-        log.info("stored message %s for %s", message.id, message.recipient_id, extra=about)
-    else:
+    delivered = await store.deliver(message)
+    if delivered.change is None:
         log.info(
             "message %s was already stored; announcing the count again", message.id, extra=about
         )
-    count = await store.unread_count(message.recipient_id)
-    # Published on redelivery too: a worker that stored the message and then died never told
-    # anyone, and a count snapshot is harmless to repeat (subscribers drop stale versions).
-    await announce(publisher, UnreadCountChanged(message.recipient_id, count.count, count.version))
-    if created and await announce(publisher, MessageReceived(message)):
+        # A worker that stored the message and then died never told anyone. A count snapshot
+        # is harmless to repeat (subscribers drop stale versions), and a subscriber that keeps
+        # a version reads the changes it has not seen from the log.
+        count = await store.unread_count(message.recipient_id)
+        await announce(
+            publisher, UnreadCountChanged(message.recipient_id, count.count, count.version)
+        )
+        return False
+    metrics.message_delivered("persisted", _seconds_since(message, clock))
+    log.info("stored message %s for %s", message.id, message.recipient_id, extra=about)
+    # One publish per change: the count and the message travel in it together.
+    if await announce(publisher, LiveChange(delivered.change, message), to=message.recipient_id):
         metrics.message_delivered("published", _seconds_since(message, clock))
         log.info("published message %s to %s", message.id, message.recipient_id, extra=about)
-    return created
+    return True
 
 
 def _seconds_since(message: Message, clock: Callable[[], datetime]) -> float:
@@ -137,14 +142,23 @@ async def deliver_batch(
     metrics: Metrics = NO_METRICS,
     clock: Callable[[], datetime] = utc_now,
 ) -> list[bool]:
-    """Deliver every item of a received batch concurrently; True for each one delivered.
+    """Deliver a received batch; True for each item delivered. Recipients are served
+    concurrently, and each one's messages in order: changes to one user serialise on its
+    counter's version, so delivering them at once would only make them conflict and retry.
     Acknowledging is the caller's: the long-polling worker deletes from SQS, a Lambda handler
     reports the failures and lets the event source mapping delete the rest."""
-    return list(
-        await asyncio.gather(
-            *(_deliver_one(item, store, publisher, metrics, clock) for item in batch)
-        )
-    )
+    lanes: dict[str, list[int]] = {}
+    for index, item in enumerate(batch):
+        recipient = item.message.recipient_id if item.message is not None else ""
+        lanes.setdefault(recipient, []).append(index)
+    outcomes = [False] * len(batch)
+
+    async def lane(indexes: list[int]) -> None:
+        for index in indexes:
+            outcomes[index] = await _deliver_one(batch[index], store, publisher, metrics, clock)
+
+    await asyncio.gather(*(lane(indexes) for indexes in lanes.values()))
+    return outcomes
 
 
 async def _deliver_one(

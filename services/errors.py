@@ -36,3 +36,9 @@ class RateLimited(InboxError):
 
 class DependencyUnavailable(InboxError):
     """A store, queue or cache did not answer in time. Shown to clients masked."""
+
+
+class SyncTooOld(InboxError):
+    """The changes after the given version are no longer all kept: the client reloads."""
+
+    code = "SYNC_TOO_OLD"

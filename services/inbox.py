@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from services.change_log import InboxChange, LiveChange
 from services.cursor import decode_cursor
 from services.disabled import NO_METRICS
 from services.domain import (
@@ -31,14 +32,22 @@ from services.domain import (
     utc_now,
 )
 from services.errors import BadUserInput, DependencyUnavailable
-from services.ports import EventPublisher, EventStream, MessageCache, MessageStore, Metrics
+from services.ports import (
+    EventPublisher,
+    EventStream,
+    LiveEvent,
+    MessageCache,
+    MessageStore,
+    Metrics,
+)
 
 log = logging.getLogger("inboxql.inbox")
 
 T = TypeVar("T")
 
-# Unread ids are fetched and marked in chunks; 99 fills one DynamoDB transaction exactly.
-MARK_ALL_READ_CHUNK = 99
+# Unread ids are fetched and marked in chunks; 98 fills one DynamoDB transaction exactly (with
+# the counter and the logged change: services/dynamodb/transactions.py).
+MARK_ALL_READ_CHUNK = 98
 # markAllRead answers with the newest messages it flipped, no more than markRead can: an inbox
 # of 100,000 unread messages must not become a 100,000-message response (or list in memory).
 MARK_ALL_READ_RETURNED = MAX_MARK_READ_IDS
@@ -124,19 +133,23 @@ class InboxService:
         if len(ids) > MAX_MARK_READ_IDS:
             raise BadUserInput(f"`ids` must hold at most {MAX_MARK_READ_IDS} ids")
         parsed = list(dict.fromkeys(p for p in map(parse_message_id, ids) if p is not None))
-        entries = await self.store.mark_read(user_id, parsed, self._now()) if parsed else []
-        return MarkReadResult(entries, await self._announce_count(user_id))
+        if not parsed:
+            return MarkReadResult([], await self.store.unread_count(user_id))
+        marked = await self.store.mark_read(user_id, parsed, self._now())
+        return MarkReadResult(marked.entries, await self._told(user_id, marked.changes))
 
     async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
         # Only what was sent before the call: a steady stream of new messages cannot keep
         # this loop going forever.
         up_to = id_upper_bound(self._now())
-        marked: list[InboxEntry] = []
+        returned: list[InboxEntry] = []
+        changes: list[InboxChange] = []
         # Newest first, chunk after chunk: the first entries flipped are the ones to return.
         while ids := await self.store.unread_ids(user_id, up_to=up_to, limit=MARK_ALL_READ_CHUNK):
-            flipped = await self.store.mark_read(user_id, ids, self._now())
-            marked.extend(flipped[: MARK_ALL_READ_RETURNED - len(marked)])
-        return MarkReadResult(marked, await self._announce_count(user_id))
+            marked = await self.store.mark_read(user_id, ids, self._now())
+            returned.extend(marked.entries[: MARK_ALL_READ_RETURNED - len(returned)])
+            changes.extend(marked.changes)
+        return MarkReadResult(returned, await self._told(user_id, changes))
 
     async def unread_count(self, user_id: UserId) -> int:
         return (await self.store.unread_count(user_id)).count
@@ -172,33 +185,57 @@ class InboxService:
                     if fresh.version > current.version:
                         current = fresh
                         yield shape(current)
-                elif isinstance(item, UnreadCountChanged) and item.version > current.version:
-                    current = UnreadCount(item.count, item.version)
+                    continue
+                told = _counter_in(item)
+                if told is not None and told.version > current.version:
+                    current = told
                     yield shape(current)
 
     async def watch_messages(self, user_id: UserId) -> AsyncIterator[Message]:
         async with self.events.subscribe(user_id) as stream:
             async for item in stream:
-                if isinstance(item, MessageReceived):
+                if isinstance(item, MessageReceived | LiveChange) and item.message is not None:
                     yield item.message
 
     def _now(self) -> datetime:
         return to_millisecond(self.clock())
 
-    async def _announce_count(self, user_id: UserId) -> UnreadCount:
-        current = await self.store.unread_count(user_id)
-        await announce(self.publisher, UnreadCountChanged(user_id, current.count, current.version))
-        return current
+    async def _told(self, user_id: UserId, changes: Sequence[InboxChange]) -> UnreadCount:
+        """Publish the changes a call committed, and return the count after them (the
+        current one when it committed none)."""
+        for change in changes:
+            await announce(self.publisher, LiveChange(change), to=user_id)
+        if not changes:
+            return await self.store.unread_count(user_id)
+        return UnreadCount(changes[-1].count, changes[-1].version)
 
 
-async def announce(publisher: EventPublisher, event: UnreadCountChanged | MessageReceived) -> bool:
+async def announce(
+    publisher: EventPublisher, event: LiveEvent, *, to: UserId | None = None
+) -> bool:
     """Live updates are best effort: the stores hold the truth and subscribers re-read it after
     a gap, so a failed publish is logged, never raised into a write that has already happened.
-    Returns whether it was published."""
-    user_id = event.user_id if isinstance(event, UnreadCountChanged) else event.message.recipient_id
+    Returns whether it was published. `to` is the user told, for events that do not say."""
+    user_id = to if to is not None else _addressee(event)
     try:
         await publisher.publish(user_id, event)
     except DependencyUnavailable as error:
         log.warning("could not publish %s for %s: %s", type(event).__name__, user_id, error)
         return False
     return True
+
+
+def _counter_in(item: LiveEvent) -> UnreadCount | None:
+    if isinstance(item, UnreadCountChanged):
+        return UnreadCount(item.count, item.version)
+    if isinstance(item, LiveChange):
+        return UnreadCount(item.change.count, item.change.version)
+    return None
+
+
+def _addressee(event: LiveEvent) -> UserId:
+    if isinstance(event, UnreadCountChanged):
+        return event.user_id
+    if isinstance(event, MessageReceived):
+        return event.message.recipient_id
+    raise TypeError(f"say whom a {type(event).__name__} is for")

@@ -24,7 +24,6 @@ from services.change_log import (
 )
 from services.domain import (
     ConversationId,
-    InboxEvent,
     Message,
     MessageId,
     MessageReceived,
@@ -38,6 +37,7 @@ from services.domain import (
     parse_message_id,
 )
 from services.observability.request_ids import is_request_id
+from services.ports import LiveEvent
 
 PAYLOAD_VERSION = 1
 
@@ -102,7 +102,13 @@ def decode_message(payload: str | bytes) -> Message | None:
     return decode_message_with_request_id(payload)[0]
 
 
-def encode_event(event: InboxEvent, *, request_id: str | None = None) -> bytes:
+def encode_event(event: LiveEvent, *, request_id: str | None = None) -> bytes:
+    if isinstance(event, LiveChange):
+        return _encode_live_change(event, request_id=request_id)
+    if isinstance(event, ReadReceipt):
+        return _encode_receipt(event, request_id=request_id)
+    if isinstance(event, Typing):
+        return _encode_typing(event, request_id=request_id)
     if isinstance(event, UnreadCountChanged):
         fields = {"t": "count", "u": event.user_id, "n": event.count, "ver": event.version}
     else:
@@ -110,7 +116,9 @@ def encode_event(event: InboxEvent, *, request_id: str | None = None) -> bytes:
     return orjson.dumps(_with_request_id(fields, request_id))
 
 
-def decode_event_with_request_id(payload: str | bytes) -> tuple[InboxEvent | None, str | None]:
+def decode_event_with_request_id(payload: str | bytes) -> tuple[LiveEvent | None, str | None]:
+    """Any kind published on a user's channel, or None for what this process does not know
+    (a newer process's kind is dropped, like any unknown payload)."""
     try:
         data = orjson.loads(payload)
         if data.get("t") == "count":
@@ -118,18 +126,18 @@ def decode_event_with_request_id(payload: str | bytes) -> tuple[InboxEvent | Non
             return count, _request_id_in(data)
         if data.get("t") == "message":
             return MessageReceived(_message_from(data)), _request_id_in(data)
+        signal = _signal_from(data)
     except _DECODE_ERRORS:
         return None, None
-    return None, None
+    return (signal, _request_id_in(data)) if signal is not None else (None, None)
 
 
-def decode_event(payload: str | bytes) -> InboxEvent | None:
+def decode_event(payload: str | bytes) -> LiveEvent | None:
     return decode_event_with_request_id(payload)[0]
 
 
-# The kinds added for issue 13 (docs/conversations-design.md, sections 5 and 6). They are
-# separate from `decode_event`, which keeps ignoring them, so that processes that predate them
-# drop them as they drop any unknown payload.
+# The kinds added for issue 13 (docs/conversations-design.md, sections 5 and 6). Processes
+# that predate them drop them as they drop any unknown payload.
 LiveSignal = LiveChange | ReadReceipt | Typing
 
 
@@ -150,7 +158,7 @@ def _change_fields(payload: ChangePayload) -> dict[str, Any]:
             return {"m": message_id}
 
 
-def encode_live_change(live: LiveChange, *, request_id: str | None = None) -> bytes:
+def _encode_live_change(live: LiveChange, *, request_id: str | None = None) -> bytes:
     change = live.change
     fields = {"t": "ev", "ver": change.version, "n": change.count, "k": change.kind.value}
     fields |= _change_fields(change.payload)
@@ -159,7 +167,7 @@ def encode_live_change(live: LiveChange, *, request_id: str | None = None) -> by
     return orjson.dumps(_with_request_id(fields, request_id))
 
 
-def encode_receipt(receipt: ReadReceipt, *, request_id: str | None = None) -> bytes:
+def _encode_receipt(receipt: ReadReceipt, *, request_id: str | None = None) -> bytes:
     fields = {
         "t": "rcpt",
         "readerId": receipt.reader_id,
@@ -171,7 +179,7 @@ def encode_receipt(receipt: ReadReceipt, *, request_id: str | None = None) -> by
     return orjson.dumps(_with_request_id(fields, request_id))
 
 
-def encode_typing(typing: Typing, *, request_id: str | None = None) -> bytes:
+def _encode_typing(typing: Typing, *, request_id: str | None = None) -> bytes:
     fields = {
         "t": "typ",
         "fromUserId": typing.from_user_id,
@@ -250,17 +258,3 @@ def _signal_from(data: dict[str, Any]) -> LiveSignal | None:
     if kind == "typ":
         return Typing(_user(data["fromUserId"]), _conversation(data["conversationId"]))
     return None
-
-
-def decode_signal_with_request_id(payload: str | bytes) -> tuple[LiveSignal | None, str | None]:
-    """A new-kind payload, or None for anything else (today's `count` and `message` too)."""
-    try:
-        data = orjson.loads(payload)
-        signal = _signal_from(data)
-    except _DECODE_ERRORS:
-        return None, None
-    return (signal, _request_id_in(data)) if signal is not None else (None, None)
-
-
-def decode_signal(payload: str | bytes) -> LiveSignal | None:
-    return decode_signal_with_request_id(payload)[0]

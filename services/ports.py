@@ -10,21 +10,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from services.change_log import ChangeBatch, Delivered, LiveChange, MarkedRead
 from services.domain import (
     InboxEntry,
     InboxEvent,
     Message,
     MessageId,
     Page,
+    ReadReceipt,
+    Typing,
     UnreadCount,
     UserId,
 )
 
 
 class MessageStore(Protocol):
-    async def deliver(self, message: Message) -> bool:
-        """Store the message, its inbox entry and +1 unread, all or nothing.
-        False (and no change) if it was delivered before."""
+    async def deliver(self, message: Message) -> Delivered:
+        """Store the message, its inbox entry, +1 unread and the recipient's next version with
+        its logged change, all or nothing. No change if it was delivered before."""
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime
@@ -52,15 +55,22 @@ class MessageStore(Protocol):
 
     async def mark_read(
         self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
-    ) -> list[InboxEntry]:
-        """Mark the user's own messages among `ids` read, each with -1 unread exactly once.
-        Returns every one of the user's messages among `ids`, all now read."""
+    ) -> MarkedRead:
+        """Mark the user's own messages among `ids` read, each with -1 unread exactly once,
+        and log each transaction's flips as one change."""
 
     async def unread_ids(
         self, user_id: UserId, *, up_to: MessageId, limit: int
     ) -> list[MessageId]: ...
 
     async def unread_count(self, user_id: UserId) -> UnreadCount: ...
+
+    async def changes(
+        self, user_id: UserId, *, since: int, limit: int, now: datetime
+    ) -> ChangeBatch:
+        """Up to `limit` logged changes after version `since`, oldest first and contiguous.
+        SyncTooOld when one of them is no longer kept (older than the retention at `now`, or
+        never logged); BadUserInput when `since` is beyond the current version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +108,17 @@ class MessageCache(Protocol):
     async def put_many(self, messages: Iterable[Message]) -> None: ...
 
 
+# Everything published on a user's channel: the legacy count and message events (still read,
+# from workers that predate the change log), a logged change, a read receipt, typing.
+LiveEvent = InboxEvent | LiveChange | ReadReceipt | Typing
+
+
 class EventPublisher(Protocol):
-    async def publish(self, user_id: UserId, event: InboxEvent) -> None: ...
+    async def publish(self, user_id: UserId, event: LiveEvent) -> None: ...
 
 
 # None in the stream means "events may have been missed": re-read the truth.
-EventStreamItem = InboxEvent | None
+EventStreamItem = LiveEvent | None
 
 
 class EventStream(Protocol):

@@ -17,10 +17,19 @@ from datetime import UTC, datetime, timedelta
 
 from services.app import App
 from services.bootstrap import bootstrap
+from services.change_log import (
+    LOG_RETENTION,
+    ChangeBatch,
+    ChangePayload,
+    Delivered,
+    InboxChange,
+    MarkedRead,
+    MessageReceivedChange,
+    MessagesReadChange,
+)
 from services.disabled import NO_METRICS
 from services.domain import (
     InboxEntry,
-    InboxEvent,
     Message,
     MessageId,
     Page,
@@ -28,12 +37,19 @@ from services.domain import (
     UserId,
     utc_now,
 )
-from services.errors import DependencyUnavailable, RateLimited, Unauthenticated
+from services.errors import (
+    BadUserInput,
+    DependencyUnavailable,
+    RateLimited,
+    SyncTooOld,
+    Unauthenticated,
+)
 from services.ports import (
     Delivery,
     DeliveryConsumer,
     DeliveryProducer,
     EventHub,
+    LiveEvent,
     MessageCache,
     MessageStore,
     Metrics,
@@ -46,8 +62,9 @@ from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
 from services.settings import Settings
 
-# DynamoDB's transaction limit (100 items) minus the counter item, as in DynamoMessageStore.
-ENTRIES_PER_TRANSACTION = 99
+# DynamoDB's transaction limit (100 items) minus the counter and the change, as in
+# DynamoMessageStore.
+ENTRIES_PER_TRANSACTION = 98
 
 
 class FakeStoreError(Exception):
@@ -99,6 +116,9 @@ class FakeMessageStore:
         self.messages: dict[MessageId, Message] = {}
         self.entries: dict[UserId, dict[MessageId, InboxEntry]] = {}
         self.counters: dict[UserId, UnreadCount] = {}
+        # Each user's change log: version -> (change, when it was written).
+        self.logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]] = {}
+        self.now: Callable[[], datetime] = utc_now
         self.reservations: dict[tuple[UserId, str], _Reservation] = {}
         self.calls: Counter[str] = Counter()
         self.fail_next: list[Exception] = []
@@ -118,10 +138,18 @@ class FakeMessageStore:
         current = self.counters.get(user_id, UnreadCount(0, 0))
         self.counters[user_id] = UnreadCount(current.count + delta, current.version + 1)
 
+    def _commit(self, user_id: UserId, delta: int, payload: ChangePayload) -> InboxChange:
+        """A change to the user's inbox: the counter and its logged change, as one step."""
+        self._add_to_counter(user_id, delta)
+        counter = self.counters[user_id]
+        change = InboxChange(counter.version, counter.count, payload)
+        self.logs.setdefault(user_id, {})[change.version] = (change, self.now())
+        return change
+
     def inbox_of(self, user_id: UserId) -> dict[MessageId, InboxEntry]:
         return self.entries.setdefault(user_id, {})
 
-    async def deliver(self, message: Message) -> bool:
+    async def deliver(self, message: Message) -> Delivered:
         self._enter("deliver")
         self.delivering.set()
         if self.deliver_gate is not None:
@@ -133,7 +161,7 @@ class FakeMessageStore:
             raise targeted.pop(0)
         inbox = self.inbox_of(message.recipient_id)
         if message.id in self.messages or message.id in inbox:
-            return False
+            return Delivered(None)
         stored = Message(
             message.id,
             message.sender_id,
@@ -143,10 +171,10 @@ class FakeMessageStore:
         )
         self.messages[message.id] = stored
         inbox[message.id] = InboxEntry.unread(stored)
-        self._add_to_counter(message.recipient_id, 1)
+        change = self._commit(message.recipient_id, 1, MessageReceivedChange(message.id))
         if self.fail_after_commit:
             raise self.fail_after_commit.pop(0)
-        return True
+        return Delivered(change)
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime
@@ -217,13 +245,14 @@ class FakeMessageStore:
 
     async def mark_read(
         self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
-    ) -> list[InboxEntry]:
+    ) -> MarkedRead:
         self._enter("mark_read")
         _unique(ids)
         inbox = self.entries.get(user_id, {})
         owned = [inbox[i] for i in ids if i in inbox]
         result = {entry.id: entry for entry in owned if entry.is_read}
         pending = [entry for entry in owned if not entry.is_read]
+        changes: list[InboxChange] = []
         # One transaction (one version step) per chunk, like DynamoMessageStore.
         for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
             chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
@@ -236,8 +265,9 @@ class FakeMessageStore:
                 result[entry.id] = InboxEntry(
                     entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
                 )
-            self._add_to_counter(user_id, -len(chunk))
-        return [result[i] for i in ids if i in result]
+            flipped = tuple(entry.id for entry in chunk)
+            changes.append(self._commit(user_id, -len(chunk), MessagesReadChange(flipped)))
+        return MarkedRead([result[i] for i in ids if i in result], tuple(changes))
 
     async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
         self._enter("unread_ids")
@@ -254,6 +284,27 @@ class FakeMessageStore:
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         self._enter("unread_count")
         return self.counters.get(user_id, UnreadCount(0, 0))
+
+    async def changes(
+        self, user_id: UserId, *, since: int, limit: int, now: datetime
+    ) -> ChangeBatch:
+        self._enter("changes")
+        log = self.logs.get(user_id, {})
+        after = sorted(version for version in log if version > since)[: limit + 1]
+        if not after:
+            current = self.counters.get(user_id, UnreadCount(0, 0)).version
+            if current < since:
+                raise BadUserInput(f"`since` {since} is beyond the current version {current}")
+            if current > since:
+                raise SyncTooOld(f"the changes after version {since} are no longer kept")
+            return ChangeBatch((), since, False)
+        expected = range(since + 1, since + 1 + len(after))
+        if after != list(expected) or any(
+            log[version][1] < now - LOG_RETENTION for version in after
+        ):
+            raise SyncTooOld(f"the changes after version {since} are no longer kept")
+        page = tuple(log[version][0] for version in after[:limit])
+        return ChangeBatch(page, page[-1].version, len(after) > limit)
 
 
 def _page(entries: Iterable[InboxEntry], limit: int, before: MessageId | None) -> Page:
@@ -421,14 +472,14 @@ class FakeEventHub:
     """
 
     def __init__(self, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
-        self.published: list[tuple[UserId, InboxEvent]] = []
+        self.published: list[tuple[UserId, LiveEvent]] = []
         self.unavailable = False
         self.fail_next_publish: list[Exception] = []
         self._queue_size = queue_size
         self._subscribers: dict[UserId, list[SubscriberQueue]] = {}
         self._subscribed = asyncio.Event()
 
-    async def publish(self, user_id: UserId, event: InboxEvent) -> None:
+    async def publish(self, user_id: UserId, event: LiveEvent) -> None:
         if self.fail_next_publish:
             raise self.fail_next_publish.pop(0)
         if self.unavailable:
@@ -464,7 +515,7 @@ class FakeEventHub:
             self._subscribed.clear()
             await self._subscribed.wait()
 
-    def events_for(self, user_id: UserId) -> list[InboxEvent]:
+    def events_for(self, user_id: UserId) -> list[LiveEvent]:
         return [event for user, event in self.published if user == user_id]
 
 

@@ -3,12 +3,13 @@ conditional transaction, so the counter is exact under redelivery and concurrenc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from services.change_log import ChangeBatch, Delivered, InboxChange, MarkedRead
 from services.domain import (
     InboxEntry,
     Message,
@@ -16,14 +17,15 @@ from services.domain import (
     Page,
     UnreadCount,
     UserId,
+    utc_now,
 )
+from services.dynamodb.change_reads import read_changes, read_counter
 from services.dynamodb.keys import (
     CONVERSATION_INDEX,
     ENTRY_PREFIX,
     UNREAD_INDEX,
     Item,
     conversation_pk,
-    counter_key,
     decode_entry,
     decode_message,
     entry_key,
@@ -36,6 +38,8 @@ from services.dynamodb.keys import (
 )
 from services.dynamodb.paging import backoff, batch_get, query_newest
 from services.dynamodb.transactions import (
+    DELIVERY_ENTRY,
+    DELIVERY_MESSAGE,
     ENTRIES_PER_TRANSACTION,
     TRANSACTION_ATTEMPTS,
     TransactionConflict,
@@ -47,21 +51,28 @@ from services.dynamodb.transactions import (
 
 
 class DynamoMessageStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(
+        self, client: Any, table_name: str, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self._client = client
         self._table = table_name
+        # When a change is committed, which sets when its log item expires.
+        self._clock = clock
 
-    async def deliver(self, message: Message) -> bool:
-        items = delivery_items(self._table, message)
+    async def deliver(self, message: Message) -> Delivered:
         for attempt in range(TRANSACTION_ATTEMPTS):
+            counter = await read_counter(self._client, self._table, message.recipient_id)
+            items, change = delivery_items(self._table, message, counter, self._clock())
             try:
                 await self._client.transact_write_items(TransactItems=items)
-                return True
+                return Delivered(change)
             except ClientError as error:
                 if not is_cancelled(error):
                     raise
-                if "ConditionalCheckFailed" in cancellation_codes(error):
-                    return False
+                codes = cancellation_codes(error)
+                if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
+                    return Delivered(None)
+                # The counter moved (another change to this recipient): read it again.
                 await backoff(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
 
@@ -178,29 +189,36 @@ class DynamoMessageStore:
 
     async def mark_read(
         self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
-    ) -> list[InboxEntry]:
+    ) -> MarkedRead:
         owned = await self.get_entries(user_id, ids)
         result = {i: entry for i, entry in owned.items() if entry.is_read}
         pending = [entry for entry in owned.values() if not entry.is_read]
+        changes: list[InboxChange] = []
         for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
             chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
-            result.update(await self._mark_chunk_read(user_id, chunk, read_at))
-        return [result[i] for i in ids if i in result]
+            flipped, change = await self._mark_chunk_read(user_id, chunk, read_at)
+            result.update(flipped)
+            if change is not None:
+                changes.append(change)
+        return MarkedRead([result[i] for i in ids if i in result], tuple(changes))
 
     async def _mark_chunk_read(
         self, user_id: UserId, pending: list[InboxEntry], read_at: datetime
-    ) -> dict[MessageId, InboxEntry]:
+    ) -> tuple[dict[MessageId, InboxEntry], InboxChange | None]:
         result: dict[MessageId, InboxEntry] = {}
         attempt = 0
         while pending:
+            counter = await read_counter(self._client, self._table, user_id)
+            items, change = mark_read_items(
+                self._table, user_id, pending, read_at, counter=counter, at=self._clock()
+            )
             try:
-                await self._client.transact_write_items(
-                    TransactItems=mark_read_items(self._table, user_id, pending, read_at)
-                )
+                await self._client.transact_write_items(TransactItems=items)
             except ClientError as error:
                 if not is_cancelled(error):
                     raise
-                # Entries someone else marked meanwhile drop out; conflicts retry as they are.
+                # Entries someone else marked meanwhile drop out; conflicts (and a counter
+                # that moved) retry with the counter read again.
                 still: list[InboxEntry] = []
                 reasons = error.response.get("CancellationReasons") or []
                 for entry, reason in zip(pending, reasons, strict=False):
@@ -221,8 +239,8 @@ class DynamoMessageStore:
                 result[entry.id] = InboxEntry(
                     entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
                 )
-            pending = []
-        return result
+            return result, change
+        return result, None
 
     async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
         keys, _ = await query_newest(
@@ -237,10 +255,11 @@ class DynamoMessageStore:
         return [MessageId(key["unreadSk"]["S"]) for key in keys]
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
-        response = await self._client.get_item(
-            TableName=self._table, Key=counter_key(user_id), ConsistentRead=True
+        return await read_counter(self._client, self._table, user_id)
+
+    async def changes(
+        self, user_id: UserId, *, since: int, limit: int, now: datetime
+    ) -> ChangeBatch:
+        return await read_changes(
+            self._client, self._table, user_id, since=since, limit=limit, now=now
         )
-        item = response.get("Item")
-        if item is None:
-            return UnreadCount(0, 0)
-        return UnreadCount(int(item["unread"]["N"]), int(item["version"]["N"]))

@@ -1,9 +1,12 @@
 """What the store's write transactions hold, and how DynamoDB says it cancelled one.
 
-A delivery is one transaction: the message, the recipient's inbox entry, and the counter. A
-markRead is one per chunk of entries, each flipped only while still unread, with the counter
-lowered by exactly the chunk's size. The conditions are what keep the counter exact under
-redelivery and concurrency (services/dynamodb/store.py retries and reads the outcome)."""
+Every transaction that changes a user's inbox writes the counter at the next version, on the
+condition that it is still at the version read, and puts that version's logged change beside
+it: so versions step by exactly 1, every version has its change, and the log and the counts
+cannot disagree. A delivery is one transaction: the message, the recipient's inbox entry, the
+counter and the change. A markRead is one per chunk of entries, each flipped only while still
+unread. The conditions are what keep the counter exact under redelivery and concurrency
+(services/dynamodb/store.py retries and reads the outcome)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from services.domain import InboxEntry, Message, UserId, format_timestamp
+from services.change_log import InboxChange, MessageReceivedChange, MessagesReadChange
+from services.domain import InboxEntry, Message, UnreadCount, UserId, format_timestamp
+from services.dynamodb.change_items import change_item
 from services.dynamodb.keys import (
     Item,
     counter_key,
@@ -24,8 +29,10 @@ from services.dynamodb.keys import (
 )
 
 TRANSACTION_ATTEMPTS = 8
-# A transaction holds at most 100 items: these entries plus the counter.
-ENTRIES_PER_TRANSACTION = 99
+# A transaction holds at most 100 items: these entries, the counter and the logged change.
+ENTRIES_PER_TRANSACTION = 98
+# The positions of a delivery's items, as its cancellation reasons list them.
+DELIVERY_MESSAGE, DELIVERY_ENTRY = 0, 1
 
 
 class TransactionConflict(Exception):
@@ -41,9 +48,41 @@ def is_cancelled(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "TransactionCanceledException"
 
 
-def delivery_items(table: str, message: Message) -> list[Item]:
+def counter_update(table: str, user_id: UserId, before: UnreadCount, after: UnreadCount) -> Item:
+    """The counter moved from `before` to `after`, only if nobody moved it since it was read:
+    concurrent changes to one user serialise here, and the loser re-reads and retries."""
+    update: Item = {
+        "TableName": table,
+        "Key": counter_key(user_id),
+        "UpdateExpression": "SET unread = :unread, version = :version",
+        "ExpressionAttributeValues": {":unread": n(after.count), ":version": n(after.version)},
+    }
+    if before.version:
+        update["ConditionExpression"] = "version = :read"
+        update["ExpressionAttributeValues"][":read"] = n(before.version)
+    else:
+        update["ConditionExpression"] = "attribute_not_exists(pk)"
+    return {"Update": update}
+
+
+def change_put(table: str, user_id: UserId, change: InboxChange, at: datetime) -> Item:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": change_item(user_id, change, at),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def delivery_items(
+    table: str, message: Message, counter: UnreadCount, at: datetime
+) -> tuple[list[Item], InboxChange]:
+    """The delivery of `message` to a recipient whose counter was read as `counter`."""
     not_there = "attribute_not_exists(pk)"
-    return [
+    change = InboxChange(counter.version + 1, counter.count + 1, MessageReceivedChange(message.id))
+    entry = entry_item(message) | {"v": n(change.version)}
+    items: list[Item] = [
         {
             "Put": {
                 "TableName": table,
@@ -51,28 +90,31 @@ def delivery_items(table: str, message: Message) -> list[Item]:
                 "ConditionExpression": not_there,
             }
         },
-        {
-            "Put": {
-                "TableName": table,
-                "Item": entry_item(message),
-                "ConditionExpression": not_there,
-            }
-        },
-        {
-            "Update": {
-                "TableName": table,
-                "Key": counter_key(message.recipient_id),
-                "UpdateExpression": "ADD unread :one, version :one",
-                "ExpressionAttributeValues": {":one": n(1)},
-            }
-        },
+        {"Put": {"TableName": table, "Item": entry, "ConditionExpression": not_there}},
+        counter_update(
+            table, message.recipient_id, counter, UnreadCount(change.count, change.version)
+        ),
+        change_put(table, message.recipient_id, change, at),
     ]
+    return items, change
 
 
 def mark_read_items(
-    table: str, user_id: UserId, entries: Sequence[InboxEntry], read_at: datetime
-) -> list[Item]:
-    updates: list[Item] = [
+    table: str,
+    user_id: UserId,
+    entries: Sequence[InboxEntry],
+    read_at: datetime,
+    *,
+    counter: UnreadCount,
+    at: datetime,
+) -> tuple[list[Item], InboxChange]:
+    """`entries` flipped read, for a user whose counter was read as `counter`."""
+    change = InboxChange(
+        counter.version + 1,
+        counter.count - len(entries),
+        MessagesReadChange(tuple(entry.id for entry in entries)),
+    )
+    items: list[Item] = [
         {
             "Update": {
                 "TableName": table,
@@ -89,14 +131,6 @@ def mark_read_items(
         }
         for entry in entries
     ]
-    updates.append(
-        {
-            "Update": {
-                "TableName": table,
-                "Key": counter_key(user_id),
-                "UpdateExpression": "ADD unread :minus, version :one",
-                "ExpressionAttributeValues": {":minus": n(-len(entries)), ":one": n(1)},
-            }
-        }
-    )
-    return updates
+    items.append(counter_update(table, user_id, counter, UnreadCount(change.count, change.version)))
+    items.append(change_put(table, user_id, change, at))
+    return items, change

@@ -19,10 +19,11 @@ import asyncio
 import contextlib
 from types import TracebackType
 
-from services.domain import InboxEvent, UserId
+from services.domain import UserId
 from services.errors import DependencyUnavailable
 from services.message_codec import encode_event
 from services.observability.request_ids import current_request_id
+from services.ports import LiveEvent
 from services.redis.channel_placement import ChannelPlacement
 from services.redis.clients import REDIS_ERRORS, PubSubChannels
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
@@ -45,7 +46,7 @@ class RedisEventHub:
         self._queue_size = queue_size
         self._placement = ChannelPlacement(channels)
 
-    async def publish(self, user_id: UserId, event: InboxEvent) -> None:
+    async def publish(self, user_id: UserId, event: LiveEvent) -> None:
         try:
             # The request behind the event travels with it, for the subscribers' processes.
             payload = encode_event(event, request_id=current_request_id())

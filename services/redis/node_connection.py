@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from services.change_log import LiveChange
 from services.domain import MessageReceived
 from services.message_codec import decode_event_with_request_id
 from services.redis.clients import REDIS_ERRORS
@@ -177,12 +178,13 @@ class NodeConnection:
             if event is None:
                 return
             queues = self.channels[name].queues
-            if isinstance(event, MessageReceived):
+            message = event.message if isinstance(event, MessageReceived | LiveChange) else None
+            if message is not None:
                 log.info(
                     "pushing message %s to the %d subscription(s) of its recipient here",
-                    event.message.id,
+                    message.id,
                     len(queues),
-                    extra={"request_id": request_id, "message_id": event.message.id},
+                    extra={"request_id": request_id, "message_id": message.id},
                 )
             for queue in queues:
                 queue.offer(event)

@@ -1,0 +1,63 @@
+"""Reading a user's change log: one strongly consistent Query from `since + 1` up, and what
+its answer proves (docs/conversations-design.md, section 3).
+
+The log answers only with a gap-free run: a version it no longer holds (expired, or written by
+a process that predates the log) or one older than the retention is SYNC_TOO_OLD, and the
+client reloads. 101 items of ~70 B are 2 read units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.change_log import MAX_VERSION, ChangeBatch
+from services.domain import UnreadCount, UserId
+from services.dynamodb.change_items import decode_change, is_past_retention
+from services.dynamodb.keys import Item, counter_key, log_sk, s, user_pk
+from services.errors import BadUserInput, SyncTooOld
+
+
+async def read_counter(client: Any, table: str, user_id: UserId) -> UnreadCount:
+    response = await client.get_item(TableName=table, Key=counter_key(user_id), ConsistentRead=True)
+    item = response.get("Item")
+    if item is None:
+        return UnreadCount(0, 0)
+    return UnreadCount(int(item["unread"]["N"]), int(item["version"]["N"]))
+
+
+def _too_old(since: int) -> SyncTooOld:
+    return SyncTooOld(f"the changes after version {since} are no longer kept: reload")
+
+
+async def read_changes(
+    client: Any, table: str, user_id: UserId, *, since: int, limit: int, now: datetime
+) -> ChangeBatch:
+    if since >= MAX_VERSION:
+        raise BadUserInput(f"`since` {since} is beyond the current version")
+    response = await client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+        ExpressionAttributeValues={
+            ":pk": s(user_pk(user_id)),
+            ":low": s(log_sk(since + 1)),
+            ":high": s(log_sk(MAX_VERSION)),
+        },
+        ScanIndexForward=True,
+        Limit=limit + 1,
+        ConsistentRead=True,
+    )
+    items: list[Item] = response.get("Items", [])
+    if not items:
+        # Nothing logged after `since`: either nothing happened, or what did is gone.
+        current = (await read_counter(client, table, user_id)).version
+        if current < since:
+            raise BadUserInput(f"`since` {since} is beyond the current version {current}")
+        if current > since:
+            raise _too_old(since)
+        return ChangeBatch((), since, False)
+    changes = [decode_change(item) for item in items]
+    for offset, (change, item) in enumerate(zip(changes, items, strict=True)):
+        if change.version != since + 1 + offset or is_past_retention(item, now):
+            raise _too_old(since)
+    page = tuple(changes[:limit])
+    return ChangeBatch(page, page[-1].version, len(changes) > limit)
