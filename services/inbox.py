@@ -176,7 +176,7 @@ class InboxService:
         once). Subscribing before reading the snapshot means no change can fall between the
         two; versions drop stale or repeated values. After a gap (`None`) the store is read
         again."""
-        async with self.events.subscribe(user_id) as stream:
+        async with self.events.subscribe(user_id, counts_only=True) as stream:
             current = await self.store.unread_count(user_id)
             yield shape(current)
             async for item in stream:

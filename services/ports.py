@@ -123,8 +123,10 @@ EventStreamItem = LiveEvent | None
 
 class EventStream(Protocol):
     def subscribe(
-        self, user_id: UserId
-    ) -> AbstractAsyncContextManager[AsyncIterator[EventStreamItem]]: ...
+        self, user_id: UserId, *, counts_only: bool = False
+    ) -> AbstractAsyncContextManager[AsyncIterator[EventStreamItem]]:
+        """Everything published for the user while subscribed, in order. `counts_only`: only
+        the newest count waits (every change carries one), for subscribers of counts alone."""
 
 
 class EventHub(EventPublisher, EventStream, Protocol):

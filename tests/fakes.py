@@ -146,6 +146,10 @@ class FakeMessageStore:
         self.logs.setdefault(user_id, {})[change.version] = (change, self.now())
         return change
 
+    def bump_version_unlogged(self, user_id: UserId) -> None:
+        """A version step without a logged change, as a process that predates the log makes."""
+        self._add_to_counter(user_id, 0)
+
     def inbox_of(self, user_id: UserId) -> dict[MessageId, InboxEntry]:
         return self.entries.setdefault(user_id, {})
 
@@ -304,7 +308,11 @@ class FakeMessageStore:
         ):
             raise SyncTooOld(f"the changes after version {since} are no longer kept")
         page = tuple(log[version][0] for version in after[:limit])
-        return ChangeBatch(page, page[-1].version, len(after) > limit)
+        has_more = len(after) > limit
+        current = self.counters[user_id].version
+        if not has_more and current > page[-1].version and current not in log:
+            raise SyncTooOld(f"the changes after version {since} are no longer kept")
+        return ChangeBatch(page, page[-1].version, has_more)
 
 
 def _page(entries: Iterable[InboxEntry], limit: int, before: MessageId | None) -> Page:
@@ -489,8 +497,10 @@ class FakeEventHub:
             queue.offer(event)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, user_id: UserId) -> AsyncIterator[SubscriberQueue]:
-        queue = SubscriberQueue(self._queue_size)
+    async def subscribe(
+        self, user_id: UserId, *, counts_only: bool = False
+    ) -> AsyncIterator[SubscriberQueue]:
+        queue = SubscriberQueue(self._queue_size, counts_only=counts_only)
         self._subscribers.setdefault(user_id, []).append(queue)
         self._subscribed.set()
         try:

@@ -34,19 +34,7 @@ async def read_changes(
 ) -> ChangeBatch:
     if since >= MAX_VERSION:
         raise BadUserInput(f"`since` {since} is beyond the current version")
-    response = await client.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-        ExpressionAttributeValues={
-            ":pk": s(user_pk(user_id)),
-            ":low": s(log_sk(since + 1)),
-            ":high": s(log_sk(MAX_VERSION)),
-        },
-        ScanIndexForward=True,
-        Limit=limit + 1,
-        ConsistentRead=True,
-    )
-    items: list[Item] = response.get("Items", [])
+    items = await _log_from(client, table, user_id, since + 1, limit + 1)
     if not items:
         # Nothing logged after `since`: either nothing happened, or what did is gone.
         current = (await read_counter(client, table, user_id)).version
@@ -60,4 +48,34 @@ async def read_changes(
         if change.version != since + 1 + offset or is_past_retention(item, now):
             raise _too_old(since)
     page = tuple(changes[:limit])
-    return ChangeBatch(page, page[-1].version, len(changes) > limit)
+    has_more = len(changes) > limit
+    if not has_more and await _unlogged_after(client, table, user_id, page[-1].version):
+        raise _too_old(since)
+    return ChangeBatch(page, page[-1].version, has_more)
+
+
+async def _log_from(client: Any, table: str, user_id: UserId, first: int, limit: int) -> list[Item]:
+    response = await client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+        ExpressionAttributeValues={
+            ":pk": s(user_pk(user_id)),
+            ":low": s(log_sk(first)),
+            ":high": s(log_sk(MAX_VERSION)),
+        },
+        ScanIndexForward=True,
+        Limit=limit,
+        ConsistentRead=True,
+    )
+    found: list[Item] = response.get("Items", [])
+    return found
+
+
+async def _unlogged_after(client: Any, table: str, user_id: UserId, last: int) -> bool:
+    """Whether the counter has moved past `last` without a logged change: only a process that
+    predates the log writes such a version, and a page must not pass for the whole story when
+    one follows it. A version committed after the page was read is logged (the log and the
+    counter commit together), so a second look tells the two apart."""
+    if (await read_counter(client, table, user_id)).version == last:
+        return False
+    return not await _log_from(client, table, user_id, last + 1, 1)

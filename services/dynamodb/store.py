@@ -36,7 +36,7 @@ from services.dynamodb.keys import (
     s,
     user_pk,
 )
-from services.dynamodb.paging import backoff, batch_get, query_newest
+from services.dynamodb.paging import batch_get, query_newest
 from services.dynamodb.transactions import (
     DELIVERY_ENTRY,
     DELIVERY_MESSAGE,
@@ -44,10 +44,12 @@ from services.dynamodb.transactions import (
     TRANSACTION_ATTEMPTS,
     TransactionConflict,
     cancellation_codes,
+    conflict_pause,
     delivery_items,
     is_cancelled,
     mark_read_items,
 )
+from services.dynamodb.user_turns import UserTurns
 
 
 class DynamoMessageStore:
@@ -58,8 +60,13 @@ class DynamoMessageStore:
         self._table = table_name
         # When a change is committed, which sets when its log item expires.
         self._clock = clock
+        self._turns = UserTurns()
 
     async def deliver(self, message: Message) -> Delivered:
+        async with self._turns.turn(message.recipient_id):
+            return await self._deliver(message)
+
+    async def _deliver(self, message: Message) -> Delivered:
         for attempt in range(TRANSACTION_ATTEMPTS):
             counter = await read_counter(self._client, self._table, message.recipient_id)
             items, change = delivery_items(self._table, message, counter, self._clock())
@@ -73,7 +80,7 @@ class DynamoMessageStore:
                 if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
                     return Delivered(None)
                 # The counter moved (another change to this recipient): read it again.
-                await backoff(attempt)
+                await conflict_pause(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
 
     async def reserve_client_message_id(
@@ -192,11 +199,14 @@ class DynamoMessageStore:
     ) -> MarkedRead:
         owned = await self.get_entries(user_id, ids)
         result = {i: entry for i, entry in owned.items() if entry.is_read}
-        pending = [entry for entry in owned.values() if not entry.is_read]
+        # In the order asked, which the logged change keeps (BatchGetItem answers in any).
+        asked = [owned[i] for i in dict.fromkeys(ids) if i in owned]
+        pending = [entry for entry in asked if not entry.is_read]
         changes: list[InboxChange] = []
         for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
             chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
-            flipped, change = await self._mark_chunk_read(user_id, chunk, read_at)
+            async with self._turns.turn(user_id):
+                flipped, change = await self._mark_chunk_read(user_id, chunk, read_at)
             result.update(flipped)
             if change is not None:
                 changes.append(change)
@@ -209,6 +219,18 @@ class DynamoMessageStore:
         attempt = 0
         while pending:
             counter = await read_counter(self._client, self._table, user_id)
+            if counter.count < len(pending):
+                # Someone else marked some of them since they were read (an exact counter
+                # cannot cover them all): read them again rather than try a sure failure.
+                fresh = await self.get_entries(user_id, [entry.id for entry in pending])
+                result.update({i: e for i, e in fresh.items() if e.is_read})
+                pending = [
+                    fresh[e.id] for e in pending if e.id in fresh and not fresh[e.id].is_read
+                ]
+                attempt += 1
+                if attempt >= TRANSACTION_ATTEMPTS:
+                    raise TransactionConflict(f"markRead for {user_id}: the counter is behind")
+                continue
             items, change = mark_read_items(
                 self._table, user_id, pending, read_at, counter=counter, at=self._clock()
             )
@@ -232,7 +254,7 @@ class DynamoMessageStore:
                         raise TransactionConflict(
                             f"markRead for {user_id} kept conflicting"
                         ) from error
-                    await backoff(attempt)
+                    await conflict_pause(attempt)
                 pending = still
                 continue
             for entry in pending:

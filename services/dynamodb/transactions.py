@@ -10,6 +10,8 @@ unread. The conditions are what keep the counter exact under redelivery and conc
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -28,11 +30,22 @@ from services.dynamodb.keys import (
     s,
 )
 
-TRANSACTION_ATTEMPTS = 8
+# Changes to one user serialise on its counter's version, so under a flood of messages to one
+# inbox most attempts lose to another writer and read again: many quick attempts with a short
+# capped pause (`conflict_pause`), rather than few long ones. 32 bounds a change to ~2 s.
+TRANSACTION_ATTEMPTS = 32
+_FIRST_PAUSE_SECONDS = 0.005
+_MAX_PAUSE_SECONDS = 0.1
 # A transaction holds at most 100 items: these entries, the counter and the logged change.
 ENTRIES_PER_TRANSACTION = 98
 # The positions of a delivery's items, as its cancellation reasons list them.
 DELIVERY_MESSAGE, DELIVERY_ENTRY = 0, 1
+
+
+async def conflict_pause(attempt: int) -> None:
+    """Full jitter, capped: contenders spread out instead of colliding again in step."""
+    ceiling = min(_MAX_PAUSE_SECONDS, _FIRST_PAUSE_SECONDS * 2**attempt)
+    await asyncio.sleep(random.uniform(0, ceiling))
 
 
 class TransactionConflict(Exception):

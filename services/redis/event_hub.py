@@ -54,8 +54,8 @@ class RedisEventHub:
         except REDIS_ERRORS as error:
             raise DependencyUnavailable(f"redis publish: {error}") from error
 
-    def subscribe(self, user_id: UserId) -> Subscription:
-        return Subscription(self, channel_for(user_id), self._queue_size)
+    def subscribe(self, user_id: UserId, *, counts_only: bool = False) -> Subscription:
+        return Subscription(self, channel_for(user_id), self._queue_size, counts_only=counts_only)
 
     async def _open(self, subscription: Subscription) -> None:
         confirmed = await self._placement.attach(subscription.channel, subscription)
@@ -89,8 +89,10 @@ class Subscription(SubscriberQueue):
 
     __slots__ = ("_hub", "channel")
 
-    def __init__(self, hub: RedisEventHub, channel: str, size: int) -> None:
-        super().__init__(size)
+    def __init__(
+        self, hub: RedisEventHub, channel: str, size: int, *, counts_only: bool = False
+    ) -> None:
+        super().__init__(size, counts_only=counts_only)
         self._hub = hub
         self.channel = channel
 

@@ -5,8 +5,10 @@ tests/fakes.py, so that both bound and coalesce alike.
 
 A count is a state, not a step: an `UnreadCountChanged` replaces any older one still waiting
 (the newest count wins), so a slow subscriber holds at most one count and, when it reads again,
-gets the newest. A queue that fills up is replaced by one `None` (events may have been missed),
-so that the subscriber re-reads the truth instead of falling further behind.
+gets the newest. A subscriber that wants counts only (`counts_only`) treats every logged change
+the same way, since each carries the count after it, and is not handed receipts or typing.
+A queue that fills up is replaced by one `None` (events may have been missed), so that the
+subscriber re-reads the truth instead of falling further behind.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Self
 
+from services.change_log import LiveChange
 from services.domain import UnreadCountChanged
 from services.ports import EventStreamItem
 
@@ -24,12 +27,13 @@ class SubscriberQueue:
     """Items for one reader (whoever entered the subscription): a second one reading at the
     same time is not supported. Slotted, because thousands of idle ones are held per process."""
 
-    __slots__ = ("_items", "_size", "_waiter")
+    __slots__ = ("_counts_only", "_items", "_size", "_waiter")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, counts_only: bool = False) -> None:
         if size < 1:
             raise ValueError("a subscription's queue holds at least one item")
         self._size = size
+        self._counts_only = counts_only
         self._items: list[EventStreamItem] = []
         self._waiter: asyncio.Future[None] | None = None
 
@@ -55,10 +59,14 @@ class SubscriberQueue:
         queue is full, what the subscriber has not read is replaced with a gap marker, so it
         re-reads the truth instead of falling further behind."""
         items = self._items
-        if isinstance(item, UnreadCountChanged):
+        version = self._count_version(item)
+        if version is None and self._counts_only and item is not None:
+            return  # neither a count nor a gap: not this subscriber's business
+        if version is not None:
             for index, waiting in enumerate(items):
-                if isinstance(waiting, UnreadCountChanged):
-                    if waiting.version >= item.version:
+                older = self._count_version(waiting)
+                if older is not None:
+                    if older >= version:
                         return
                     del items[index]
                     break  # there is never more than one
@@ -70,3 +78,11 @@ class SubscriberQueue:
         items.append(item)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def _count_version(self, item: EventStreamItem) -> int | None:
+        """The version of a count this queue coalesces, or None for a step it keeps."""
+        if isinstance(item, UnreadCountChanged):
+            return item.version
+        if self._counts_only and isinstance(item, LiveChange):
+            return item.change.version
+        return None

@@ -13,12 +13,14 @@ from typing import Protocol
 import pytest
 from redis.asyncio import Redis
 
-from services.domain import InboxEvent, UserId
+from services.domain import UserId
 from services.local.stack import StackEndpoints
+from services.ports import LiveEvent, MessageStore
 from services.redis.clients import redis_clients
 from services.redis.event_hub import RedisEventHub, channel_for
 from services.redis.subscriber_queue import SubscriberQueue
 from services.settings import Settings
+from tests.contract.message_stores import dynamo_store, fake_store
 from tests.fakes import FakeEventHub
 
 # Small, so that a case can overflow a queue with a handful of events; the same for both hubs.
@@ -29,9 +31,11 @@ class QueueingHub(Protocol):
     """`EventPublisher` and `EventStream`, with the subscriber's queue as its stream, whose
     `pending()` lets a case see what waits without waiting for more."""
 
-    async def publish(self, user_id: UserId, event: InboxEvent) -> None: ...
+    async def publish(self, user_id: UserId, event: LiveEvent) -> None: ...
 
-    def subscribe(self, user_id: UserId) -> AbstractAsyncContextManager[SubscriberQueue]: ...
+    def subscribe(
+        self, user_id: UserId, *, counts_only: bool = False
+    ) -> AbstractAsyncContextManager[SubscriberQueue]: ...
 
 
 class HubUnderTest:
@@ -42,11 +46,13 @@ class HubUnderTest:
         self._hub = hub
         self._holds = holds
 
-    async def publish(self, user_id: UserId, event: InboxEvent) -> None:
+    async def publish(self, user_id: UserId, event: LiveEvent) -> None:
         await self._hub.publish(user_id, event)
 
-    def subscribe(self, user_id: UserId) -> AbstractAsyncContextManager[SubscriberQueue]:
-        return self._hub.subscribe(user_id)
+    def subscribe(
+        self, user_id: UserId, *, counts_only: bool = False
+    ) -> AbstractAsyncContextManager[SubscriberQueue]:
+        return self._hub.subscribe(user_id, counts_only=counts_only)
 
     async def holds_subscription(self, user_id: UserId) -> bool:
         return await self._holds(user_id)
@@ -88,3 +94,15 @@ async def hub(request: pytest.FixtureRequest) -> AsyncIterator[HubUnderTest]:
     stack = None if request.param == "fake" else request.getfixturevalue("stack")
     async with fake_hub() if stack is None else redis_hub(stack) as under_test:
         yield under_test
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[MessageStore]:
+    if request.param == "fake":
+        async with fake_store() as fake:
+            yield fake
+        return
+    async with dynamo_store(
+        request.getfixturevalue("stack"), request.getfixturevalue("session_tag")
+    ) as dynamo:
+        yield dynamo

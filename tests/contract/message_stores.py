@@ -7,9 +7,13 @@ does. Only the DynamoDB factory needs the session's stack, so a fake-only run st
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
+from typing import Any
 
 from services.aws import AwsEndpoints, aws_session, client_config
+from services.domain import UserId
+from services.dynamodb.keys import counter_key, n
 from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
 from services.local.stack import StackEndpoints
@@ -17,10 +21,31 @@ from services.ports import MessageStore
 from tests.conftest import stack_settings
 from tests.fakes import FakeMessageStore
 
+# The DynamoDB client behind each store under test, for what only an old process would do.
+_CLIENTS: weakref.WeakKeyDictionary[DynamoMessageStore, tuple[Any, str]] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 @contextlib.asynccontextmanager
 async def fake_store() -> AsyncIterator[MessageStore]:
     yield FakeMessageStore()
+
+
+async def bump_version_unlogged(store: MessageStore, user_id: UserId) -> None:
+    """What a process that predates the change log does to a counter: `ADD version 1`, with
+    no logged change beside it (docs/conversations-design.md, section 7)."""
+    if isinstance(store, FakeMessageStore):
+        store.bump_version_unlogged(user_id)
+        return
+    assert isinstance(store, DynamoMessageStore)
+    client, table = _CLIENTS[store]
+    await client.update_item(
+        TableName=table,
+        Key=counter_key(user_id),
+        UpdateExpression="ADD version :one, unread :zero",
+        ExpressionAttributeValues={":one": n(1), ":zero": n(0)},
+    )
 
 
 @contextlib.asynccontextmanager
@@ -35,4 +60,6 @@ async def dynamo_store(stack: StackEndpoints, session_tag: str) -> AsyncIterator
         "dynamodb", endpoint_url=stack.dynamodb_url, config=client_config(settings)
     ) as client:
         await ensure_table(client, settings.table_name)
-        yield DynamoMessageStore(client, settings.table_name)
+        store = DynamoMessageStore(client, settings.table_name)
+        _CLIENTS[store] = (client, settings.table_name)
+        yield store

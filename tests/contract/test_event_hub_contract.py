@@ -13,15 +13,19 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+from services.change_log import InboxChange, LiveChange, MessageReceivedChange, MessagesReadChange
 from services.domain import (
     InboxEvent,
     Message,
     MessageReceived,
+    ReadReceipt,
+    Typing,
     UnreadCountChanged,
     UserId,
+    conversation_id,
     new_message_id,
 )
-from services.ports import EventStreamItem
+from services.ports import EventStreamItem, LiveEvent
 from services.redis.subscriber_queue import SubscriberQueue
 from tests.conftest import new_user
 from tests.contract.conftest import QUEUE_SIZE, HubUnderTest
@@ -155,6 +159,47 @@ async def test_an_overflow_leaves_one_gap_marker_in_place_of_the_backlog(
         after_last_overflow = messages[2 * QUEUE_SIZE + 1 :]
         assert slow.pending() == [None, *after_last_overflow]
         assert await read_through(slow, messages[-1]) == [None, *after_last_overflow]
+
+
+def logged(user: UserId, version: int, body: str = "hi") -> LiveChange:
+    message = received(user, body).message
+    return LiveChange(InboxChange(version, version, MessageReceivedChange(message.id)), message)
+
+
+async def test_every_kind_travels_whole(hub: HubUnderTest) -> None:
+    alice = a_user("alice")
+    now = datetime.now(UTC).replace(microsecond=0)
+    ids = (new_message_id(now),)
+    conversation = conversation_id(alice, UserId("bob"))
+    events: list[LiveEvent] = [
+        logged(alice, 1),
+        LiveChange(InboxChange(2, 0, MessagesReadChange(ids))),
+        ReadReceipt(UserId("bob"), conversation, ids, ids[0], now),
+        Typing(UserId("bob"), conversation),
+    ]
+    async with hub.subscribe(alice) as stream:
+        for event in events:
+            await hub.publish(alice, event)
+        assert await read_through(stream, events[-1]) == events
+
+
+async def test_a_counts_only_subscriber_holds_the_newest_count_of_any_kind(
+    hub: HubUnderTest,
+) -> None:
+    alice = a_user("alice")
+    conversation = conversation_id(alice, UserId("bob"))
+    async with hub.subscribe(alice, counts_only=True) as slow, hub.subscribe(alice) as fast:
+        # Every change carries the count after it; typing is no count and never waits here.
+        published: list[LiveEvent] = [
+            logged(alice, 1),
+            count(alice, 2),
+            Typing(UserId("bob"), conversation),
+            logged(alice, 3),
+        ]
+        for event in published:
+            await hub.publish(alice, event)
+            assert await next_item(fast) == event
+        assert slow.pending() == [published[3]]
 
 
 async def test_leaving_stops_delivery_and_frees_the_subscription(hub: HubUnderTest) -> None:

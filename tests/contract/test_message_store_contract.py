@@ -10,11 +10,11 @@ two stores disagree, the case stays and the side that differs is marked xfail (s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.change_log import MessagesReadChange
 from services.domain import (
     InboxEntry,
     Message,
@@ -27,24 +27,11 @@ from services.domain import (
 )
 from services.ports import MessageStore
 from tests.conftest import new_user
-from tests.contract.message_stores import dynamo_store, fake_store
 from tests.fakes import FakeStoreError
 
 BASE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 EXPIRES = BASE + timedelta(hours=24)
 NO_COUNT = UnreadCount(0, 0)
-
-
-@pytest.fixture(params=["fake", "dynamodb"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[MessageStore]:
-    if request.param == "fake":
-        async with fake_store() as fake:
-            yield fake
-        return
-    async with dynamo_store(
-        request.getfixturevalue("stack"), request.getfixturevalue("session_tag")
-    ) as dynamo:
-        yield dynamo
 
 
 def differs_on(side: str, reason: str, raises: type[Exception]) -> pytest.MarkDecorator:
@@ -80,7 +67,7 @@ def ids(entries: list[InboxEntry]) -> list[MessageId]:
 
 async def deliver_all(store: MessageStore, messages: list[Message]) -> None:
     for sent in messages:
-        assert await store.deliver(sent) is True
+        assert (await store.deliver(sent)).stored is True
 
 
 async def whole_inbox(store: MessageStore, user_id: UserId) -> list[InboxEntry]:
@@ -110,7 +97,7 @@ async def test_a_delivery_stores_the_message_its_entry_and_one_unread(
     alice, bob = user("alice"), user("bob")
     sent = message(bob, alice, 1)
     assert await store.unread_count(alice) == NO_COUNT
-    assert await store.deliver(sent) is True
+    assert (await store.deliver(sent)).stored is True
     assert await store.get_messages([sent.id]) == {sent.id: sent}
     assert await store.get_entries(alice, [sent.id]) == {sent.id: InboxEntry.unread(sent)}
     assert await state_of(store, alice) == (UnreadCount(1, 1), [InboxEntry.unread(sent)], [sent.id])
@@ -121,12 +108,12 @@ async def test_a_delivery_stores_the_message_its_entry_and_one_unread(
 async def test_a_second_delivery_returns_false_and_changes_nothing(store: MessageStore) -> None:
     alice, bob = user("alice"), user("bob")
     sent = message(bob, alice, 1)
-    assert await store.deliver(sent) is True
+    assert (await store.deliver(sent)).stored is True
     before = await state_of(store, alice)
-    assert await store.deliver(sent) is False
+    assert (await store.deliver(sent)).stored is False
     # Same id, another body: still the first delivery's message.
     rewritten = Message(sent.id, sent.sender_id, sent.recipient_id, "changed", sent.sent_at)
-    assert await store.deliver(rewritten) is False
+    assert (await store.deliver(rewritten)).stored is False
     assert await state_of(store, alice) == before
     assert before[0] == UnreadCount(1, 1)
     assert await store.get_messages([sent.id]) == {sent.id: sent}
@@ -137,10 +124,10 @@ async def test_a_repeated_id_to_another_recipient_changes_nothing_for_either(
 ) -> None:
     alice, bob, carol = user("alice"), user("bob"), user("carol")
     sent = message(bob, alice, 1)
-    assert await store.deliver(sent) is True
+    assert (await store.deliver(sent)).stored is True
     before = await state_of(store, alice)
     elsewhere = Message(sent.id, bob, carol, "to carol", sent.sent_at)
-    assert await store.deliver(elsewhere) is False
+    assert (await store.deliver(elsewhere)).stored is False
     # All or nothing: no entry or count for Carol, and the message is still Alice's.
     assert await state_of(store, carol) == (NO_COUNT, [], [])
     assert await store.get_entries(carol, [sent.id]) == {}
@@ -152,7 +139,7 @@ async def test_concurrent_duplicate_deliveries_count_once(store: MessageStore) -
     alice, bob = user("alice"), user("bob")
     sent = message(bob, alice, 1)
     results = await asyncio.gather(*(store.deliver(sent) for _ in range(5)))
-    assert sorted(results) == [False, False, False, False, True]
+    assert sorted(r.stored for r in results) == [False, False, False, False, True]
     assert await state_of(store, alice) == (UnreadCount(1, 1), [InboxEntry.unread(sent)], [sent.id])
 
 
@@ -165,10 +152,10 @@ async def test_the_counter_moves_exactly_and_its_version_on_every_change(
     alice, bob, carol = user("alice"), user("bob"), user("carol")
     sent = [message(bob, alice, n) for n in range(4)]
     for k, one in enumerate(sent, start=1):
-        assert await store.deliver(one) is True
+        assert (await store.deliver(one)).stored is True
         assert await store.unread_count(alice) == UnreadCount(k, k)
     to_carol = message(bob, carol, 9)
-    assert await store.deliver(to_carol) is True
+    assert (await store.deliver(to_carol)).stored is True
     assert await store.unread_count(alice) == UnreadCount(4, 4), "another user's delivery"
 
     await store.mark_read(alice, [sent[0].id, sent[2].id], BASE)
@@ -198,9 +185,18 @@ async def test_concurrent_marks_of_one_message_count_it_once(store: MessageStore
         *(store.mark_read(alice, wanted[k:] + wanted[:k], BASE) for k in range(4))
     )
     for k, marked in enumerate(results):
-        assert ids(marked) == wanted[k:] + wanted[:k]
-        assert all(entry.is_read for entry in marked)
+        assert ids(marked.entries) == wanted[k:] + wanted[:k]
+        assert all(entry.is_read for entry in marked.entries)
     assert (await store.unread_count(alice)).count == 2
+    # Between them the calls flipped each message once, and logged each flip once.
+    flipped = [
+        i
+        for r in results
+        for c in r.changes
+        if isinstance(c.payload, MessagesReadChange)
+        for i in c.payload.message_ids
+    ]
+    assert sorted(flipped) == sorted(wanted)
     assert await store.unread_ids(alice, up_to=sent[-1].id, limit=10) == [sent[5].id, sent[4].id]
 
 
@@ -216,11 +212,11 @@ async def test_mark_read_returns_the_users_own_messages_in_the_order_asked(
     await deliver_all(store, [*sent, to_eve])
     earlier = BASE + timedelta(minutes=1)
     later = BASE + timedelta(minutes=2)
-    (first,) = await store.mark_read(alice, [sent[1].id], earlier)
+    (first,) = (await store.mark_read(alice, [sent[1].id], earlier)).entries
 
     unknown = message(bob, alice, 99).id
     asked = [sent[3].id, to_eve.id, sent[0].id, unknown, sent[1].id]
-    marked = await store.mark_read(alice, asked, later)
+    marked = (await store.mark_read(alice, asked, later)).entries
     # The ids asked for that are Alice's, in the order asked; the one read before keeps its time.
     assert marked == [
         read(InboxEntry.unread(sent[3]), later),
@@ -243,7 +239,9 @@ async def test_mark_read_of_nothing_of_the_users_returns_nothing(store: MessageS
     await deliver_all(store, [to_bob, message(bob, alice, 2)])
     before = await state_of(store, alice)
     # The sender cannot mark what she sent: it is an entry of Bob's inbox, not hers.
-    assert await store.mark_read(alice, [to_bob.id, message(bob, alice, 3).id], BASE) == []
+    assert (
+        await store.mark_read(alice, [to_bob.id, message(bob, alice, 3).id], BASE)
+    ).entries == []
     assert await state_of(store, alice) == before
     assert await state_of(store, bob) == (
         UnreadCount(1, 1),
@@ -257,11 +255,11 @@ async def test_a_second_mark_keeps_the_first_read_at(store: MessageStore) -> Non
     sent = message(bob, alice, 1)
     await deliver_all(store, [sent])
     first_at = BASE + timedelta(minutes=5)
-    assert await store.mark_read(alice, [sent.id], first_at) == [
+    assert (await store.mark_read(alice, [sent.id], first_at)).entries == [
         read(InboxEntry.unread(sent), first_at)
     ]
     counted = await store.unread_count(alice)
-    again = await store.mark_read(alice, [sent.id], first_at + timedelta(hours=1))
+    again = (await store.mark_read(alice, [sent.id], first_at + timedelta(hours=1))).entries
     assert again == [read(InboxEntry.unread(sent), first_at)]
     assert await store.get_entries(alice, [sent.id]) == {
         sent.id: read(InboxEntry.unread(sent), first_at)
@@ -463,7 +461,7 @@ async def test_a_repeated_id_is_marked_read_once(store: MessageStore) -> None:
     alice, bob = user("alice"), user("bob")
     sent = [message(bob, alice, 1), message(bob, alice, 2)]
     await deliver_all(store, sent)
-    marked = await store.mark_read(alice, [sent[0].id, sent[0].id], BASE)
+    marked = (await store.mark_read(alice, [sent[0].id, sent[0].id], BASE)).entries
     assert {entry.id for entry in marked} == {sent[0].id}
     assert all(entry == read(InboxEntry.unread(sent[0]), BASE) for entry in marked)
     assert (await store.unread_count(alice)).count == 1
@@ -512,7 +510,7 @@ async def test_stored_times_are_cut_to_milliseconds(store: MessageStore) -> None
     sent_at = BASE + timedelta(microseconds=123_456)
     sent = Message(new_message_id(sent_at), bob, alice, "precise", sent_at)
     kept = Message(sent.id, bob, alice, "precise", BASE + timedelta(microseconds=123_000))
-    assert await store.deliver(sent) is True
+    assert (await store.deliver(sent)).stored is True
     assert await store.get_messages([sent.id]) == {sent.id: kept}
     assert await store.get_entries(alice, [sent.id]) == {sent.id: InboxEntry.unread(kept)}
     assert await whole_inbox(store, alice) == [InboxEntry.unread(kept)]
@@ -520,7 +518,7 @@ async def test_stored_times_are_cut_to_milliseconds(store: MessageStore) -> None
     assert conversation.entries == [InboxEntry.unread(kept)]
 
     read_at = BASE + timedelta(minutes=1, microseconds=654_321)
-    (marked,) = await store.mark_read(alice, [sent.id], read_at)
+    (marked,) = (await store.mark_read(alice, [sent.id], read_at)).entries
     assert marked.sent_at == kept.sent_at
     # What mark_read hands back for an entry it flipped is not what it stored (both stores
     # return `read_at` as given), but it agrees with it to the millisecond.
@@ -528,7 +526,7 @@ async def test_stored_times_are_cut_to_milliseconds(store: MessageStore) -> None
     assert to_millisecond(marked.read_at) == to_millisecond(read_at)
     stored = read(InboxEntry.unread(kept), BASE + timedelta(minutes=1, microseconds=654_000))
     assert await store.get_entries(alice, [sent.id]) == {sent.id: stored}
-    assert await store.mark_read(alice, [sent.id], read_at) == [stored]
+    assert (await store.mark_read(alice, [sent.id], read_at)).entries == [stored]
 
     claimed_at = EXPIRES + timedelta(microseconds=1_999)
     claim = Message(new_message_id(claimed_at), bob, alice, "claim", claimed_at)

@@ -18,6 +18,11 @@ id the client never learned) by its body. `lost` are accepted messages absent fr
 recipient's inbox; `unexpected` are inbox entries that no send accepted and no indeterminate send
 explains (wrong inbox included); `duplicated` are extra copies (one id listed twice, or one body
 stored under two ids); `drift` is, per user, unreadCount minus the unread entries really there.
+
+Where the inbox was read with its change log (`Inbox.log`), the log is checked too: its
+versions run 1, 2, ... up to the counter's with no gap and no repeat, replaying it from empty
+must give every change's logged count and end on exactly the unread entries there, and every
+entry must have been received in it exactly once. Each broken rule is a `log_errors` line.
 """
 
 from __future__ import annotations
@@ -50,12 +55,26 @@ class Seen:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """One change of a user's log as read back: `received` is the message it added, `read`
+    the ids it flipped read."""
+
+    version: int
+    count: int
+    received: str | None = None
+    read: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Inbox:
-    """A user's whole inbox and the unreadCount read with it, while the system is quiet."""
+    """A user's whole inbox and the unreadCount read with it, while the system is quiet; its
+    whole change log and the counter's version, when the reader can see them."""
 
     user: str
     unread_count: int
     entries: tuple[Seen, ...]
+    log: tuple[Logged, ...] | None = None
+    version: int | None = None
 
 
 @dataclass
@@ -94,10 +113,14 @@ class Verdict:
     unexpected: list[str]
     drift: dict[str, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    log_errors: list[str] = field(default_factory=list)
+    logs_checked: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.unexpected or self.drift)
+        return not (
+            self.lost or self.duplicated or self.unexpected or self.drift or self.log_errors
+        )
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -111,7 +134,10 @@ class Verdict:
             "unexpected": len(self.unexpected),
             "count_drift": sum(abs(d) for d in self.drift.values()),
             "drift_by_user": self.drift,
+            "logs_checked": self.logs_checked,
+            "log_errors": len(self.log_errors),
             "examples": {
+                "log_errors": self.log_errors[:5],
                 "lost": self.lost[:5],
                 "duplicated": self.duplicated[:5],
                 "unexpected": self.unexpected[:5],
@@ -167,6 +193,7 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
         for sent in history.sent
         if (sent.recipient, sent.id) not in found_ids
     ]
+    log_errors = [error for inbox in read.values() for error in check_log(inbox)]
     return Verdict(
         name=history.name,
         sent=len(history.sent),
@@ -177,4 +204,41 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
         unexpected=unexpected,
         drift=drift,
         extra=extra,
+        log_errors=log_errors,
+        logs_checked=sum(inbox.log is not None for inbox in read.values()),
     )
+
+
+def check_log(inbox: Inbox) -> list[str]:
+    """What is wrong with the inbox's change log, replayed from empty against its entries."""
+    if inbox.log is None:
+        return []
+    user, errors = inbox.user, []
+    versions = [change.version for change in inbox.log]
+    if versions != list(range(1, len(versions) + 1)) or inbox.version != len(versions):
+        errors.append(f"{user}: log versions {versions[:3]}..{versions[-3:]} for {inbox.version}")
+    unread: set[str] = set()
+    received: Counter[str] = Counter()
+    for change in inbox.log:
+        if change.received is not None:
+            received[change.received] += 1
+            unread.add(change.received)
+        if not set(change.read) <= unread:
+            errors.append(f"{user}: v{change.version} read {sorted(set(change.read) - unread)}")
+        unread -= set(change.read)
+        if change.count != len(unread):
+            errors.append(f"{user}: v{change.version} logged {change.count}, replay {len(unread)}")
+    there = {entry.id for entry in inbox.entries if not entry.is_read}
+    if unread != there:
+        errors.append(
+            f"{user}: unread in the log only {sorted(unread - there)[:5]}, "
+            f"in the inbox only {sorted(there - unread)[:5]}"
+        )
+    entries = Counter(entry.id for entry in inbox.entries)
+    errors += [
+        f"{user}: {i} received {received[i]} times in the log" for i in entries if received[i] != 1
+    ]
+    errors += [
+        f"{user}: {i} received in the log, not in the inbox" for i in received if i not in entries
+    ]
+    return errors

@@ -7,9 +7,10 @@ from typing import Any
 
 import httpx
 
-from services.domain import UserId
+from services.change_log import MessageReceivedChange, MessagesReadChange
+from services.domain import UserId, utc_now
 from services.ports import MessageStore
-from tests.faults.checker import Inbox, Seen
+from tests.faults.checker import Inbox, Logged, Seen
 
 PAGE_SIZE = 100
 INBOX_PAGE = (
@@ -64,4 +65,25 @@ async def read_inbox_store(store: MessageStore, user: str) -> Inbox:
             break
         before = page.entries[-1].id
     count = await store.unread_count(user_id)
-    return Inbox(user, count.count, tuple(entries))
+    return Inbox(user, count.count, tuple(entries), await read_log(store, user_id), count.version)
+
+
+async def read_log(store: MessageStore, user_id: UserId) -> tuple[Logged, ...]:
+    """The user's whole change log, 100 a page."""
+    found: list[Logged] = []
+    since = 0
+    while True:
+        batch = await store.changes(user_id, since=since, limit=PAGE_SIZE, now=utc_now())
+        for change in batch.changes:
+            payload = change.payload
+            found.append(
+                Logged(
+                    change.version,
+                    change.count,
+                    payload.message_id if isinstance(payload, MessageReceivedChange) else None,
+                    payload.message_ids if isinstance(payload, MessagesReadChange) else (),
+                )
+            )
+        since = batch.version
+        if not batch.has_more:
+            return tuple(found)

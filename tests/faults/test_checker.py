@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.faults.checker import History, Inbox, Seen, check
+from tests.faults.checker import History, Inbox, Logged, Seen, check
 
 
 def clean_run() -> tuple[History, list[Inbox]]:
@@ -91,3 +91,49 @@ def test_an_inbox_left_unread_is_refused() -> None:
         assert "bob" in str(error)
     else:
         raise AssertionError("the checker judged a run without reading every inbox")
+
+
+ANN_LOG = (Logged(1, 1, "m1"), Logged(2, 2, "m2"), Logged(3, 1, read=("m1",)))
+
+
+def with_log(log: tuple[Logged, ...], version: int = 3) -> tuple[History, list[Inbox]]:
+    history, inboxes = clean_run()
+    ann = inboxes[0]
+    inboxes[0] = Inbox(ann.user, ann.unread_count, ann.entries, log, version)
+    return history, inboxes
+
+
+def test_a_log_that_replays_to_the_inbox_passes() -> None:
+    history, inboxes = with_log(ANN_LOG)
+    verdict = check(history, inboxes)
+    verdict.assert_ok()
+    assert verdict.logs_checked == 1
+
+
+def test_a_planted_log_gap_is_caught() -> None:
+    history, inboxes = with_log((ANN_LOG[0], Logged(3, 2, "m2")))
+    assert check(history, inboxes).log_errors[0].startswith("ann: log versions")
+
+
+def test_a_version_the_counter_has_and_the_log_lacks_is_caught() -> None:
+    history, inboxes = with_log(ANN_LOG, version=4)
+    assert check(history, inboxes).log_errors == ["ann: log versions [1, 2, 3]..[1, 2, 3] for 4"]
+
+
+def test_a_logged_count_that_disagrees_with_the_replay_is_caught() -> None:
+    history, inboxes = with_log((*ANN_LOG[:2], Logged(3, 2, read=("m1",))))
+    assert check(history, inboxes).log_errors == ["ann: v3 logged 2, replay 1"]
+
+
+def test_a_message_received_twice_in_the_log_is_caught() -> None:
+    log = (Logged(1, 1, "m1"), Logged(2, 1, "m1"), Logged(3, 2, "m2"), Logged(4, 1, read=("m1",)))
+    history, inboxes = with_log(log, version=4)
+    errors = check(history, inboxes).log_errors
+    assert "ann: m1 received 2 times in the log" in errors
+
+
+def test_a_log_that_ends_on_other_unread_messages_is_caught() -> None:
+    history, inboxes = with_log((*ANN_LOG[:2], Logged(3, 1, read=("m2",))))
+    assert check(history, inboxes).log_errors == [
+        "ann: unread in the log only ['m1'], in the inbox only ['m2']"
+    ]

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
+from services.change_log import Delivered
 from services.delivery import DeliveryWorker
 from services.domain import Message
 from services.dynamodb.store import DynamoMessageStore
@@ -41,7 +42,7 @@ class DyingAfterWrites(DynamoMessageStore):
         super().__init__(client, table_name)
         self.left = writes_before_death
 
-    async def deliver(self, message: Message) -> bool:
+    async def deliver(self, message: Message) -> Delivered:
         created = await super().deliver(message)
         self.left -= 1
         if self.left <= 0:

@@ -37,7 +37,7 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
         assert writes(worker, where) > 0, where
     # Batched: fewer than one receive-or-delete request per delivered message.
     assert sum(worker["sqs_requests"].values()) < 1
-    assert worker["redis_commands"]["PUBLISH"] == 2  # the count, and the message
+    assert worker["redis_commands"]["PUBLISH"] == 1  # the change, with its count and message
 
     # A 5,000-character body costs more write units, still one SQS request.
     assert (

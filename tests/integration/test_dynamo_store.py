@@ -6,7 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.app import App
-from services.domain import Message, MessageId, UserId, id_upper_bound, new_message_id
+from services.domain import (
+    Message,
+    MessageId,
+    UnreadCount,
+    UserId,
+    id_upper_bound,
+    new_message_id,
+)
+from services.dynamodb.store import DynamoMessageStore
 from tests.conftest import new_user
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -20,8 +28,8 @@ def message(sender: str, recipient: str, n: int, body: str = "hello") -> Message
 async def test_delivery_is_idempotent(app: App) -> None:
     alice, bob = new_user("alice"), new_user("bob")
     sent = message(bob, alice, 1)
-    assert await app.store.deliver(sent) is True
-    assert await app.store.deliver(sent) is False
+    assert (await app.store.deliver(sent)).stored is True
+    assert (await app.store.deliver(sent)).stored is False
     count = await app.store.unread_count(UserId(alice))
     assert (count.count, count.version) == (1, 1)
     page = await app.store.list_inbox(UserId(alice), limit=10, before=None, unread_only=False)
@@ -32,14 +40,14 @@ async def test_concurrent_duplicate_deliveries_count_once(app: App) -> None:
     alice, bob = new_user("alice"), new_user("bob")
     sent = message(bob, alice, 1)
     results = await asyncio.gather(*(app.store.deliver(sent) for _ in range(5)))
-    assert sorted(results) == [False, False, False, False, True]
+    assert sorted(r.stored for r in results) == [False, False, False, False, True]
     assert (await app.store.unread_count(UserId(alice))).count == 1
 
 
 async def test_concurrent_deliveries_to_one_user_are_exact(app: App) -> None:
     alice = new_user("alice")
     sent = [message(new_user("s"), alice, n) for n in range(40)]
-    assert all(await asyncio.gather(*(app.store.deliver(m) for m in sent)))
+    assert all(r.stored for r in await asyncio.gather(*(app.store.deliver(m) for m in sent)))
     count = await app.store.unread_count(UserId(alice))
     assert (count.count, count.version) == (40, 40)
 
@@ -71,9 +79,11 @@ async def test_unread_only_and_mark_read(app: App) -> None:
     evil = message(bob, eve, 99)
     await app.store.deliver(evil)
 
-    marked = await app.store.mark_read(
-        UserId(alice), [sent[0].id, sent[1].id, evil.id, MessageId("01" + "0" * 24)], BASE
-    )
+    marked = (
+        await app.store.mark_read(
+            UserId(alice), [sent[0].id, sent[1].id, evil.id, MessageId("01" + "0" * 24)], BASE
+        )
+    ).entries
     assert [e.id for e in marked] == [sent[0].id, sent[1].id]
     assert all(e.is_read and e.read_at == BASE for e in marked)
     assert (await app.store.unread_count(UserId(alice))).count == 4
@@ -83,7 +93,9 @@ async def test_unread_only_and_mark_read(app: App) -> None:
     assert [e.id for e in unread.entries] == [m.id for m in reversed(sent[2:])]
     assert not any(e.is_read for e in unread.entries)
 
-    again = await app.store.mark_read(UserId(alice), [sent[0].id], BASE + timedelta(hours=1))
+    again = (
+        await app.store.mark_read(UserId(alice), [sent[0].id], BASE + timedelta(hours=1))
+    ).entries
     assert again[0].read_at == BASE, "a second markRead keeps the first readAt"
     assert (await app.store.unread_count(UserId(alice))).count == 4
 
@@ -97,7 +109,7 @@ async def test_concurrent_mark_read_decrements_once(app: App) -> None:
     results = await asyncio.gather(
         *(app.store.mark_read(UserId(alice), ids[k:] + ids[:k], BASE) for k in range(5))
     )
-    assert all(len(r) == 10 and all(e.is_read for e in r) for r in results)
+    assert all(len(r.entries) == 10 and all(e.is_read for e in r.entries) for r in results)
     count = await app.store.unread_count(UserId(alice))
     assert count.count == 0
 
@@ -106,7 +118,7 @@ async def test_mark_read_of_a_hundred_in_one_call(app: App) -> None:
     alice, bob = new_user("alice"), new_user("bob")
     sent = [message(bob, alice, n) for n in range(120)]
     await asyncio.gather(*(app.store.deliver(m) for m in sent))
-    marked = await app.store.mark_read(UserId(alice), [m.id for m in sent[:100]], BASE)
+    marked = (await app.store.mark_read(UserId(alice), [m.id for m in sent[:100]], BASE)).entries
     assert len(marked) == 100
     assert (await app.store.unread_count(UserId(alice))).count == 20
 
@@ -173,3 +185,22 @@ async def test_repeated_ids_are_read_once(app: App) -> None:
     await app.store.deliver(sent)
     assert set(await app.store.get_messages([sent.id, sent.id])) == {sent.id}
     assert set(await app.store.get_entries(UserId(alice), [sent.id, sent.id])) == {sent.id}
+
+
+async def test_processes_changing_one_user_at_once_serialise_on_its_version(app: App) -> None:
+    # Two stores stand for two processes: each serialises its own changes to a user, so only
+    # the version condition keeps them apart. Every change still takes exactly one version.
+    client = app.clients.dynamodb
+    stores = [DynamoMessageStore(client, app.settings.table_name) for _ in range(2)]
+    alice = new_user("alice")
+    early = [message(new_user("s"), alice, n) for n in range(8)]
+    for n, m in enumerate(early):
+        await stores[n % 2].deliver(m)
+    late = [message(new_user("s"), alice, 100 + n) for n in range(16)]
+    await asyncio.gather(
+        *(stores[n % 2].deliver(m) for n, m in enumerate(late)),
+        *(stores[k % 2].mark_read(UserId(alice), [early[k].id], BASE) for k in range(8)),
+    )
+    batch = await stores[0].changes(UserId(alice), since=0, limit=100, now=datetime.now(UTC))
+    assert [c.version for c in batch.changes] == list(range(1, 33))
+    assert await stores[1].unread_count(UserId(alice)) == UnreadCount(16, 32)

@@ -17,6 +17,7 @@ from services import lambda_worker
 from services.app import App, Role
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
+from services.change_log import Delivered
 from services.domain import Message, MessageId, MessageReceived, UnreadCountChanged, UserId
 from services.domain import new_message_id as make_id
 from services.dynamodb.store import DynamoMessageStore
@@ -123,7 +124,7 @@ class FailingStore(DynamoMessageStore):
         super().__init__(app.clients.dynamodb, app.settings.table_name)
         self.failing = failing
 
-    async def deliver(self, message: Message) -> bool:
+    async def deliver(self, message: Message) -> Delivered:
         if message.id in self.failing:
             raise ConnectionError(f"simulated DynamoDB failure for {message.id}")
         return await super().deliver(message)

@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
+from services.change_log import InboxChange, LiveChange, MessageReceivedChange
 from services.delivery import BATCH_SIZE, DeliveryWorker, deliver
-from services.domain import MessageReceived, UnreadCount, UnreadCountChanged
+from services.domain import UnreadCount, UnreadCountChanged
 from services.errors import DependencyUnavailable
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageStore
 from tests.unit.support import ALICE, BOB, CAROL, make_message
@@ -33,10 +34,10 @@ async def test_deliver_stores_counts_and_announces(
     assert store.messages == {message.id: message}
     assert set(store.entries[ALICE]) == {message.id}
     assert await store.unread_count(ALICE) == UnreadCount(1, 1)
-    assert hub.published == [
-        (ALICE, UnreadCountChanged(ALICE, 1, 1)),
-        (ALICE, MessageReceived(message)),
-    ]
+    # One publish per change: the count and the message travel together.
+    change = InboxChange(1, 1, MessageReceivedChange(message.id))
+    assert hub.published == [(ALICE, LiveChange(change, message))]
+    assert store.logs[ALICE][1][0] == change
 
 
 async def test_deliver_twice_changes_nothing(store: FakeMessageStore, hub: FakeEventHub) -> None:
@@ -46,12 +47,12 @@ async def test_deliver_twice_changes_nothing(store: FakeMessageStore, hub: FakeE
     assert await store.unread_count(ALICE) == UnreadCount(1, 1)
     page = await store.list_inbox(ALICE, limit=10, before=None, unread_only=False)
     assert [e.id for e in page.entries] == [message.id]
-    # The count snapshot is repeated (harmless), the message is announced once.
+    # The count snapshot is repeated (harmless), the change is logged and announced once.
     assert hub.events_for(ALICE) == [
-        UnreadCountChanged(ALICE, 1, 1),
-        MessageReceived(message),
+        LiveChange(InboxChange(1, 1, MessageReceivedChange(message.id)), message),
         UnreadCountChanged(ALICE, 1, 1),
     ]
+    assert list(store.logs[ALICE]) == [1]
 
 
 async def test_deliver_survives_a_publisher_outage(
@@ -174,7 +175,8 @@ async def test_duplicated_queue_messages_deliver_once(
     assert len(queue.acknowledged) == 3
     assert await store.unread_count(ALICE) == UnreadCount(1, 1)
     assert list(store.entries[ALICE]) == [message.id]
-    assert hub.events_for(ALICE).count(MessageReceived(message)) == 1
+    received = [e for e in hub.events_for(ALICE) if isinstance(e, LiveChange)]
+    assert received == [LiveChange(InboxChange(1, 1, MessageReceivedChange(message.id)), message)]
 
 
 async def test_redelivery_after_a_lost_store_response(
@@ -373,3 +375,17 @@ async def test_drain_gives_up_quietly_on_a_queue_failure(
         await worker.drain()
     assert queue.pending == 1
     assert "draining the delivery queue failed" in caplog.text
+
+
+async def test_a_batch_delivers_each_recipients_messages_in_order(
+    worker: DeliveryWorker, queue: FakeDeliveryQueue, store: FakeMessageStore
+) -> None:
+    # Changes to one user serialise on its version: a batch must not race them against each
+    # other (on DynamoDB they would conflict and retry), and they keep the queue's order.
+    sent = [make_message(BOB, ALICE, n) for n in range(4)] + [make_message(BOB, CAROL, 9)]
+    for message in sent:
+        await queue.enqueue(message)
+    assert await worker.run_once() == 5
+    logged = [store.logs[ALICE][v][0].payload for v in sorted(store.logs[ALICE])]
+    assert logged == [MessageReceivedChange(m.id) for m in sent[:4]]
+    assert await store.unread_count(CAROL) == UnreadCount(1, 1)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.change_log import MessagesReadChange
 from services.domain import Message, MessageReceived, UnreadCount, UnreadCountChanged, UserId
 from services.errors import DependencyUnavailable
 from tests.fakes import (
@@ -25,7 +26,7 @@ async def delivered(
 ) -> list[Message]:
     sent = [make_message(BOB, recipient, n) for n in range(count)]
     for message in sent:
-        assert await store.deliver(message)
+        assert (await store.deliver(message)).stored
     return sent
 
 
@@ -33,7 +34,7 @@ async def test_counter_and_version(store: FakeMessageStore) -> None:
     assert await store.unread_count(ALICE) == UnreadCount(0, 0)
     sent = await delivered(store, 3)
     assert await store.unread_count(ALICE) == UnreadCount(3, 3)
-    assert not await store.deliver(sent[0])
+    assert not (await store.deliver(sent[0])).stored
     assert await store.unread_count(ALICE) == UnreadCount(3, 3)
     # One call flipping two: -2 unread, +1 version.
     await store.mark_read(ALICE, [sent[0].id, sent[1].id], BASE)
@@ -45,11 +46,14 @@ async def test_counter_and_version(store: FakeMessageStore) -> None:
     assert await store.unread_count(BOB) == UnreadCount(0, 0)
 
 
-async def test_mark_read_in_transactions_of_99(store: FakeMessageStore) -> None:
+async def test_mark_read_in_transactions_of_98(store: FakeMessageStore) -> None:
     sent = await delivered(store, 120)
-    await store.mark_read(ALICE, [m.id for m in sent[:100]], BASE)
-    # 99 entries + the counter fill one DynamoDB transaction: 100 entries take two.
+    marked = await store.mark_read(ALICE, [m.id for m in sent[:100]], BASE)
+    # 98 entries, the counter and the change fill one DynamoDB transaction: 100 take two.
     assert await store.unread_count(ALICE) == UnreadCount(20, 122)
+    flipped = [c.payload for c in marked.changes]
+    assert [len(p.message_ids) for p in flipped if isinstance(p, MessagesReadChange)] == [98, 2]
+    assert [c.version for c in marked.changes] == [121, 122]
 
 
 async def test_mark_read_returns_own_entries_in_order_keeping_read_at(
@@ -58,10 +62,10 @@ async def test_mark_read_returns_own_entries_in_order_keeping_read_at(
     sent = await delivered(store, 3)
     (carols,) = await delivered(store, 1, recipient=CAROL)
     first = await store.mark_read(ALICE, [sent[2].id], BASE)
-    assert [(e.id, e.read_at) for e in first] == [(sent[2].id, BASE)]
+    assert [(e.id, e.read_at) for e in first.entries] == [(sent[2].id, BASE)]
     later = BASE + timedelta(hours=1)
     result = await store.mark_read(ALICE, [sent[0].id, carols.id, sent[2].id], later)
-    assert [(e.id, e.read_at) for e in result] == [(sent[0].id, later), (sent[2].id, BASE)]
+    assert [(e.id, e.read_at) for e in result.entries] == [(sent[0].id, later), (sent[2].id, BASE)]
     assert not store.entries[CAROL][carols.id].is_read
 
 
@@ -142,7 +146,7 @@ async def test_failure_injection(store: FakeMessageStore) -> None:
     store.fail_after_commit.append(TimeoutError())
     with pytest.raises(TimeoutError):
         await store.deliver(message)
-    assert not await store.deliver(message)
+    assert not (await store.deliver(message)).stored
     store.failures["unread_count"] = [DependencyUnavailable("y")]
     with pytest.raises(DependencyUnavailable):
         await store.unread_count(ALICE)

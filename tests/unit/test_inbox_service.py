@@ -10,6 +10,7 @@ from typing import cast
 import pytest
 from ulid import ULID
 
+from services.change_log import InboxChange, LiveChange, MessagesReadChange
 from services.cursor import encode_cursor
 from services.delivery import DeliveryWorker, deliver
 from services.domain import (
@@ -538,15 +539,28 @@ async def test_mark_read_with_nothing_valid_skips_the_store(
     assert store.calls["mark_read"] == 0
 
 
-async def test_mark_read_publishes_the_count(
+async def test_mark_read_publishes_the_change_with_the_count(
     service: InboxService, store: FakeMessageStore, hub: FakeEventHub
 ) -> None:
     sent = await seed(store, hub, BOB, ALICE, 3)
     hub.published.clear()
-    await service.mark_read(ALICE, [sent[0].id])
+    result = await service.mark_read(ALICE, [sent[0].id])
     count = await store.unread_count(ALICE)
-    assert count.count == 2
-    assert hub.published == [(ALICE, UnreadCountChanged(ALICE, 2, count.version))]
+    assert count == UnreadCount(2, 4) == result.counter
+    change = InboxChange(4, 2, MessagesReadChange((sent[0].id,)))
+    assert hub.published == [(ALICE, LiveChange(change))]
+    assert store.logs[ALICE][4][0] == change
+
+
+async def test_mark_read_of_nothing_unread_publishes_nothing(
+    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
+) -> None:
+    sent = await seed(store, hub, BOB, ALICE, 1)
+    await service.mark_read(ALICE, [sent[0].id])
+    hub.published.clear()
+    result = await service.mark_read(ALICE, [sent[0].id])
+    assert result.counter == UnreadCount(0, 2)
+    assert hub.published == []
 
 
 async def test_mark_read_survives_a_publisher_outage(
@@ -602,8 +616,13 @@ async def test_mark_all_read_marks_what_is_older_than_the_call(
     assert ids_of(left.entries) == [m.id for m in reversed(newer)]
     assert await service.unread_count(CAROL) == 1
     assert not store.entries[CAROL][others.id].is_read
+    # One change per transaction of 98, each published with the count after it.
     count = await store.unread_count(ALICE)
-    assert hub.events_for(ALICE)[-1] == UnreadCountChanged(ALICE, 2, count.version)
+    published = [e for e in hub.events_for(ALICE) if isinstance(e, LiveChange)][-2:]
+    assert [(e.change.version, e.change.count) for e in published] == [
+        (count.version - 1, 2 + 151 - 98),
+        (count.version, 2),
+    ]
 
 
 async def test_mark_all_read_on_an_empty_inbox(
@@ -613,7 +632,7 @@ async def test_mark_all_read_on_an_empty_inbox(
     assert result.entries == []
     assert result.unread_count == 0
     assert store.calls["mark_read"] == 0
-    assert hub.published == [(ALICE, UnreadCountChanged(ALICE, 0, 0))]
+    assert hub.published == []
 
 
 async def test_mark_all_read_twice_changes_nothing_more(
