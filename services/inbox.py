@@ -209,9 +209,11 @@ class InboxService:
                     yield item.message
 
     async def _tell_senders(self, receipts: ReadReceipts) -> None:
-        """After the reader's own changes: its other devices learn of the read first."""
-        for sender, receipt in receipts.receipts():
-            await announce(self.publisher, receipt, to=sender)
+        """After the reader's own changes, so its other devices learn of the read first. All
+        at once: a markAllRead can owe a receipt to hundreds of senders."""
+        await asyncio.gather(
+            *(announce(self.publisher, r, to=sender) for sender, r in receipts.receipts())
+        )
 
     def _now(self) -> datetime:
         return to_millisecond(self.clock())
