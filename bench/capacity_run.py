@@ -18,6 +18,7 @@ from services.app import App
 from services.delivery import BATCH_SIZE, DeliveryWorker
 from services.domain import Message, MessageId, UserId, new_message_id
 from services.inbox import InboxService
+from services.presence import PresenceService
 from services.redis.message_cache import KEY_PREFIX
 
 PAGE_SIZE = 20
@@ -50,6 +51,7 @@ async def measure(
         await run.reads()
         await run.read_state()
         await run.live()
+        await run.presence()
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dynamodb_local_version": dynamodb_local_version,
@@ -220,6 +222,38 @@ class _Run:
             await cast(AsyncGenerator[int, None], stream).aclose()
 
         await self.measured("subscribe_unread_count", 1, subscribe_once)
+
+    async def presence(self) -> None:
+        """setTyping to a reader who has the chat open: pushed (the gate admits, one PUBLISH),
+        and again within the hold (throttled: the gate's SET alone). Each sample types from
+        its own user, so that every first call is admitted."""
+        presence, reader = self.metered.presence, self.reader
+        typists = [UserId(f"bench-typist-{self.tag}-{n}") for n in range(self.samples)]
+
+        async def type_once() -> None:
+            for typist in typists:
+                await presence.set_typing(typist, reader)
+
+        async with _watching_typing(presence, reader):
+            await self.measured("set_typing", self.samples, type_once)
+            await self.measured("set_typing_throttled", self.samples, type_once)
+
+
+@contextlib.asynccontextmanager
+async def _watching_typing(presence: PresenceService, user: UserId) -> AsyncIterator[None]:
+    """`user` has a chat open: the typing subscription, consumed as pushes arrive."""
+
+    async def watch() -> None:
+        async for _ in presence.watch_typing(user):
+            pass
+
+    task = asyncio.create_task(watch())
+    await asyncio.sleep(0.1)  # its subscription's confirmation, as in _online
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,7 @@ from services.delivery import DeliveryWorker
 from services.disabled import NoSendLimit
 from services.inbox import InboxService
 from services.ports import MessageCache
+from services.presence import PresenceService
 from services.redis.clients import RedisClients, SingleNodeChannels
 from services.sending import SendService
 
@@ -29,6 +30,7 @@ class Metered:
     cache: MessageCache
     # Its producer batches concurrent sends as the server's does (INBOXQL_SEND_BATCH_LINGER_MS).
     batching: SendService
+    presence: PresenceService
 
 
 @contextlib.asynccontextmanager
@@ -42,8 +44,9 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
     redis = RedisClients(
         commands, SingleNodeChannels(commands, metered_redis(settings.redis_url, meter))
     )
-    # The send rate limit is a policy, not a part of a send's cost: the profile prices sends
-    # without it, as it always has.
+    # The send and typing rate limits are policies, not parts of an operation's cost: the
+    # profile prices operations without them, as it always has (services/cost/workload.py
+    # adds each limit's one EVALSHA).
     unbatched = dataclasses.replace(settings, send_batch_linger_ms=0)
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -55,6 +58,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                         sqs=sqs,
                         redis=redis,
                         send_limiter=NoSendLimit(),
+                        typing_limiter=NoSendLimit(),
                     )
                 )
                 batching_app = await stack.enter_async_context(
@@ -80,6 +84,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 worker,
                 plain_app.inbox.cache,
                 batching_app.sending,
+                plain_app.presence,
             )
     finally:
         await redis.aclose()

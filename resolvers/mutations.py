@@ -27,3 +27,7 @@ async def mark_all_read(context: Context) -> MarkReadResult:
         return await context.app.inbox.mark_all_read(context.viewer)
     finally:
         forget_unread_counter(context)
+
+
+async def set_typing(context: Context, with_user_id: str) -> bool:
+    return await context.app.presence.set_typing(context.viewer, with_user_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from resolvers.context import Context
-from services.domain import Message, UnreadCount
+from services.domain import Message, ReadReceipt, Typing, UnreadCount
 
 
 def unread_count(context: Context) -> AsyncIterator[int]:
@@ -16,3 +16,11 @@ def versioned_unread_count(context: Context) -> AsyncIterator[UnreadCount]:
 
 def message_received(context: Context) -> AsyncIterator[Message]:
     return context.app.inbox.watch_messages(context.viewer)
+
+
+def typing(context: Context) -> AsyncIterator[Typing]:
+    return context.app.presence.watch_typing(context.viewer)
+
+
+def read_receipts(context: Context) -> AsyncIterator[ReadReceipt]:
+    return context.app.presence.watch_receipts(context.viewer)

@@ -7,8 +7,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.permission import BasePermission
 
-from schema import fields
+from schema import fields, presence
 from schema.permissions import IsAuthenticated
+from schema.presence import ReadReceipt, TypingEvent
 from schema.types import MarkReadPayload, Message, MessageConnection, UnreadCount, User
 
 AUTH: list[type[BasePermission]] = [IsAuthenticated]
@@ -52,6 +53,15 @@ class Mutation:
     mark_all_read: MarkReadPayload = strawberry.mutation(
         resolver=fields.mark_all_read, permission_classes=AUTH
     )
+    set_typing: bool = strawberry.mutation(
+        resolver=presence.set_typing,
+        permission_classes=AUTH,
+        description="Tell `withUserId` the caller is typing to them (the `typing` "
+        "subscription). True when a push went out now; false when one went out in the last "
+        "3 s (the throttle), for a note to self, or while the live feed is unavailable. Call "
+        "it every second or two while the user types: every call counts against the typing "
+        "rate limit (RATE_LIMITED).",
+    )
 
 
 @strawberry.type
@@ -71,4 +81,16 @@ class Subscription:
         resolver=fields.watch_messages,
         permission_classes=AUTH,
         description="Each new message for the caller, as it is delivered.",
+    )
+    typing: AsyncGenerator[TypingEvent, None] = strawberry.subscription(
+        resolver=presence.watch_typing,
+        permission_classes=AUTH,
+        description="Who is typing to the caller: at most one push per sender and "
+        "conversation every 3 s. Show the indicator for a few seconds after each.",
+    )
+    read_receipts: AsyncGenerator[ReadReceipt, None] = strawberry.subscription(
+        resolver=presence.watch_read_receipts,
+        permission_classes=AUTH,
+        description="The caller's sent messages as their recipients read them "
+        "(markRead, markAllRead): one receipt per reader and call. Best effort.",
     )

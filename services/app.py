@@ -22,6 +22,7 @@ from services.ports import (
     RateLimiter,
     TokenVerifier,
 )
+from services.presence import PresenceService
 from services.sending import SendService
 from services.settings import Settings
 
@@ -54,6 +55,7 @@ class RoleParts:
 
     inbox: InboxService | None = None
     sending: SendService | None = None
+    presence: PresenceService | None = None
     tokens: TokenVerifier | None = None
     persisted_queries: PersistedQueryStore | None = None
     # Every operation of a user counts once (schema/read_limit.py).
@@ -87,6 +89,10 @@ class App:
     @property
     def sending(self) -> SendService:
         return self._need(self.built.sending, "send service")
+
+    @property
+    def presence(self) -> PresenceService:
+        return self._need(self.built.presence, "presence service")
 
     @property
     def tokens(self) -> TokenVerifier:

@@ -37,7 +37,9 @@ from services.ports import (
     RateLimiter,
     SendRateLimiter,
     TokenVerifier,
+    TypingGate,
 )
+from services.presence import PresenceService
 from services.redis.clients import RedisClients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
@@ -47,16 +49,22 @@ from services.redis.persisted_queries import (
 )
 from services.redis.rate_limit import (
     READ_KEY_PREFIX,
+    TYPING_KEY_PREFIX,
     RedisRateLimiter,
     RedisRegistrationQuota,
     RedisSendRateLimiter,
 )
+from services.redis.typing_gate import RedisTypingGate
 from services.sending import SendService
 from services.settings import Settings
 from services.sqs.consumer import SqsDeliveryConsumer
 from services.sqs.producer import SqsDeliveryProducer
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import token_verifier
+
+# INBOXQL_TYPING_RATE_LIMIT is per minute: a typing indicator is a burst of a few seconds, and
+# one window length for everyone leaves a single number to tune.
+TYPING_RATE_WINDOW_SECONDS = 60
 
 
 @contextlib.asynccontextmanager
@@ -78,6 +86,8 @@ async def bootstrap(
     persisted_queries: PersistedQueryStore | None = None,
     read_limiter: RateLimiter | None = None,
     registration_quota: RateLimiter | None = None,
+    typing_limiter: SendRateLimiter | None = None,
+    typing_gate: TypingGate | None = None,
     clock: Callable[[], datetime] = utc_now,
     dynamodb: Any = None,
     sqs: Any = None,
@@ -136,6 +146,8 @@ async def bootstrap(
                 persisted_queries=persisted_queries,
                 read_limiter=read_limiter,
                 registration_quota=registration_quota,
+                typing_limiter=typing_limiter,
+                typing_gate=typing_gate,
             )
         if role != "lambda":
             parts.consumer = consumer or SqsDeliveryConsumer(
@@ -178,6 +190,8 @@ async def _api_parts(
     persisted_queries: PersistedQueryStore | None,
     read_limiter: RateLimiter | None,
     registration_quota: RateLimiter | None,
+    typing_limiter: SendRateLimiter | None,
+    typing_gate: TypingGate | None,
 ) -> RoleParts:
     if producer is None:
         sqs_producer = SqsDeliveryProducer(
@@ -229,11 +243,29 @@ async def _api_parts(
             if settings.persisted_query_quota
             else NoRegistrations()
         )
+    if typing_limiter is None:
+        typing_limiter = (
+            RedisSendRateLimiter(
+                opener.redis().commands,
+                limit=settings.typing_rate_limit,
+                window_seconds=TYPING_RATE_WINDOW_SECONDS,
+                key_prefix=TYPING_KEY_PREFIX,
+                name="typing",
+                what="typing notices",
+            )
+            if settings.typing_rate_limit
+            else NoSendLimit()
+        )
+    if typing_gate is None:
+        typing_gate = RedisTypingGate(opener.redis().commands)
     return RoleParts(
         inbox=InboxService(
             store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
         ),
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
+        presence=PresenceService(
+            gate=typing_gate, publisher=hub, events=hub, limiter=typing_limiter
+        ),
         tokens=tokens,
         persisted_queries=persisted_queries,
         read_limiter=read_limiter,

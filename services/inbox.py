@@ -40,6 +40,7 @@ from services.ports import (
     MessageStore,
     Metrics,
 )
+from services.receipts import ReadReceipts
 
 log = logging.getLogger("inboxql.inbox")
 
@@ -135,8 +136,13 @@ class InboxService:
         parsed = list(dict.fromkeys(p for p in map(parse_message_id, ids) if p is not None))
         if not parsed:
             return MarkReadResult([], await self.store.unread_count(user_id))
-        marked = await self.store.mark_read(user_id, parsed, self._now())
-        return MarkReadResult(marked.entries, await self._told(user_id, marked.changes))
+        now = self._now()
+        marked = await self.store.mark_read(user_id, parsed, now)
+        receipts = ReadReceipts(user_id)
+        receipts.add(marked, now)
+        result = MarkReadResult(marked.entries, await self._told(user_id, marked.changes))
+        await self._tell_senders(receipts)
+        return result
 
     async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
         # Only what was sent before the call: a steady stream of new messages cannot keep
@@ -144,12 +150,17 @@ class InboxService:
         up_to = id_upper_bound(self._now())
         returned: list[InboxEntry] = []
         changes: list[InboxChange] = []
+        receipts = ReadReceipts(user_id)
         # Newest first, chunk after chunk: the first entries flipped are the ones to return.
         while ids := await self.store.unread_ids(user_id, up_to=up_to, limit=MARK_ALL_READ_CHUNK):
-            marked = await self.store.mark_read(user_id, ids, self._now())
+            now = self._now()
+            marked = await self.store.mark_read(user_id, ids, now)
             returned.extend(marked.entries[: MARK_ALL_READ_RETURNED - len(returned)])
             changes.extend(marked.changes)
-        return MarkReadResult(returned, await self._told(user_id, changes))
+            receipts.add(marked, now)
+        result = MarkReadResult(returned, await self._told(user_id, changes))
+        await self._tell_senders(receipts)
+        return result
 
     async def unread_count(self, user_id: UserId) -> int:
         return (await self.store.unread_count(user_id)).count
@@ -196,6 +207,13 @@ class InboxService:
             async for item in stream:
                 if isinstance(item, MessageReceived | LiveChange) and item.message is not None:
                     yield item.message
+
+    async def _tell_senders(self, receipts: ReadReceipts) -> None:
+        """After the reader's own changes, so its other devices learn of the read first. All
+        at once: a markAllRead can owe a receipt to hundreds of senders."""
+        await asyncio.gather(
+            *(announce(self.publisher, r, to=sender) for sender, r in receipts.receipts())
+        )
 
     def _now(self) -> datetime:
         return to_millisecond(self.clock())

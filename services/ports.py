@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 from services.change_log import ChangeBatch, Delivered, LiveChange, MarkedRead
 from services.domain import (
+    ConversationId,
     InboxEntry,
     InboxEvent,
     Message,
@@ -144,6 +145,14 @@ class TokenVerifier(Protocol):
 class SendRateLimiter(Protocol):
     async def admit(self, sender_id: UserId) -> None:
         """Count one send by `sender_id`; raise RateLimited when over the limit."""
+
+
+class TypingGate(Protocol):
+    """One typing push per sender and conversation per hold period, across every process."""
+
+    async def admit(self, from_user: UserId, conversation: ConversationId) -> bool:
+        """True for the first call of a hold period (the caller pushes), False while one is
+        held; DependencyUnavailable when the gate cannot be asked."""
 
 
 class RateLimiter(Protocol):

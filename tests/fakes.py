@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from services.change_log import (
 )
 from services.disabled import NO_METRICS
 from services.domain import (
+    ConversationId,
     InboxEntry,
     Message,
     MessageId,
@@ -57,6 +59,7 @@ from services.ports import (
     RateLimiter,
     SendRateLimiter,
     TokenVerifier,
+    TypingGate,
 )
 from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
@@ -612,6 +615,29 @@ class FakePersistedQueryStore:
             self.documents[sha256_hash] = query
 
 
+class FakeTypingGate:
+    """`TypingGate` in memory: a sender and conversation admitted once per `hold_seconds` of
+    `clock` (monotonic seconds); `unavailable = True` raises like a Redis outage."""
+
+    def __init__(
+        self, *, hold_seconds: float = 3.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.hold_seconds = hold_seconds
+        self.clock = clock
+        self.unavailable = False
+        self.held_until: dict[tuple[UserId, ConversationId], float] = {}
+
+    async def admit(self, from_user: UserId, conversation: ConversationId) -> bool:
+        if self.unavailable:
+            raise DependencyUnavailable("redis: connection refused (fake)")
+        now = self.clock()
+        key = (from_user, conversation)
+        if self.held_until.get(key, now) > now:
+            return False
+        self.held_until[key] = now + self.hold_seconds
+        return True
+
+
 def _fakes_obey_their_ports(
     *,
     store: FakeMessageStore,
@@ -622,6 +648,7 @@ def _fakes_obey_their_ports(
     limiter: FakeSendRateLimiter,
     persisted: FakePersistedQueryStore,
     counter: FakeRateLimiter,
+    typing_gate: FakeTypingGate,
 ) -> None:
     """Never called: mypy checks here that every fake satisfies its Protocol structurally."""
     _store: MessageStore = store
@@ -633,6 +660,7 @@ def _fakes_obey_their_ports(
     _limiter: SendRateLimiter = limiter
     _counter: RateLimiter = counter
     _persisted: PersistedQueryStore = persisted
+    _typing_gate: TypingGate = typing_gate
     _metrics: Metrics = NO_METRICS
 
 
@@ -648,6 +676,8 @@ async def in_memory_app(
     send_limiter: SendRateLimiter | None = None,
     read_limiter: RateLimiter | None = None,
     registration_quota: RateLimiter | None = None,
+    typing_limiter: SendRateLimiter | None = None,
+    typing_gate: TypingGate | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[App]:
     """The api role through the composition root with every port in memory: what is not given
@@ -666,6 +696,8 @@ async def in_memory_app(
         persisted_queries=FakePersistedQueryStore(),
         read_limiter=read_limiter or FakeRateLimiter(),
         registration_quota=registration_quota or FakeRateLimiter(),
+        typing_limiter=typing_limiter or FakeSendRateLimiter(),
+        typing_gate=typing_gate or FakeTypingGate(),
         clock=clock,
     ) as app:
         yield app

@@ -31,6 +31,10 @@ class UsageProfile:
     unread_count_queries_per_day: float = 10.0
     # Sessions a day that open the two subscriptions (unreadCount, messageReceived).
     live_sessions_per_day: float = 3.0
+    # `setTyping` calls: a client calls every 2 s or so while its user types, a few per message
+    # sent; the 3 s gate pushes about every other one (the rest only ask Redis).
+    typing_calls_per_day: float = 40.0
+    typing_pushed_share: float = 0.5
     # Hours a day a user has a live WebSocket open (pushes and held connections).
     live_connection_hours_per_day: float = 2.0
     # Average message body, in characters (ASCII); the bench measured 200 and 5,000.

@@ -40,6 +40,8 @@ REQUIRED_OPERATIONS = (
     "mark_all_read_50",
     "unread_count",
     "subscribe_unread_count",
+    "set_typing",
+    "set_typing_throttled",
 )
 
 

@@ -36,6 +36,15 @@ def send_cost(m: Measurements, usage: UsageProfile, batch: float) -> OperationCo
     return api.plus(worker)
 
 
+def typing_cost(m: Measurements, usage: UsageProfile, online: float) -> OperationCost:
+    pushed = m.op("set_typing")
+    pushed = OperationCost(
+        redis_ecpus=pushed.redis_ecpus, redis_push_ecpus=pushed.redis_push_ecpus * online
+    )
+    throttled = m.op("set_typing_throttled")
+    return mixed(pushed, throttled, usage.typing_pushed_share).plus(LIMIT_CHECK)
+
+
 def mixed(hot: OperationCost, cold: OperationCost, hit_ratio: float) -> OperationCost:
     return hot.scaled(hit_ratio).plus(cold.scaled(1 - hit_ratio))
 
@@ -77,6 +86,8 @@ def daily_operations(
         "unreadCount": (usage.unread_count_queries_per_day, m.op("unread_count")),
         # Two subscribes, each counted by the read limit.
         "live session": (usage.live_sessions_per_day, session.plus(LIMIT_CHECK)),
+        # Counted by the typing limit too. A push reaches an online reader only.
+        "setTyping": (usage.typing_calls_per_day, typing_cost(m, usage, online)),
     }
     return {name: (calls, cost.plus(LIMIT_CHECK)) for name, (calls, cost) in operations.items()}
 
@@ -103,13 +114,20 @@ def response_bytes_per_day(usage: UsageProfile, a: Assumptions) -> float:
             + a.response_overhead_bytes
         )
         + usage.unread_count_queries_per_day * a.response_overhead_bytes
+        # setTyping answers a bare Boolean.
+        + usage.typing_calls_per_day * a.response_overhead_bytes
     )
     online = min(1.0, usage.live_connection_hours_per_day / 24)
     # Each received message pushes messageReceived and an unreadCount to an online user; each
-    # markRead/markAllRead pushes an unreadCount.
+    # markRead/markAllRead pushes an unreadCount to the reader and a receipt to the sender
+    # (counted once: one sender per read, the usual case); a typing push is one small event.
     pushes = (
         usage.sends_per_day * online * (body + 2 * a.push_overhead_bytes)
-        + (usage.mark_reads_per_day + usage.mark_all_reads_per_day) * online * a.push_overhead_bytes
+        + (usage.mark_reads_per_day + usage.mark_all_reads_per_day)
+        * online
+        * 2
+        * a.push_overhead_bytes
+        + usage.typing_calls_per_day * usage.typing_pushed_share * online * a.push_overhead_bytes
     )
     return requests + pushes
 
@@ -123,4 +141,5 @@ def requests_per_day(usage: UsageProfile) -> float:
         + usage.mark_reads_per_day
         + usage.mark_all_reads_per_day
         + usage.unread_count_queries_per_day
+        + usage.typing_calls_per_day
     )

@@ -32,6 +32,7 @@ log = logging.getLogger("inboxql.rate_limit")
 SEND_KEY_PREFIX = "inboxql:rate:send:"
 READ_KEY_PREFIX = "inboxql:rate:read:"
 PERSISTED_QUERY_KEY_PREFIX = "inboxql:rate:apq:"
+TYPING_KEY_PREFIX = "inboxql:rate:typing:"
 # Not a user id any token can carry (they are never empty): the key of a count for everyone.
 ALL_USERS = UserId("")
 
@@ -128,14 +129,25 @@ class RedisRegistrationQuota:
 
 
 class RedisSendRateLimiter(RedisRateLimiter):
-    """The send limit: `inboxql:rate:send:<user>`, in messages."""
+    """A limit on something a user sends: messages (`inboxql:rate:send:<user>`, the default)
+    or typing notices (`TYPING_KEY_PREFIX`), each under its own prefix, so neither uses up
+    the other."""
 
-    def __init__(self, client: Redis | RedisCluster, *, limit: int, window_seconds: int) -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        limit: int,
+        window_seconds: int,
+        key_prefix: str = SEND_KEY_PREFIX,
+        name: str = "send",
+        what: str = "messages",
+    ) -> None:
         super().__init__(
             client,
-            key_prefix=SEND_KEY_PREFIX,
-            name="send",
-            what="messages",
+            key_prefix=key_prefix,
+            name=name,
+            what=what,
             limit=limit,
             window_seconds=window_seconds,
         )

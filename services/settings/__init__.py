@@ -122,6 +122,8 @@ class Settings:
     # Per user, shared by every process through Redis; 0 turns the limit off.
     send_rate_limit: int = _declared("send_rate_limit")
     send_rate_window_seconds: int = _declared("send_rate_window_seconds")
+    # setTyping calls per user per minute, shared like the send limit; 0 turns it off.
+    typing_rate_limit: int = _declared("typing_rate_limit")
     # Slow clients: a request head, then its body, must arrive within these (web/).
     header_timeout_seconds: float = _declared("header_timeout_seconds")
     body_timeout_seconds: float = _declared("body_timeout_seconds")

@@ -165,6 +165,15 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "seconds in the send rate limit's window",
     ),
     EnvRow(
+        "INBOXQL_TYPING_RATE_LIMIT",
+        "typing_rate_limit",
+        integer(0, 1_000_000),
+        "60",
+        "setTyping calls per user per minute; 0: no limit",
+        "`setTyping` calls per user per minute, counted in Redis across processes (apart from "
+        "the send limit); `0` turns the limit off",
+    ),
+    EnvRow(
         "INBOXQL_HEADER_TIMEOUT",
         "header_timeout_seconds",
         POSITIVE_NUMBER,

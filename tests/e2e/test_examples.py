@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ def variables_for(name: str, peer: str, message_id: str) -> dict[str, Any]:
             "clientMessageId": "ex-1",
         },
         "MarkRead": {"ids": [message_id]},
+        "SetTyping": {"withUserId": peer},
     }
     return known.get(name, {})
 
@@ -42,6 +43,18 @@ async def first_push(server: Server, user: str, document: str) -> Any:
         message = json.loads(await asyncio.wait_for(ws.recv(), 20))
         assert message["type"] == "next", message
         return message["payload"]
+
+
+async def pushed_while(push: Awaitable[Any], trigger: Callable[[], Awaitable[Any]]) -> Any:
+    """`push`'s result, triggering again every half second until it comes (a subscription
+    gives no sign of when it is live), within a deadline."""
+    pending = asyncio.ensure_future(push)
+    deadline = asyncio.get_running_loop().time() + 20
+    while not pending.done():
+        await trigger()
+        await asyncio.wait({pending}, timeout=0.5)
+        assert asyncio.get_running_loop().time() < deadline, "nothing was pushed"
+    return pending.result()
 
 
 EXAMPLES = {path.stem: path.read_text() for path in sorted(OPERATIONS.glob("*.graphql"))}
@@ -70,6 +83,21 @@ async def test_example_operation_runs(name: str, server: Server, as_user: Client
             await asyncio.wait({pushed}, timeout=0.5)
             assert loop.time() < deadline, "messageReceived pushed nothing"
         assert pushed.result()["data"]["messageReceived"]["senderId"] == bob
+    elif name == "OnTyping":
+        # The same: bob types until one push gets through (the gate lets one in per 3 s).
+        pushed = await pushed_while(
+            first_push(server, alice, document),
+            lambda: as_user(bob).data(EXAMPLES["SetTyping"], {"withUserId": alice}),
+        )
+        assert pushed["data"]["typing"]["fromUserId"] == bob
+    elif name == "OnReadReceipts":
+        # Bob is told when alice reads his messages: she reads each new one until he is.
+        async def read_one_more() -> None:
+            await as_user(bob).send(alice, "read me")
+            await as_user(alice).data(EXAMPLES["MarkAllRead"])
+
+        pushed = await pushed_while(first_push(server, bob, document), read_one_more)
+        assert pushed["data"]["readReceipts"]["readerId"] == alice
     else:
         data = await as_user(alice).data(document, variables_for(name, bob, sent["id"]))
         assert data and all(value is not None for value in data.values()), data

@@ -85,6 +85,15 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
     assert live["dynamodb"]["calls"] == {"GetItem": 1.0}
     assert live["redis_commands"].get("SUBSCRIBE") == 1
 
+    # setTyping: the gate's SET, and a PUBLISH (pushed to the reader) only when it admits;
+    # nothing in DynamoDB either way. A markRead publishes the sender's receipt too.
+    typing, throttled = figures["set_typing"], figures["set_typing_throttled"]
+    assert typing["redis_commands"] == {"SET": 1.0, "PUBLISH": 1.0, "(pushed message)": 1.0}
+    assert throttled["redis_commands"] == {"SET": 1.0}
+    for op in (typing, throttled):
+        assert op["dynamodb"]["calls"] == {}
+    assert one["redis_commands"]["PUBLISH"] == 2  # the reader's change, the sender's receipt
+
 
 def test_transaction_units_follow_the_per_item_rule() -> None:
     entry = {

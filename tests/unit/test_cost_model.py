@@ -41,6 +41,7 @@ IDLE = UsageProfile(
     mark_reads_per_day=0,
     mark_all_reads_per_day=0,
     unread_count_queries_per_day=0,
+    typing_calls_per_day=0,
     live_sessions_per_day=0,
     live_connection_hours_per_day=0,
     client_message_id_share=0,
@@ -96,6 +97,28 @@ def test_client_message_id_adds_its_reservation() -> None:
     usage = UsageProfile(**{**IDLE.__dict__, "sends_per_day": 1, "client_message_id_share": 0.5})
     table = prices(dynamodb_write_request_unit=1.0)
     assert cost_of("DynamoDB writes", 1, usage, table) == pytest.approx(DAYS_PER_MONTH * 10.5)
+
+
+def test_typing_ecpus_by_hand() -> None:
+    usage = UsageProfile(
+        **{
+            **IDLE.__dict__,
+            "typing_calls_per_day": 10,
+            "typing_pushed_share": 0.25,
+            "live_connection_hours_per_day": 12,
+        }
+    )
+    m = measurements(
+        set_typing=OperationCost(redis_ecpus=2, redis_push_ecpus=1),
+        set_typing_throttled=OperationCost(redis_ecpus=1),
+    )
+    table = prices(elasticache_valkey_serverless_ecpu=1.0)
+    bill = monthly_cost(1, m, usage, table, QUIET).by_service()
+    # A quarter pushed (2 ECPUs, and the push to a reader online half the day), the rest
+    # throttled (1), plus the typing limit and the read limit (1 each) on every call.
+    per_call = 0.25 * (2 + 1 * 0.5) + 0.75 * 1 + 2
+    expected = 10 * DAYS_PER_MONTH * per_call
+    assert bill["ElastiCache Serverless (Valkey)"] == pytest.approx(expected)
 
 
 def test_sqs_requests_grow_as_light_traffic_shrinks_batches() -> None:
