@@ -53,6 +53,7 @@ from services.redis.rate_limit import (
 )
 from services.sending import SendService
 from services.settings import Settings
+from services.sync import SyncService
 from services.sqs.consumer import SqsDeliveryConsumer
 from services.sqs.producer import SqsDeliveryProducer
 from services.tokens.verified_tokens import VerifiedTokens
@@ -229,10 +230,13 @@ async def _api_parts(
             if settings.persisted_query_quota
             else NoRegistrations()
         )
+    inbox = InboxService(
+        store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
+    )
     return RoleParts(
-        inbox=InboxService(
-            store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
-        ),
+        inbox=inbox,
+        # Bodies of a page of changes come as the inbox's do: the cache, then the store.
+        sync=SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock),
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
         tokens=tokens,
         persisted_queries=persisted_queries,
