@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from resolvers.context import Context
+from services.change_log import LiveChange
 from services.domain import Message, UnreadCount
 
 
@@ -16,3 +17,7 @@ def versioned_unread_count(context: Context) -> AsyncIterator[UnreadCount]:
 
 def message_received(context: Context) -> AsyncIterator[Message]:
     return context.app.inbox.watch_messages(context.viewer)
+
+
+def inbox_events(context: Context, since_version: int | None) -> AsyncIterator[LiveChange]:
+    return context.app.sync.watch(context.viewer, since_version)

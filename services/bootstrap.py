@@ -53,9 +53,9 @@ from services.redis.rate_limit import (
 )
 from services.sending import SendService
 from services.settings import Settings
-from services.sync import SyncService
 from services.sqs.consumer import SqsDeliveryConsumer
 from services.sqs.producer import SqsDeliveryProducer
+from services.sync import SyncService
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import token_verifier
 

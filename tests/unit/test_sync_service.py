@@ -66,6 +66,9 @@ class Watcher:
         except InboxError as error:
             self.error = error
 
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
     def versions(self) -> list[int]:
         return [event.change.version for event in self.seen]
 
@@ -91,7 +94,7 @@ async def watch(sync: SyncService, hub: FakeEventHub) -> AsyncIterator[Watch]:
         watcher.task = asyncio.create_task(watcher._run())
         started.append(watcher)
         await eventually(
-            lambda: hub.subscriber_count(BOB) > 0 or watcher.task.done(),  # type: ignore[union-attr]
+            lambda: hub.subscriber_count(BOB) > 0 or watcher.done(),
             "the watch to subscribe",
         )
         return watcher
@@ -172,7 +175,7 @@ async def test_a_received_message_deleted_later_comes_without_its_body(
 ) -> None:
     live = await receive(store, 1)
     assert live.message is not None
-    change, at = store.logs[BOB][1]
+    _, at = store.logs[BOB][1]
     deleted = InboxChange(1, 1, MessageReceivedChange(live.message.id, deleted_at=clock()))
     store.logs[BOB][1] = (deleted, at)
     (event,) = (await sync.changes(BOB, since=0, first=10)).events
@@ -296,7 +299,7 @@ async def test_watch_since_too_old_ends_with_sync_too_old(
     await receive_many(store, 3)
     clock.advance(timedelta(days=8))
     watcher = await watch(1)
-    await eventually(lambda: watcher.task.done(), "the watch to end")  # type: ignore[union-attr]
+    await eventually(watcher.done, "the watch to end")
     assert isinstance(watcher.error, SyncTooOld)
     assert watcher.seen == []
 
@@ -308,18 +311,16 @@ async def test_watch_ends_with_sync_too_old_when_a_gap_cannot_be_filled(
     _, _, third = await receive_many(store, 3)
     del store.logs[BOB][2]  # a hole in the log: what an unlogged write leaves
     await hub.publish(BOB, third)
-    await eventually(lambda: watcher.task.done(), "the watch to end")  # type: ignore[union-attr]
+    await eventually(watcher.done, "the watch to end")
     assert isinstance(watcher.error, SyncTooOld)
     assert watcher.seen == []
 
 
 @pytest.mark.parametrize("since", [-1, 5])
-async def test_watch_refuses_a_bad_since(
-    store: FakeMessageStore, watch: Watch, since: int
-) -> None:
+async def test_watch_refuses_a_bad_since(store: FakeMessageStore, watch: Watch, since: int) -> None:
     await receive_many(store, 2)
     watcher = await watch(since)
-    await eventually(lambda: watcher.task.done(), "the watch to end")  # type: ignore[union-attr]
+    await eventually(watcher.done, "the watch to end")
     assert isinstance(watcher.error, BadUserInput)
 
 
@@ -375,4 +376,3 @@ async def test_watch_is_gap_free_under_a_hostile_feed(seed: int, clock: FakeCloc
         assert watcher.task is not None
         watcher.task.cancel()
         await asyncio.gather(watcher.task, return_exceptions=True)
-
