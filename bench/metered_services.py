@@ -18,6 +18,7 @@ from services.inbox import InboxService
 from services.ports import MessageCache
 from services.redis.clients import RedisClients, SingleNodeChannels
 from services.sending import SendService
+from services.sync import SyncService
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Metered:
     meter: Meter
     inbox: InboxService
     sending: SendService
+    sync: SyncService
     worker: DeliveryWorker
     cache: MessageCache
     # Its producer batches concurrent sends as the server's does (INBOXQL_SEND_BATCH_LINGER_MS).
@@ -77,6 +79,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 meter,
                 plain_app.inbox,
                 plain_app.sending,
+                plain_app.sync,
                 worker,
                 plain_app.inbox.cache,
                 batching_app.sending,
