@@ -1,6 +1,5 @@
-"""SyncService over the fakes: `changes` pages, and `watch`, whose versions must come strictly
-+1 apart whatever the live feed does (lost, late, repeated or reordered publishes, gap markers,
-overflowing queues)."""
+"""SyncService.watch over the fakes: versions must come strictly +1 apart whatever the live
+feed does (lost, late, repeated or reordered publishes, gap markers, overflowing queues)."""
 
 from __future__ import annotations
 
@@ -12,41 +11,17 @@ from datetime import timedelta
 
 import pytest
 
-from services.change_log import (
-    InboxChange,
-    LiveChange,
-    MessageReceivedChange,
-)
+from services.change_log import LiveChange
 from services.domain import Message, Typing, UnreadCountChanged, conversation_id
 from services.errors import BadUserInput, InboxError, SyncTooOld
-from services.inbox import InboxService
 from services.sync import SyncService
 from tests.fakes import FakeClock, FakeEventHub, FakeMessageCache, FakeMessageStore
 from tests.polling import eventually
 from tests.unit.support import ALICE, BOB, make_message
+from tests.unit.sync_support import receive, receive_many, sync, sync_service
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def sync(
-    store: FakeMessageStore, hub: FakeEventHub, cache: FakeMessageCache, clock: FakeClock
-) -> SyncService:
-    store.now = clock
-    inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, clock=clock)
-    return SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock)
-
-
-async def receive(store: FakeMessageStore, n: int) -> LiveChange:
-    """Bob receives message n: committed, not published (the test decides what the hub sees)."""
-    message = make_message(ALICE, BOB, n)
-    delivered = await store.deliver(message)
-    assert delivered.change is not None
-    return LiveChange(delivered.change, message)
-
-
-async def receive_many(store: FakeMessageStore, count: int) -> list[LiveChange]:
-    return [await receive(store, n) for n in range(count)]
+__all__ = ["sync"]  # the fixture, used by name
 
 
 @dataclass
@@ -104,98 +79,6 @@ async def watch(sync: SyncService, hub: FakeEventHub) -> AsyncIterator[Watch]:
         assert watcher.task is not None
         watcher.task.cancel()
         await asyncio.gather(watcher.task, return_exceptions=True)
-
-
-# --- changes ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("since", "first"), [(-1, 10), (0, 0), (0, 101), (0, -5)])
-async def test_changes_refuses_bad_arguments(sync: SyncService, since: int, first: int) -> None:
-    with pytest.raises(BadUserInput):
-        await sync.changes(BOB, since=since, first=first)
-
-
-async def test_changes_beyond_the_current_version_is_bad_input(
-    sync: SyncService, store: FakeMessageStore
-) -> None:
-    await receive_many(store, 2)
-    with pytest.raises(BadUserInput):
-        await sync.changes(BOB, since=3, first=10)
-
-
-async def test_changes_page_contiguously_with_counts_and_messages(
-    sync: SyncService, store: FakeMessageStore
-) -> None:
-    received = await receive_many(store, 5)
-    read = await store.mark_read(BOB, [received[0].change.payload.message_id], store.now())  # type: ignore[union-attr]
-    events: list[LiveChange] = []
-    since = 0
-    while True:
-        page = await sync.changes(BOB, since=since, first=2)
-        events.extend(page.events)
-        assert page.version == (page.events[-1].change.version if page.events else since)
-        since = page.version
-        if not page.has_more:
-            break
-    assert [event.change.version for event in events] == [1, 2, 3, 4, 5, 6]
-    assert [event.change.count for event in events] == [1, 2, 3, 4, 5, 4]
-    assert [event.message for event in events[:5]] == [live.message for live in received]
-    assert events[5].message is None
-    assert events[5] == LiveChange(read.changes[0])
-    empty = await sync.changes(BOB, since=6, first=100)
-    assert (empty.events, empty.version, empty.has_more) == ((), 6, False)
-
-
-async def test_changes_loads_a_pages_bodies_in_one_lookup(
-    sync: SyncService, store: FakeMessageStore, cache: FakeMessageCache
-) -> None:
-    await receive_many(store, 30)
-    page = await sync.changes(BOB, since=0, first=100)
-    assert len(page.events) == 30
-    assert cache.calls["get_many"] == 1
-    assert store.calls["get_messages"] == 1
-    await sync.changes(BOB, since=0, first=100)
-    assert cache.calls["get_many"] == 2
-    assert store.calls["get_messages"] == 1  # the second page came from the cache
-
-
-async def test_changes_after_retention_is_sync_too_old(
-    sync: SyncService, store: FakeMessageStore, clock: FakeClock
-) -> None:
-    await receive_many(store, 2)
-    clock.advance(timedelta(days=7, seconds=1))
-    with pytest.raises(SyncTooOld):
-        await sync.changes(BOB, since=0, first=10)
-    # Up to date is never too old: nothing is missing.
-    assert (await sync.changes(BOB, since=2, first=10)).events == ()
-
-
-async def test_a_received_message_deleted_later_comes_without_its_body(
-    sync: SyncService, store: FakeMessageStore, clock: FakeClock
-) -> None:
-    live = await receive(store, 1)
-    assert live.message is not None
-    _, at = store.logs[BOB][1]
-    deleted = InboxChange(1, 1, MessageReceivedChange(live.message.id, deleted_at=clock()))
-    store.logs[BOB][1] = (deleted, at)
-    (event,) = (await sync.changes(BOB, since=0, first=10)).events
-    assert event.message is not None
-    assert event.message.body == ""
-    assert event.message.id == live.message.id
-
-
-async def test_a_logged_message_that_is_not_stored_is_an_internal_error(
-    sync: SyncService, store: FakeMessageStore
-) -> None:
-    live = await receive(store, 1)
-    assert live.message is not None
-    del store.messages[live.message.id]
-    with pytest.raises(InboxError) as raised:
-        await sync.changes(BOB, since=0, first=10)
-    assert raised.value.code == "INTERNAL_SERVER_ERROR"
-
-
-# --- watch -----------------------------------------------------------------------------
 
 
 async def test_watch_without_since_starts_at_the_current_version(
@@ -330,10 +213,9 @@ async def test_watch_is_gap_free_under_a_hostile_feed(seed: int, clock: FakeCloc
     overflows a small queue: the watch still yields every version once, in order."""
     chance = random.Random(seed)
     store, cache, hub = FakeMessageStore(), FakeMessageCache(), FakeEventHub(queue_size=8)
-    inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, clock=clock)
-    sync = SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock)
+    service = sync_service(store, hub, cache, clock)
     await receive_many(store, 5)
-    watcher = Watcher(sync, since=chance.choice([None, 0, 2]))
+    watcher = Watcher(service, since=chance.choice([None, 0, 2]))
     watcher.task = asyncio.create_task(watcher._run())
     await hub.wait_for_subscriber(BOB)
     start = 5 if watcher.since is None else watcher.since
