@@ -22,6 +22,7 @@ from services.presence import PresenceService
 from services.redis.message_cache import KEY_PREFIX
 
 PAGE_SIZE = 20
+CHANGES_PAGE_SIZE = 100
 MARK_ALL_READ_SIZE = 50
 BODY_CHARS = 200
 LARGE_BODY_CHARS = 5000
@@ -50,6 +51,7 @@ async def measure(
         await run.sends()
         await run.reads()
         await run.read_state()
+        await run.sync()
         await run.live()
         await run.presence()
     return {
@@ -210,6 +212,30 @@ class _Run:
         await self.measured("mark_read_20", 1, lambda: inbox.mark_read(self.reader, batch))
         await self.measured(
             f"mark_all_read_{MARK_ALL_READ_SIZE}", 1, lambda: inbox.mark_all_read(self.bulk)
+        )
+
+    async def sync(self) -> None:
+        """`changes`: a full page of a log of received messages and a markRead of 20 (bodies
+        cached, as the pushes of a catching-up client's messages left them), and an empty
+        page at the current version, the call of a client that is up to date."""
+        sync, syncer = self.metered.sync, UserId(f"bench-sync-{self.tag}")
+        with self.meter.paused():
+            start = datetime.now(UTC) - timedelta(hours=1)
+            sent = [_message(self.sender, syncer, start, n) for n in range(CHANGES_PAGE_SIZE)]
+            for message in sent:
+                await self.app.store.deliver(message)
+            await self.app.store.mark_read(
+                syncer, [m.id for m in sent[:PAGE_SIZE]], datetime.now(UTC)
+            )
+            await self.metered.cache.put_many(sent)
+            current = (await self.app.store.unread_count(syncer)).version
+        await self.measured(
+            "changes_page", 1, lambda: sync.changes(syncer, since=1, first=CHANGES_PAGE_SIZE)
+        )
+        await self.measured(
+            "changes_empty",
+            1,
+            lambda: sync.changes(syncer, since=current, first=CHANGES_PAGE_SIZE),
         )
 
     async def live(self) -> None:

@@ -19,6 +19,7 @@ from services.ports import MessageCache
 from services.presence import PresenceService
 from services.redis.clients import RedisClients, SingleNodeChannels
 from services.sending import SendService
+from services.sync import SyncService
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Metered:
     meter: Meter
     inbox: InboxService
     sending: SendService
+    sync: SyncService
     worker: DeliveryWorker
     cache: MessageCache
     # Its producer batches concurrent sends as the server's does (INBOXQL_SEND_BATCH_LINGER_MS).
@@ -81,6 +83,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 meter,
                 plain_app.inbox,
                 plain_app.sending,
+                plain_app.sync,
                 worker,
                 plain_app.inbox.cache,
                 batching_app.sending,

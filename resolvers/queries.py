@@ -5,6 +5,7 @@ import asyncio
 from resolvers.context import Context
 from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount
 from services.errors import InboxError
+from services.sync import SyncPage
 
 
 async def unread_count(context: Context) -> int:
@@ -66,3 +67,7 @@ async def message_body(context: Context, message_id: MessageId) -> str:
     if found is None:
         raise InboxError(f"message {message_id} has an inbox entry but no body")
     return found.body
+
+
+async def changes(context: Context, *, since: int, first: int) -> SyncPage:
+    return await context.app.sync.changes(context.viewer, since=since, first=first)

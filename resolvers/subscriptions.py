@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from resolvers.context import Context
+from services.change_log import LiveChange
 from services.domain import Message, ReadReceipt, Typing, UnreadCount
 
 
@@ -24,3 +25,7 @@ def typing(context: Context) -> AsyncIterator[Typing]:
 
 def read_receipts(context: Context) -> AsyncIterator[ReadReceipt]:
     return context.app.presence.watch_receipts(context.viewer)
+
+
+def inbox_events(context: Context, since_version: int | None) -> AsyncIterator[LiveChange]:
+    return context.app.sync.watch(context.viewer, since_version)

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 
 from schema.errors import ErrorCodes, map_errors_in_place
+from schema.events import EVENT_TYPES
 from schema.message_nodes import MessageNodeLimit
 from schema.metrics import OperationMetrics
 from schema.mutation_rule import OneRootFieldPerMutation
@@ -71,6 +72,8 @@ def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        # Only the `InboxEvent` interface is named by a field: its kinds are listed here.
+        types=EVENT_TYPES,
         # Factories: Strawberry builds extensions per operation; the parse and validation caches
         # behind CachedParser/ValidationCache are process-wide all the same.
         extensions=extensions,

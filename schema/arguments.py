@@ -18,3 +18,7 @@ def given(value: T | UnsetType | None) -> T | None:
 
 def page_size(first: int | None) -> int:
     return DEFAULT_PAGE_SIZE if first is None else first
+
+
+# `changes` pages default to the most a page may hold: catching up is the usual call.
+CHANGES_PAGE_SIZE = 100

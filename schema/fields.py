@@ -10,7 +10,8 @@ import strawberry
 from strawberry import UNSET
 
 from resolvers import mutations, queries, subscriptions
-from schema.arguments import given, page_size
+from schema.arguments import CHANGES_PAGE_SIZE, given, page_size
+from schema.events import ChangePage, InboxEvent, change_page, inbox_event
 from schema.info import Info
 from schema.types import (
     MarkReadPayload,
@@ -66,6 +67,13 @@ async def conversation(
     return MessageConnection.from_page(page)
 
 
+async def changes(info: Info, since: int, first: int | None = CHANGES_PAGE_SIZE) -> ChangePage:
+    page = await queries.changes(
+        info.context, since=since, first=CHANGES_PAGE_SIZE if first is None else first
+    )
+    return change_page(info.context.viewer, page)
+
+
 async def send_message(info: Info, input: SendMessageInput) -> Message:
     sent = await mutations.send_message(
         info.context, input.recipient_id, input.body, given(input.client_message_id)
@@ -95,3 +103,11 @@ async def watch_versioned_unread_count(info: Info) -> AsyncGenerator[UnreadCount
 async def watch_messages(info: Info) -> AsyncGenerator[Message, None]:
     async for received in subscriptions.message_received(info.context):
         yield Message.unread(received)
+
+
+async def watch_inbox_events(
+    info: Info, since_version: int | None = UNSET
+) -> AsyncGenerator[InboxEvent, None]:
+    viewer = info.context.viewer
+    async for event in subscriptions.inbox_events(info.context, given(since_version)):
+        yield inbox_event(viewer, event)

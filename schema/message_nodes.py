@@ -8,7 +8,8 @@ check runs after validation, where the variables are at hand, and refuses before
 
 No message type holds another list of messages, so nesting multiplies only within a connection
 (tests/unit/test_operation_limits.py walks the schema to keep that true). `markAllRead` returns
-at most the 100 newest messages it flipped (services/inbox.py), so it counts 100.
+at most the 100 newest messages it flipped (services/inbox.py), so it counts 100. A `changes`
+page counts `first` (100 when left out), as each of its events may carry a message.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from resolvers.context import Context
-from schema.arguments import DEFAULT_PAGE_SIZE
+from schema.arguments import CHANGES_PAGE_SIZE, DEFAULT_PAGE_SIZE
 from schema.refusal import refuse
 from services.domain import MAX_MARK_READ_IDS, MAX_PAGE_SIZE
 from services.errors import BadUserInput
@@ -46,8 +47,8 @@ DEFAULT_MAX_MESSAGE_NODES = 500
 
 # Root fields returning a connection of messages, sized by `first`.
 CONNECTIONS = frozenset({"messages", "conversation"})
-# Root fields returning one message.
-SINGLE = frozenset({"message", "sendMessage", "messageReceived"})
+# Root fields returning one message (`inboxEvents`: one per event, at most).
+SINGLE = frozenset({"message", "sendMessage", "messageReceived", "inboxEvents"})
 
 
 class _Walk:
@@ -116,6 +117,12 @@ class _Walk:
             first = self.argument(field, "first")
             size = DEFAULT_PAGE_SIZE if first is None else _bounded(first, MAX_PAGE_SIZE)
             return size * max(1, self.selections_of(field, ("edges", "node")))
+        if name == "changes":
+            # Like a connection: each of `first` events may carry a message (a received one),
+            # repeated by every `message` selected under `events`, through fragments.
+            first = self.argument(field, "first")
+            size = CHANGES_PAGE_SIZE if first is None else _bounded(first, MAX_PAGE_SIZE)
+            return size * max(1, self.selections_of(field, ("events", "message")))
         if name == "markRead":
             ids = self.argument(field, "ids")
             count = len(ids) if isinstance(ids, list) else 1

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.permission import BasePermission
 
 from schema import fields, presence
+from schema.events import ChangePage, InboxEvent
 from schema.permissions import IsAuthenticated
 from schema.presence import ReadReceipt, TypingEvent
 from schema.types import MarkReadPayload, Message, MessageConnection, UnreadCount, User
@@ -39,6 +40,14 @@ class Query:
         resolver=fields.conversation,
         permission_classes=AUTH,
         description="Messages between the caller and `withUserId`, both ways, newest first.",
+    )
+    changes: ChangePage = strawberry.field(
+        resolver=fields.changes,
+        permission_classes=AUTH,
+        description="The changes to the caller's inbox after version `since`, oldest first, "
+        "versions contiguous; `first` is 1..100. SYNC_TOO_OLD when they are no longer all "
+        "kept (the log keeps at least 7 days): reload. BAD_USER_INPUT for a `since` beyond "
+        "the current version.",
     )
 
 
@@ -93,4 +102,12 @@ class Subscription:
         permission_classes=AUTH,
         description="The caller's sent messages as their recipients read them "
         "(markRead, markAllRead): one receipt per reader and call. Best effort.",
+    )
+    inbox_events: AsyncGenerator[InboxEvent, None] = strawberry.subscription(
+        resolver=fields.watch_inbox_events,
+        permission_classes=AUTH,
+        description="Every change to the caller's inbox, versions strictly +1 apart with no "
+        "gap and no duplicate: with `sinceVersion`, first those after it from the log, then "
+        "live; without, from the current version. Ends with SYNC_TOO_OLD when the log no "
+        "longer holds what it needs.",
     )

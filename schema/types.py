@@ -32,6 +32,10 @@ class Message:
     sent_at: datetime
     is_read: bool
     read_at: datetime | None
+    deleted_at: datetime | None = strawberry.field(
+        default=None,
+        description="Null unless the sender deleted the message; its body is then empty.",
+    )
     known_body: strawberry.Private[str | None] = None
 
     @strawberry.field

@@ -25,6 +25,7 @@ from services.ports import (
 from services.presence import PresenceService
 from services.sending import SendService
 from services.settings import Settings
+from services.sync import SyncService
 
 Role = Literal["api", "worker", "lambda"]
 ROLES: tuple[Role, ...] = ("api", "worker", "lambda")
@@ -54,6 +55,7 @@ class RoleParts:
     """The parts only some roles build; None where the role has no use for it."""
 
     inbox: InboxService | None = None
+    sync: SyncService | None = None
     sending: SendService | None = None
     presence: PresenceService | None = None
     tokens: TokenVerifier | None = None
@@ -85,6 +87,10 @@ class App:
     @property
     def inbox(self) -> InboxService:
         return self._need(self.built.inbox, "inbox service")
+
+    @property
+    def sync(self) -> SyncService:
+        return self._need(self.built.sync, "sync service")
 
     @property
     def sending(self) -> SendService:

@@ -59,6 +59,7 @@ from services.sending import SendService
 from services.settings import Settings
 from services.sqs.consumer import SqsDeliveryConsumer
 from services.sqs.producer import SqsDeliveryProducer
+from services.sync import SyncService
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import token_verifier
 
@@ -258,10 +259,13 @@ async def _api_parts(
         )
     if typing_gate is None:
         typing_gate = RedisTypingGate(opener.redis().commands)
+    inbox = InboxService(
+        store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
+    )
     return RoleParts(
-        inbox=InboxService(
-            store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
-        ),
+        inbox=inbox,
+        # Bodies of a page of changes come as the inbox's do: the cache, then the store.
+        sync=SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock),
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
         presence=PresenceService(
             gate=typing_gate, publisher=hub, events=hub, limiter=typing_limiter

@@ -12,7 +12,9 @@ validating or executing anything.
 Races cannot serve a stale answer: the version is read *before* executing and versions only
 grow, so an answer computed from a newer state than its label is merely never hit again (any
 later read sees the newer version). `conversation` and `message(id)` are never kept: they show
-messages the caller sent, whose read state lives in the recipient's partition.
+messages the caller sent, whose read state lives in the recipient's partition. Nor is
+`changes`: its page at one version turns into SYNC_TOO_OLD as the log ages, with no change of
+version to tell a kept answer apart (tests/unit/test_sync_http.py).
 
 An answer is kept as the JSON body sent (the same in either media type, since answers with
 errors are never kept), so its size is known exactly and a hit skips encoding too. Memory is

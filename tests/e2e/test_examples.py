@@ -30,16 +30,20 @@ def variables_for(name: str, peer: str, message_id: str) -> dict[str, Any]:
         },
         "MarkRead": {"ids": [message_id]},
         "SetTyping": {"withUserId": peer},
+        "Changes": {"since": 0},
     }
     return known.get(name, {})
 
 
-async def first_push(server: Server, user: str, document: str) -> Any:
+async def first_push(
+    server: Server, user: str, document: str, variables: dict[str, Any] | None = None
+) -> Any:
     async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         init = {"Authorization": f"Bearer {server.token(user)}"}
         await ws.send(json.dumps({"type": "connection_init", "payload": init}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": document}}))
+        payload = {"query": document, "variables": variables or {}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         message = json.loads(await asyncio.wait_for(ws.recv(), 20))
         assert message["type"] == "next", message
         return message["payload"]
@@ -72,6 +76,17 @@ async def test_example_operation_runs(name: str, server: Server, as_user: Client
         pushed = (await first_push(server, alice, document))["data"]["versionedUnreadCount"]
         current = await as_user(alice).data(EXAMPLES["VersionedUnreadCount"])
         assert pushed == current["versionedUnreadCount"] and pushed["count"] == 1, pushed
+    elif name == "OnInboxEvents":
+        # From version 0: the replay starts with the delivery above, its message included.
+        pushed = await first_push(server, alice, document, {"sinceVersion": 0})
+        event = pushed["data"]["inboxEvents"]
+        assert event["version"] == 1 and event["__typename"] == "MessageReceivedEvent", event
+        assert event["message"]["id"] == sent["id"], event
+    elif name == "Changes":
+        data = await as_user(alice).data(document, variables_for(name, bob, sent["id"]))
+        page = data["changes"]
+        assert (page["version"], page["hasMore"]) == (1, False), page
+        assert page["events"][0]["message"]["body"] == "hello from bob", page
     elif name == "OnMessageReceived":
         # The subscription sends nothing until a message arrives, and there is no sign of
         # when it is live: keep sending until one is pushed, within a deadline.

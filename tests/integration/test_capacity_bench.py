@@ -117,3 +117,16 @@ def test_transaction_units_follow_the_per_item_rule() -> None:
     assert (units["table"].write, units["lsi:unread"].write) == (2, 2)
     assert units["gsi:conversation"].write == 2
     assert item_size({"a": {"S": "bc"}, "n": {"N": "123"}}) == 3 + 1 + 3
+
+
+async def test_a_changes_page_reads_the_log_in_one_query(figures: dict[str, Any]) -> None:
+    """The issue's budget: a `changes` page costs at most 2 read units. The measured page is
+    full (versions 2..101 of 101: 99 received messages and a markRead of 20 ids), its bodies
+    come from the cache (one MGET), and an empty page adds the counter's GetItem."""
+    page, empty = figures["changes_page"], figures["changes_empty"]
+    assert page["dynamodb"]["calls"] == {"Query": 1.0}
+    assert page["dynamodb"]["read_units"] <= 2
+    assert page["redis_commands"] == {"MGET": 1.0}
+    assert empty["dynamodb"]["calls"] == {"Query": 1.0, "GetItem": 1.0}
+    assert empty["dynamodb"]["read_units"] <= 2
+    assert "redis_commands" not in empty or not empty["redis_commands"]

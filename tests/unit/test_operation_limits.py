@@ -63,6 +63,7 @@ NODE = "node { id }"
 EDGES = f"edges {{ {NODE} }}"
 FIVE = f"messages(first: 5) {{ {EDGES} }}"
 CONVERSATION = f'conversation(first: 30, withUserId: "b") {{ {EDGES} }}'
+RECEIVED = "events { version ... on MessageReceivedEvent { message { id body } } }"
 MARK_READ = "mutation($ids: [ID!]!) {{ markRead(ids: $ids) {{ {} }} }}"
 
 
@@ -100,6 +101,18 @@ def count(document: str, variables: dict[str, Any] | None = None, name: str | No
         ("mutation { markAllRead { a: messages { id } b: messages { id } } }", None, 200),
         ('mutation { sendMessage(input: {recipientId: "b", body: "x"}) { id } }', None, 1),
         ("subscription { messageReceived { id body } }", None, 1),
+        ("{ changes(since: 0) { version } }", None, 100),
+        ("{ changes(since: 0, first: null) { hasMore } }", None, 100),
+        ("query($n: Int) { changes(since: 0, first: $n) { version } }", {"n": 30}, 30),
+        (f"{{ changes(since: 0, first: 40) {{ {RECEIVED} }} }}", None, 40),
+        (
+            f"{{ changes(since: 0, first: 40) {{ {RECEIVED} e: events {{ ...R }} }} }} "
+            "fragment R on MessageReceivedEvent { a: message { id } b: message { body } }",
+            None,
+            120,
+        ),
+        (f"{{ a: changes(since: 0, first: 300) {{ version }} {FIVE} }}", None, 105),
+        ("subscription { inboxEvents(sinceVersion: 3) { version } }", None, 1),
     ],
 )
 def test_message_nodes(document: str, variables: dict[str, Any] | None, expected: int) -> None:
