@@ -548,7 +548,7 @@ async def test_mark_read_publishes_the_change_with_the_count(
     count = await store.unread_count(ALICE)
     assert count == UnreadCount(2, 4) == result.counter
     change = InboxChange(4, 2, MessagesReadChange((sent[0].id,)))
-    assert hub.published == [(ALICE, LiveChange(change))]
+    assert hub.events_for(ALICE) == [LiveChange(change)]
     assert store.logs[ALICE][4][0] == change
 
 
