@@ -1,10 +1,12 @@
 """A loopback TCP proxy that can stall a dependency: while paused it still accepts connections
 and reads what clients send, but forwards nothing either way, as a hung server or a black-holed
-network would. Resuming forwards what was held and carries on.
+network would. Resuming forwards what was held and carries on. Cutting it instead drops every
+connection and every new one at once (a dependency gone, fast), until it is mended.
 
     async with StallingProxy("127.0.0.1", 8000) as proxy:
         url = proxy.url            # point the client here
         proxy.pause(); ...; proxy.resume()
+        proxy.cut(); ...; proxy.mend()
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class StallingProxy:
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
+        self._cut = False
 
     @property
     def port(self) -> int:
@@ -42,6 +45,14 @@ class StallingProxy:
 
     def resume(self) -> None:
         self._flowing.set()
+
+    def cut(self) -> None:
+        self._cut = True
+        for writer in list(self._writers):
+            writer.close()
+
+    def mend(self) -> None:
+        self._cut = False
 
     async def __aenter__(self) -> StallingProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -67,6 +78,9 @@ class StallingProxy:
     async def _serve(
         self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
     ) -> None:
+        if self._cut:
+            client_out.close()
+            return
         self.connections += 1
         task = asyncio.current_task()
         assert task is not None
