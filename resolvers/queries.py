@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from resolvers.context import Context
+from services.conversations import ConversationList
 from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount
 from services.errors import InboxError
 
@@ -53,6 +54,10 @@ async def conversation(
     return await context.app.inbox.conversation(
         context.viewer, with_user_id, first=first, after=after
     )
+
+
+async def conversations(context: Context, *, first: int, after: str | None) -> ConversationList:
+    return await context.app.conversations.conversations(context.viewer, first=first, after=after)
 
 
 async def message(context: Context, message_id: str) -> tuple[InboxEntry, Message] | None:

@@ -13,6 +13,7 @@ from resolvers import mutations, queries, subscriptions
 from schema.arguments import given, page_size
 from schema.info import Info
 from schema.types import (
+    ConversationConnection,
     MarkReadPayload,
     Message,
     MessageConnection,
@@ -64,6 +65,13 @@ async def conversation(
         info.context, with_user_id, first=page_size(first), after=given(after)
     )
     return MessageConnection.from_page(page)
+
+
+async def conversations(
+    info: Info, first: int | None = 20, after: str | None = UNSET
+) -> ConversationConnection:
+    listed = await queries.conversations(info.context, first=page_size(first), after=given(after))
+    return ConversationConnection.from_list(listed)
 
 
 async def send_message(info: Info, input: SendMessageInput) -> Message:

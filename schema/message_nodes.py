@@ -46,6 +46,8 @@ DEFAULT_MAX_MESSAGE_NODES = 500
 
 # Root fields returning a connection of messages, sized by `first`.
 CONNECTIONS = frozenset({"messages", "conversation"})
+# Root fields returning a connection of conversations, each with one message, sized by `first`.
+CONVERSATION_CONNECTIONS = frozenset({"conversations"})
 # Root fields returning one message.
 SINGLE = frozenset({"message", "sendMessage", "messageReceived"})
 
@@ -116,6 +118,10 @@ class _Walk:
             first = self.argument(field, "first")
             size = DEFAULT_PAGE_SIZE if first is None else _bounded(first, MAX_PAGE_SIZE)
             return size * max(1, self.selections_of(field, ("edges", "node")))
+        if name in CONVERSATION_CONNECTIONS:
+            first = self.argument(field, "first")
+            size = DEFAULT_PAGE_SIZE if first is None else _bounded(first, MAX_PAGE_SIZE)
+            return size * max(1, self.selections_of(field, ("edges", "node", "lastMessage")))
         if name == "markRead":
             ids = self.argument(field, "ids")
             count = len(ids) if isinstance(ids, list) else 1

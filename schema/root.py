@@ -9,7 +9,14 @@ from strawberry.permission import BasePermission
 
 from schema import fields
 from schema.permissions import IsAuthenticated
-from schema.types import MarkReadPayload, Message, MessageConnection, UnreadCount, User
+from schema.types import (
+    ConversationConnection,
+    MarkReadPayload,
+    Message,
+    MessageConnection,
+    UnreadCount,
+    User,
+)
 
 AUTH: list[type[BasePermission]] = [IsAuthenticated]
 
@@ -38,6 +45,12 @@ class Query:
         resolver=fields.conversation,
         permission_classes=AUTH,
         description="Messages between the caller and `withUserId`, both ways, newest first.",
+    )
+    conversations: ConversationConnection = strawberry.field(
+        resolver=fields.conversations,
+        permission_classes=AUTH,
+        description="Every conversation the caller has sent or received in, newest activity "
+        "first, each once per page. `first` is 1..100.",
     )
 
 

@@ -9,7 +9,9 @@ import strawberry
 
 from resolvers import queries
 from schema.info import Info
-from services.cursor import encode_cursor
+from services.conversations import Conversation as DomainConversation
+from services.conversations import ConversationList
+from services.cursor import encode_conversation_cursor, encode_cursor
 from services.domain import InboxEntry, MarkReadResult, MessageId, Page
 from services.domain import Message as DomainMessage
 from services.domain import UnreadCount as DomainUnreadCount
@@ -84,6 +86,60 @@ class MessageConnection:
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+@strawberry.type
+class Conversation:
+    id: strawberry.ID = strawberry.field(description="The same for both participants.")
+    with_user_id: strawberry.ID = strawberry.field(
+        description="The other participant (the caller, for notes to self)."
+    )
+    last_message: Message = strawberry.field(
+        description="The newest message in either direction, with its recipient's read state."
+    )
+    unread_count: int = strawberry.field(
+        description="The caller's unread messages in this conversation."
+    )
+    updated_at: datetime = strawberry.field(description="`sentAt` of `lastMessage`.")
+
+    @classmethod
+    def from_domain(cls, conversation: DomainConversation) -> Conversation:
+        return cls(
+            id=strawberry.ID(conversation.id),
+            with_user_id=strawberry.ID(conversation.with_user_id),
+            last_message=Message.from_entry(conversation.last_message),
+            unread_count=conversation.unread_count,
+            updated_at=conversation.last_message.sent_at,
+        )
+
+
+@strawberry.type
+class ConversationEdge:
+    cursor: str
+    node: Conversation
+
+
+@strawberry.type
+class ConversationConnection:
+    edges: list[ConversationEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_list(cls, listed: ConversationList) -> ConversationConnection:
+        edges = [
+            ConversationEdge(
+                cursor=encode_conversation_cursor(conversation.last_message.id),
+                node=Conversation.from_domain(conversation),
+            )
+            for conversation in listed.conversations
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=listed.has_next_page,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )

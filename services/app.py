@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from services.conversations import ConversationService
 from services.inbox import InboxService
 from services.observability.probes import DependencyProbes
 from services.ports import (
@@ -54,6 +55,7 @@ class RoleParts:
 
     inbox: InboxService | None = None
     sending: SendService | None = None
+    conversations: ConversationService | None = None
     tokens: TokenVerifier | None = None
     persisted_queries: PersistedQueryStore | None = None
     # Every operation of a user counts once (schema/read_limit.py).
@@ -87,6 +89,10 @@ class App:
     @property
     def sending(self) -> SendService:
         return self._need(self.built.sending, "send service")
+
+    @property
+    def conversations(self) -> ConversationService:
+        return self._need(self.built.conversations, "conversation service")
 
     @property
     def tokens(self) -> TokenVerifier:

@@ -20,6 +20,7 @@ from services.domain import (
     utc_now,
 )
 from services.dynamodb.change_reads import read_changes, read_counter
+from services.dynamodb.conversation_reads import list_conversations, read_summaries
 from services.dynamodb.keys import (
     CONVERSATION_INDEX,
     ENTRY_PREFIX,
@@ -40,14 +41,17 @@ from services.dynamodb.paging import backoff, batch_get, query_newest
 from services.dynamodb.transactions import (
     DELIVERY_ENTRY,
     DELIVERY_MESSAGE,
-    ENTRIES_PER_TRANSACTION,
+    DELIVERY_SUMMARY,
     TRANSACTION_ATTEMPTS,
     TransactionConflict,
     cancellation_codes,
     delivery_items,
     is_cancelled,
     mark_read_items,
+    read_chunks,
+    sender_summary_update,
 )
+from services.read_state import ConversationPage
 
 
 class DynamoMessageStore:
@@ -60,9 +64,19 @@ class DynamoMessageStore:
         self._clock = clock
 
     async def deliver(self, message: Message) -> Delivered:
+        delivered = await self._deliver_to_recipient(message)
+        # After the transaction, and again on a redelivery: a worker that died between the two
+        # left it undone, and it is idempotent.
+        await self._touch_sender_summary(message)
+        return delivered
+
+    async def _deliver_to_recipient(self, message: Message) -> Delivered:
+        # Most messages are the newest of their conversation; a late one cancels the first
+        # attempt on the summary's condition and retries without moving it.
+        move = True
         for attempt in range(TRANSACTION_ATTEMPTS):
             counter = await read_counter(self._client, self._table, message.recipient_id)
-            items, change = delivery_items(self._table, message, counter, self._clock())
+            items, change = delivery_items(self._table, message, counter, self._clock(), move=move)
             try:
                 await self._client.transact_write_items(TransactItems=items)
                 return Delivered(change)
@@ -72,9 +86,23 @@ class DynamoMessageStore:
                 codes = cancellation_codes(error)
                 if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
                     return Delivered(None)
+                if codes[DELIVERY_SUMMARY : DELIVERY_SUMMARY + 1] == ["ConditionalCheckFailed"]:
+                    move = not move
+                    continue
                 # The counter moved (another change to this recipient): read it again.
                 await backoff(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
+
+    async def _touch_sender_summary(self, message: Message) -> None:
+        if message.sender_id == message.recipient_id:
+            # A note to self has one summary, the recipient's, already moved.
+            return
+        try:
+            await self._client.update_item(**sender_summary_update(self._table, message))
+        except ClientError as error:
+            # A newer message is the conversation's newest already: nothing to do.
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime
@@ -194,8 +222,7 @@ class DynamoMessageStore:
         result = {i: entry for i, entry in owned.items() if entry.is_read}
         pending = [entry for entry in owned.values() if not entry.is_read]
         changes: list[InboxChange] = []
-        for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
-            chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
+        for chunk in read_chunks(pending):
             flipped, change = await self._mark_chunk_read(user_id, chunk, read_at)
             result.update(flipped)
             if change is not None:
@@ -208,9 +235,20 @@ class DynamoMessageStore:
         result: dict[MessageId, InboxEntry] = {}
         attempt = 0
         while pending:
+            # The counter first: a summary read after it is at least as new, and any change
+            # to either after these reads cancels the transaction on its condition.
             counter = await read_counter(self._client, self._table, user_id)
+            summaries = await read_summaries(
+                self._client, self._table, user_id, (entry.sender_id for entry in pending)
+            )
             items, change = mark_read_items(
-                self._table, user_id, pending, read_at, counter=counter, at=self._clock()
+                self._table,
+                user_id,
+                pending,
+                read_at,
+                counter=counter,
+                summaries=summaries,
+                at=self._clock(),
             )
             try:
                 await self._client.transact_write_items(TransactItems=items)
@@ -241,6 +279,13 @@ class DynamoMessageStore:
                 )
             return result, change
         return result, None
+
+    async def list_conversations(
+        self, user_id: UserId, *, limit: int, before: MessageId | None
+    ) -> ConversationPage:
+        return await list_conversations(
+            self._client, self._table, user_id, limit=limit, before=before
+        )
 
     async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
         keys, _ = await query_newest(

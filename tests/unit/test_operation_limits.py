@@ -100,6 +100,16 @@ def count(document: str, variables: dict[str, Any] | None = None, name: str | No
         ("mutation { markAllRead { a: messages { id } b: messages { id } } }", None, 200),
         ('mutation { sendMessage(input: {recipientId: "b", body: "x"}) { id } }', None, 1),
         ("subscription { messageReceived { id body } }", None, 1),
+        # A conversation list counts one last message per conversation, like `first` messages.
+        ("{ conversations(first: 100) { edges { node { lastMessage { body } } } } }", None, 100),
+        ("{ conversations { edges { node { unreadCount } } } }", None, 20),
+        (
+            "{ conversations(first: 50) { edges { node { a: lastMessage { id } "
+            "b: lastMessage { body } } } } }",
+            None,
+            100,
+        ),
+        ("query($n: Int) { conversations(first: $n) { edges { cursor } } }", {"n": 3}, 3),
     ],
 )
 def test_message_nodes(document: str, variables: dict[str, Any] | None, expected: int) -> None:
