@@ -12,6 +12,7 @@ from bench.meter import Meter
 from bench.metered_clients import MeteredDynamoDB, MeteredSqs, metered_redis
 from services.app import App
 from services.bootstrap import bootstrap
+from services.conversations import ConversationService
 from services.delivery import DeliveryWorker
 from services.disabled import NoSendLimit
 from services.inbox import InboxService
@@ -29,6 +30,7 @@ class Metered:
     cache: MessageCache
     # Its producer batches concurrent sends as the server's does (INBOXQL_SEND_BATCH_LINGER_MS).
     batching: SendService
+    conversations: ConversationService
 
 
 @contextlib.asynccontextmanager
@@ -80,6 +82,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 worker,
                 plain_app.inbox.cache,
                 batching_app.sending,
+                plain_app.conversations,
             )
     finally:
         await redis.aclose()

@@ -4,7 +4,7 @@ import asyncio
 
 from resolvers.context import Context
 from services.conversations import ConversationList
-from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount
+from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
 from services.errors import InboxError
 
 
@@ -71,3 +71,15 @@ async def message_body(context: Context, message_id: MessageId) -> str:
     if found is None:
         raise InboxError(f"message {message_id} has an inbox entry but no body")
     return found.body
+
+
+async def recipient_entry(
+    context: Context, recipient_id: UserId, message_id: MessageId
+) -> InboxEntry:
+    """The recipient's entry of a message the viewer has already been shown (a conversation's
+    last message, either way): through the request's loader, so a page costs one batch read
+    per recipient."""
+    found = await context.entries.load((recipient_id, message_id))
+    if found is None:
+        raise InboxError(f"message {message_id} is listed but has no inbox entry")
+    return found

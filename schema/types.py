@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from resolvers import queries
 from schema.info import Info
@@ -91,14 +92,49 @@ class MessageConnection:
         )
 
 
+async def _last_message(root: Conversation, info: Info) -> Message:
+    listed = root.listed
+    # The read state is the recipient's inbox entry, one read per row (batched): only when it
+    # is asked for, since the list itself is one Query.
+    read_at = None
+    if _selects(info.selected_fields, frozenset({"isRead", "readAt"})):
+        entry = await queries.recipient_entry(
+            info.context, listed.last_recipient_id, listed.last_message_id
+        )
+        read_at = entry.read_at
+    return Message(
+        id=strawberry.ID(listed.last_message_id),
+        sender_id=strawberry.ID(listed.last_sender_id),
+        recipient_id=strawberry.ID(listed.last_recipient_id),
+        sent_at=listed.updated_at,
+        is_read=read_at is not None,
+        read_at=read_at,
+    )
+
+
+def _selects(selections: list[Selection], names: frozenset[str]) -> bool:
+    """Whether any field below these selections (through fragments) is one of `names`."""
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name in names:
+            return True
+        if isinstance(selection, SelectedField | FragmentSpread | InlineFragment) and _selects(
+            selection.selections, names
+        ):
+            return True
+    return False
+
+
 @strawberry.type
 class Conversation:
     id: strawberry.ID = strawberry.field(description="The same for both participants.")
     with_user_id: strawberry.ID = strawberry.field(
         description="The other participant (the caller, for notes to self)."
     )
+    listed: strawberry.Private[DomainConversation]
+
     last_message: Message = strawberry.field(
-        description="The newest message in either direction, with its recipient's read state."
+        resolver=_last_message,
+        description="The newest message in either direction, with its recipient's read state.",
     )
     unread_count: int = strawberry.field(
         description="The caller's unread messages in this conversation."
@@ -110,9 +146,9 @@ class Conversation:
         return cls(
             id=strawberry.ID(conversation.id),
             with_user_id=strawberry.ID(conversation.with_user_id),
-            last_message=Message.from_entry(conversation.last_message),
+            listed=conversation,
             unread_count=conversation.unread_count,
-            updated_at=conversation.last_message.sent_at,
+            updated_at=conversation.updated_at,
         )
 
 
@@ -131,7 +167,7 @@ class ConversationConnection:
     def from_list(cls, listed: ConversationList) -> ConversationConnection:
         edges = [
             ConversationEdge(
-                cursor=encode_conversation_cursor(conversation.last_message.id),
+                cursor=encode_conversation_cursor(conversation.last_message_id),
                 node=Conversation.from_domain(conversation),
             )
             for conversation in listed.conversations

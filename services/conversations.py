@@ -1,11 +1,19 @@
 """The conversation list: each conversation the user sent or received in, newest activity
 first, with its newest message and the user's unread count in it (the summaries the store
-keeps beside the counter, docs/conversations-design.md, sections 1 and 4.1)."""
+keeps beside the counter, docs/conversations-design.md, sections 1 and 4.1).
+
+A page is one Query of the `activity` index. The read state of each last message lives in
+its recipient's inbox entry (the other user's, for a message the caller sent), so it is read
+only when asked for (`load_entries`), one batch read per recipient."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+
+from ulid import ULID
 
 from services.cursor import decode_conversation_cursor
 from services.domain import (
@@ -17,24 +25,27 @@ from services.domain import (
     conversation_id,
 )
 from services.ports import MessageStore
-from services.read_state import ConversationSummary
 
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """`last_message` carries the read state of its recipient, whichever side the viewer is
-    on: the viewer's own for a message received, the other user's for one sent."""
-
     id: ConversationId
     with_user_id: UserId
-    last_message: InboxEntry
+    last_message_id: MessageId
+    last_sender_id: UserId
+    last_recipient_id: UserId
     unread_count: int
+    # The last message's sentAt, which its id encodes (to the millisecond, as stored).
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationList:
     conversations: list[Conversation]
     has_next_page: bool
+
+
+EntryKey = tuple[UserId, MessageId]
 
 
 @dataclass
@@ -49,35 +60,37 @@ class ConversationService:
             limit=check_page_size(first),
             before=decode_conversation_cursor(after) if after is not None else None,
         )
-        entries = await self._last_entries(user_id, page.summaries)
-        return ConversationList(
-            [
-                Conversation(
-                    conversation_id(user_id, summary.other_id),
-                    summary.other_id,
-                    entries[summary.last_message_id],
-                    summary.unread,
-                )
-                for summary in page.summaries
-                # A summary is moved only after its message's entry is stored, so every
-                # listed message has one.
-                if summary.last_message_id in entries
-            ],
-            page.has_next_page,
-        )
-
-    async def _last_entries(
-        self, user_id: UserId, summaries: list[ConversationSummary]
-    ) -> dict[MessageId | None, InboxEntry]:
-        """Each listed message's inbox entry, from its recipient's inbox: one batch read per
-        recipient, all at once."""
-        by_recipient: dict[UserId, list[MessageId]] = {}
-        for summary in summaries:
-            if summary.last_message_id is None:
+        listed: list[Conversation] = []
+        for summary in page.summaries:
+            last = summary.last_message_id
+            if last is None:
                 continue
-            recipient = summary.other_id if summary.last_sent_by_owner else user_id
-            by_recipient.setdefault(recipient, []).append(summary.last_message_id)
+            other = summary.other_id
+            sender, recipient = (user_id, other) if summary.last_sent_by_owner else (other, user_id)
+            listed.append(
+                Conversation(
+                    conversation_id(user_id, other),
+                    other,
+                    last,
+                    sender,
+                    recipient,
+                    summary.unread,
+                    ULID.from_str(last).datetime,
+                )
+            )
+        return ConversationList(listed, page.has_next_page)
+
+    async def load_entries(self, keys: Sequence[EntryKey]) -> dict[EntryKey, InboxEntry]:
+        """Inbox entries by (recipient, id), for messages the caller was shown already (a
+        conversation's last message): one batch read per recipient, all at once."""
+        by_recipient: dict[UserId, list[MessageId]] = {}
+        for recipient, message_id in dict.fromkeys(keys):
+            by_recipient.setdefault(recipient, []).append(message_id)
         found = await asyncio.gather(
             *(self.store.get_entries(recipient, ids) for recipient, ids in by_recipient.items())
         )
-        return {message_id: entry for entries in found for message_id, entry in entries.items()}
+        return {
+            (recipient, message_id): entry
+            for recipient, entries in zip(by_recipient, found, strict=True)
+            for message_id, entry in entries.items()
+        }

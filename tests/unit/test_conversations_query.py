@@ -157,3 +157,25 @@ async def test_bad_arguments_are_refused(
 ) -> None:
     assert await served.refusal(ALICE, **variables) == ("BAD_USER_INPUT", expected)
     assert served.store.calls["list_conversations"] == 0
+
+
+async def test_read_states_are_read_only_when_asked_for_one_batch_per_recipient(
+    served: Served,
+) -> None:
+    store = served.store
+    for n, other in enumerate([BOB, CAROL, UserId("dave")]):
+        await store.deliver(make_message(other, ALICE, n))
+    await store.deliver(make_message(ALICE, BOB, 10))
+    without = "{ conversations { edges { node { unreadCount lastMessage { id body } } } } }"
+    assert "errors" not in await served.post(ALICE, without)
+    assert store.calls["get_entries"] == 0
+    # Through a fragment too: Alice's two received last messages are one read of her inbox,
+    # the one she sent a read of Bob's.
+    asked = (
+        "{ conversations { edges { node { lastMessage { ...State } } } } } "
+        "fragment State on Message { isRead }"
+    )
+    body = await served.post(ALICE, asked)
+    states = [e["node"]["lastMessage"]["isRead"] for e in body["data"]["conversations"]["edges"]]
+    assert states == [False, False, False]
+    assert store.calls["get_entries"] == 2
