@@ -18,6 +18,9 @@ id the client never learned) by its body. `lost` are accepted messages absent fr
 recipient's inbox; `unexpected` are inbox entries that no send accepted and no indeterminate send
 explains (wrong inbox included); `duplicated` are extra copies (one id listed twice, or one body
 stored under two ids); `drift` is, per user, unreadCount minus the unread entries really there.
+Where the reader also read the user's conversation list (`Inbox.conversations`),
+`conversation_drift` is, per (user, other user), the conversation's unreadCount minus the
+unread entries from that user really there: so the counts add up to unreadCount as well.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Seen:
     recipient: str
     body: str
     is_read: bool
+    sender: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Inbox:
     user: str
     unread_count: int
     entries: tuple[Seen, ...]
+    # The conversation list's unreadCount per other user, when it was read.
+    conversations: dict[str, int] | None = None
 
 
 @dataclass
@@ -94,10 +100,13 @@ class Verdict:
     unexpected: list[str]
     drift: dict[str, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    conversation_drift: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.unexpected or self.drift)
+        return not (
+            self.lost or self.duplicated or self.unexpected or self.drift or self.conversation_drift
+        )
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -111,6 +120,8 @@ class Verdict:
             "unexpected": len(self.unexpected),
             "count_drift": sum(abs(d) for d in self.drift.values()),
             "drift_by_user": self.drift,
+            "conversation_count_drift": sum(abs(d) for d in self.conversation_drift.values()),
+            "conversation_drift": self.conversation_drift,
             "examples": {
                 "lost": self.lost[:5],
                 "duplicated": self.duplicated[:5],
@@ -140,6 +151,7 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
     uncertain = set(history.uncertain)
     lost, duplicated, unexpected = [], [], []
     drift: dict[str, int] = {}
+    conversation_drift: dict[str, int] = {}
     found_ids: set[tuple[str, str]] = set()
     for user, inbox in read.items():
         copies = Counter(entry.id for entry in inbox.entries)
@@ -162,6 +174,8 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
         unread = sum(not entry.is_read for entry in inbox.entries)
         if inbox.unread_count != unread:
             drift[user] = inbox.unread_count - unread
+        if inbox.conversations is not None:
+            conversation_drift.update(_conversation_drift(inbox))
     lost = [
         f"{sent.recipient}: {sent.id} {sent.body!r}"
         for sent in history.sent
@@ -177,4 +191,15 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
         unexpected=unexpected,
         drift=drift,
         extra=extra,
+        conversation_drift=conversation_drift,
     )
+
+
+def _conversation_drift(inbox: Inbox) -> dict[str, int]:
+    listed = inbox.conversations or {}
+    unread = Counter(entry.sender for entry in inbox.entries if not entry.is_read)
+    return {
+        f"{inbox.user}/{other}": listed.get(other, 0) - unread[other]
+        for other in set(listed) | set(unread)
+        if listed.get(other, 0) != unread[other]
+    }

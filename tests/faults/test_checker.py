@@ -91,3 +91,22 @@ def test_an_inbox_left_unread_is_refused() -> None:
         assert "bob" in str(error)
     else:
         raise AssertionError("the checker judged a run without reading every inbox")
+
+
+def test_conversation_counts_that_do_not_add_up_are_caught() -> None:
+    history = History("planted")
+    history.accepted("ann", "b1", "m1")
+    history.accepted("ann", "b2", "m2")
+    history.accepted("ann", "b3", "m3")
+    entries = (
+        Seen("m3", "ann", "b3", False, "cat"),
+        Seen("m2", "ann", "b2", False, "bob"),
+        Seen("m1", "ann", "b1", True, "bob"),
+    )
+    check(history, [Inbox("ann", 2, entries, {"bob": 1, "cat": 1})]).assert_ok()
+    # One count too high, one conversation missing from the list.
+    verdict = check(history, [Inbox("ann", 2, entries, {"bob": 2})])
+    assert not verdict.ok
+    assert verdict.conversation_drift == {"ann/bob": 1, "ann/cat": -1}
+    assert verdict.figures()["conversation_count_drift"] == 2
+    assert not (verdict.lost or verdict.duplicated or verdict.unexpected or verdict.drift)
