@@ -29,8 +29,12 @@ class MessageStore(Protocol):
     async def deliver(self, message: Message) -> Delivered:
         """Store the message, its inbox entry, +1 unread and the recipient's next version with
         its logged change, and +1 unread in the recipient's summary of the conversation, all
-        or nothing. No change if it was delivered before. Then (also after a redelivery) make
-        the message the newest of the sender's summary unless a newer one is."""
+        or nothing. No change if it was delivered before."""
+
+    async def touch_sender_summary(self, message: Message) -> None:
+        """Make a delivered message the newest of its sender's summary of the conversation,
+        unless a newer one is: after `deliver`, and again after a redelivery (it holds no
+        count, so it is outside the transaction, and repeating it changes nothing)."""
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime

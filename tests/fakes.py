@@ -161,7 +161,6 @@ class FakeMessageStore:
             raise targeted.pop(0)
         inbox = self.inbox_of(message.recipient_id)
         if message.id in self.messages or message.id in inbox:
-            self.summaries.sent(message)
             return Delivered(None)
         stored = Message(
             message.id,
@@ -176,8 +175,11 @@ class FakeMessageStore:
         self.summaries.received(stored, change.version)
         if self.fail_after_commit:
             raise self.fail_after_commit.pop(0)
-        self.summaries.sent(stored)
         return Delivered(change)
+
+    async def touch_sender_summary(self, message: Message) -> None:
+        self._enter("touch_sender_summary")
+        self.summaries.sent(message)
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime

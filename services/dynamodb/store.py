@@ -64,13 +64,6 @@ class DynamoMessageStore:
         self._clock = clock
 
     async def deliver(self, message: Message) -> Delivered:
-        delivered = await self._deliver_to_recipient(message)
-        # After the transaction, and again on a redelivery: a worker that died between the two
-        # left it undone, and it is idempotent.
-        await self._touch_sender_summary(message)
-        return delivered
-
-    async def _deliver_to_recipient(self, message: Message) -> Delivered:
         # Most messages are the newest of their conversation; a late one cancels the first
         # attempt on the summary's condition and retries without moving it.
         move = True
@@ -93,7 +86,7 @@ class DynamoMessageStore:
                 await backoff(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
 
-    async def _touch_sender_summary(self, message: Message) -> None:
+    async def touch_sender_summary(self, message: Message) -> None:
         if message.sender_id == message.recipient_id:
             # A note to self has one summary, the recipient's, already moved.
             return

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.change_log import Delivered
 from services.domain import Message, MessageId, UserId, new_message_id
 from services.ports import MessageStore
 from services.read_state import ConversationSummary
@@ -39,6 +40,14 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[MessageStore]:
 
 def user(prefix: str) -> UserId:
     return UserId(new_user(prefix))
+
+
+async def deliver(store: MessageStore, sent: Message) -> Delivered:
+    """As the worker delivers: the transaction, then the sender's side (also after a
+    redelivery)."""
+    delivered = await store.deliver(sent)
+    await store.touch_sender_summary(sent)
+    return delivered
 
 
 def message(sender: UserId, recipient: UserId, n: int) -> Message:
@@ -79,10 +88,10 @@ async def test_counts_add_up_after_deliveries_redeliveries_and_mark_read(
     from_carol = [message(carol, alice, n) for n in range(10, 12)]
     note = message(alice, alice, 20)
     for sent in [*from_bob, *from_carol, note]:
-        assert (await store.deliver(sent)).stored
+        assert (await deliver(store, sent)).stored
     # Redeliveries change no count.
-    assert not (await store.deliver(from_bob[0])).stored
-    assert not (await store.deliver(note)).stored
+    assert not (await deliver(store, from_bob[0])).stored
+    assert not (await deliver(store, note)).stored
     marked = await store.mark_read(alice, [from_bob[1].id, from_carol[0].id], BASE)
     assert len(marked.changes) == 1
     # Marking again flips nothing and lowers nothing.
@@ -102,10 +111,10 @@ async def test_counts_add_up_after_deliveries_redeliveries_and_mark_read(
 async def test_the_sender_sees_the_conversation_with_nothing_unread(store: MessageStore) -> None:
     alice, bob = user("alice"), user("bob")
     first, reply = message(alice, bob, 1), message(bob, alice, 2)
-    await store.deliver(first)
+    await deliver(store, first)
     await settles_to(store, alice, {bob: (first.id, 0)})
     await settles_to(store, bob, {alice: (first.id, 1)})
-    await store.deliver(reply)
+    await deliver(store, reply)
     # A reply moves the conversation for both participants.
     await settles_to(store, alice, {bob: (reply.id, 1)})
     await settles_to(store, bob, {alice: (reply.id, 1)})
@@ -117,8 +126,8 @@ async def test_the_sender_sees_the_conversation_with_nothing_unread(store: Messa
 async def test_a_late_message_does_not_move_the_conversation(store: MessageStore) -> None:
     alice, bob = user("alice"), user("bob")
     newer, late = message(bob, alice, 50), message(bob, alice, 10)
-    await store.deliver(newer)
-    assert (await store.deliver(late)).stored
+    await deliver(store, newer)
+    assert (await deliver(store, late)).stored
     await settles_to(store, alice, {bob: (newer.id, 2)})
     await settles_to(store, bob, {alice: (newer.id, 0)})
 
@@ -126,11 +135,12 @@ async def test_a_late_message_does_not_move_the_conversation(store: MessageStore
 async def test_the_senders_follow_up_is_idempotent(store: MessageStore) -> None:
     alice, bob = user("alice"), user("bob")
     older, newer = message(alice, bob, 1), message(alice, bob, 2)
-    await store.deliver(older)
-    await store.deliver(newer)
+    await deliver(store, older)
+    await deliver(store, newer)
     # A redelivery of the older one runs the follow-up again: it must not move back.
-    assert not (await store.deliver(older)).stored
-    assert not (await store.deliver(newer)).stored
+    await store.touch_sender_summary(older)
+    assert not (await deliver(store, older)).stored
+    assert not (await deliver(store, newer)).stored
     await settles_to(store, alice, {bob: (newer.id, 0)})
     await settles_to(store, bob, {alice: (newer.id, 2)})
 
@@ -138,8 +148,8 @@ async def test_the_senders_follow_up_is_idempotent(store: MessageStore) -> None:
 async def test_a_note_to_self_has_one_summary(store: MessageStore) -> None:
     alice = user("alice")
     note, other_note = message(alice, alice, 1), message(alice, alice, 2)
-    await store.deliver(note)
-    await store.deliver(other_note)
+    await deliver(store, note)
+    await deliver(store, other_note)
     await settles_to(store, alice, {alice: (other_note.id, 2)})
     [row] = await listed(store, alice)
     assert row.last_sent_by_owner
@@ -154,7 +164,7 @@ async def test_mark_read_across_many_conversations_keeps_each_count(store: Messa
         message(sender, alice, 3 * i + k) for i, sender in enumerate(senders) for k in (0, 1, 2)
     ]
     for each in sent:
-        await store.deliver(each)
+        await deliver(store, each)
     # 80 entries from 40 senders: 120 items beside the counter, so two transactions.
     marked = await store.mark_read(alice, [each.id for each in sent[:80]], BASE)
     assert len(marked.entries) == 80
@@ -174,7 +184,7 @@ async def test_pages_hold_no_conversation_twice_while_messages_arrive(
     alice = user("alice")
     others = [user(f"o{i}") for i in range(7)]
     for i, other in enumerate(others):
-        await store.deliver(message(other, alice, i))
+        await deliver(store, message(other, alice, i))
     await eventually(lambda: _counted(store, alice, len(others)), "every conversation to be listed")
     seen: list[UserId] = []
     before: MessageId | None = None
@@ -190,7 +200,7 @@ async def test_pages_hold_no_conversation_twice_while_messages_arrive(
         unlisted = [other for other in others if other not in seen and other not in moved]
         for other in [page_others[0], *unlisted[-1:]]:
             tick += 1
-            await store.deliver(message(other, alice, tick))
+            await deliver(store, message(other, alice, tick))
             moved.add(other)
         if not page.has_next_page:
             break
@@ -201,3 +211,14 @@ async def test_pages_hold_no_conversation_twice_while_messages_arrive(
 
 async def _counted(store: MessageStore, user_id: UserId, expected: int) -> bool:
     return len(await listed(store, user_id)) == expected
+
+
+async def test_the_senders_side_waits_for_the_follow_up(store: MessageStore) -> None:
+    alice, bob = user("alice"), user("bob")
+    sent = message(alice, bob, 1)
+    assert (await store.deliver(sent)).stored
+    # The recipient's side is in the delivery's transaction; the sender's is not yet there.
+    await settles_to(store, bob, {alice: (sent.id, 1)})
+    assert await listed(store, alice) == []
+    await store.touch_sender_summary(sent)
+    await settles_to(store, alice, {bob: (sent.id, 0)})

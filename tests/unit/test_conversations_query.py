@@ -13,7 +13,7 @@ from schema import build_schema
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
 from services.cursor import encode_cursor
-from services.domain import UserId, conversation_id
+from services.domain import Message, UserId, conversation_id
 from services.settings import Settings
 from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeMessageStore, in_memory_app
@@ -27,6 +27,12 @@ LIST = """query($first: Int, $after: String) {
     pageInfo { hasNextPage endCursor }
   }
 }"""
+
+
+async def deliver(store: FakeMessageStore, sent: Message) -> None:
+    """The store's part of a delivery, as the worker does it."""
+    await store.deliver(sent)
+    await store.touch_sender_summary(sent)
 
 
 class Served:
@@ -75,7 +81,7 @@ async def test_the_list_newest_first_with_counts_and_both_sides_read_state(
     hi, reply = make_message(BOB, ALICE, 1, "hi"), make_message(ALICE, BOB, 2, "hi bob")
     from_carol = [make_message(CAROL, ALICE, n, "news") for n in (3, 4)]
     for message in [hi, reply, *from_carol]:
-        await store.deliver(message)
+        await deliver(store, message)
 
     listed = await served.conversations(ALICE)
     nodes = [edge["node"] for edge in listed["edges"]]
@@ -106,12 +112,12 @@ async def test_the_list_newest_first_with_counts_and_both_sides_read_state(
 async def test_a_reply_moves_the_senders_list_though_the_senders_version_stays(
     served: Served,
 ) -> None:
-    await served.store.deliver(make_message(BOB, ALICE, 1))
-    await served.store.deliver(make_message(CAROL, ALICE, 2))
+    await deliver(served.store, make_message(BOB, ALICE, 1))
+    await deliver(served.store, make_message(CAROL, ALICE, 2))
     before = await served.conversations(ALICE)
     assert [e["node"]["withUserId"] for e in before["edges"]] == [CAROL, BOB]
     version = (await served.store.unread_count(ALICE)).version
-    await served.store.deliver(make_message(ALICE, BOB, 3))
+    await deliver(served.store, make_message(ALICE, BOB, 3))
     assert (await served.store.unread_count(ALICE)).version == version
     # Not an answer kept under Alice's unchanged version: the list is read again.
     after = await served.conversations(ALICE)
@@ -121,7 +127,7 @@ async def test_a_reply_moves_the_senders_list_though_the_senders_version_stays(
 async def test_pages_walk_every_conversation_once(served: Served) -> None:
     others = [UserId(f"user{i}") for i in range(5)]
     for n, other in enumerate(others):
-        await served.store.deliver(make_message(other, ALICE, n))
+        await deliver(served.store, make_message(other, ALICE, n))
     seen: list[str] = []
     after = None
     while True:
@@ -135,7 +141,7 @@ async def test_pages_walk_every_conversation_once(served: Served) -> None:
 
 
 async def test_a_note_to_self_is_a_conversation_with_oneself(served: Served) -> None:
-    await served.store.deliver(make_message(ALICE, ALICE, 1, "remember"))
+    await deliver(served.store, make_message(ALICE, ALICE, 1, "remember"))
     [edge] = (await served.conversations(ALICE))["edges"]
     assert edge["node"]["withUserId"] == ALICE
     assert edge["node"]["id"] == conversation_id(ALICE, ALICE)
@@ -164,8 +170,8 @@ async def test_read_states_are_read_only_when_asked_for_one_batch_per_recipient(
 ) -> None:
     store = served.store
     for n, other in enumerate([BOB, CAROL, UserId("dave")]):
-        await store.deliver(make_message(other, ALICE, n))
-    await store.deliver(make_message(ALICE, BOB, 10))
+        await deliver(store, make_message(other, ALICE, n))
+    await deliver(store, make_message(ALICE, BOB, 10))
     without = "{ conversations { edges { node { unreadCount lastMessage { id body } } } } }"
     assert "errors" not in await served.post(ALICE, without)
     assert store.calls["get_entries"] == 0
