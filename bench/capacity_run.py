@@ -90,6 +90,7 @@ class _Run:
         self.sending = metered.sending
         self.reader, self.sender = UserId(f"bench-reader-{tag}"), UserId(f"bench-sender-{tag}")
         self.bulk, self.large = UserId(f"bench-bulk-{tag}"), UserId(f"bench-large-{tag}")
+        self.lister = UserId(f"bench-lister-{tag}")
         self.operations: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.ids: list[MessageId] = []
@@ -108,6 +109,10 @@ class _Run:
                 await self.app.store.deliver(_message(self.sender, self.reader, start, n))
             for n in range(MARK_ALL_READ_SIZE):
                 await self.app.store.deliver(_message(self.sender, self.bulk, start, n))
+            # More conversations than a page: one message from each of as many senders.
+            for n in range(PAGE_SIZE + 2):
+                other = UserId(f"bench-peer-{n}-{self.tag}")
+                await self.app.store.deliver(_message(other, self.lister, start, n))
 
     async def sends(self) -> None:
         """sendMessage: the API part (validate, enqueue), then the worker part (receive in
@@ -192,6 +197,27 @@ class _Run:
         async def conversation_page() -> None:
             found = await inbox.conversation(reader, self.sender, first=PAGE_SIZE, after=None)
             await inbox.load_messages([entry.id for entry in found.entries])
+
+        async def conversations_page() -> None:
+            listed = await self.metered.conversations.conversations(
+                self.lister, first=PAGE_SIZE, after=None
+            )
+            ids = [conversation.last_message_id for conversation in listed.conversations]
+            await inbox.load_messages(ids)
+
+        async def conversations_read_states() -> None:
+            listed = await self.metered.conversations.conversations(
+                self.lister, first=PAGE_SIZE, after=None
+            )
+            await self.metered.conversations.load_entries(
+                [(c.last_recipient_id, c.last_message_id) for c in listed.conversations]
+            )
+
+        # The list with its last messages' bodies, cold (bodies from DynamoDB) then hot; and
+        # with `lastMessage { isRead }` too, which reads each last message's entry.
+        for name in ("conversations_page_cold", "conversations_page_hot"):
+            await self.measured(name, 1, conversations_page)
+        await self.measured("conversations_page_read_states", 1, conversations_read_states)
 
         await self.measured("inbox_page_unread_only", 1, unread_page)
         await self.measured("conversation_page", 1, conversation_page)

@@ -12,6 +12,7 @@ from bench.meter import Meter
 from bench.metered_clients import MeteredDynamoDB, MeteredSqs, metered_redis
 from services.app import App
 from services.bootstrap import bootstrap
+from services.conversations import ConversationService
 from services.delivery import DeliveryWorker
 from services.disabled import NoSendLimit
 from services.inbox import InboxService
@@ -33,6 +34,7 @@ class Metered:
     # Its producer batches concurrent sends as the server's does (INBOXQL_SEND_BATCH_LINGER_MS).
     batching: SendService
     presence: PresenceService
+    conversations: ConversationService
 
 
 @contextlib.asynccontextmanager
@@ -88,6 +90,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 plain_app.inbox.cache,
                 batching_app.sending,
                 plain_app.presence,
+                plain_app.conversations,
             )
     finally:
         await redis.aclose()

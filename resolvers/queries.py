@@ -3,7 +3,8 @@ from __future__ import annotations
 import asyncio
 
 from resolvers.context import Context
-from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount
+from services.conversations import ConversationList
+from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
 from services.errors import InboxError
 from services.sync import SyncPage
 
@@ -56,6 +57,10 @@ async def conversation(
     )
 
 
+async def conversations(context: Context, *, first: int, after: str | None) -> ConversationList:
+    return await context.app.conversations.conversations(context.viewer, first=first, after=after)
+
+
 async def message(context: Context, message_id: str) -> tuple[InboxEntry, Message] | None:
     return await context.app.inbox.message(context.viewer, message_id)
 
@@ -71,3 +76,15 @@ async def message_body(context: Context, message_id: MessageId) -> str:
 
 async def changes(context: Context, *, since: int, first: int) -> SyncPage:
     return await context.app.sync.changes(context.viewer, since=since, first=first)
+
+
+async def recipient_entry(
+    context: Context, recipient_id: UserId, message_id: MessageId
+) -> InboxEntry:
+    """The recipient's entry of a message the viewer has already been shown (a conversation's
+    last message, either way): through the request's loader, so a page costs one batch read
+    per recipient."""
+    found = await context.entries.load((recipient_id, message_id))
+    if found is None:
+        raise InboxError(f"message {message_id} is listed but has no inbox entry")
+    return found

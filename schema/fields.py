@@ -14,6 +14,7 @@ from schema.arguments import CHANGES_PAGE_SIZE, given, page_size
 from schema.events import ChangePage, InboxEvent, change_page, inbox_event
 from schema.info import Info
 from schema.types import (
+    ConversationConnection,
     MarkReadPayload,
     Message,
     MessageConnection,
@@ -72,6 +73,13 @@ async def changes(info: Info, since: int, first: int | None = CHANGES_PAGE_SIZE)
         info.context, since=since, first=CHANGES_PAGE_SIZE if first is None else first
     )
     return change_page(info.context.viewer, page)
+
+
+async def conversations(
+    info: Info, first: int | None = 20, after: str | None = UNSET
+) -> ConversationConnection:
+    listed = await queries.conversations(info.context, first=page_size(first), after=given(after))
+    return ConversationConnection.from_list(listed)
 
 
 async def send_message(info: Info, input: SendMessageInput) -> Message:

@@ -45,8 +45,16 @@ from services.inbox import MARK_ALL_READ_RETURNED
 
 DEFAULT_MAX_MESSAGE_NODES = 500
 
-# Root fields returning a connection of messages, sized by `first`.
-CONNECTIONS = frozenset({"messages", "conversation"})
+# Root fields returning a page sized by `first`: its size when `first` is left out, and the
+# path under the field to each message (a connection of messages; of conversations, each with
+# its last message; a page of changes, each received one with its message), counted again for
+# every selection of that path, through aliases and fragments.
+PAGED: dict[str, tuple[int, tuple[str, ...]]] = {
+    "messages": (DEFAULT_PAGE_SIZE, ("edges", "node")),
+    "conversation": (DEFAULT_PAGE_SIZE, ("edges", "node")),
+    "conversations": (DEFAULT_PAGE_SIZE, ("edges", "node", "lastMessage")),
+    "changes": (CHANGES_PAGE_SIZE, ("events", "message")),
+}
 # Root fields returning one message (`inboxEvents`: one per event, at most).
 SINGLE = frozenset({"message", "sendMessage", "messageReceived", "inboxEvents"})
 
@@ -113,16 +121,11 @@ class _Walk:
 
     def root_field(self, field: FieldNode) -> int:
         name = field.name.value
-        if name in CONNECTIONS:
+        if name in PAGED:
+            default, path = PAGED[name]
             first = self.argument(field, "first")
-            size = DEFAULT_PAGE_SIZE if first is None else _bounded(first, MAX_PAGE_SIZE)
-            return size * max(1, self.selections_of(field, ("edges", "node")))
-        if name == "changes":
-            # Like a connection: each of `first` events may carry a message (a received one),
-            # repeated by every `message` selected under `events`, through fragments.
-            first = self.argument(field, "first")
-            size = CHANGES_PAGE_SIZE if first is None else _bounded(first, MAX_PAGE_SIZE)
-            return size * max(1, self.selections_of(field, ("events", "message")))
+            size = default if first is None else _bounded(first, MAX_PAGE_SIZE)
+            return size * max(1, self.selections_of(field, path))
         if name == "markRead":
             ids = self.argument(field, "ids")
             count = len(ids) if isinstance(ids, list) else 1

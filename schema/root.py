@@ -11,7 +11,14 @@ from schema import fields, presence
 from schema.events import ChangePage, InboxEvent
 from schema.permissions import IsAuthenticated
 from schema.presence import ReadReceipt, TypingEvent
-from schema.types import MarkReadPayload, Message, MessageConnection, UnreadCount, User
+from schema.types import (
+    ConversationConnection,
+    MarkReadPayload,
+    Message,
+    MessageConnection,
+    UnreadCount,
+    User,
+)
 
 AUTH: list[type[BasePermission]] = [IsAuthenticated]
 
@@ -48,6 +55,12 @@ class Query:
         "versions contiguous; `first` is 1..100. SYNC_TOO_OLD when they are no longer all "
         "kept (the log keeps at least 7 days): reload. BAD_USER_INPUT for a `since` beyond "
         "the current version.",
+    )
+    conversations: ConversationConnection = strawberry.field(
+        resolver=fields.conversations,
+        permission_classes=AUTH,
+        description="Every conversation the caller has sent or received in, newest activity "
+        "first, each once per page. `first` is 1..100.",
     )
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from resolvers import queries
 from schema.info import Info
-from services.cursor import encode_cursor
+from services.conversations import Conversation as DomainConversation
+from services.conversations import ConversationList
+from services.cursor import encode_conversation_cursor, encode_cursor
 from services.domain import InboxEntry, MarkReadResult, MessageId, Page
 from services.domain import Message as DomainMessage
 from services.domain import UnreadCount as DomainUnreadCount
@@ -88,6 +91,95 @@ class MessageConnection:
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+async def _last_message(root: Conversation, info: Info) -> Message:
+    listed = root.listed
+    # The read state is the recipient's inbox entry, one read per row (batched): only when it
+    # is asked for, since the list itself is one Query.
+    read_at = None
+    if _selects(info.selected_fields, frozenset({"isRead", "readAt"})):
+        entry = await queries.recipient_entry(
+            info.context, listed.last_recipient_id, listed.last_message_id
+        )
+        read_at = entry.read_at
+    return Message(
+        id=strawberry.ID(listed.last_message_id),
+        sender_id=strawberry.ID(listed.last_sender_id),
+        recipient_id=strawberry.ID(listed.last_recipient_id),
+        sent_at=listed.updated_at,
+        is_read=read_at is not None,
+        read_at=read_at,
+    )
+
+
+def _selects(selections: list[Selection], names: frozenset[str]) -> bool:
+    """Whether any field below these selections (through fragments) is one of `names`."""
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name in names:
+            return True
+        if isinstance(selection, SelectedField | FragmentSpread | InlineFragment) and _selects(
+            selection.selections, names
+        ):
+            return True
+    return False
+
+
+@strawberry.type
+class Conversation:
+    id: strawberry.ID = strawberry.field(description="The same for both participants.")
+    with_user_id: strawberry.ID = strawberry.field(
+        description="The other participant (the caller, for notes to self)."
+    )
+    listed: strawberry.Private[DomainConversation]
+
+    last_message: Message = strawberry.field(
+        resolver=_last_message,
+        description="The newest message in either direction, with its recipient's read state.",
+    )
+    unread_count: int = strawberry.field(
+        description="The caller's unread messages in this conversation."
+    )
+    updated_at: datetime = strawberry.field(description="`sentAt` of `lastMessage`.")
+
+    @classmethod
+    def from_domain(cls, conversation: DomainConversation) -> Conversation:
+        return cls(
+            id=strawberry.ID(conversation.id),
+            with_user_id=strawberry.ID(conversation.with_user_id),
+            listed=conversation,
+            unread_count=conversation.unread_count,
+            updated_at=conversation.updated_at,
+        )
+
+
+@strawberry.type
+class ConversationEdge:
+    cursor: str
+    node: Conversation
+
+
+@strawberry.type
+class ConversationConnection:
+    edges: list[ConversationEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_list(cls, listed: ConversationList) -> ConversationConnection:
+        edges = [
+            ConversationEdge(
+                cursor=encode_conversation_cursor(conversation.last_message_id),
+                node=Conversation.from_domain(conversation),
+            )
+            for conversation in listed.conversations
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=listed.has_next_page,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )

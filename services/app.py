@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from services.conversations import ConversationService
 from services.inbox import InboxService
 from services.observability.probes import DependencyProbes
 from services.ports import (
@@ -58,6 +59,7 @@ class RoleParts:
     sync: SyncService | None = None
     sending: SendService | None = None
     presence: PresenceService | None = None
+    conversations: ConversationService | None = None
     tokens: TokenVerifier | None = None
     persisted_queries: PersistedQueryStore | None = None
     # Every operation of a user counts once (schema/read_limit.py).
@@ -99,6 +101,10 @@ class App:
     @property
     def presence(self) -> PresenceService:
         return self._need(self.built.presence, "presence service")
+
+    @property
+    def conversations(self) -> ConversationService:
+        return self._need(self.built.conversations, "conversation service")
 
     @property
     def tokens(self) -> TokenVerifier:

@@ -20,6 +20,7 @@ from typing import Any
 from services.app import ROLES, App, Clients, Role, RoleParts
 from services.aws import AwsEndpoints
 from services.client_opener import ClientOpener
+from services.conversations import ConversationService
 from services.delivery import DeliveryWorker
 from services.disabled import NO_METRICS, NoLimit, NoRegistrations, NoSendLimit
 from services.domain import utc_now
@@ -270,6 +271,7 @@ async def _api_parts(
         presence=PresenceService(
             gate=typing_gate, publisher=hub, events=hub, limiter=typing_limiter
         ),
+        conversations=ConversationService(store=store),
         tokens=tokens,
         persisted_queries=persisted_queries,
         read_limiter=read_limiter,

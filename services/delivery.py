@@ -56,6 +56,8 @@ async def deliver(
         await announce(
             publisher, UnreadCountChanged(message.recipient_id, count.count, count.version)
         )
+        # It may be what the worker that stored the message did not get to.
+        await store.touch_sender_summary(message)
         return False
     metrics.message_delivered("persisted", _seconds_since(message, clock))
     log.info("stored message %s for %s", message.id, message.recipient_id, extra=about)
@@ -63,6 +65,9 @@ async def deliver(
     if await announce(publisher, LiveChange(delivered.change, message), to=message.recipient_id):
         metrics.message_delivered("published", _seconds_since(message, clock))
         log.info("published message %s to %s", message.id, message.recipient_id, extra=about)
+    # After the publish, so a failure here costs the recipient no live event: the queue
+    # message stays unacknowledged, and its redelivery runs this again.
+    await store.touch_sender_summary(message)
     return True
 
 

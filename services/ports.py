@@ -23,12 +23,19 @@ from services.domain import (
     UnreadCount,
     UserId,
 )
+from services.read_state import ConversationPage
 
 
 class MessageStore(Protocol):
     async def deliver(self, message: Message) -> Delivered:
         """Store the message, its inbox entry, +1 unread and the recipient's next version with
-        its logged change, all or nothing. No change if it was delivered before."""
+        its logged change, and +1 unread in the recipient's summary of the conversation, all
+        or nothing. No change if it was delivered before."""
+
+    async def touch_sender_summary(self, message: Message) -> None:
+        """Make a delivered message the newest of its sender's summary of the conversation,
+        unless a newer one is: after `deliver`, and again after a redelivery (it holds no
+        count, so it is outside the transaction, and repeating it changes nothing)."""
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime
@@ -54,11 +61,18 @@ class MessageStore(Protocol):
         self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
     ) -> Page: ...
 
+    async def list_conversations(
+        self, user_id: UserId, *, limit: int, before: MessageId | None
+    ) -> ConversationPage:
+        """The user's conversations whose newest message is older than `before`, newest
+        first, each at most once."""
+
     async def mark_read(
         self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
     ) -> MarkedRead:
-        """Mark the user's own messages among `ids` read, each with -1 unread exactly once,
-        and log each transaction's flips as one change."""
+        """Mark the user's own messages among `ids` read, each with -1 unread exactly once
+        (in the counter and in its conversation's summary), and log each transaction's flips
+        as one change."""
 
     async def unread_ids(
         self, user_id: UserId, *, up_to: MessageId, limit: int

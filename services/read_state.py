@@ -216,3 +216,12 @@ def place_mark(
         return MarkPlacement(compacted, replace(entry, spilled=mark))
     marks[entry.message_id] = mark
     return MarkPlacement(replace(compacted, marks=marks))
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """A page of a user's conversation list, newest activity first: one summary per other
+    user, each with its newest message (`last_message_id` is never None here)."""
+
+    summaries: list[ConversationSummary]
+    has_next_page: bool

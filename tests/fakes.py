@@ -39,6 +39,7 @@ from services.domain import (
     UserId,
     utc_now,
 )
+from services.dynamodb.transactions import read_chunks
 from services.errors import (
     BadUserInput,
     DependencyUnavailable,
@@ -61,13 +62,11 @@ from services.ports import (
     TokenVerifier,
     TypingGate,
 )
+from services.read_state import ConversationPage
 from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
 from services.settings import Settings
-
-# DynamoDB's transaction limit (100 items) minus the counter and the change, as in
-# DynamoMessageStore.
-ENTRIES_PER_TRANSACTION = 98
+from tests.fake_summaries import FakeSummaries
 
 
 class FakeStoreError(Exception):
@@ -121,6 +120,7 @@ class FakeMessageStore:
         self.counters: dict[UserId, UnreadCount] = {}
         # Each user's change log: version -> (change, when it was written).
         self.logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]] = {}
+        self.summaries = FakeSummaries()
         self.now: Callable[[], datetime] = utc_now
         self.reservations: dict[tuple[UserId, str], _Reservation] = {}
         self.calls: Counter[str] = Counter()
@@ -179,9 +179,14 @@ class FakeMessageStore:
         self.messages[message.id] = stored
         inbox[message.id] = InboxEntry.unread(stored)
         change = self._commit(message.recipient_id, 1, MessageReceivedChange(message.id))
+        self.summaries.received(stored, change.version)
         if self.fail_after_commit:
             raise self.fail_after_commit.pop(0)
         return Delivered(change)
+
+    async def touch_sender_summary(self, message: Message) -> None:
+        self._enter("touch_sender_summary")
+        self.summaries.sent(message)
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime
@@ -261,8 +266,7 @@ class FakeMessageStore:
         pending = [entry for entry in owned if not entry.is_read]
         changes: list[InboxChange] = []
         # One transaction (one version step) per chunk, like DynamoMessageStore.
-        for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
-            chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
+        for chunk in read_chunks(pending):
             for entry in chunk:
                 inbox[entry.id] = InboxEntry(
                     entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, _millis(read_at)
@@ -274,7 +278,14 @@ class FakeMessageStore:
                 )
             flipped = tuple(entry.id for entry in chunk)
             changes.append(self._commit(user_id, -len(chunk), MessagesReadChange(flipped)))
+            self.summaries.read(user_id, chunk, changes[-1].version)
         return MarkedRead([result[i] for i in ids if i in result], tuple(changes))
+
+    async def list_conversations(
+        self, user_id: UserId, *, limit: int, before: MessageId | None
+    ) -> ConversationPage:
+        self._enter("list_conversations")
+        return self.summaries.page(user_id, limit=limit, before=before)
 
     async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
         self._enter("unread_ids")

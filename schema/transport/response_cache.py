@@ -46,7 +46,10 @@ from schema.transport.request_body import GraphQLParams
 from services.domain import UserId
 from services.settings import Settings
 
-# Root fields whose answers depend on the caller's own inbox partition only.
+# Root fields whose answers depend on the caller's own inbox partition only, and change only
+# with the caller's version. Not `conversations`: the sender's side of a conversation moves
+# after a reply without a change of the sender's version, and a last message the caller sent
+# carries the other user's read state. Not `conversation` or `message`, for the same reason.
 INBOX_ONLY_FIELDS = frozenset({"me", "unreadCount", "versionedUnreadCount", "messages"})
 # Longer documents or variables are executed as usual: a key is kept in memory per entry.
 MAX_KEY_CHARACTERS = 4096

@@ -19,13 +19,11 @@ from services.domain import (
     UserId,
     utc_now,
 )
+from services.dynamodb import listing
 from services.dynamodb.change_reads import read_changes, read_counter
+from services.dynamodb.conversation_reads import list_conversations, read_summaries
 from services.dynamodb.keys import (
-    CONVERSATION_INDEX,
-    ENTRY_PREFIX,
-    UNREAD_INDEX,
     Item,
-    conversation_pk,
     decode_entry,
     decode_message,
     entry_key,
@@ -33,14 +31,12 @@ from services.dynamodb.keys import (
     message_attributes,
     message_key,
     n,
-    s,
-    user_pk,
 )
-from services.dynamodb.paging import batch_get, query_newest
+from services.dynamodb.paging import batch_get
 from services.dynamodb.transactions import (
     DELIVERY_ENTRY,
     DELIVERY_MESSAGE,
-    ENTRIES_PER_TRANSACTION,
+    DELIVERY_SUMMARY,
     TRANSACTION_ATTEMPTS,
     TransactionConflict,
     cancellation_codes,
@@ -48,8 +44,11 @@ from services.dynamodb.transactions import (
     delivery_items,
     is_cancelled,
     mark_read_items,
+    read_chunks,
+    sender_summary_update,
 )
 from services.dynamodb.user_turns import UserTurns
+from services.read_state import ConversationPage
 
 
 class DynamoMessageStore:
@@ -67,9 +66,12 @@ class DynamoMessageStore:
             return await self._deliver(message)
 
     async def _deliver(self, message: Message) -> Delivered:
+        # Most messages are the newest of their conversation; a late one cancels the first
+        # attempt on the summary's condition and retries without moving it.
+        move = True
         for attempt in range(TRANSACTION_ATTEMPTS):
             counter = await read_counter(self._client, self._table, message.recipient_id)
-            items, change = delivery_items(self._table, message, counter, self._clock())
+            items, change = delivery_items(self._table, message, counter, self._clock(), move=move)
             try:
                 await self._client.transact_write_items(TransactItems=items)
                 return Delivered(change)
@@ -79,9 +81,23 @@ class DynamoMessageStore:
                 codes = cancellation_codes(error)
                 if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
                     return Delivered(None)
+                if codes[DELIVERY_SUMMARY : DELIVERY_SUMMARY + 1] == ["ConditionalCheckFailed"]:
+                    move = not move
+                    continue
                 # The counter moved (another change to this recipient): read it again.
                 await conflict_pause(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
+
+    async def touch_sender_summary(self, message: Message) -> None:
+        if message.sender_id == message.recipient_id:
+            # A note to self has one summary, the recipient's, already moved.
+            return
+        try:
+            await self._client.update_item(**sender_summary_update(self._table, message))
+        except ClientError as error:
+            # A newer message is the conversation's newest already: nothing to do.
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime
@@ -139,60 +155,16 @@ class DynamoMessageStore:
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page:
-        values: Item = {":pk": s(user_pk(user_id))}
-        if unread_only:
-            # The index holds keys only; the entries themselves come from one batch read.
-            condition = "pk = :pk"
-            if before is not None:
-                condition += " AND unreadSk < :before"
-                values[":before"] = s(before)
-            keys, more = await query_newest(
-                self._client,
-                self._table,
-                limit,
-                IndexName=UNREAD_INDEX,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                ConsistentRead=True,
-            )
-            ids = [MessageId(key["unreadSk"]["S"]) for key in keys]
-            entries = await self.get_entries(user_id, ids)
-            return Page([entries[i] for i in ids if i in entries], more)
-        # The counter item shares the partition, so the range is bounded on both sides.
-        values[":low"] = s(ENTRY_PREFIX)
-        if before is None:
-            condition = "pk = :pk AND begins_with(sk, :low)"
-        else:
-            condition = "pk = :pk AND sk BETWEEN :low AND :before"
-            values[":before"] = s(ENTRY_PREFIX + before)
-        items, more = await query_newest(
-            self._client,
-            self._table,
-            limit,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            ConsistentRead=True,
-            skip_id=before,
+        return await listing.list_inbox(
+            self._client, self._table, user_id, limit=limit, before=before, unread_only=unread_only
         )
-        return Page([decode_entry(item) for item in items], more)
 
     async def list_conversation(
         self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
     ) -> Page:
-        condition = "convPk = :conv"
-        values: Item = {":conv": s(conversation_pk(user_id, other_id))}
-        if before is not None:
-            condition += " AND convSk < :before"
-            values[":before"] = s(before)
-        items, more = await query_newest(
-            self._client,
-            self._table,
-            limit,
-            IndexName=CONVERSATION_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
+        return await listing.list_conversation(
+            self._client, self._table, user_id, other_id, limit=limit, before=before
         )
-        return Page([decode_entry(item) for item in items], more)
 
     async def mark_read(
         self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
@@ -203,8 +175,7 @@ class DynamoMessageStore:
         asked = [owned[i] for i in dict.fromkeys(ids) if i in owned]
         pending = [entry for entry in asked if not entry.is_read]
         changes: list[InboxChange] = []
-        for offset in range(0, len(pending), ENTRIES_PER_TRANSACTION):
-            chunk = pending[offset : offset + ENTRIES_PER_TRANSACTION]
+        for chunk in read_chunks(pending):
             async with self._turns.turn(user_id):
                 flipped, change = await self._mark_chunk_read(user_id, chunk, read_at)
             result.update(flipped)
@@ -218,6 +189,8 @@ class DynamoMessageStore:
         result: dict[MessageId, InboxEntry] = {}
         attempt = 0
         while pending:
+            # The counter first: a summary read after it is at least as new, and any change
+            # to either after these reads cancels the transaction on its condition.
             counter = await read_counter(self._client, self._table, user_id)
             if counter.count < len(pending):
                 # Someone else marked some of them since they were read (an exact counter
@@ -231,8 +204,17 @@ class DynamoMessageStore:
                 if attempt >= TRANSACTION_ATTEMPTS:
                     raise TransactionConflict(f"markRead for {user_id}: the counter is behind")
                 continue
+            summaries = await read_summaries(
+                self._client, self._table, user_id, (entry.sender_id for entry in pending)
+            )
             items, change = mark_read_items(
-                self._table, user_id, pending, read_at, counter=counter, at=self._clock()
+                self._table,
+                user_id,
+                pending,
+                read_at,
+                counter=counter,
+                summaries=summaries,
+                at=self._clock(),
             )
             try:
                 await self._client.transact_write_items(TransactItems=items)
@@ -264,17 +246,17 @@ class DynamoMessageStore:
             return result, change
         return result, None
 
-    async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
-        keys, _ = await query_newest(
-            self._client,
-            self._table,
-            limit,
-            IndexName=UNREAD_INDEX,
-            KeyConditionExpression="pk = :pk AND unreadSk <= :up_to",
-            ExpressionAttributeValues={":pk": s(user_pk(user_id)), ":up_to": s(up_to)},
-            ConsistentRead=True,
+    async def list_conversations(
+        self, user_id: UserId, *, limit: int, before: MessageId | None
+    ) -> ConversationPage:
+        return await list_conversations(
+            self._client, self._table, user_id, limit=limit, before=before
         )
-        return [MessageId(key["unreadSk"]["S"]) for key in keys]
+
+    async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
+        return await listing.unread_ids(
+            self._client, self._table, user_id, up_to=up_to, limit=limit
+        )
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         return await read_counter(self._client, self._table, user_id)

@@ -23,6 +23,10 @@ Where the inbox was read with its change log (`Inbox.log`), the log is checked t
 versions run 1, 2, ... up to the counter's with no gap and no repeat, replaying it from empty
 must give every change's logged count and end on exactly the unread entries there, and every
 entry must have been received in it exactly once. Each broken rule is a `log_errors` line.
+
+Where the reader also read the user's conversation list (`Inbox.conversations`),
+`conversation_drift` is, per (user, other user), the conversation's unreadCount minus the
+unread entries from that user really there: so the counts add up to unreadCount as well.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Seen:
     recipient: str
     body: str
     is_read: bool
+    sender: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Inbox:
     entries: tuple[Seen, ...]
     log: tuple[Logged, ...] | None = None
     version: int | None = None
+    # The conversation list's unreadCount per other user, when it was read.
+    conversations: dict[str, int] | None = None
 
 
 @dataclass
@@ -115,11 +122,17 @@ class Verdict:
     extra: dict[str, Any] = field(default_factory=dict)
     log_errors: list[str] = field(default_factory=list)
     logs_checked: int = 0
+    conversation_drift: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.lost or self.duplicated or self.unexpected or self.drift or self.log_errors
+            self.lost
+            or self.duplicated
+            or self.unexpected
+            or self.drift
+            or self.log_errors
+            or self.conversation_drift
         )
 
     def figures(self) -> dict[str, Any]:
@@ -136,6 +149,8 @@ class Verdict:
             "drift_by_user": self.drift,
             "logs_checked": self.logs_checked,
             "log_errors": len(self.log_errors),
+            "conversation_count_drift": sum(abs(d) for d in self.conversation_drift.values()),
+            "conversation_drift": self.conversation_drift,
             "examples": {
                 "log_errors": self.log_errors[:5],
                 "lost": self.lost[:5],
@@ -166,6 +181,7 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
     uncertain = set(history.uncertain)
     lost, duplicated, unexpected = [], [], []
     drift: dict[str, int] = {}
+    conversation_drift: dict[str, int] = {}
     found_ids: set[tuple[str, str]] = set()
     for user, inbox in read.items():
         copies = Counter(entry.id for entry in inbox.entries)
@@ -188,6 +204,8 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
         unread = sum(not entry.is_read for entry in inbox.entries)
         if inbox.unread_count != unread:
             drift[user] = inbox.unread_count - unread
+        if inbox.conversations is not None:
+            conversation_drift.update(_conversation_drift(inbox))
     lost = [
         f"{sent.recipient}: {sent.id} {sent.body!r}"
         for sent in history.sent
@@ -206,6 +224,7 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
         extra=extra,
         log_errors=log_errors,
         logs_checked=sum(inbox.log is not None for inbox in read.values()),
+        conversation_drift=conversation_drift,
     )
 
 
@@ -242,3 +261,13 @@ def check_log(inbox: Inbox) -> list[str]:
         f"{user}: {i} received in the log, not in the inbox" for i in received if i not in entries
     ]
     return errors
+
+
+def _conversation_drift(inbox: Inbox) -> dict[str, int]:
+    listed = inbox.conversations or {}
+    unread = Counter(entry.sender for entry in inbox.entries if not entry.is_read)
+    return {
+        f"{inbox.user}/{other}": listed.get(other, 0) - unread[other]
+        for other in set(listed) | set(unread)
+        if listed.get(other, 0) != unread[other]
+    }

@@ -99,7 +99,7 @@ ANN_LOG = (Logged(1, 1, "m1"), Logged(2, 2, "m2"), Logged(3, 1, read=("m1",)))
 def with_log(log: tuple[Logged, ...], version: int = 3) -> tuple[History, list[Inbox]]:
     history, inboxes = clean_run()
     ann = inboxes[0]
-    inboxes[0] = Inbox(ann.user, ann.unread_count, ann.entries, log, version)
+    inboxes[0] = Inbox(ann.user, ann.unread_count, ann.entries, log=log, version=version)
     return history, inboxes
 
 
@@ -137,3 +137,22 @@ def test_a_log_that_ends_on_other_unread_messages_is_caught() -> None:
     assert check(history, inboxes).log_errors == [
         "ann: unread in the log only ['m1'], in the inbox only ['m2']"
     ]
+
+
+def test_conversation_counts_that_do_not_add_up_are_caught() -> None:
+    history = History("planted")
+    history.accepted("ann", "b1", "m1")
+    history.accepted("ann", "b2", "m2")
+    history.accepted("ann", "b3", "m3")
+    entries = (
+        Seen("m3", "ann", "b3", False, "cat"),
+        Seen("m2", "ann", "b2", False, "bob"),
+        Seen("m1", "ann", "b1", True, "bob"),
+    )
+    check(history, [Inbox("ann", 2, entries, conversations={"bob": 1, "cat": 1})]).assert_ok()
+    # One count too high, one conversation missing from the list.
+    verdict = check(history, [Inbox("ann", 2, entries, conversations={"bob": 2})])
+    assert not verdict.ok
+    assert verdict.conversation_drift == {"ann/bob": 1, "ann/cat": -1}
+    assert verdict.figures()["conversation_count_drift"] == 2
+    assert not (verdict.lost or verdict.duplicated or verdict.unexpected or verdict.drift)

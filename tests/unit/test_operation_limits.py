@@ -113,6 +113,16 @@ def count(document: str, variables: dict[str, Any] | None = None, name: str | No
         ),
         (f"{{ a: changes(since: 0, first: 300) {{ version }} {FIVE} }}", None, 105),
         ("subscription { inboxEvents(sinceVersion: 3) { version } }", None, 1),
+        # A conversation list counts one last message per conversation, like `first` messages.
+        ("{ conversations(first: 100) { edges { node { lastMessage { body } } } } }", None, 100),
+        ("{ conversations { edges { node { unreadCount } } } }", None, 20),
+        (
+            "{ conversations(first: 50) { edges { node { a: lastMessage { id } "
+            "b: lastMessage { body } } } } }",
+            None,
+            100,
+        ),
+        ("query($n: Int) { conversations(first: $n) { edges { cursor } } }", {"n": 3}, 3),
     ],
 )
 def test_message_nodes(document: str, variables: dict[str, Any] | None, expected: int) -> None:

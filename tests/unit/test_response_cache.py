@@ -44,6 +44,10 @@ def test_queries_of_the_callers_own_inbox_are_kept(query: str, label: str) -> No
         # Messages the caller sent: their read state is in the recipient's partition.
         '{ conversation(withUserId: "bob") { edges { node { isRead } } } }',
         '{ message(id: "01HZZZZZZZZZZZZZZZZZZZZZZZ") { isRead } }',
+        # A reply the caller sent moves the list without moving the caller's version, and a
+        # sent last message's read state is the other user's.
+        "{ conversations { edges { node { unreadCount } } } }",
+        "{ unreadCount conversations(first: 5) { edges { cursor } } }",
         '{ unreadCount ...F } fragment F on Query { message(id: "x") { id } }',
         "mutation { markAllRead { unreadCount } }",
         "subscription { unreadCount }",
