@@ -17,7 +17,7 @@ import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 from services import client_opener, delivery, inbox, sending
-from services.dynamodb import paging, transactions
+from services.dynamodb import provisioning, transactions
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
 from services.dynamodb.store import DynamoMessageStore
 from services.observability.probes import DependencyProbes
@@ -303,21 +303,29 @@ def iam_actions(service: str, source: str, receiver: str) -> set[str]:
 
 def reachable(cls: type, roots: Iterable[str]) -> str:
     """The source of `roots` and every method of `cls` they call, transitively, with the
-    module-level functions of its module's namespace they call (the store's paging helpers)."""
-    namespace = vars(inspect.getmodule(cls))
+    module-level functions they call: by name from their own module's namespace (the store's
+    paging helpers), or through a module (`listing.list_inbox(`)."""
+    store_namespace = vars(inspect.getmodule(cls))
     seen: dict[str, str] = {}
-    pending = list(roots)
+    pending: list[tuple[dict[str, Any] | None, str]] = [(None, name) for name in roots]
     while pending:
-        name = pending.pop()
-        if name in seen:
+        namespace, name = pending.pop()
+        target = getattr(cls, name) if namespace is None else namespace[name]
+        key = name if namespace is None else f"{namespace['__name__']}.{name}"
+        if key in seen:
             continue
-        target = getattr(cls, name, None) or namespace[name]
-        seen[name] = inspect.getsource(target)
-        pending += [m for m in re.findall(r"self\.(\w+)\(", seen[name]) if hasattr(cls, m)]
+        seen[key] = source = inspect.getsource(target)
+        own = store_namespace if namespace is None else namespace
+        pending += [(None, m) for m in re.findall(r"self\.(\w+)\(", source) if hasattr(cls, m)]
         pending += [
-            f
-            for f in re.findall(r"(?<![.\w])(\w+)\(", seen[name])
-            if inspect.isfunction(namespace.get(f))
+            (own, f)
+            for f in re.findall(r"(?<![.\w])(\w+)\(", source)
+            if inspect.isfunction(own.get(f))
+        ]
+        pending += [
+            (vars(own[m]), f)
+            for m, f in re.findall(r"(?<![.\w])(\w+)\.(\w+)\(", source)
+            if inspect.ismodule(own.get(m)) and inspect.isfunction(getattr(own[m], f, None))
         ]
     return "\n".join(seen.values())
 
@@ -360,14 +368,21 @@ def worker_actions() -> set[str]:
     )
 
 
+def dynamodb_adapter_source() -> str:
+    """Every module of the DynamoDB adapter (the store and the reads it hands out), but the
+    table's provisioning: CloudFormation creates the table in production."""
+    folder = Path(inspect.getfile(DynamoMessageStore)).parent
+    modules = sorted(set(folder.glob("*.py")) - {Path(inspect.getfile(provisioning))})
+    return "\n".join(path.read_text() for path in modules)
+
+
 def every_adapter_call() -> set[str]:
     """What the brief asks to cover: every client call in the adapters, the probes and
     the composition root's client opener."""
     opener_source = Path(client_opener.__file__).read_text()
     probes = Path(inspect.getfile(DependencyProbes)).read_text()
     return (
-        iam_actions("dynamodb", Path(inspect.getfile(DynamoMessageStore)).read_text(), r"_client")
-        | iam_actions("dynamodb", Path(inspect.getfile(paging)).read_text(), CLIENT)
+        iam_actions("dynamodb", dynamodb_adapter_source(), CLIENT)
         | iam_actions("dynamodb", probes, r"self\.dynamodb")
         | iam_actions("sqs", probes, r"self\.sqs")
         | iam_actions("sqs", Path(inspect.getfile(SqsDeliveryProducer)).read_text(), r"_client")

@@ -46,13 +46,14 @@ async def test_counter_and_version(store: FakeMessageStore) -> None:
     assert await store.unread_count(BOB) == UnreadCount(0, 0)
 
 
-async def test_mark_read_in_transactions_of_98(store: FakeMessageStore) -> None:
+async def test_mark_read_in_transactions_of_100_items(store: FakeMessageStore) -> None:
     sent = await delivered(store, 120)
     marked = await store.mark_read(ALICE, [m.id for m in sent[:100]], BASE)
-    # 98 entries, the counter and the change fill one DynamoDB transaction: 100 take two.
+    # 97 entries from one sender, its conversation summary, the counter and the change fill
+    # one DynamoDB transaction: 100 take two.
     assert await store.unread_count(ALICE) == UnreadCount(20, 122)
     flipped = [c.payload for c in marked.changes]
-    assert [len(p.message_ids) for p in flipped if isinstance(p, MessagesReadChange)] == [98, 2]
+    assert [len(p.message_ids) for p in flipped if isinstance(p, MessagesReadChange)] == [97, 3]
     assert [c.version for c in marked.changes] == [121, 122]
 
 
