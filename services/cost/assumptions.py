@@ -22,6 +22,11 @@ class UsageProfile:
     message_opens_per_day: float = 5.0
     # `conversation(withUserId, first: 20)` pages.
     conversation_pages_per_day: float = 3.0
+    # `conversations(first: 20)` pages: the chat list, read each time the app comes up.
+    conversation_list_pages_per_day: float = 8.0
+    # `changes(since)` calls: a client catching up after a reconnect or coming to the front
+    # (`inboxEvents(sinceVersion)` replays the same way). Priced as full pages of 100.
+    changes_calls_per_day: float = 10.0
     # `markRead` calls, one id each (opening an unread message).
     mark_reads_per_day: float = 10.0
     # `markAllRead` calls, and how many unread messages each one marks.

@@ -108,6 +108,9 @@ def _usage_lines(usage: UsageProfile) -> str:
             f"{usage.message_opens_per_day:g}, conversation pages "
             f"{usage.conversation_pages_per_day:g}, markRead {usage.mark_reads_per_day:g}, "
             f"markAllRead {usage.mark_all_reads_per_day:g} of {usage.mark_all_read_size:g}",
+            f"  conversation lists {usage.conversation_list_pages_per_day:g}, changes pages "
+            f"{usage.changes_calls_per_day:g}, setTyping {usage.typing_calls_per_day:g} "
+            f"({usage.typing_pushed_share:.0%} pushed)",
             f"  unreadCount queries {usage.unread_count_queries_per_day:g}, live sessions "
             f"{usage.live_sessions_per_day:g}, live connection hours "
             f"{usage.live_connection_hours_per_day:g}, body {usage.average_body_chars:g} chars, "

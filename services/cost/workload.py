@@ -78,6 +78,11 @@ def daily_operations(
             mixed(m.op("message"), m.op("message_cold"), hit),
         ),
         "conversation page": (usage.conversation_pages_per_day, m.op("conversation_page")),
+        "conversation list": (
+            usage.conversation_list_pages_per_day,
+            mixed(m.op("conversations_page_hot"), m.op("conversations_page_cold"), hit),
+        ),
+        "changes": (usage.changes_calls_per_day, m.op("changes_page")),
         "markRead": (usage.mark_reads_per_day, m.op("mark_read_1")),
         "markAllRead": (
             usage.mark_all_reads_per_day,
@@ -103,8 +108,15 @@ def response_bytes_per_day(usage: UsageProfile, a: Assumptions) -> float:
     listed = PAGE_SIZE * (body + a.response_bytes_per_listed_message)
     requests = (
         usage.sends_per_day * (body + a.response_overhead_bytes)
-        + (usage.inbox_pages_per_day + usage.conversation_pages_per_day)
+        + (
+            usage.inbox_pages_per_day
+            + usage.conversation_pages_per_day
+            + usage.conversation_list_pages_per_day
+        )
         * (listed + a.response_overhead_bytes)
+        # A page of changes: up to 100 events, most of them small (a received one carries its
+        # message); priced as a page of 20 messages, like the lists.
+        + usage.changes_calls_per_day * (listed + a.response_overhead_bytes)
         + usage.message_opens_per_day * (body + a.response_overhead_bytes)
         + usage.mark_reads_per_day
         * (a.response_bytes_per_listed_message + a.response_overhead_bytes)
@@ -138,6 +150,8 @@ def requests_per_day(usage: UsageProfile) -> float:
         + usage.inbox_pages_per_day
         + usage.message_opens_per_day
         + usage.conversation_pages_per_day
+        + usage.conversation_list_pages_per_day
+        + usage.changes_calls_per_day
         + usage.mark_reads_per_day
         + usage.mark_all_reads_per_day
         + usage.unread_count_queries_per_day

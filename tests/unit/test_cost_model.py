@@ -38,6 +38,8 @@ IDLE = UsageProfile(
     inbox_pages_per_day=0,
     message_opens_per_day=0,
     conversation_pages_per_day=0,
+    conversation_list_pages_per_day=0,
+    changes_calls_per_day=0,
     mark_reads_per_day=0,
     mark_all_reads_per_day=0,
     unread_count_queries_per_day=0,
@@ -250,3 +252,23 @@ def test_profile_missing_an_operation_is_refused() -> None:
     del data["operations"]["unread_count"]
     with pytest.raises(CostModelError, match="unread_count"):
         parse_profile(data)
+
+
+def test_conversation_lists_and_changes_are_priced_from_their_measurements() -> None:
+    usage = UsageProfile(
+        **{
+            **IDLE.__dict__,
+            "conversation_list_pages_per_day": 4,
+            "changes_calls_per_day": 3,
+            "body_cache_hit_ratio": 0.75,
+        }
+    )
+    m = measurements(
+        conversations_page_hot=OperationCost(read_units=0.5),
+        conversations_page_cold=OperationCost(read_units=20.5),
+        changes_page=OperationCost(read_units=3),
+    )
+    table = prices(dynamodb_read_request_unit=1.0)
+    bill = monthly_cost(1, m, usage, table, QUIET).by_service()
+    per_day = 4 * (0.75 * 0.5 + 0.25 * 20.5) + 3 * 3
+    assert bill["DynamoDB reads"] == pytest.approx(per_day * DAYS_PER_MONTH)
