@@ -17,8 +17,8 @@ from services import lambda_worker
 from services.app import App, Role
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.change_log import Delivered
-from services.domain import Message, MessageId, MessageReceived, UnreadCountChanged, UserId
+from services.change_log import Delivered, LiveChange
+from services.domain import Message, MessageId, UnreadCountChanged, UserId
 from services.domain import new_message_id as make_id
 from services.dynamodb.store import DynamoMessageStore
 from services.local.stack import StackEndpoints
@@ -152,10 +152,10 @@ async def test_a_batch_is_delivered_counted_and_announced(app: App) -> None:
         counts: list[int] = []
         while len(announced) < 2 or 2 not in counts:
             item = await next_item(events)
-            if isinstance(item, MessageReceived):
+            # One event per change: the count after it, and the message received.
+            if isinstance(item, LiveChange) and item.message is not None:
                 announced.add(item.message.id)
-            elif isinstance(item, UnreadCountChanged):
-                counts.append(item.count)
+                counts.append(item.change.count)
     assert announced == {sent[0].id, sent[1].id}
 
     assert await inbox_ids(app, alice) == sorted([sent[0].id, sent[1].id])
