@@ -2,7 +2,8 @@
 shows alice's message with a badge; bob opening the thread reads it and alice's page says "Seen";
 bob typing shows "… is typing" on alice's page (with the page's own throttle on `setTyping`); and
 bob's page, after its WebSocket dropped and came back, resubscribes from the last version it
-applied, so what happened meanwhile (another user's message, alice's reply) shows up."""
+applied, so what happened meanwhile (another user's message, alice's reply) shows up; and when
+the log can no longer replay that, the page reloads its state instead."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from playwright.async_api import Browser, Locator, Page, Request, WebSocketRoute, expect
 
+from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.e2e.conftest import Server
 from tests.e2e.demo_page import (
@@ -24,6 +26,7 @@ from tests.e2e.demo_page import (
     send_from_page,
     sign_in,
 )
+from tests.e2e.fleet import aws_session
 
 TYPING_SHOWN_MS = 4_000  # how long the page shows the indicator after a push
 VERSION = "{ versionedUnreadCount { version } }"
@@ -210,3 +213,49 @@ async def bob_catches_up_after_a_drop(chat: Chat, as_user: Client) -> None:
     assert versions[0] is not None and versions[0] < version_before
     # The second subscription starts where the page was, not where it began.
     assert versions[1] == version_before
+
+
+async def test_sync_too_old_after_a_drop_reloads_the_page_state(
+    browser: Browser, server: Server, stack: StackEndpoints, as_user: Client, artifacts: Path
+) -> None:
+    """The log cannot replay what the page missed (a version without its logged change, what a
+    writer predating the log leaves): the resubscription ends with SYNC_TOO_OLD, and the page
+    reloads its lists and follows the changes from the current version, with no error shown."""
+    record = Recorder(artifacts)
+    alice, bob, carol = new_user("alice"), new_user("bob"), new_user("carol")
+    page = await record.open(await browser.new_context())
+    link = SocketLink()
+    await page.route_web_socket(server.ws_url, link.route)
+    await sign_in(page, server, alice)
+    await as_user(bob).send(alice, "before the hole")
+    await expect(conversation_row(page, bob)).to_have_count(1, timeout=LIVE_MS)
+
+    await link.drop()
+    settings = server.settings
+    async with aws_session(settings).client("dynamodb", endpoint_url=stack.dynamodb_url) as db:
+        await db.update_item(
+            TableName=settings.table_name,
+            Key={"pk": {"S": f"USER#{alice}"}, "sk": {"S": "COUNT"}},
+            UpdateExpression="ADD version :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    await as_user(carol).send(alice, "after the hole")  # version 3; 2 has no logged change
+    await as_user(alice).wait_for_count(2)
+
+    link.down = False
+    carol_row = conversation_row(page, carol)
+    await expect(carol_row.get_by_test_id("conversation-last")).to_have_text(
+        "after the hole", timeout=LIVE_MS
+    )
+    await expect(page.get_by_test_id("unread-badge")).to_have_text("2")
+    await record.shot(page, "alice-reloaded-after-sync-too-old")
+    # First from the start, then the reconnect's replay from 1, then fresh from 3.
+    assert link.since_versions() == [0, 1, 3]
+
+    await as_user(carol).send(alice, "live again")
+    await expect(carol_row.get_by_test_id("conversation-last")).to_have_text(
+        "live again", timeout=LIVE_MS
+    )
+    await expect(carol_row.get_by_test_id("conversation-unread")).to_have_text("2")
+    await expect(page.get_by_test_id("app-error")).to_be_hidden()
+    assert_stayed_home(record, server)

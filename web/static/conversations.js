@@ -47,7 +47,7 @@ export function refreshConversations() {
     const generation = list.generation;
     try {
       const page = await fetchPage(null);
-      if (generation === list.generation) for (const { node } of page.edges) showConversation(node);
+      if (generation === list.generation) for (const { node } of page.edges) showNewer(node);
     } catch (error) {
       report(error);
     } finally {
@@ -55,6 +55,18 @@ export function refreshConversations() {
     }
   })();
   return list.refreshing;
+}
+
+/** A conversation as the server has it, except a newer last message the page already shows: the
+ * sender's side lists a message once it is delivered, a moment after `sendMessage` returns. */
+function showNewer(conversation) {
+  const shown = list.rows.get(conversation.withUserId)?.conversation;
+  if (shown && shown.lastMessage.id > conversation.lastMessage.id) {
+    const { lastMessage, updatedAt } = shown;
+    showConversation({ ...conversation, lastMessage, updatedAt });
+  } else {
+    showConversation(conversation);
+  }
 }
 
 async function fetchPage(after) {
