@@ -1,78 +1,30 @@
-"""The demo inbox at `/` in headless Chromium, two users in two browser contexts: a message sent
-from one compose box shows up live in the other's inbox and badge, opening it and "Mark all
-read" bring the badge back to 0, and "Load more" pages through older messages. A screenshot of
-each step is kept in the test's artifacts dir; no request leaves the server's origin."""
+"""The demo chat at `/` in headless Chromium, two users in two browser contexts: a message sent
+from one compose box shows up live in the other's conversation list and badge, opening the
+conversation and "Mark all read" bring the badge back to 0, and "Load older" pages through a
+long thread. A screenshot of each step is kept in the test's artifacts dir; no request leaves the
+server's origin. (tests/e2e/test_demo_chat.py: "Seen", typing and catching up.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    Locator,
-    Page,
-    WebSocketRoute,
-    expect,
-)
+from playwright.async_api import Browser, Locator, Page, WebSocketRoute, expect
 
 from tests.conftest import new_user
-from tests.e2e.conftest import GraphQLClient, Server
-
-Client = Callable[[str], GraphQLClient]
-LIVE_MS = 20_000  # a delivery, as seen by a subscriber (the e2e delivery deadline)
-
-
-class Recorder:
-    """Every URL the pages asked for (HTTP and WebSocket), every script error, every shot."""
-
-    def __init__(self, artifacts: Path) -> None:
-        self.artifacts = artifacts
-        self.urls: list[str] = []
-        self.page_errors: list[str] = []
-        self.shots: list[Path] = []
-
-    async def open(self, context: BrowserContext) -> Page:
-        context.on("request", lambda request: self.urls.append(request.url))
-        page = await context.new_page()
-        page.on("websocket", lambda socket: self.urls.append(socket.url))
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-        return page
-
-    async def shot(self, page: Page, name: str) -> None:
-        path = self.artifacts / f"{len(self.shots) + 1:02d}-{name}.png"
-        await page.screenshot(path=str(path), full_page=True)
-        assert path.is_file() and path.stat().st_size > 0, path
-        self.shots.append(path)
-
-
-async def sign_in(page: Page, server: Server, user: str) -> None:
-    await page.goto(f"{server.url}/")
-    await page.get_by_test_id("signin-user").fill(user)
-    await page.get_by_test_id("signin-submit").click()
-    await expect_signed_in(page, user)
-
-
-async def expect_signed_in(page: Page, user: str) -> None:
-    await expect(page.get_by_test_id("current-user")).to_have_text(user)
-    await expect(page.get_by_test_id("connection-status")).to_have_text("live", timeout=LIVE_MS)
-    # The subscription's first value: from here on, every change reaches the badge.
-    await expect(page.get_by_test_id("unread-badge")).not_to_have_text("…", timeout=LIVE_MS)
-
-
-async def compose(page: Page, to: str, body: str) -> None:
-    await page.get_by_test_id("compose-recipient").fill(to)
-    await page.get_by_test_id("compose-body").fill(body)
-    await page.get_by_test_id("compose-send").click()
-
-
-async def send_from_page(page: Page, to: str, body: str) -> None:
-    await compose(page, to, body)
-    await expect(page.get_by_test_id("compose-status")).to_have_text(f"Sent to {to}.")
-    await expect(page.get_by_test_id("compose-body")).to_have_value("")
+from tests.e2e.conftest import Server
+from tests.e2e.demo_page import (
+    LIVE_MS,
+    Client,
+    Recorder,
+    assert_stayed_home,
+    compose,
+    conversation_row,
+    expect_signed_in,
+    ids_of,
+    send_from_page,
+    sign_in,
+)
 
 
 @dataclass
@@ -91,24 +43,15 @@ class Scene:
         return self.alice_page.get_by_test_id("unread-badge")
 
     @property
-    def items(self) -> Locator:
-        return self.alice_page.get_by_test_id("inbox-item")
+    def rows(self) -> Locator:
+        return self.alice_page.get_by_test_id("conversation-row")
+
+    def row(self, with_user: str) -> Locator:
+        return conversation_row(self.alice_page, with_user)
 
     @property
-    def unread_items(self) -> Locator:
-        return self.alice_page.locator('[data-testid="inbox-item"][data-read="false"]')
-
-
-async def ids_of(items: Locator) -> list[str]:
-    ids: list[str] = await items.evaluate_all("items => items.map(item => item.dataset.id)")
-    return ids
-
-
-def assert_stayed_home(record: Recorder, server: Server) -> None:
-    origin = urlsplit(server.url).netloc
-    foreign = [url for url in record.urls if urlsplit(url).netloc != origin]
-    assert foreign == [], f"the demo page reached beyond this server: {foreign}"
-    assert record.page_errors == []
+    def thread(self) -> Locator:
+        return self.alice_page.get_by_test_id("conversation-item")
 
 
 async def test_two_users_message_live_and_read(
@@ -128,16 +71,15 @@ async def test_two_users_message_live_and_read(
     await sign_in(scene.alice_page, server, scene.alice)
     await sign_in(scene.bob_page, server, scene.bob)
     await expect(scene.badge).to_have_text("0")
-    await expect(scene.alice_page.get_by_test_id("inbox-empty")).to_be_visible()
+    await expect(scene.alice_page.get_by_test_id("conversations-empty")).to_be_visible()
     await record.shot(scene.alice_page, "alice-signed-in")
     await record.shot(scene.bob_page, "bob-signed-in")
 
     first = await bob_sends_alice_sees_it_live(scene)
     await alice_opens_it(scene, first)
-    follow_ups = await alice_marks_all_read(scene)
+    await alice_marks_all_read(scene, as_user)
     await a_refused_send_is_shown(scene)
-    ids = await alice_pages_through_the_inbox(scene, as_user, [first, *follow_ups])
-    await alice_pages_through_the_conversation(scene, first, ids)
+    await alice_pages_through_the_thread(scene, as_user, first)
 
     await alice_context.close()
     await bob_context.close()
@@ -150,9 +92,8 @@ async def test_two_users_message_live_and_read(
         "06-alice-three-unread.png",
         "07-alice-marked-all-read.png",
         "08-bob-send-refused.png",
-        "09-alice-first-page.png",
-        "10-alice-load-more.png",
-        "11-alice-conversation.png",
+        "09-alice-thread-first-page.png",
+        "10-alice-thread-load-older.png",
     ]
     assert all(path.is_file() for path in record.shots)
     assert any(url.startswith(server.ws_url) for url in record.urls), "no WebSocket opened"
@@ -160,46 +101,56 @@ async def test_two_users_message_live_and_read(
 
 
 async def bob_sends_alice_sees_it_live(scene: Scene) -> str:
-    """Bob's compose box; alice's badge and inbox update without a reload."""
+    """Bob's compose box; alice's badge and conversation list update without a reload."""
     await scene.alice_page.evaluate("window.notReloaded = true")
     body = "Hello alice <b>not bold</b> & welcome"
     await send_from_page(scene.bob_page, scene.alice, body)
     await scene.record.shot(scene.bob_page, "bob-sent")
     await expect(scene.badge).to_have_text("1", timeout=LIVE_MS)
-    await expect(scene.items).to_have_count(1, timeout=LIVE_MS)
-    await expect(scene.items.first).to_have_attribute("data-read", "false")
-    await expect(scene.items.first.get_by_test_id("inbox-body")).to_have_text(body)
-    await expect(scene.items.first.get_by_test_id("inbox-sender")).to_have_text(scene.bob)
+    await expect(scene.rows).to_have_count(1, timeout=LIVE_MS)
+    row = scene.row(scene.bob)
+    await expect(row.get_by_test_id("conversation-unread")).to_have_text("1")
+    await expect(row.get_by_test_id("conversation-last")).to_have_text(body)
+    await expect(row.get_by_test_id("conversation-user")).to_have_text(scene.bob)
     assert await scene.alice_page.evaluate("window.notReloaded") is True
-    assert await scene.alice_page.locator("#inbox-list b").count() == 0, "body parsed as HTML"
+    assert await scene.alice_page.locator("#conversations b").count() == 0, "body parsed as HTML"
+    # Bob's own list has the conversation too, from his send, with nothing unread.
+    bob_row = conversation_row(scene.bob_page, scene.alice)
+    await expect(bob_row.get_by_test_id("conversation-last")).to_have_text(body)
+    await expect(bob_row).to_have_attribute("data-unread", "0")
     await scene.record.shot(scene.alice_page, "alice-received-live")
     return body
 
 
 async def alice_opens_it(scene: Scene, body: str) -> None:
-    """Opening shows the message and its conversation, marks it read: the badge goes to 0."""
-    await scene.items.first.click()
-    await expect(scene.alice_page.get_by_test_id("message-body")).to_have_text(body)
+    """Opening shows the thread and marks it read: the badges go to 0."""
+    await scene.row(scene.bob).click()
     await expect(scene.alice_page.get_by_test_id("conversation-with")).to_have_text(scene.bob)
+    await expect(scene.thread.get_by_test_id("conversation-body")).to_have_text([body])
     await expect(scene.badge).to_have_text("0", timeout=LIVE_MS)
-    await expect(scene.items.first).to_have_attribute("data-read", "true")
+    await expect(scene.row(scene.bob)).to_have_attribute("data-unread", "0")
+    await expect(scene.row(scene.bob).get_by_test_id("conversation-unread")).to_be_hidden()
+    await expect(scene.thread.first).to_have_attribute("data-read", "true")
     await scene.record.shot(scene.alice_page, "alice-opened")
 
 
-async def alice_marks_all_read(scene: Scene) -> list[str]:
+async def alice_marks_all_read(scene: Scene, as_user: Client) -> None:
+    """Carol writes three times (her conversation is not open, so they stay unread) and goes to
+    the top of the list; "Mark all read" clears them."""
+    carol = new_user("carol")
     bodies = [f"follow-up {n}" for n in range(1, 4)]
     for body in bodies:
-        await send_from_page(scene.bob_page, scene.alice, body)
+        await as_user(carol).send(scene.alice, body)
     await expect(scene.badge).to_have_text("3", timeout=LIVE_MS)
-    await expect(scene.items).to_have_count(4, timeout=LIVE_MS)
-    await expect(scene.unread_items).to_have_count(3)
-    await expect(scene.items.first.get_by_test_id("inbox-body")).to_have_text(bodies[-1])
+    await expect(scene.rows).to_have_count(2, timeout=LIVE_MS)
+    await expect(scene.rows.get_by_test_id("conversation-user")).to_have_text([carol, scene.bob])
+    await expect(scene.row(carol).get_by_test_id("conversation-unread")).to_have_text("3")
+    await expect(scene.row(carol).get_by_test_id("conversation-last")).to_have_text(bodies[-1])
     await scene.record.shot(scene.alice_page, "alice-three-unread")
     await scene.alice_page.get_by_test_id("mark-all-read").click()
     await expect(scene.badge).to_have_text("0", timeout=LIVE_MS)
-    await expect(scene.unread_items).to_have_count(0)
+    await expect(scene.row(carol)).to_have_attribute("data-unread", "0", timeout=LIVE_MS)
     await scene.record.shot(scene.alice_page, "alice-marked-all-read")
-    return bodies
 
 
 async def a_refused_send_is_shown(scene: Scene) -> None:
@@ -210,53 +161,41 @@ async def a_refused_send_is_shown(scene: Scene) -> None:
     await scene.record.shot(scene.bob_page, "bob-send-refused")
 
 
-async def alice_pages_through_the_inbox(
-    scene: Scene, as_user: Client, earlier: list[str]
-) -> list[str]:
-    """25 more (sent through the API to save time) arrive live; after a reload the inbox shows
-    the newest 20, and "Load more" brings the rest, each once, newest first."""
+async def alice_pages_through_the_thread(scene: Scene, as_user: Client, first: str) -> None:
+    """25 more from bob (through the API to save time) arrive live in the open thread; after a
+    reload the thread shows the newest 20, and "Load older" brings the rest, each once, oldest
+    at the top."""
     bodies = [f"page {n:02d}" for n in range(25)]
     for body in bodies:
         await as_user(scene.bob).send(scene.alice, body)
-    await expect(scene.badge).to_have_text("25", timeout=LIVE_MS)
-    await expect(scene.items).to_have_count(29, timeout=LIVE_MS)
+    await expect(scene.thread).to_have_count(26, timeout=LIVE_MS)
+    # The thread is open, so what arrives in it is read as it comes.
+    await expect(scene.badge).to_have_text("0", timeout=LIVE_MS)
     page = scene.alice_page
     await page.reload()
     await expect_signed_in(page, scene.alice)  # the session survives a reload
-    await expect(scene.items).to_have_count(20)
-    await expect(scene.items.first.get_by_test_id("inbox-body")).to_have_text(bodies[-1])
-    await expect(page.get_by_test_id("inbox-more")).to_be_visible()
-    await scene.record.shot(page, "alice-first-page")
-    await page.get_by_test_id("inbox-more").click()
-    await expect(scene.items).to_have_count(29)
-    await expect(page.get_by_test_id("inbox-more")).to_be_hidden()
-    ids = await ids_of(scene.items)
-    assert len(set(ids)) == 29, "a message shown twice"
-    assert ids == sorted(ids, reverse=True), "inbox not newest first"
-    shown = await scene.items.get_by_test_id("inbox-body").all_text_contents()
-    assert sorted(shown) == sorted([*earlier, *bodies])
-    await scene.record.shot(page, "alice-load-more")
-    return ids
-
-
-async def alice_pages_through_the_conversation(scene: Scene, first: str, ids: list[str]) -> None:
-    page = scene.alice_page
-    await scene.items.last.click()
-    await expect(page.get_by_test_id("message-body")).to_have_text(first)
-    thread = page.get_by_test_id("conversation-item")
-    await expect(thread).to_have_count(20)
+    await scene.row(scene.bob).click()
+    await expect(scene.thread).to_have_count(20)
+    await expect(scene.thread.last.get_by_test_id("conversation-body")).to_have_text(bodies[-1])
+    await expect(page.get_by_test_id("conversation-more")).to_be_visible()
+    await scene.record.shot(page, "alice-thread-first-page")
     await page.get_by_test_id("conversation-more").click()
-    await expect(thread).to_have_count(29)
+    await expect(scene.thread).to_have_count(26)
     await expect(page.get_by_test_id("conversation-more")).to_be_hidden()
-    assert await ids_of(thread) == ids, "the conversation is not those 29, newest first"
-    await scene.record.shot(page, "alice-conversation")
+    ids = await ids_of(scene.thread)
+    assert len(set(ids)) == 26, "a message shown twice"
+    assert ids == sorted(ids), "the thread is not oldest first"
+    shown = await scene.thread.get_by_test_id("conversation-body").all_text_contents()
+    assert shown == [first, *bodies]
+    await scene.record.shot(page, "alice-thread-load-older")
 
 
 async def test_after_a_dropped_connection_the_page_catches_up(
     browser: Browser, server: Server, as_user: Client, artifacts: Path
 ) -> None:
     """While the socket is down, a message arrives that the live feed can't bring: on
-    reconnecting the page re-reads the inbox, and the badge restarts from the current count."""
+    reconnecting the page resubscribes from the last version it applied, and the server's replay
+    brings the message, the list's unread badge and the count."""
     alice, bob = new_user("alice"), new_user("bob")
     record = Recorder(artifacts)
     page = await record.open(await browser.new_context())
@@ -272,12 +211,13 @@ async def test_after_a_dropped_connection_the_page_catches_up(
 
     await page.route_web_socket(server.ws_url, route)
     badge = page.get_by_test_id("unread-badge")
-    items = page.get_by_test_id("inbox-item")
+    row = page.get_by_test_id("conversation-row")
+    last = row.get_by_test_id("conversation-last")
     status = page.get_by_test_id("connection-status")
     await sign_in(page, server, alice)
     await as_user(bob).send(alice, "before the drop")
     await expect(badge).to_have_text("1", timeout=LIVE_MS)
-    await expect(items).to_have_count(1, timeout=LIVE_MS)
+    await expect(last).to_have_text("before the drop", timeout=LIVE_MS)
 
     network["down"] = True
     await sockets[-1].close(code=1012, reason="test: the server went away")
@@ -285,20 +225,21 @@ async def test_after_a_dropped_connection_the_page_catches_up(
     await as_user(bob).send(alice, "while away")
     await as_user(alice).wait_for_count(2)
     await record.shot(page, "alice-disconnected")
-    assert await items.count() == 1
+    assert await last.text_content() == "before the drop"
 
     network["down"] = False
     await expect(status).to_have_text("live", timeout=LIVE_MS)
     await expect(badge).to_have_text("2", timeout=LIVE_MS)
-    await expect(items).to_have_count(2, timeout=LIVE_MS)
-    await expect(items.first.get_by_test_id("inbox-body")).to_have_text("while away")
+    await expect(last).to_have_text("while away", timeout=LIVE_MS)
+    await expect(row.get_by_test_id("conversation-unread")).to_have_text("2")
     await record.shot(page, "alice-reconnected")
     assert len(sockets) == 2
 
     # And the feed works again on the new socket.
     await as_user(bob).send(alice, "after the drop")
     await expect(badge).to_have_text("3", timeout=LIVE_MS)
-    await expect(items.first.get_by_test_id("inbox-body")).to_have_text("after the drop")
+    await expect(last).to_have_text("after the drop", timeout=LIVE_MS)
+    await expect(row.get_by_test_id("conversation-unread")).to_have_text("3")
     assert all(path.is_file() for path in record.shots)
     assert_stayed_home(record, server)
 

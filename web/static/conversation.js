@@ -1,64 +1,142 @@
-// The conversation with the other party of the opened message: both directions, newest first.
+// The open conversation (thread): both directions, oldest at the top and newest at the bottom,
+// with "Load older" above. Opening it marks what the caller received in it read; the caller's own
+// messages say "Seen" once their recipient read them, from the thread's `isRead`/`readAt` and
+// live from read receipts.
 import { gql, report } from "./api.js";
-import { $, el, formatTime, insertByIdDescending } from "./dom.js";
-import { CONVERSATION_QUERY } from "./operations.js";
+import { $, el, formatTime, placeInOrder } from "./dom.js";
+import { CONVERSATION_QUERY, MARK_READ } from "./operations.js";
 import { currentSession } from "./session.js";
+import { hideTyping } from "./typing.js";
 
-const conversation = { withUser: null, ids: new Set(), cursor: null, generation: 0 };
+// id -> { message, element }
+const thread = { withUser: null, entries: new Map(), cursor: null, generation: 0 };
+// What this page sent, per recipient. The server lists a message in its sender's conversation
+// once it is delivered, a moment after `sendMessage` returns: until then only the page has it.
+const sentHere = new Map();
+const SENT_KEPT = 20;
 
 export function otherParty(message) {
   return message.senderId === currentSession()?.user ? message.recipientId : message.senderId;
 }
 
 /** The user the open conversation is with; null when none is open. */
-export function conversationPartner() {
-  return conversation.withUser;
+export function threadPartner() {
+  return thread.withUser;
 }
 
-export function closeConversation() {
-  conversation.generation += 1;
-  conversation.withUser = null;
-  conversation.ids.clear();
-  conversation.cursor = null;
+export function closeThread() {
+  thread.generation += 1;
+  if (!currentSession()) sentHere.clear();
+  thread.withUser = null;
+  thread.entries.clear();
+  thread.cursor = null;
+  hideTyping();
   $("conversation-list").replaceChildren();
+  $("conversation-more").hidden = true;
   $("conversation").hidden = true;
+  $("reply-error").hidden = true;
 }
 
-export async function loadConversation(withUser, reset) {
-  if (reset) {
-    closeConversation();
-    conversation.withUser = withUser;
-    $("conversation-with").textContent = withUser;
-    $("conversation").hidden = false;
-  }
-  const generation = conversation.generation;
+export async function openThread(withUser) {
+  closeThread();
+  thread.withUser = withUser;
+  $("conversation-with").textContent = withUser;
+  $("conversation").hidden = false;
+  for (const message of sentHere.get(withUser) ?? []) addToThread(message);
+  await loadOlder();
+}
+
+/** A message the caller just sent from this page. */
+export function sentFromHere(message) {
+  const kept = [...(sentHere.get(message.recipientId) ?? []), message].slice(-SENT_KEPT);
+  sentHere.set(message.recipientId, kept);
+  if (thread.withUser === message.recipientId) addToThread(message);
+}
+
+/** The open thread again from the server, e.g. after the live feeds were away. */
+export async function reloadThread() {
+  if (thread.withUser) await openThread(thread.withUser);
+}
+
+export async function loadOlder() {
+  const generation = thread.generation;
   const more = $("conversation-more");
   more.disabled = true;
   try {
-    const variables = { with: conversation.withUser, after: conversation.cursor };
+    const variables = { with: thread.withUser, after: thread.cursor };
     const { conversation: page } = await gql(CONVERSATION_QUERY, variables);
-    if (generation !== conversation.generation) return;
-    for (const { node } of page.edges) addToConversation(node);
-    conversation.cursor = page.pageInfo.endCursor;
+    if (generation !== thread.generation) return; // another conversation opened meanwhile
+    for (const { node } of page.edges) addToThread(node);
+    thread.cursor = page.pageInfo.endCursor;
     more.hidden = !page.pageInfo.hasNextPage;
+    await markReceivedRead(page.edges.map(({ node }) => node));
   } catch (error) {
     report(error);
   } finally {
-    if (generation === conversation.generation) more.disabled = false;
+    if (generation === thread.generation) more.disabled = false;
   }
 }
 
-export function addToConversation(message) {
-  const ids = conversation.ids;
-  if (ids.has(message.id)) return;
-  ids.add(message.id);
+/** Shows `message` once, whichever of a page, the live feed or the compose box brings it. */
+export function addToThread(message) {
+  if (thread.entries.has(message.id)) {
+    // A page read later than the copy shown (e.g. one sent from here) knows it was read since.
+    if (message.isRead) showRead(message.id, true, message.readAt);
+    return;
+  }
   const mine = message.senderId === currentSession()?.user;
+  const seen = el("span", { className: "seen", dataset: { testid: "seen" }, hidden: true });
   const item = el(
     "li",
-    { className: mine ? "mine" : "theirs", dataset: { testid: "conversation-item", id: message.id } },
+    {
+      className: mine ? "mine" : "theirs",
+      dataset: { testid: "conversation-item", id: message.id, order: message.id },
+    },
     el("span", { className: "from", textContent: mine ? "me" : message.senderId }),
     el("time", { className: "when", textContent: formatTime(message.sentAt), dateTime: message.sentAt }),
-    el("p", { className: "body", textContent: message.body }),
+    el("p", { className: "body", textContent: message.body, dataset: { testid: "conversation-body" } }),
+    seen,
   );
-  insertByIdDescending($("conversation-list"), item);
+  thread.entries.set(message.id, { message, element: item, mine });
+  showRead(message.id, message.isRead, message.readAt);
+  const list = $("conversation-list");
+  placeInOrder(list, item, { newestFirst: false });
+  if (list.lastElementChild === item) list.scrollTop = list.scrollHeight; // keep the newest in view
+  if (!mine) hideTyping();
+}
+
+/** A message the caller received while its conversation is open: they are looking at it. */
+export async function receivedInThread(message) {
+  addToThread(message);
+  await markReceivedRead([message]);
+}
+
+/** A read receipt: some of the caller's messages were just read by their recipient. */
+export function receiptArrived({ readerId, messageIds, readAt }) {
+  if (readerId !== thread.withUser) return;
+  for (const id of messageIds) showRead(id, true, readAt);
+}
+
+function showRead(id, isRead, readAt) {
+  const entry = thread.entries.get(id);
+  if (!entry) return;
+  entry.message.isRead = isRead;
+  entry.element.dataset.read = String(isRead);
+  if (!entry.mine) return;
+  const seen = entry.element.querySelector(".seen");
+  seen.hidden = !isRead;
+  seen.textContent = isRead ? "Seen" : "";
+  seen.title = isRead && readAt ? `read ${formatTime(readAt)}` : "";
+}
+
+async function markReceivedRead(messages) {
+  const user = currentSession()?.user;
+  const ids = messages.filter((m) => m.recipientId === user && !m.isRead).map((m) => m.id);
+  if (ids.length === 0) return;
+  try {
+    const { markRead } = await gql(MARK_READ, { ids });
+    for (const marked of markRead.messages) showRead(marked.id, marked.isRead, marked.readAt);
+  } catch (error) {
+    report(error);
+  }
 }

@@ -15,13 +15,11 @@ export function formatTime(iso) {
   return new Date(iso).toLocaleString();
 }
 
-/** Inserts `item` so that the list stays newest first (ULIDs sort by time). */
-export function insertByIdDescending(list, item) {
-  const last = list.lastElementChild;
-  if (!last || last.dataset.id > item.dataset.id) {
-    list.append(item);
-    return;
-  }
-  const before = [...list.children].find((child) => child.dataset.id < item.dataset.id);
+/** Puts `item` (or moves it) where its `data-order` keeps `list` sorted. The keys are ULIDs or
+ * ISO times, which sort as strings in time order. */
+export function placeInOrder(list, item, { newestFirst }) {
+  const key = item.dataset.order;
+  const after = (child) => (newestFirst ? child.dataset.order < key : child.dataset.order > key);
+  const before = [...list.children].find((child) => child !== item && after(child));
   list.insertBefore(item, before ?? null);
 }

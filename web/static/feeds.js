@@ -1,20 +1,29 @@
-// Live updates over graphql-transport-ws: the unread badge and new messages. `graphqlWs` is the
-// global of graphql-ws's UMD build, which index.html loads with a deferred classic script before
-// this module graph: deferred and module scripts run in document order, so it is defined by the
-// time anything here runs, unless it failed to load.
-import { ApiError, report } from "./api.js";
-import { addToConversation, conversationPartner, otherParty } from "./conversation.js";
+// Live updates over graphql-transport-ws, and catching up. `inboxEvents(sinceVersion)` brings
+// every change to the caller's inbox with versions +1 apart: the page keeps the last version it
+// applied, and after a dropped socket it resubscribes from there, so the server replays what
+// happened meanwhile from its log. `typing` and `readReceipts` are best-effort pushes.
+// `graphqlWs` is the global of graphql-ws's UMD build, which index.html loads with a deferred
+// classic script before this module graph: deferred and module scripts run in document order, so
+// it is defined by the time anything here runs, unless it failed to load.
+import { ApiError, gql, report } from "./api.js";
+import { otherParty, receiptArrived, receivedInThread, reloadThread, threadPartner } from "./conversation.js";
+import { loadConversations, messageArrived, refreshConversations } from "./conversations.js";
 import { $ } from "./dom.js";
-import { addToInbox, loadInbox } from "./inbox.js";
-import { MESSAGE_RECEIVED, UNREAD_COUNT } from "./operations.js";
+import { INBOX_EVENTS, READ_RECEIPTS, TYPING, UNREAD_COUNT } from "./operations.js";
 import { currentSession, signOut } from "./session.js";
+import { someoneTyping } from "./typing.js";
 
-let client = null; // the graphql-ws client, one socket for both subscriptions
-let badgeVersion = -1; // version of the count on the badge: an older or repeated value is ignored
+let client = null; // the graphql-ws client: one socket for every subscription
+// The inboxEvents subscription. graphql-ws sends the same payload object again on every
+// reconnect, so keeping `sinceVersion` in it up to date is what makes a retry resume from the
+// last version applied rather than from where the page started.
+let events = null; // { payload, stop }
+let lastVersion = -1; // of the last change applied; the badge shows that change's count
 
 export function connectFeeds(session) {
   if (typeof graphqlWs === "undefined") {
     setStatus("offline", "offline (graphql-ws did not load)");
+    catchUp(session);
     return;
   }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -31,9 +40,9 @@ export function connectFeeds(session) {
       connected: (_socket, _payload, wasRetry) => {
         if (currentSession() !== session) return;
         setStatus("live", "live");
-        // The live feed may have missed messages while disconnected: the inbox is the record.
-        // (The badge needs nothing: the count subscription restarts with the current value.)
-        if (wasRetry) loadInbox(true);
+        // inboxEvents replays what was missed by itself; receipts were not kept: the thread's
+        // read marks are re-read.
+        if (wasRetry) reloadThread();
       },
       closed: (event) => {
         if (currentSession() !== session) return;
@@ -42,13 +51,70 @@ export function connectFeeds(session) {
       },
     },
   });
-  client.subscribe({ query: UNREAD_COUNT }, feed(session, (d) => offerCount(d.versionedUnreadCount)));
-  client.subscribe({ query: MESSAGE_RECEIVED }, feed(session, (d) => receive(d)));
+  client.subscribe({ query: TYPING }, feed(session, (d) => someoneTyping(d.typing, threadPartner())));
+  client.subscribe({ query: READ_RECEIPTS }, feed(session, (d) => receiptArrived(d.readReceipts)));
+  catchUp(session);
 }
 
 export function disconnectFeeds() {
+  events?.stop();
+  events = null;
   client?.dispose();
   client = null;
+  lastVersion = -1;
+}
+
+/** Reads the count's version first, then the list, then follows the changes after that version:
+ * whatever changed while the list was read comes again, and applying it twice is harmless. */
+async function catchUp(session) {
+  events?.stop();
+  events = null;
+  try {
+    const { versionedUnreadCount: count } = await gql(UNREAD_COUNT);
+    if (currentSession() !== session) return;
+    lastVersion = count.version;
+    setBadge(count.count);
+    await Promise.all([loadConversations(true), reloadThread()]);
+    if (currentSession() !== session || !client) return;
+    const payload = { query: INBOX_EVENTS, variables: { sinceVersion: lastVersion } };
+    events = { payload, stop: client.subscribe(payload, eventFeed(session)) };
+  } catch (error) {
+    report(error);
+  }
+}
+
+function eventFeed(session) {
+  const syncTooOld = (errors) => errors?.some?.((e) => e.extensions?.code === "SYNC_TOO_OLD");
+  const sink = feed(session, (data) => apply(data.inboxEvents));
+  return {
+    ...sink,
+    next: (result) => {
+      // The log no longer holds the changes since our version: start over from the record.
+      if (currentSession() !== session) return;
+      if (syncTooOld(result.errors)) catchUp(session);
+      else sink.next(result);
+    },
+    error: (error) => {
+      if (currentSession() !== session) return;
+      if (syncTooOld(error)) catchUp(session);
+      else sink.error(error);
+    },
+  };
+}
+
+function apply(event) {
+  if (event.version <= lastVersion) return; // seen already, before a reconnect
+  lastVersion = event.version;
+  if (events) events.payload.variables.sinceVersion = lastVersion;
+  setBadge(event.unreadCount);
+  if (event.__typename === "MessageReceivedEvent") {
+    const open = threadPartner() === otherParty(event.message);
+    messageArrived(event.message, { unread: !open });
+    if (open) receivedInThread(event.message);
+  } else {
+    // Reads (also from the caller's other tabs), and kinds this page does not show yet.
+    refreshConversations();
+  }
 }
 
 function feed(session, onData) {
@@ -74,17 +140,9 @@ function setStatus(kind, text) {
   status.textContent = text;
 }
 
-/** Versions are per user: a new session's badge starts over and waits for its first count. */
+/** A new session's badge waits for its first count. */
 export function resetBadge() {
-  badgeVersion = -1;
   setBadge(null);
-}
-
-/** The ordering rule: a count is shown only if its version is newer than the one shown. */
-function offerCount({ count, version }) {
-  if (version <= badgeVersion) return;
-  badgeVersion = version;
-  setBadge(count);
 }
 
 function setBadge(count) {
@@ -92,10 +150,4 @@ function setBadge(count) {
   badge.textContent = count === null ? "…" : String(count);
   badge.classList.toggle("zero", count === 0);
   document.title = count ? `(${count}) InboxQL · demo inbox` : "InboxQL · demo inbox";
-}
-
-function receive({ messageReceived: message }) {
-  addToInbox(message)?.classList.add("fresh");
-  $("inbox-empty").hidden = true;
-  if (conversationPartner() === otherParty(message)) addToConversation(message);
 }

@@ -1,29 +1,30 @@
-// InboxQL's demo inbox: a plain browser client of the public API, no framework, no build step.
-// Reads and mutations are JSON POSTs to /graphql with the bearer token; the unread badge and new
-// messages come over graphql-transport-ws (the `graphqlWs` global from graphql-ws's UMD build).
+// InboxQL's demo chat: a plain browser client of the public API, no framework, no build step.
+// Reads and mutations are JSON POSTs to /graphql with the bearer token; changes, typing and read
+// receipts come over graphql-transport-ws (the `graphqlWs` global from graphql-ws's UMD build).
 // All user content goes into the page as text (textContent), never as HTML.
 //
 // The entry module (index.html loads it as <script type="module">); the browser loads the rest
 // from its imports, so there is still no build step: this module only wires the page's controls.
-import { draftChanged, resetCompose, send } from "./compose.js";
-import { closeConversation, conversationPartner, loadConversation } from "./conversation.js";
+import { draftChanged, reply, resetCompose, send } from "./compose.js";
+import { closeThread, loadOlder } from "./conversation.js";
+import { loadConversations, markAllRead, resetConversations } from "./conversations.js";
 import { $ } from "./dom.js";
 import { connectFeeds, disconnectFeeds, resetBadge } from "./feeds.js";
-import { loadInbox, markAllRead, resetInbox } from "./inbox.js";
 import { readSession, setSessionHooks, signIn, signOut, start } from "./session.js";
+import { resetTyping } from "./typing.js";
 
 function init() {
   setSessionHooks({
     started(session) {
       resetBadge();
-      loadInbox(true);
-      connectFeeds(session);
+      connectFeeds(session); // it loads the lists too, in the order catching up needs
     },
     ended() {
       disconnectFeeds();
-      resetInbox();
-      closeConversation();
+      resetConversations();
+      closeThread();
       resetCompose();
+      resetTyping();
     },
   });
   $("signin-form").addEventListener("submit", (event) => {
@@ -35,14 +36,19 @@ function init() {
   }
   $("sign-out").addEventListener("click", () => signOut());
   $("mark-all-read").addEventListener("click", markAllRead);
-  $("inbox-more").addEventListener("click", () => loadInbox(false));
-  $("conversation-more").addEventListener("click", () => loadConversation(null, false));
-  $("reply").addEventListener("click", () => {
-    $("compose-recipient").value = conversationPartner() ?? "";
-    $("compose-body").focus();
-  });
+  $("conversations-more").addEventListener("click", () => loadConversations(false));
+  $("conversation-more").addEventListener("click", loadOlder);
   $("compose-form").addEventListener("submit", send);
-  $("compose-form").addEventListener("input", draftChanged);
+  $("compose-form").addEventListener("input", () => draftChanged("compose"));
+  $("reply-form").addEventListener("submit", reply);
+  $("reply-form").addEventListener("input", () => draftChanged("reply"));
+  $("reply-body").addEventListener("keydown", (event) => {
+    // Enter sends, as in chat apps; Shift+Enter starts a new line.
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("reply-form").requestSubmit();
+    }
+  });
   $("app-error").addEventListener("click", () => {
     $("app-error").hidden = true;
   });
