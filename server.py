@@ -287,7 +287,7 @@ def banner(settings: Settings, endpoints: AwsEndpoints, host: str, port: int) ->
     if settings.graphiql:
         lines.append(f"  GraphiQL: open {url} in a browser")
     if settings.demo:
-        lines.append(f"  demo inbox: open http://{host}:{port}/ in a browser")
+        lines.append(f"  demo chat: open http://{host}:{port}/ in a browser")
     log.info("\n".join(lines))
 
 

@@ -1,1 +1,1 @@
-"""The demo inbox web client served at `/` (local mode, or INBOXQL_DEMO=true)."""
+"""The demo chat client served at `/` (local mode, or INBOXQL_DEMO=true)."""

@@ -1,4 +1,4 @@
-"""Routes of the demo inbox client.
+"""Routes of the demo chat client.
 
 `/` is a static page (web/static/) that talks to the public API like any other frontend: HTTP
 POST to /graphql and graphql-transport-ws for subscriptions. The one thing it needs from the

@@ -87,7 +87,7 @@ class Settings:
     # REDIS_URL names one node of a Redis Cluster: slot-aware reads, sharded pub/sub.
     redis_cluster: bool = _declared("redis_cluster")
     graphiql: bool = _declared("graphiql")
-    # The demo inbox page at `/` and its dev-token endpoint: anyone who can reach the server
+    # The demo chat page at `/` and its dev-token endpoint: anyone who can reach the server
     # can then act as any user, so it is on only in local mode unless explicitly enabled.
     demo: bool = _declared("demo")
     # Budgets for one network call; botocore retries (standard mode) fit inside a request.

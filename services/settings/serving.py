@@ -27,9 +27,9 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         "demo",
         BOOLEAN,
         _LOCAL_ONLY,
-        "demo inbox page at / with dev tokens for anyone",
-        "serve the demo inbox at `/` and its dev-token endpoint `POST /demo/token`; anyone who "
-        "can reach it can act as any user",
+        "demo chat page at / with dev tokens for anyone",
+        "serve the demo chat client at `/` and its dev-token endpoint `POST /demo/token`; anyone "
+        "who can reach it can act as any user",
     ),
     EnvRow(
         "INBOXQL_CONNECT_TIMEOUT",
