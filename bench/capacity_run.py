@@ -4,21 +4,19 @@ on metered clients and returns the per-operation figures (the JSON profile)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from bench.dynamodb_sizing import storage_bytes
 from bench.meter import combine, rounded
 from bench.metered_services import Metered, metered_services
+from bench.online import online, watching_typing
 from services.app import App
 from services.delivery import BATCH_SIZE, DeliveryWorker
 from services.domain import Message, MessageId, UserId, new_message_id
-from services.inbox import InboxService
-from services.presence import PresenceService
 from services.redis.message_cache import KEY_PREFIX
 
 PAGE_SIZE = 20
@@ -117,7 +115,7 @@ class _Run:
     async def sends(self) -> None:
         """sendMessage: the API part (validate, enqueue), then the worker part (receive in
         batches, store, count, publish, delete), each per message."""
-        async with _online(self.inbox, self.reader), _online(self.inbox, self.large):
+        async with online(self.inbox, self.reader), online(self.inbox, self.large):
             for name, recipient, chars in (
                 ("send", self.reader, BODY_CHARS),
                 ("send_5000", self.large, LARGE_BODY_CHARS),
@@ -286,50 +284,9 @@ class _Run:
             for typist in typists:
                 await presence.set_typing(typist, reader)
 
-        async with _watching_typing(presence, reader):
+        async with watching_typing(presence, reader):
             await self.measured("set_typing", self.samples, type_once)
             await self.measured("set_typing_throttled", self.samples, type_once)
-
-
-@contextlib.asynccontextmanager
-async def _watching_typing(presence: PresenceService, user: UserId) -> AsyncIterator[None]:
-    """`user` has a chat open: the typing subscription, consumed as pushes arrive."""
-
-    async def watch() -> None:
-        async for _ in presence.watch_typing(user):
-            pass
-
-    task = asyncio.create_task(watch())
-    await asyncio.sleep(0.1)  # its subscription's confirmation, as in _online
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-@contextlib.asynccontextmanager
-async def _online(inbox: InboxService, user: UserId) -> AsyncIterator[None]:
-    """The recipient has the demo page open: both subscriptions, consumed as they arrive."""
-    ready = asyncio.Event()
-
-    async def count() -> None:
-        async for _ in inbox.watch_unread_count(user):
-            ready.set()
-
-    async def messages() -> None:
-        async for _ in inbox.watch_messages(user):
-            pass
-
-    tasks = [asyncio.create_task(count()), asyncio.create_task(messages())]
-    await ready.wait()
-    await asyncio.sleep(0.1)  # the second subscription's confirmation
-    try:
-        yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _drain(worker: DeliveryWorker, expected: int) -> None:

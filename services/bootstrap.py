@@ -17,12 +17,13 @@ from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import Any
 
+from services import limits
 from services.app import ROLES, App, Clients, Role, RoleParts
 from services.aws import AwsEndpoints
 from services.client_opener import ClientOpener
 from services.conversations import ConversationService
 from services.delivery import DeliveryWorker
-from services.disabled import NO_METRICS, NoLimit, NoRegistrations, NoSendLimit
+from services.disabled import NO_METRICS
 from services.domain import utc_now
 from services.dynamodb.store import DynamoMessageStore
 from services.inbox import InboxService
@@ -44,17 +45,7 @@ from services.presence import PresenceService
 from services.redis.clients import RedisClients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
-from services.redis.persisted_queries import (
-    REGISTRATION_QUOTA_WINDOW_SECONDS,
-    RedisPersistedQueryStore,
-)
-from services.redis.rate_limit import (
-    READ_KEY_PREFIX,
-    TYPING_KEY_PREFIX,
-    RedisRateLimiter,
-    RedisRegistrationQuota,
-    RedisSendRateLimiter,
-)
+from services.redis.persisted_queries import RedisPersistedQueryStore
 from services.redis.typing_gate import RedisTypingGate
 from services.sending import SendService
 from services.settings import Settings
@@ -63,10 +54,6 @@ from services.sqs.producer import SqsDeliveryProducer
 from services.sync import SyncService
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import token_verifier
-
-# INBOXQL_TYPING_RATE_LIMIT is per minute: a typing indicator is a burst of a few seconds, and
-# one window length for everyone leaves a single number to tune.
-TYPING_RATE_WINDOW_SECONDS = 60
 
 
 @contextlib.asynccontextmanager
@@ -209,55 +196,20 @@ async def _api_parts(
     if tokens is None:
         verifier = await opener.stack.enter_async_context(token_verifier(settings))
         tokens = VerifiedTokens(verifier, leeway_seconds=settings.jwt_leeway_seconds)
+
+    def redis() -> Any:
+        return opener.redis().commands
+
     if send_limiter is None:
-        send_limiter = (
-            RedisSendRateLimiter(
-                opener.redis().commands,
-                limit=settings.send_rate_limit,
-                window_seconds=settings.send_rate_window_seconds,
-            )
-            if settings.send_rate_limit
-            else NoSendLimit()
-        )
+        send_limiter = limits.send_limit(settings, redis)
     if persisted_queries is None:
-        persisted_queries = RedisPersistedQueryStore(opener.redis().commands)
+        persisted_queries = RedisPersistedQueryStore(redis())
     if read_limiter is None:
-        read_limiter = (
-            RedisRateLimiter(
-                opener.redis().commands,
-                key_prefix=READ_KEY_PREFIX,
-                name="read",
-                what="operations",
-                limit=settings.read_rate_limit,
-                window_seconds=settings.read_rate_window_seconds,
-            )
-            if settings.read_rate_limit
-            else NoLimit()
-        )
+        read_limiter = limits.read_limit(settings, redis)
     if registration_quota is None:
-        registration_quota = (
-            RedisRegistrationQuota(
-                opener.redis().commands,
-                per_user=settings.persisted_query_quota,
-                total=settings.persisted_query_total_quota,
-                window_seconds=REGISTRATION_QUOTA_WINDOW_SECONDS,
-            )
-            if settings.persisted_query_quota
-            else NoRegistrations()
-        )
+        registration_quota = limits.registration_quota(settings, redis)
     if typing_limiter is None:
-        typing_limiter = (
-            RedisSendRateLimiter(
-                opener.redis().commands,
-                limit=settings.typing_rate_limit,
-                window_seconds=TYPING_RATE_WINDOW_SECONDS,
-                key_prefix=TYPING_KEY_PREFIX,
-                name="typing",
-                what="typing notices",
-            )
-            if settings.typing_rate_limit
-            else NoSendLimit()
-        )
+        typing_limiter = limits.typing_limit(settings, redis)
     if typing_gate is None:
         typing_gate = RedisTypingGate(opener.redis().commands)
     inbox = InboxService(
