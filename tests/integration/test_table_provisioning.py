@@ -1,11 +1,20 @@
-"""`ensure_table` on a table that exists: production tables predate the `activity` index, so
-it must add the index online (UpdateTable), and the index must then serve the items that were
-there before it."""
+"""`ensure_table` on a table that exists: tables made by earlier releases predate the
+`activity` index, so it must add the index online (UpdateTable), and the index must then serve
+the items that were there before it.
+
+The scenario is a developer's laptop upgrading: a persistent local stack of its own, holding a
+table of the old shape, stopped and started again under the new code. Its own DynamoDB Local
+also keeps the index build away from the session's shared instance, which by this point of a
+full run has served every other test (there, a build once took over 5 minutes)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from services.aws import AwsEndpoints, aws_session, client_config
@@ -13,9 +22,9 @@ from services.domain import MessageId, UserId
 from services.dynamodb.keys import ACTIVITY_INDEX, s, user_pk
 from services.dynamodb.provisioning import TABLE_DEFINITION, ensure_table
 from services.dynamodb.read_state_items import decode_summary, summary_item
-from services.local.stack import StackEndpoints
+from services.local.stack import LocalStack
 from services.read_state import ConversationSummary
-from tests.conftest import new_user, stack_settings
+from tests.conftest import CACHE_DIR, new_user, stack_settings
 
 
 def definition_before_the_activity_index() -> dict[str, Any]:
@@ -30,19 +39,17 @@ def definition_before_the_activity_index() -> dict[str, Any]:
 
 
 async def test_an_existing_table_gains_the_activity_index_with_its_items(
-    stack: StackEndpoints, session_tag: str
+    tmp_path: Path, session_tag: str
 ) -> None:
     table = f"inboxql-before-activity-{uuid.uuid4().hex[:8]}"
-    settings = stack_settings(stack, session_tag, table_name=table)
-    session = aws_session(settings, AwsEndpoints(dynamodb=stack.dynamodb_url))
-    async with session.client(
-        "dynamodb", endpoint_url=stack.dynamodb_url, config=client_config(settings)
-    ) as client:
+    alice, bob = UserId(new_user("alice")), UserId(new_user("bob"))
+    summary = ConversationSummary(bob, MessageId("01J00000000000000000000000"), False, 2, 5)
+    # The old release's table, with an item in it.
+    async with private_dynamodb(tmp_path, session_tag, table) as client:
         await client.create_table(TableName=table, **definition_before_the_activity_index())
-        alice, bob = UserId(new_user("alice")), UserId(new_user("bob"))
-        summary = ConversationSummary(bob, MessageId("01J00000000000000000000000"), False, 2, 5)
         await client.put_item(TableName=table, Item=summary_item(alice, summary))
-
+    # The new release starts on the same data.
+    async with private_dynamodb(tmp_path, session_tag, table) as client:
         await ensure_table(client, table)
         await ensure_table(client, table)  # and again: nothing left to add
 
@@ -59,4 +66,19 @@ async def test_an_existing_table_gains_the_activity_index_with_its_items(
             ExpressionAttributeValues={":pk": s(user_pk(alice))},
         )
         assert [decode_summary(row) for row in rows["Items"]] == [summary]
-        await client.delete_table(TableName=table)
+
+
+@contextlib.asynccontextmanager
+async def private_dynamodb(data_dir: Path, tag: str, table: str) -> AsyncIterator[Any]:
+    """A DynamoDB client on a persistent local stack of this test's own, in `data_dir`."""
+    stack = LocalStack(data_dir, CACHE_DIR, persist=True)
+    endpoints = await asyncio.to_thread(stack.start)
+    try:
+        settings = stack_settings(endpoints, tag, table_name=table)
+        session = aws_session(settings, AwsEndpoints(dynamodb=endpoints.dynamodb_url))
+        async with session.client(
+            "dynamodb", endpoint_url=endpoints.dynamodb_url, config=client_config(settings)
+        ) as client:
+            yield client
+    finally:
+        await asyncio.to_thread(stack.stop)
