@@ -271,7 +271,11 @@ def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
     server = uvicorn.Server(config)
-    asyncio.run(server.serve())
+    # Ctrl-C: uvicorn has shut down cleanly by now (the lifespan stopped every client), and
+    # raises the signal again for whoever handled it before; that is asyncio.run's handler,
+    # whose KeyboardInterrupt would print a traceback for an ordinary stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server.serve())
     return 0 if server.started else 1
 
 
