@@ -40,6 +40,11 @@ async def bump_version_unlogged(store: MessageStore, user_id: UserId) -> None:
         return
     assert isinstance(store, DynamoMessageStore)
     client, table = _CLIENTS[store]
+    await add_unlogged_version(client, table, user_id)
+
+
+async def add_unlogged_version(client: Any, table: str, user_id: UserId) -> None:
+    """`ADD version 1` on the user's counter in `table`, as an old process does."""
     await client.update_item(
         TableName=table,
         Key=counter_key(user_id),

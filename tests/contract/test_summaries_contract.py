@@ -10,32 +10,16 @@ DynamoDB Local it is at once)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from services.change_log import Delivered
 from services.domain import Message, MessageId, UserId, new_message_id
 from services.ports import MessageStore
 from services.read_state import ConversationSummary
 from tests.conftest import new_user
-from tests.contract.message_stores import dynamo_store, fake_store
 from tests.polling import eventually
 
 BASE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["fake", "dynamodb"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[MessageStore]:
-    if request.param == "fake":
-        async with fake_store() as fake:
-            yield fake
-        return
-    async with dynamo_store(
-        request.getfixturevalue("stack"), request.getfixturevalue("session_tag")
-    ) as dynamo:
-        yield dynamo
 
 
 def user(prefix: str) -> UserId:

@@ -11,9 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,12 @@ from services.local.stack import StackEndpoints
 from services.settings import Settings
 from services.tokens.verifiers import HmacTokenVerifier
 from tests import polling
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, stack_settings
 from tests.e2e.conftest import (
     REPO,
     GraphQLClient,
     free_port,
+    provision,
     server_env,
     wait_until_serving,
 )
@@ -174,6 +176,22 @@ class Fleet:
 
     def token(self, user: str) -> str:
         return HmacTokenVerifier(TEST_JWT_SECRET).issue(UserId(user), ttl_seconds=3600)
+
+
+@contextmanager
+def running_fleet(
+    stack: StackEndpoints, logs: Path, name: str, roles: dict[str, bool]
+) -> Iterator[Fleet]:
+    """A fleet of `roles` (True for an API process) on a table and queues of its own, so that
+    no other test's worker takes its messages; stopped when the block ends."""
+    settings = stack_settings(stack, f"{name}-{uuid.uuid4().hex[:8]}")
+    provision(stack, settings)
+    fleet = Fleet(stack, settings, logs)
+    try:
+        fleet.start(roles)
+        yield fleet
+    finally:
+        fleet.stop_all()
 
 
 # --- clients -----------------------------------------------------------------------------------

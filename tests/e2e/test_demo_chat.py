@@ -14,8 +14,10 @@ from typing import Any
 
 from playwright.async_api import Browser, Locator, Page, Request, WebSocketRoute, expect
 
+from services.domain import UserId
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user
+from tests.contract.message_stores import add_unlogged_version
 from tests.e2e.conftest import Server
 from tests.e2e.demo_page import (
     LIVE_MS,
@@ -233,12 +235,7 @@ async def test_sync_too_old_after_a_drop_reloads_the_page_state(
     await link.drop()
     settings = server.settings
     async with aws_session(settings).client("dynamodb", endpoint_url=stack.dynamodb_url) as db:
-        await db.update_item(
-            TableName=settings.table_name,
-            Key={"pk": {"S": f"USER#{alice}"}, "sk": {"S": "COUNT"}},
-            UpdateExpression="ADD version :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-        )
+        await add_unlogged_version(db, settings.table_name, UserId(alice))
     await as_user(carol).send(alice, "after the hole")  # version 3; 2 has no logged change
     await as_user(alice).wait_for_count(2)
 

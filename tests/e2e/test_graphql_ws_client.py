@@ -20,7 +20,7 @@ PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    return installed_script("unread_count.mjs", PACKAGES, "node-client")
+    return installed_script("subscribe.mjs", PACKAGES, "node-client")
 
 
 async def test_graphql_ws_client_sees_count_rise_and_fall(
@@ -32,6 +32,7 @@ async def test_graphql_ws_client_sees_count_rise_and_fall(
         str(node_client),
         server.ws_url,
         server.token(alice),
+        "subscription { unreadCount }",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,8 +16,7 @@ import httpx
 import pytest
 
 from services.local.stack import StackEndpoints
-from tests.conftest import new_user, stack_settings
-from tests.e2e.conftest import provision
+from tests.conftest import new_user
 from tests.e2e.fleet import (
     MARK_ALL_READ,
     MARK_READ,
@@ -33,6 +31,7 @@ from tests.e2e.fleet import (
     eventually,
     increasing,
     queue_depth,
+    running_fleet,
     send,
     subscribed,
 )
@@ -42,14 +41,9 @@ from tests.e2e.fleet import (
 def fleet(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     """API A and API B without workers, and one separate worker process, on their own table
     and queues (so that no other test's worker takes their messages)."""
-    settings = stack_settings(stack, f"mp-{uuid.uuid4().hex[:8]}")
-    provision(stack, settings)
-    fleet = Fleet(stack, settings, tmp_path_factory.mktemp("multi-process"))
-    try:
-        fleet.start({"A": True, "B": True, "worker": False})
+    roles = {"A": True, "B": True, "worker": False}
+    with running_fleet(stack, tmp_path_factory.mktemp("multi-process"), "mp", roles) as fleet:
         yield fleet
-    finally:
-        fleet.stop_all()
 
 
 # --- tests -------------------------------------------------------------------------------------

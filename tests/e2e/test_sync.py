@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 import websockets
 
+from services.domain import UserId
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user
+from tests.contract.message_stores import add_unlogged_version
 from tests.e2e.conftest import GraphQLClient, Server
 from tests.e2e.fleet import aws_session
 from tests.e2e.node_scripts import TOOLS, installed_script
@@ -112,12 +114,7 @@ async def test_a_hole_in_the_log_is_sync_too_old_over_http_and_graphql_ws(
     await alice.wait_for_count(1)
     settings = server.settings
     async with aws_session(settings).client("dynamodb", endpoint_url=stack.dynamodb_url) as db:
-        await db.update_item(
-            TableName=settings.table_name,
-            Key={"pk": {"S": f"USER#{alice_id}"}, "sk": {"S": "COUNT"}},
-            UpdateExpression="ADD version :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-        )
+        await add_unlogged_version(db, settings.table_name, UserId(alice_id))
     # Version 2 has no logged change; version 3 has one again.
     await as_user(new_user("carol")).send(alice_id, "after the hole")
     await alice.wait_for_count(2)

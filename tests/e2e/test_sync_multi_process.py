@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from services.local.stack import StackEndpoints
-from tests.conftest import new_user, stack_settings
-from tests.e2e.conftest import provision
-from tests.e2e.fleet import MARK_READ, Fleet, as_user, clients, counts_reach, send, subscribed
+from tests.conftest import new_user
+from tests.e2e.fleet import (
+    MARK_READ,
+    Fleet,
+    as_user,
+    clients,
+    counts_reach,
+    running_fleet,
+    send,
+    subscribed,
+)
 
 CHANGES = (
     "query($since: Int!) { changes(since: $since) "
@@ -32,14 +39,11 @@ def events(since: int | None) -> str:
 
 @pytest.fixture(scope="module")
 def fleet(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    settings = stack_settings(stack, f"sync-{uuid.uuid4().hex[:8]}")
-    provision(stack, settings)
-    fleet = Fleet(stack, settings, tmp_path_factory.mktemp("sync-multi-process"))
-    try:
-        fleet.start({"A": True, "B": True, "worker": False})
+    roles = {"A": True, "B": True, "worker": False}
+    with running_fleet(
+        stack, tmp_path_factory.mktemp("sync-multi-process"), "sync", roles
+    ) as fleet:
         yield fleet
-    finally:
-        fleet.stop_all()
 
 
 def versions(seen: list[Any]) -> list[int]:
