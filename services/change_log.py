@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.domain import InboxEntry, Message, MessageId, UserId
+from services.domain import InboxEntry, Message, MessageId, UnreadCount, UnreadCountChanged, UserId
 
 # Changes older than this are treated as absent, whatever TTL has deleted yet: a `since`
 # before them answers SYNC_TOO_OLD.
@@ -159,3 +159,14 @@ class MarkedRead:
 
     entries: list[InboxEntry]
     changes: tuple[InboxChange, ...] = ()
+
+
+def counter_told(item: object) -> UnreadCount | None:
+    """The count and version a live item says the inbox has reached: a logged change carries
+    the count after it, a legacy count event (an older worker's, or a redelivery's) its own.
+    None for anything else (a message, a receipt, typing, a gap marker)."""
+    if isinstance(item, LiveChange):
+        return UnreadCount(item.change.count, item.change.version)
+    if isinstance(item, UnreadCountChanged):
+        return UnreadCount(item.count, item.version)
+    return None

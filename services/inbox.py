@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from services.change_log import InboxChange, LiveChange
+from services.change_log import InboxChange, LiveChange, counter_told
 from services.cursor import decode_cursor
 from services.disabled import NO_METRICS
 from services.domain import (
@@ -197,7 +197,7 @@ class InboxService:
                         current = fresh
                         yield shape(current)
                     continue
-                told = _counter_in(item)
+                told = counter_told(item)
                 if told is not None and told.version > current.version:
                     current = told
                     yield shape(current)
@@ -241,14 +241,6 @@ async def announce(
         log.warning("could not publish %s for %s: %s", type(event).__name__, user_id, error)
         return False
     return True
-
-
-def _counter_in(item: LiveEvent) -> UnreadCount | None:
-    if isinstance(item, UnreadCountChanged):
-        return UnreadCount(item.count, item.version)
-    if isinstance(item, LiveChange):
-        return UnreadCount(item.change.count, item.change.version)
-    return None
 
 
 def _addressee(event: LiveEvent) -> UserId:

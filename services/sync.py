@@ -13,10 +13,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from services.change_log import ChangeBatch, LiveChange, MessageReceivedChange
-from services.domain import MAX_PAGE_SIZE, Message, MessageId, UnreadCountChanged, UserId, utc_now
+from services.change_log import ChangeBatch, LiveChange, MessageReceivedChange, counter_told
+from services.domain import MAX_PAGE_SIZE, Message, MessageId, UserId, utc_now
 from services.errors import BadUserInput, InboxError
-from services.ports import EventStream, LiveEvent, MessageStore
+from services.ports import EventStream, MessageStore
 
 log = logging.getLogger("inboxql.sync")
 
@@ -67,7 +67,8 @@ class SyncService:
                     last = event.change.version
                     yield event
             async for item in stream:
-                told = _version_told(item)
+                counter = counter_told(item)
+                told = None if counter is None else counter.version
                 if item is not None and (told is None or told <= last):
                     continue  # not a change (receipts, typing, a legacy message), or one sent
                 if isinstance(item, LiveChange) and told == last + 1:
@@ -123,12 +124,3 @@ class SyncService:
 def check_since(since: int) -> None:
     if since < 0:
         raise BadUserInput("`since` is a version: 0 or more")
-
-
-def _version_told(item: LiveEvent | None) -> int | None:
-    """The version a live item says the inbox has reached, if it says one."""
-    if isinstance(item, LiveChange):
-        return item.change.version
-    if isinstance(item, UnreadCountChanged):
-        return item.version
-    return None

@@ -16,8 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Self
 
-from services.change_log import LiveChange
-from services.domain import UnreadCountChanged
+from services.change_log import LiveChange, counter_told
 from services.ports import EventStreamItem
 
 DEFAULT_QUEUE_SIZE = 256
@@ -80,9 +79,9 @@ class SubscriberQueue:
             self._waiter.set_result(None)
 
     def _count_version(self, item: EventStreamItem) -> int | None:
-        """The version of a count this queue coalesces, or None for a step it keeps."""
-        if isinstance(item, UnreadCountChanged):
-            return item.version
-        if self._counts_only and isinstance(item, LiveChange):
-            return item.change.version
-        return None
+        """The version of a count this queue coalesces, or None for a step it keeps (a logged
+        change is one, unless this subscriber wants counts only)."""
+        told = counter_told(item)
+        if told is None or (isinstance(item, LiveChange) and not self._counts_only):
+            return None
+        return told.version

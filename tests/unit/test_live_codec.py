@@ -52,18 +52,14 @@ SIGNALS: dict[str, LiveSignal] = {
 }
 
 
-def encode(signal: LiveSignal, *, request_id: str | None = None) -> bytes:
-    return encode_event(signal, request_id=request_id)
-
-
 @pytest.mark.parametrize("signal", SIGNALS.values(), ids=SIGNALS.keys())
 def test_signal_round_trip(signal: LiveSignal) -> None:
-    payload = encode(signal, request_id="req-1")
+    payload = encode_event(signal, request_id="req-1")
     assert decode_event_with_request_id(payload) == (signal, "req-1")
 
 
 def test_the_received_event_carries_the_message() -> None:
-    data = orjson.loads(encode(SIGNALS["received"]))
+    data = orjson.loads(encode_event(SIGNALS["received"]))
     assert data["t"] == "ev"
     assert (data["ver"], data["n"], data["k"]) == (1, 1, "R")
     assert data["body"] == MESSAGE.body
@@ -91,7 +87,7 @@ def test_a_received_change_needs_its_message() -> None:
 
 
 def _tampered(name: str, **changes: object) -> bytes:
-    data = orjson.loads(encode(SIGNALS[name]))
+    data = orjson.loads(encode_event(SIGNALS[name]))
     for key, value in changes.items():
         if value is None:
             del data[key]
