@@ -148,10 +148,12 @@ async def deliver_batch(
     clock: Callable[[], datetime] = utc_now,
 ) -> list[bool]:
     """Deliver a received batch; True for each item delivered. Recipients are served
-    concurrently, and each one's messages in order: changes to one user serialise on its
-    counter's version, so delivering them at once would only make them conflict and retry.
-    Acknowledging is the caller's: the long-polling worker deletes from SQS, a Lambda handler
-    reports the failures and lets the event source mapping delete the rest."""
+    concurrently, and each one's messages in order, each stored and published before the next:
+    the store serialises changes to one user anyway, and this way the user's live events also
+    go out in version order, so subscribers following versions need not read the log to fill
+    what only arrived late. Acknowledging is the caller's: the long-polling worker deletes
+    from SQS, a Lambda handler reports the failures and lets the event source mapping delete
+    the rest."""
     lanes: dict[str, list[int]] = {}
     for index, item in enumerate(batch):
         recipient = item.message.recipient_id if item.message is not None else ""

@@ -380,8 +380,8 @@ async def test_drain_gives_up_quietly_on_a_queue_failure(
 async def test_a_batch_delivers_each_recipients_messages_in_order(
     worker: DeliveryWorker, queue: FakeDeliveryQueue, store: FakeMessageStore
 ) -> None:
-    # Changes to one user serialise on its version: a batch must not race them against each
-    # other (on DynamoDB they would conflict and retry), and they keep the queue's order.
+    # One recipient's messages are stored and published in the queue's order, so its live
+    # events go out in version order.
     sent = [make_message(BOB, ALICE, n) for n in range(4)] + [make_message(BOB, CAROL, 9)]
     for message in sent:
         await queue.enqueue(message)
