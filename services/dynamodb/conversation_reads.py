@@ -1,5 +1,4 @@
-"""Reading conversation summaries: the ones a transaction is about to change (strongly
-consistent, by key), and a page of the conversation list from the `activity` index.
+"""Reading a page of the conversation list from the `activity` index.
 
 The index is eventually consistent, like any GSI: while a summary moves, a Query may briefly
 see it at its old and its new place, so a page is de-duplicated by the other user and reads
@@ -7,27 +6,15 @@ two rows more than it returns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from services.domain import MessageId, UserId
-from services.dynamodb.keys import ACTIVITY_INDEX, Item, s, summary_key, user_pk
-from services.dynamodb.paging import batch_get
+from services.dynamodb.keys import ACTIVITY_INDEX, Item, s, user_pk
 from services.dynamodb.read_state_items import decode_summary
 from services.read_state import ConversationPage, ConversationSummary
 
 # Rows read beyond the page: room for a duplicate, and the one that tells a next page exists.
 _SPARE_ROWS = 2
-
-
-async def read_summaries(
-    client: Any, table: str, user_id: UserId, others: Iterable[UserId]
-) -> dict[UserId, ConversationSummary]:
-    keys = [summary_key(user_id, other) for other in dict.fromkeys(others)]
-    if not keys:
-        return {}
-    summaries = map(decode_summary, await batch_get(client, table, keys))
-    return {summary.other_id: summary for summary in summaries}
 
 
 async def list_conversations(

@@ -1,24 +1,40 @@
 """The store's listings: a user's inbox (all of it, or its unread entries through the `unread`
-index), the conversation between two users (the `conversation` index), and the unread ids
-markAllRead works through. Newest first, each a Query paged until it has enough."""
+index), and the conversation between two users (the `conversation` index). Newest first, each
+a Query paged until it has enough, every entry with its derived read state (read_inputs.py).
+
+The `unread` index holds a superset of the unread entries: a horizon (markConversationRead,
+markAllRead) reads messages without touching their entries, so an unread page reads entries
+from the counter's `floor` up and keeps those that derive as unread. A page that had to skip
+many read entries takes them out of the index, once, so the next reader does not skip them
+again."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.domain import MessageId, Page, UserId
+from services.domain import InboxEntry, MessageId, Page, UserId
 from services.dynamodb.keys import (
     CONVERSATION_INDEX,
     ENTRY_PREFIX,
     UNREAD_INDEX,
     Item,
     conversation_pk,
-    decode_entry,
     entry_key,
     s,
     user_pk,
 )
 from services.dynamodb.paging import batch_get, query_newest
+from services.dynamodb.read_inputs import ReadInputs, derived_entries, read_counter_state
+from services.dynamodb.unread_index import forget_read_entries
+from services.read_state import CounterState
+
+# Rows of the unread index read per Query while looking for unread entries among read ones.
+_UNREAD_BATCH = 50
+# Rows of a conversation read per Query while looking for the ones a horizon flips.
+_CONVERSATION_BATCH = 100
+# How far markConversationRead looks for what it flipped: its answer lists "at most" the
+# newest, and a conversation read message by message for years must not make it slow.
+_CONVERSATION_BATCHES = 5
 
 
 async def list_inbox(
@@ -30,30 +46,10 @@ async def list_inbox(
     before: MessageId | None,
     unread_only: bool,
 ) -> Page:
-    values: Item = {":pk": s(user_pk(user_id))}
     if unread_only:
-        # The index holds keys only; the entries themselves come from one batch read.
-        condition = "pk = :pk"
-        if before is not None:
-            condition += " AND unreadSk < :before"
-            values[":before"] = s(before)
-        keys, more = await query_newest(
-            client,
-            table,
-            limit,
-            IndexName=UNREAD_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            ConsistentRead=True,
-        )
-        ids = [MessageId(key["unreadSk"]["S"]) for key in keys]
-        entries = {
-            entry.id: entry
-            for entry in map(
-                decode_entry, await batch_get(client, table, [entry_key(user_id, i) for i in ids])
-            )
-        }
-        return Page([entries[i] for i in ids if i in entries], more)
+        counter = await read_counter_state(client, table, user_id)
+        return await list_unread(client, table, user_id, counter, limit=limit, before=before)
+    values: Item = {":pk": s(user_pk(user_id))}
     # The counter item shares the partition, so the range is bounded on both sides.
     values[":low"] = s(ENTRY_PREFIX)
     if before is None:
@@ -70,7 +66,95 @@ async def list_inbox(
         ConsistentRead=True,
         skip_id=before,
     )
-    return Page([decode_entry(item) for item in items], more)
+    return Page(await derived_entries(client, table, items), more)
+
+
+async def list_unread(
+    client: Any,
+    table: str,
+    user_id: UserId,
+    counter: CounterState,
+    *,
+    limit: int,
+    before: MessageId | None,
+) -> Page:
+    """The user's unread entries older than `before`, newest first, as of `counter` (read
+    before this)."""
+    condition = "pk = :pk"
+    values: Item = {":pk": s(user_pk(user_id))}
+    if counter.floor is not None and before is not None:
+        condition += " AND unreadSk BETWEEN :floor AND :before"
+        values |= {":floor": s(counter.floor), ":before": s(before)}
+    elif counter.floor is not None:
+        condition += " AND unreadSk >= :floor"
+        values[":floor"] = s(counter.floor)
+    elif before is not None:
+        condition += " AND unreadSk < :before"
+        values[":before"] = s(before)
+    found: list[InboxEntry] = []
+    skipped: list[MessageId] = []
+    start: Item | None = None
+    while True:
+        params: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": UNREAD_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            # Most unread pages hold no read entry: the first Query asks for just the page
+            # (and one more, or the cursor's own row); later ones for more at once.
+            "Limit": limit + 2 if start is None else max(limit + 2 - len(found), _UNREAD_BATCH),
+        }
+        if start is not None:
+            params["ExclusiveStartKey"] = start
+        response = await client.query(**params)
+        ids = [MessageId(key["unreadSk"]["S"]) for key in response.get("Items", [])]
+        ids = [i for i in ids if i != before]
+        items = await batch_get(client, table, [entry_key(user_id, i) for i in ids])
+        by_id = {item["id"]["S"]: item for item in items}
+        in_order = [by_id[i] for i in ids if i in by_id]
+        for entry in await derived_entries(client, table, in_order):
+            if entry.is_read:
+                skipped.append(entry.id)
+            else:
+                found.append(entry)
+        start = response.get("LastEvaluatedKey")
+        if len(found) > limit or start is None:
+            break
+    await forget_read_entries(client, table, user_id, skipped, counter)
+    return Page(found[:limit], len(found) > limit)
+
+
+async def unread_in_conversation(
+    client: Any, table: str, user_id: UserId, other_id: UserId, inputs: ReadInputs, *, limit: int
+) -> list[InboxEntry]:
+    """Up to `limit` of the newest messages the user received from `other_id` that are unread
+    as of `inputs`. The index lags its table by a moment, so one just delivered may be
+    missing: a horizon lists "at most" what it flipped."""
+    found: list[InboxEntry] = []
+    start: Item | None = None
+    for _ in range(_CONVERSATION_BATCHES):
+        params: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": CONVERSATION_INDEX,
+            "KeyConditionExpression": "convPk = :conv",
+            "ExpressionAttributeValues": {":conv": s(conversation_pk(user_id, other_id))},
+            "ScanIndexForward": False,
+            "Limit": _CONVERSATION_BATCH,
+        }
+        if start is not None:
+            params["ExclusiveStartKey"] = start
+        response = await client.query(**params)
+        for item in response.get("Items", []):
+            if item["recipientId"]["S"] == user_id:
+                entry = inputs.entry(item)
+                if not entry.is_read:
+                    found.append(entry)
+        start = response.get("LastEvaluatedKey")
+        if len(found) >= limit or start is None:
+            break
+    return found[:limit]
 
 
 async def list_conversation(
@@ -95,19 +179,4 @@ async def list_conversation(
         KeyConditionExpression=condition,
         ExpressionAttributeValues=values,
     )
-    return Page([decode_entry(item) for item in items], more)
-
-
-async def unread_ids(
-    client: Any, table: str, user_id: UserId, *, up_to: MessageId, limit: int
-) -> list[MessageId]:
-    keys, _ = await query_newest(
-        client,
-        table,
-        limit,
-        IndexName=UNREAD_INDEX,
-        KeyConditionExpression="pk = :pk AND unreadSk <= :up_to",
-        ExpressionAttributeValues={":pk": s(user_pk(user_id)), ":up_to": s(up_to)},
-        ConsistentRead=True,
-    )
-    return [MessageId(key["unreadSk"]["S"]) for key in keys]
+    return Page(await derived_entries(client, table, items), more)

@@ -3,13 +3,15 @@ conditional transaction, so the counter is exact under redelivery and concurrenc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.change_log import ChangeBatch, Delivered, InboxChange, MarkedRead
+from services.change_log import ChangeBatch, Delivered, MarkedRead
 from services.domain import (
     InboxEntry,
     Message,
@@ -21,10 +23,9 @@ from services.domain import (
 )
 from services.dynamodb import listing
 from services.dynamodb.change_reads import read_changes, read_counter
-from services.dynamodb.conversation_reads import list_conversations, read_summaries
+from services.dynamodb.conversation_reads import list_conversations
 from services.dynamodb.keys import (
     Item,
-    decode_entry,
     decode_message,
     entry_key,
     idempotency_key,
@@ -33,22 +34,21 @@ from services.dynamodb.keys import (
     n,
 )
 from services.dynamodb.paging import batch_get
+from services.dynamodb.read_inputs import derived_entries, read_counter_state, read_inputs
+from services.dynamodb.read_marks import ReadMarks
 from services.dynamodb.transactions import (
     DELIVERY_ENTRY,
     DELIVERY_MESSAGE,
-    DELIVERY_SUMMARY,
     TRANSACTION_ATTEMPTS,
     TransactionConflict,
     cancellation_codes,
     conflict_pause,
     delivery_items,
     is_cancelled,
-    mark_read_items,
-    read_chunks,
     sender_summary_update,
 )
 from services.dynamodb.user_turns import UserTurns
-from services.read_state import ConversationPage
+from services.read_state import ConversationPage, effective_unread
 
 
 class DynamoMessageStore:
@@ -60,18 +60,24 @@ class DynamoMessageStore:
         # When a change is committed, which sets when its log item expires.
         self._clock = clock
         self._turns = UserTurns()
+        self._marks = ReadMarks(client, table_name, clock=clock, turns=self._turns)
 
     async def deliver(self, message: Message) -> Delivered:
         async with self._turns.turn(message.recipient_id):
             return await self._deliver(message)
 
     async def _deliver(self, message: Message) -> Delivered:
-        # Most messages are the newest of their conversation; a late one cancels the first
-        # attempt on the summary's condition and retries without moving it.
-        move = True
         for attempt in range(TRANSACTION_ATTEMPTS):
-            counter = await read_counter(self._client, self._table, message.recipient_id)
-            items, change = delivery_items(self._table, message, counter, self._clock(), move=move)
+            inputs, _ = await read_inputs(
+                self._client, self._table, message.recipient_id, [message.sender_id]
+            )
+            items, change = delivery_items(
+                self._table,
+                message,
+                inputs.counter,
+                inputs.summaries.get(message.sender_id),
+                self._clock(),
+            )
             try:
                 await self._client.transact_write_items(TransactItems=items)
                 return Delivered(change)
@@ -81,10 +87,8 @@ class DynamoMessageStore:
                 codes = cancellation_codes(error)
                 if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
                     return Delivered(None)
-                if codes[DELIVERY_SUMMARY : DELIVERY_SUMMARY + 1] == ["ConditionalCheckFailed"]:
-                    move = not move
-                    continue
-                # The counter moved (another change to this recipient): read it again.
+                # The counter or the summary moved (another change to this recipient, or
+                # the recipient's own reply): read both again.
                 await conflict_pause(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
 
@@ -136,7 +140,8 @@ class DynamoMessageStore:
         items = await batch_get(
             self._client, self._table, [entry_key(user_id, i) for i in dict.fromkeys(ids)]
         )
-        return {entry.id: entry for entry in map(decode_entry, items)}
+        entries = await derived_entries(self._client, self._table, items)
+        return {entry.id: entry for entry in entries}
 
     async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
         # The body stays in DynamoDB: a stranger's lookup transfers no more than an unknown
@@ -169,93 +174,39 @@ class DynamoMessageStore:
     async def mark_read(
         self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime
     ) -> MarkedRead:
-        owned = await self.get_entries(user_id, ids)
-        result = {i: entry for i, entry in owned.items() if entry.is_read}
-        # In the order asked, which the logged change keeps (BatchGetItem answers in any).
-        asked = [owned[i] for i in dict.fromkeys(ids) if i in owned]
-        pending = [entry for entry in asked if not entry.is_read]
-        changes: list[InboxChange] = []
-        for chunk in read_chunks(pending):
-            async with self._turns.turn(user_id):
-                flipped, change = await self._mark_chunk_read(user_id, chunk, read_at)
-            result.update(flipped)
-            if change is not None:
-                changes.append(change)
-        return MarkedRead([result[i] for i in ids if i in result], tuple(changes))
+        return await self._marks.mark(user_id, ids, read_at, read=True)
 
-    async def _mark_chunk_read(
-        self, user_id: UserId, pending: list[InboxEntry], read_at: datetime
-    ) -> tuple[dict[MessageId, InboxEntry], InboxChange | None]:
-        result: dict[MessageId, InboxEntry] = {}
-        attempt = 0
-        while pending:
-            # The counter first: a summary read after it is at least as new, and any change
-            # to either after these reads cancels the transaction on its condition.
-            counter = await read_counter(self._client, self._table, user_id)
-            if counter.count < len(pending):
-                # Someone else marked some of them since they were read (an exact counter
-                # cannot cover them all): read them again rather than try a sure failure.
-                fresh = await self.get_entries(user_id, [entry.id for entry in pending])
-                result.update({i: e for i, e in fresh.items() if e.is_read})
-                pending = [
-                    fresh[e.id] for e in pending if e.id in fresh and not fresh[e.id].is_read
-                ]
-                attempt += 1
-                if attempt >= TRANSACTION_ATTEMPTS:
-                    raise TransactionConflict(f"markRead for {user_id}: the counter is behind")
-                continue
-            summaries = await read_summaries(
-                self._client, self._table, user_id, (entry.sender_id for entry in pending)
-            )
-            items, change = mark_read_items(
-                self._table,
-                user_id,
-                pending,
-                read_at,
-                counter=counter,
-                summaries=summaries,
-                at=self._clock(),
-            )
-            try:
-                await self._client.transact_write_items(TransactItems=items)
-            except ClientError as error:
-                if not is_cancelled(error):
-                    raise
-                # Entries someone else marked meanwhile drop out; conflicts (and a counter
-                # that moved) retry with the counter read again.
-                still: list[InboxEntry] = []
-                reasons = error.response.get("CancellationReasons") or []
-                for entry, reason in zip(pending, reasons, strict=False):
-                    if reason.get("Code") == "ConditionalCheckFailed" and "Item" in reason:
-                        result[entry.id] = decode_entry(dict(reason["Item"]))
-                    elif reason.get("Code") != "ConditionalCheckFailed":
-                        still.append(entry)
-                if len(still) == len(pending):
-                    attempt += 1
-                    if attempt >= TRANSACTION_ATTEMPTS:
-                        raise TransactionConflict(
-                            f"markRead for {user_id} kept conflicting"
-                        ) from error
-                    await conflict_pause(attempt)
-                pending = still
-                continue
-            for entry in pending:
-                result[entry.id] = InboxEntry(
-                    entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
-                )
-            return result, change
-        return result, None
+    async def mark_unread(
+        self, user_id: UserId, ids: Sequence[MessageId], at: datetime
+    ) -> MarkedRead:
+        return await self._marks.mark(user_id, ids, at, read=False)
+
+    async def mark_conversation_read(
+        self, user_id: UserId, other_id: UserId, read_at: datetime, *, list_limit: int
+    ) -> MarkedRead:
+        return await self._marks.mark_conversation_read(
+            user_id, other_id, read_at, list_limit=list_limit
+        )
+
+    async def mark_all_read(
+        self, user_id: UserId, read_at: datetime, *, list_limit: int
+    ) -> MarkedRead:
+        return await self._marks.mark_all_read(user_id, read_at, list_limit=list_limit)
 
     async def list_conversations(
         self, user_id: UserId, *, limit: int, before: MessageId | None
     ) -> ConversationPage:
-        return await list_conversations(
-            self._client, self._table, user_id, limit=limit, before=before
+        # A summary's count lapses below the user's markAllRead horizon, on the counter.
+        page, counter = await asyncio.gather(
+            list_conversations(self._client, self._table, user_id, limit=limit, before=before),
+            read_counter_state(self._client, self._table, user_id),
         )
-
-    async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
-        return await listing.unread_ids(
-            self._client, self._table, user_id, up_to=up_to, limit=limit
+        return replace(
+            page,
+            summaries=[
+                replace(summary, unread=effective_unread(summary, counter))
+                for summary in page.summaries
+            ],
         )
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:

@@ -4,10 +4,10 @@ Every transaction that changes a user's inbox writes the counter at the next ver
 condition that it is still at the version read, and puts that version's logged change beside
 it: so versions step by exactly 1, every version has its change, and the log and the counts
 cannot disagree. A delivery is one transaction: the message, the recipient's inbox entry, the
-counter, the change and the recipient's conversation summary. A markRead is one per chunk of
-entries, each flipped only while still unread, with the summaries of the chunk's senders. The
-conditions are what keep the counter and the summaries' counts exact under redelivery and
-concurrency (services/dynamodb/store.py retries and reads the outcome).
+counter, the change and the recipient's conversation summary. Changes to read state are built
+in read_mark_items.py and read_marks.py. The conditions are what keep the counter and the
+summaries' counts exact under redelivery and concurrency (services/dynamodb/store.py retries
+and reads the outcome).
 
 The sender's summary is not in the delivery: it holds no count, only the conversation's newest
 message, so one monotonic UpdateItem after the transaction keeps it right
@@ -17,32 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from services.change_log import InboxChange, MessageReceivedChange, MessagesReadChange
-from services.domain import (
-    InboxEntry,
-    Message,
-    MessageId,
-    UnreadCount,
-    UserId,
-    format_timestamp,
-)
+from services.change_log import InboxChange, MessageReceivedChange
+from services.domain import InboxEntry, Message, UserId
 from services.dynamodb.change_items import change_item
-from services.dynamodb.keys import (
-    Item,
-    counter_key,
-    entry_item,
-    entry_key,
-    message_item,
-    n,
-    s,
-    summary_key,
-)
-from services.read_state import ConversationSummary
+from services.dynamodb.keys import Item, entry_item, message_item, n, s, summary_key
+from services.dynamodb.read_mark_items import counter_write, lowered_floor
+from services.read_state import ConversationSummary, CounterState, effective_unread
 
 # Changes to one user serialise on its counter's version, so under a flood of messages to one
 # inbox most attempts lose to another writer and read again: many quick attempts with a short
@@ -54,7 +40,7 @@ _MAX_PAUSE_SECONDS = 0.1
 # and conversation summaries together.
 ITEMS_BESIDE_COUNTER = 98
 # The positions of a delivery's items, as its cancellation reasons list them.
-DELIVERY_MESSAGE, DELIVERY_ENTRY, DELIVERY_SUMMARY = 0, 1, 4
+DELIVERY_MESSAGE, DELIVERY_ENTRY = 0, 1
 
 
 async def conflict_pause(attempt: int) -> None:
@@ -76,23 +62,6 @@ def is_cancelled(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "TransactionCanceledException"
 
 
-def counter_update(table: str, user_id: UserId, before: UnreadCount, after: UnreadCount) -> Item:
-    """The counter moved from `before` to `after`, only if nobody moved it since it was read:
-    concurrent changes to one user serialise here, and the loser re-reads and retries."""
-    update: Item = {
-        "TableName": table,
-        "Key": counter_key(user_id),
-        "UpdateExpression": "SET unread = :unread, version = :version",
-        "ExpressionAttributeValues": {":unread": n(after.count), ":version": n(after.version)},
-    }
-    if before.version:
-        update["ConditionExpression"] = "version = :read"
-        update["ExpressionAttributeValues"][":read"] = n(before.version)
-    else:
-        update["ConditionExpression"] = "attribute_not_exists(pk)"
-    return {"Update": update}
-
-
 def change_put(table: str, user_id: UserId, change: InboxChange, at: datetime) -> Item:
     return {
         "Put": {
@@ -103,26 +72,47 @@ def change_put(table: str, user_id: UserId, change: InboxChange, at: datetime) -
     }
 
 
-def recipient_summary_update(table: str, message: Message, version: int, *, move: bool) -> Item:
-    """+1 unread in the recipient's summary of the conversation, at the delivery's version.
-    `move` when the message is the conversation's newest; a late one (older than the newest)
-    must not move the conversation back, so each variant is conditioned on the order it
-    assumes, and a cancelled delivery retries with the other one."""
-    values: Item = {":one": n(1), ":version": n(version), ":id": s(message.id)}
-    expression = "ADD u :one SET uv = :version"
-    if move:
+def recipient_summary_update(
+    table: str,
+    message: Message,
+    summary: ConversationSummary | None,
+    counter: CounterState,
+    version: int,
+) -> Item:
+    """+1 unread in the recipient's summary of the conversation (read as `summary`, beside
+    `counter` in one batch read), at the delivery's version; the message becomes the
+    conversation's newest unless a newer one is (a late message must not move it back).
+
+    The batch read is not ordered, so the summary is conditioned on being as read: with the
+    counter's version condition, a transaction cancelled by either reads both again."""
+    values: Item = {
+        ":u": n(effective_unread(summary, counter) + 1),
+        ":version": n(version),
+        ":id": s(message.id),
+    }
+    expression = "SET u = :u, uv = :version"
+    if summary is None:
+        unchanged = "attribute_not_exists(pk)"
+    elif summary.unread_version:
+        unchanged = "uv = :read"
+        values[":read"] = n(summary.unread_version)
+    else:
+        unchanged = "attribute_not_exists(uv)"
+    last = summary.last_message_id if summary is not None else None
+    if last is None or last < message.id:
         expression += ", act = :id, ls = :mine"
         # A note to self is both sent and received by its owner.
         values[":mine"] = n(int(message.sender_id == message.recipient_id))
-        condition = "attribute_not_exists(act) OR act < :id"
+        # The owner's own reply may move `act` meanwhile (the sender's follow-up).
+        order = "attribute_not_exists(act) OR act < :id"
     else:
-        condition = "act > :id"
+        order = "act > :id"
     return {
         "Update": {
             "TableName": table,
             "Key": summary_key(message.recipient_id, message.sender_id),
             "UpdateExpression": expression,
-            "ConditionExpression": condition,
+            "ConditionExpression": f"({unchanged}) AND ({order})",
             "ExpressionAttributeValues": values,
         }
     }
@@ -141,13 +131,23 @@ def sender_summary_update(table: str, message: Message) -> dict[str, object]:
 
 
 def delivery_items(
-    table: str, message: Message, counter: UnreadCount, at: datetime, *, move: bool = True
+    table: str,
+    message: Message,
+    counter: CounterState,
+    summary: ConversationSummary | None,
+    at: datetime,
 ) -> tuple[list[Item], InboxChange]:
-    """The delivery of `message` to a recipient whose counter was read as `counter`; `move` as
-    in `recipient_summary_update`."""
+    """The delivery of `message` to a recipient whose counter and summary of the conversation
+    were read as `counter` and `summary`."""
     not_there = "attribute_not_exists(pk)"
-    change = InboxChange(counter.version + 1, counter.count + 1, MessageReceivedChange(message.id))
+    change = InboxChange(counter.version + 1, counter.unread + 1, MessageReceivedChange(message.id))
     entry = entry_item(message) | {"v": n(change.version)}
+    after = replace(
+        counter,
+        unread=change.count,
+        version=change.version,
+        floor=lowered_floor(counter, [message.id]),
+    )
     items: list[Item] = [
         {
             "Put": {
@@ -157,11 +157,9 @@ def delivery_items(
             }
         },
         {"Put": {"TableName": table, "Item": entry, "ConditionExpression": not_there}},
-        counter_update(
-            table, message.recipient_id, counter, UnreadCount(change.count, change.version)
-        ),
+        counter_write(table, message.recipient_id, counter, after),
         change_put(table, message.recipient_id, change, at),
-        recipient_summary_update(table, message, change.version, move=move),
+        recipient_summary_update(table, message, summary, counter, change.version),
     ]
     return items, change
 
@@ -182,74 +180,3 @@ def read_chunks(entries: Sequence[InboxEntry]) -> list[list[InboxEntry]]:
     if chunk:
         chunks.append(chunk)
     return chunks
-
-
-def summary_unread_update(
-    table: str, user_id: UserId, summary: ConversationSummary, flipped: int, version: int
-) -> Item:
-    """`flipped` fewer unread in a summary read as `summary`, on the condition that no other
-    change wrote its count since (every writer of `u` sets `uv`). A conversation whose older
-    messages predate summaries holds fewer than it has unread: its count stops at 0."""
-    values: Item = {":u": n(max(0, summary.unread - flipped)), ":version": n(version)}
-    if summary.unread_version:
-        condition = "uv = :read"
-        values[":read"] = n(summary.unread_version)
-    else:
-        condition = "attribute_exists(pk) AND attribute_not_exists(uv)"
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": summary_key(user_id, summary.other_id),
-            "UpdateExpression": "SET u = :u, uv = :version",
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
-def mark_read_items(
-    table: str,
-    user_id: UserId,
-    entries: Sequence[InboxEntry],
-    read_at: datetime,
-    *,
-    counter: UnreadCount,
-    summaries: Mapping[UserId, ConversationSummary],
-    at: datetime,
-) -> tuple[list[Item], InboxChange]:
-    """`entries` flipped read, for a user whose counter was read as `counter` and whose
-    summaries of the senders' conversations as `summaries` (a conversation that predates
-    summaries has none, and gets none)."""
-    change = InboxChange(
-        counter.version + 1,
-        counter.count - len(entries),
-        MessagesReadChange(tuple(entry.id for entry in entries)),
-    )
-    items: list[Item] = [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": entry_key(user_id, entry.id),
-                "UpdateExpression": "SET isRead = :true, readAt = :at REMOVE unreadSk",
-                "ConditionExpression": "attribute_exists(pk) AND isRead = :false",
-                "ExpressionAttributeValues": {
-                    ":true": {"BOOL": True},
-                    ":false": {"BOOL": False},
-                    ":at": s(format_timestamp(read_at)),
-                },
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
-        for entry in entries
-    ]
-    flipped: dict[UserId, list[MessageId]] = {}
-    for entry in entries:
-        flipped.setdefault(entry.sender_id, []).append(entry.id)
-    items.extend(
-        summary_unread_update(table, user_id, summaries[sender], len(ids), change.version)
-        for sender, ids in flipped.items()
-        if sender in summaries
-    )
-    items.append(counter_update(table, user_id, counter, UnreadCount(change.count, change.version)))
-    items.append(change_put(table, user_id, change, at))
-    return items, change
