@@ -82,6 +82,9 @@ async def list_unread(
     before this)."""
     condition = "pk = :pk"
     values: Item = {":pk": s(user_pk(user_id))}
+    if counter.floor is not None and before is not None and before < counter.floor:
+        # Nothing below the floor is unread (and BETWEEN refuses a reversed range).
+        return Page([], False)
     if counter.floor is not None and before is not None:
         condition += " AND unreadSk BETWEEN :floor AND :before"
         values |= {":floor": s(counter.floor), ":before": s(before)}

@@ -104,3 +104,18 @@ async def test_an_unread_page_takes_what_a_horizon_read_out_of_the_index(
     after = await store.list_inbox(alice, limit=10, before=None, unread_only=True)
     assert [e.id for e in after.entries] == [*(one.id for one in reversed(new)), cleaned.id]
     assert await index_rows(store, alice) == 45 - CLEANED_PER_PAGE + 1
+
+
+async def test_an_unread_page_below_the_floor_is_empty(store: DynamoMessageStore) -> None:
+    alice, bob = UserId(new_user("alice")), UserId(new_user("bob"))
+    old = [message(bob, alice, n) for n in range(3)]
+    for one in old:
+        assert (await store.deliver(one)).stored
+    await store.mark_all_read(alice, BASE + timedelta(seconds=1), list_limit=10)
+    new = message(bob, alice, 5000)
+    assert (await store.deliver(new)).stored
+    # A cursor from before the markAllRead, below the floor it set.
+    stale = await store.list_inbox(alice, limit=10, before=old[1].id, unread_only=True)
+    assert (stale.entries, stale.has_next_page) == ([], False)
+    fresh = await store.list_inbox(alice, limit=10, before=None, unread_only=True)
+    assert [e.id for e in fresh.entries] == [new.id]

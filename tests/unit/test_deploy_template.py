@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
-from services import client_opener, delivery, inbox, sending
+from services import client_opener, delivery, inbox
 from services.dynamodb import provisioning, transactions
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
+from services.dynamodb.read_marks import ReadMarks
 from services.dynamodb.store import DynamoMessageStore
 from services.observability.probes import DependencyProbes
 from services.settings import SETTINGS_HELP, Settings, SettingsError
@@ -301,22 +302,37 @@ def iam_actions(service: str, source: str, receiver: str) -> set[str]:
     return actions
 
 
+# The store hands some of its methods to objects it holds: `self._marks.mark(` is `ReadMarks.mark`.
+DELEGATES: dict[str, type] = {"_marks": ReadMarks}
+
+
 def reachable(cls: type, roots: Iterable[str]) -> str:
     """The source of `roots` and every method of `cls` they call, transitively, with the
     module-level functions they call: by name from their own module's namespace (the store's
-    paging helpers), or through a module (`listing.list_inbox(`)."""
-    store_namespace = vars(inspect.getmodule(cls))
+    paging helpers), or through a module (`listing.list_inbox(`), and the methods of the
+    objects the store delegates to (`DELEGATES`)."""
     seen: dict[str, str] = {}
-    pending: list[tuple[dict[str, Any] | None, str]] = [(None, name) for name in roots]
+    pending: list[tuple[type | dict[str, Any], str]] = [(cls, name) for name in roots]
     while pending:
-        namespace, name = pending.pop()
-        target = getattr(cls, name) if namespace is None else namespace[name]
-        key = name if namespace is None else f"{namespace['__name__']}.{name}"
+        owner, name = pending.pop()
+        if isinstance(owner, type):
+            target = getattr(owner, name)
+            own = vars(inspect.getmodule(owner))
+            key = f"{owner.__qualname__}.{name}"
+        else:
+            target, own, key = owner[name], owner, f"{owner['__name__']}.{name}"
         if key in seen:
             continue
         seen[key] = source = inspect.getsource(target)
-        own = store_namespace if namespace is None else namespace
-        pending += [(None, m) for m in re.findall(r"self\.(\w+)\(", source) if hasattr(cls, m)]
+        if isinstance(owner, type):
+            pending += [
+                (owner, m) for m in re.findall(r"self\.(\w+)\(", source) if hasattr(owner, m)
+            ]
+            pending += [
+                (DELEGATES[a], m)
+                for a, m in re.findall(r"self\.(\w+)\.(\w+)\(", source)
+                if a in DELEGATES
+            ]
         pending += [
             (own, f)
             for f in re.findall(r"(?<![.\w])(\w+)\(", source)
@@ -341,8 +357,17 @@ CLIENT = r"(?:self\._|\b)client"
 STARTUP = iam_actions("sqs", inspect.getsource(client_opener), r"\bsqs")
 
 
+def service_sources() -> str:
+    """Every service module's source: the API's calls to the store are theirs (the worker's
+    are `delivery.deliver`'s)."""
+    folder = Path(inspect.getfile(inbox)).parent
+    return "\n".join(
+        path.read_text() for path in sorted(folder.glob("*.py")) if path.name != "delivery.py"
+    )
+
+
 def api_actions() -> set[str]:
-    service = inspect.getsource(inbox) + inspect.getsource(sending)
+    service = service_sources()
     store = reachable(DynamoMessageStore, called(service, r"self\.store"))
     queue = reachable(SqsDeliveryProducer, called(service, r"self\.queue"))
     readiness = inspect.getsource(DependencyProbes.readiness)
