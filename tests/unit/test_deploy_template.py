@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
-from services import client_opener, delivery, inbox, sending
+from services import client_opener, delivery, inbox, read_marks, sending
 from services.dynamodb import provisioning, transactions
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
 from services.dynamodb.store import DynamoMessageStore
@@ -342,7 +342,7 @@ STARTUP = iam_actions("sqs", inspect.getsource(client_opener), r"\bsqs")
 
 
 def api_actions() -> set[str]:
-    service = inspect.getsource(inbox) + inspect.getsource(sending)
+    service = inspect.getsource(inbox) + inspect.getsource(read_marks) + inspect.getsource(sending)
     store = reachable(DynamoMessageStore, called(service, r"self\.store"))
     queue = reachable(SqsDeliveryProducer, called(service, r"self\.queue"))
     readiness = inspect.getsource(DependencyProbes.readiness)
