@@ -88,6 +88,7 @@ class _Run:
         self.sending = metered.sending
         self.reader, self.sender = UserId(f"bench-reader-{tag}"), UserId(f"bench-sender-{tag}")
         self.bulk, self.large = UserId(f"bench-bulk-{tag}"), UserId(f"bench-large-{tag}")
+        self.chatty = UserId(f"bench-chatty-{tag}")
         self.lister = UserId(f"bench-lister-{tag}")
         self.operations: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
@@ -100,13 +101,15 @@ class _Run:
         self.operations[name] = self.meter.report(per)
 
     async def prepare(self) -> None:
-        """The reader's inbox: 60 messages from one sender; `bulk` gets exactly 50 unread."""
+        """The reader's inbox: 60 messages from one sender; `bulk` gets exactly 50 unread, and
+        so does `chatty`, all in one conversation."""
         start = datetime.now(UTC) - timedelta(hours=1)
         with self.meter.paused():
             for n in range(60):
                 await self.app.store.deliver(_message(self.sender, self.reader, start, n))
             for n in range(MARK_ALL_READ_SIZE):
                 await self.app.store.deliver(_message(self.sender, self.bulk, start, n))
+                await self.app.store.deliver(_message(self.sender, self.chatty, start, n))
             # More conversations than a page: one message from each of as many senders.
             for n in range(PAGE_SIZE + 2):
                 other = UserId(f"bench-peer-{n}-{self.tag}")
@@ -229,13 +232,20 @@ class _Run:
         await self.measured("unread_count", 1, lambda: inbox.unread_count(reader))
 
     async def read_state(self) -> None:
-        """markRead of one unread message and of 20, markAllRead of 50 unread."""
-        inbox, ids = self.inbox, self.ids
-        await self.measured("mark_read_1", 1, lambda: inbox.mark_read(self.reader, ids[:1]))
+        """markRead of one unread message and of 20, markUnread of that one again,
+        markAllRead of 50 unread, and markConversationRead of a conversation of 50 unread."""
+        marks, ids = self.metered.read_marks, self.ids
+        await self.measured("mark_read_1", 1, lambda: marks.mark_read(self.reader, ids[:1]))
         batch = ids[1 : 1 + PAGE_SIZE]
-        await self.measured("mark_read_20", 1, lambda: inbox.mark_read(self.reader, batch))
+        await self.measured("mark_read_20", 1, lambda: marks.mark_read(self.reader, batch))
+        await self.measured("mark_unread_1", 1, lambda: marks.mark_unread(self.reader, ids[:1]))
         await self.measured(
-            f"mark_all_read_{MARK_ALL_READ_SIZE}", 1, lambda: inbox.mark_all_read(self.bulk)
+            f"mark_all_read_{MARK_ALL_READ_SIZE}", 1, lambda: marks.mark_all_read(self.bulk)
+        )
+        await self.measured(
+            f"mark_conversation_read_{MARK_ALL_READ_SIZE}",
+            1,
+            lambda: marks.mark_conversation_read(self.chatty, self.sender),
         )
 
     async def sync(self) -> None:

@@ -16,7 +16,9 @@ INFO_OPERATIONS = (
     "inbox_page_cold",
     "mark_read_1",
     "mark_read_20",
+    "mark_unread_1",
     f"mark_all_read_{MARK_ALL_READ_SIZE}",
+    f"mark_conversation_read_{MARK_ALL_READ_SIZE}",
     "subscribe_unread_count",
 )
 

@@ -18,6 +18,7 @@ from services.disabled import NoSendLimit
 from services.inbox import InboxService
 from services.ports import MessageCache
 from services.presence import PresenceService
+from services.read_marks import ReadMarkService
 from services.redis.clients import RedisClients, SingleNodeChannels
 from services.sending import SendService
 from services.sync import SyncService
@@ -35,6 +36,7 @@ class Metered:
     batching: SendService
     presence: PresenceService
     conversations: ConversationService
+    read_marks: ReadMarkService
 
 
 @contextlib.asynccontextmanager
@@ -91,6 +93,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 batching_app.sending,
                 plain_app.presence,
                 plain_app.conversations,
+                plain_app.read_marks,
             )
     finally:
         await redis.aclose()

@@ -17,14 +17,28 @@ async def send_message(
 
 async def mark_read(context: Context, ids: Sequence[str]) -> MarkReadResult:
     try:
-        return await context.app.inbox.mark_read(context.viewer, ids)
+        return await context.app.read_marks.mark_read(context.viewer, ids)
     finally:
         forget_unread_counter(context)
 
 
 async def mark_all_read(context: Context) -> MarkReadResult:
     try:
-        return await context.app.inbox.mark_all_read(context.viewer)
+        return await context.app.read_marks.mark_all_read(context.viewer)
+    finally:
+        forget_unread_counter(context)
+
+
+async def mark_unread(context: Context, ids: Sequence[str]) -> MarkReadResult:
+    try:
+        return await context.app.read_marks.mark_unread(context.viewer, ids)
+    finally:
+        forget_unread_counter(context)
+
+
+async def mark_conversation_read(context: Context, with_user_id: str) -> MarkReadResult:
+    try:
+        return await context.app.read_marks.mark_conversation_read(context.viewer, with_user_id)
     finally:
         forget_unread_counter(context)
 

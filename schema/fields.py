@@ -97,6 +97,16 @@ async def mark_all_read(info: Info) -> MarkReadPayload:
     return MarkReadPayload.from_result(await mutations.mark_all_read(info.context))
 
 
+async def mark_unread(info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
+    return MarkReadPayload.from_result(await mutations.mark_unread(info.context, ids))
+
+
+async def mark_conversation_read(info: Info, with_user_id: strawberry.ID) -> MarkReadPayload:
+    return MarkReadPayload.from_result(
+        await mutations.mark_conversation_read(info.context, with_user_id)
+    )
+
+
 def watch_unread_count(info: Info) -> AsyncGenerator[int, None]:
     # The service's generator itself, not one wrapped around it: one frame fewer held by each
     # of thousands of idle subscriptions. (The service promises only an AsyncIterator.)

@@ -2,14 +2,16 @@
 
 In the spirit of GitHub's node limit: a connection counts `first` messages, multiplied by every
 `edges { node }` selection under it (aliases repeat the same messages in the response); a
-markRead payload counts its ids; a single message counts one. Root fields add up, through
-aliases and fragments. `first` and `ids` come from the literal or from the variables, so the
-check runs after validation, where the variables are at hand, and refuses before execution.
+markRead or markUnread payload counts its ids; a single message counts one. Root fields add
+up, through aliases and fragments. `first` and `ids` come from the literal or from the
+variables, so the check runs after validation, where the variables are at hand, and refuses
+before execution.
 
 No message type holds another list of messages, so nesting multiplies only within a connection
-(tests/unit/test_operation_limits.py walks the schema to keep that true). `markAllRead` returns
-at most the 100 newest messages it flipped (services/inbox.py), so it counts 100. A `changes`
-page counts `first` (100 when left out), as each of its events may carry a message.
+(tests/unit/test_operation_limits.py walks the schema to keep that true). `markAllRead` and
+`markConversationRead` return at most the 100 newest messages they flipped
+(services/read_marks.py), so each counts 100. A `changes` page counts `first` (100 when left
+out), as each of its events may carry a message.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from schema.arguments import CHANGES_PAGE_SIZE, DEFAULT_PAGE_SIZE
 from schema.refusal import refuse
 from services.domain import MAX_MARK_READ_IDS, MAX_PAGE_SIZE
 from services.errors import BadUserInput
-from services.inbox import MARK_ALL_READ_RETURNED
+from services.read_marks import HORIZON_RETURNED
 
 DEFAULT_MAX_MESSAGE_NODES = 500
 
@@ -126,13 +128,13 @@ class _Walk:
             first = self.argument(field, "first")
             size = default if first is None else _bounded(first, MAX_PAGE_SIZE)
             return size * max(1, self.selections_of(field, path))
-        if name == "markRead":
+        if name in ("markRead", "markUnread"):
             ids = self.argument(field, "ids")
             count = len(ids) if isinstance(ids, list) else 1
             size = min(count, MAX_MARK_READ_IDS)
             return size * max(1, self.selections_of(field, ("messages",)))
-        if name == "markAllRead":
-            return MARK_ALL_READ_RETURNED * max(1, self.selections_of(field, ("messages",)))
+        if name in ("markAllRead", "markConversationRead"):
+            return HORIZON_RETURNED * max(1, self.selections_of(field, ("messages",)))
         if name in SINGLE:
             return 1
         return 0

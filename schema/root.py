@@ -73,7 +73,25 @@ class Mutation:
         resolver=fields.mark_read, permission_classes=AUTH
     )
     mark_all_read: MarkReadPayload = strawberry.mutation(
-        resolver=fields.mark_all_read, permission_classes=AUTH
+        resolver=fields.mark_all_read,
+        permission_classes=AUTH,
+        description="Everything the caller received before the call becomes read, in writes "
+        "that do not grow with the backlog; a message delivered later stays unread, even if "
+        "it was sent before. `messages` holds at most the 100 newest it flipped.",
+    )
+    mark_conversation_read: MarkReadPayload = strawberry.mutation(
+        resolver=fields.mark_conversation_read,
+        permission_classes=AUTH,
+        description="Everything the caller received from `withUserId` so far becomes read "
+        "(the caller's own id: notes to self), in writes that do not grow with their number. "
+        "`messages` holds at most the 100 newest it flipped; `unreadCount` is the new total.",
+    )
+    mark_unread: MarkReadPayload = strawberry.mutation(
+        resolver=fields.mark_unread,
+        permission_classes=AUTH,
+        description="The mirror of markRead: the caller's own read messages among `ids` (at "
+        "most 100) become unread again. Other ids change nothing and are no error; a second "
+        "call gives the same answer. `messages` lists the caller's messages among `ids`.",
     )
     set_typing: bool = strawberry.mutation(
         resolver=presence.set_typing,
@@ -114,7 +132,9 @@ class Subscription:
         resolver=presence.watch_read_receipts,
         permission_classes=AUTH,
         description="The caller's sent messages as their recipients read them "
-        "(markRead, markAllRead): one receipt per reader and call. Best effort.",
+        "(markRead, markConversationRead, markAllRead): one receipt per reader and call, "
+        "with the ids of the caller's messages it read (a horizon: at most the 100 newest). "
+        "Best effort.",
     )
     inbox_events: AsyncGenerator[InboxEvent, None] = strawberry.subscription(
         resolver=fields.watch_inbox_events,

@@ -24,6 +24,7 @@ from services.ports import (
     TokenVerifier,
 )
 from services.presence import PresenceService
+from services.read_marks import ReadMarkService
 from services.sending import SendService
 from services.settings import Settings
 from services.sync import SyncService
@@ -56,6 +57,7 @@ class RoleParts:
     """The parts only some roles build; None where the role has no use for it."""
 
     inbox: InboxService | None = None
+    read_marks: ReadMarkService | None = None
     sync: SyncService | None = None
     sending: SendService | None = None
     presence: PresenceService | None = None
@@ -89,6 +91,10 @@ class App:
     @property
     def inbox(self) -> InboxService:
         return self._need(self.built.inbox, "inbox service")
+
+    @property
+    def read_marks(self) -> ReadMarkService:
+        return self._need(self.built.read_marks, "read mark service")
 
     @property
     def sync(self) -> SyncService:

@@ -42,6 +42,7 @@ from services.ports import (
     TypingGate,
 )
 from services.presence import PresenceService
+from services.read_marks import ReadMarkService
 from services.redis.clients import RedisClients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
@@ -212,11 +213,10 @@ async def _api_parts(
         typing_limiter = limits.typing_limit(settings, redis)
     if typing_gate is None:
         typing_gate = RedisTypingGate(opener.redis().commands)
-    inbox = InboxService(
-        store=store, cache=cache, publisher=hub, events=hub, clock=clock, metrics=metrics
-    )
+    inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, metrics=metrics)
     return RoleParts(
         inbox=inbox,
+        read_marks=ReadMarkService(store=store, publisher=hub, clock=clock),
         # Bodies of a page of changes come as the inbox's do: the cache, then the store.
         sync=SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock),
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),

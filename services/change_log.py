@@ -153,9 +153,10 @@ class Delivered:
 
 @dataclass(frozen=True, slots=True)
 class MarkedRead:
-    """What `MessageStore.mark_read` did: `entries` are the user's messages among the ids, all
-    read now; `changes` the versions it committed, oldest first (one per transaction: none
-    when nothing was unread)."""
+    """What one of `MessageStore`'s read marks did (mark_read, mark_unread, and the horizons
+    mark_conversation_read and mark_all_read): `entries` are the messages it answers with, in
+    their state now (see each method); `changes` the versions it committed, oldest first (one
+    per transaction: none when it flipped nothing)."""
 
     entries: list[InboxEntry]
     changes: tuple[InboxChange, ...] = ()

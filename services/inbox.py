@@ -6,17 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TypeVar
 
-from services.change_log import InboxChange, LiveChange, counter_told
+from services.change_log import LiveChange, counter_told
 from services.cursor import decode_cursor
 from services.disabled import NO_METRICS
 from services.domain import (
-    MAX_MARK_READ_IDS,
     InboxEntry,
-    MarkReadResult,
     Message,
     MessageId,
     MessageReceived,
@@ -25,13 +22,10 @@ from services.domain import (
     UnreadCountChanged,
     UserId,
     check_page_size,
-    id_upper_bound,
     parse_message_id,
     parse_user_id,
-    to_millisecond,
-    utc_now,
 )
-from services.errors import BadUserInput, DependencyUnavailable
+from services.errors import DependencyUnavailable
 from services.ports import (
     EventPublisher,
     EventStream,
@@ -40,18 +34,10 @@ from services.ports import (
     MessageStore,
     Metrics,
 )
-from services.receipts import ReadReceipts
 
 log = logging.getLogger("inboxql.inbox")
 
 T = TypeVar("T")
-
-# Unread ids are fetched and marked in chunks; 98 fills one DynamoDB transaction exactly (with
-# the counter and the logged change: services/dynamodb/transactions.py).
-MARK_ALL_READ_CHUNK = 98
-# markAllRead answers with the newest messages it flipped, no more than markRead can: an inbox
-# of 100,000 unread messages must not become a 100,000-message response (or list in memory).
-MARK_ALL_READ_RETURNED = MAX_MARK_READ_IDS
 
 
 @dataclass
@@ -60,7 +46,6 @@ class InboxService:
     cache: MessageCache
     publisher: EventPublisher
     events: EventStream
-    clock: Callable[[], datetime] = field(default=utc_now)
     metrics: Metrics = NO_METRICS
 
     async def inbox(
@@ -130,38 +115,6 @@ class InboxService:
                 log.warning("message cache unavailable, not caching: %s", error)
         return found
 
-    async def mark_read(self, user_id: UserId, ids: Sequence[str]) -> MarkReadResult:
-        if len(ids) > MAX_MARK_READ_IDS:
-            raise BadUserInput(f"`ids` must hold at most {MAX_MARK_READ_IDS} ids")
-        parsed = list(dict.fromkeys(p for p in map(parse_message_id, ids) if p is not None))
-        if not parsed:
-            return MarkReadResult([], await self.store.unread_count(user_id))
-        now = self._now()
-        marked = await self.store.mark_read(user_id, parsed, now)
-        receipts = ReadReceipts(user_id)
-        receipts.add(marked, now)
-        result = MarkReadResult(marked.entries, await self._told(user_id, marked.changes))
-        await self._tell_senders(receipts)
-        return result
-
-    async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
-        # Only what was sent before the call: a steady stream of new messages cannot keep
-        # this loop going forever.
-        up_to = id_upper_bound(self._now())
-        returned: list[InboxEntry] = []
-        changes: list[InboxChange] = []
-        receipts = ReadReceipts(user_id)
-        # Newest first, chunk after chunk: the first entries flipped are the ones to return.
-        while ids := await self.store.unread_ids(user_id, up_to=up_to, limit=MARK_ALL_READ_CHUNK):
-            now = self._now()
-            marked = await self.store.mark_read(user_id, ids, now)
-            returned.extend(marked.entries[: MARK_ALL_READ_RETURNED - len(returned)])
-            changes.extend(marked.changes)
-            receipts.add(marked, now)
-        result = MarkReadResult(returned, await self._told(user_id, changes))
-        await self._tell_senders(receipts)
-        return result
-
     async def unread_count(self, user_id: UserId) -> int:
         return (await self.store.unread_count(user_id)).count
 
@@ -207,25 +160,6 @@ class InboxService:
             async for item in stream:
                 if isinstance(item, MessageReceived | LiveChange) and item.message is not None:
                     yield item.message
-
-    async def _tell_senders(self, receipts: ReadReceipts) -> None:
-        """After the reader's own changes, so its other devices learn of the read first. All
-        at once: a markAllRead can owe a receipt to hundreds of senders."""
-        await asyncio.gather(
-            *(announce(self.publisher, r, to=sender) for sender, r in receipts.receipts())
-        )
-
-    def _now(self) -> datetime:
-        return to_millisecond(self.clock())
-
-    async def _told(self, user_id: UserId, changes: Sequence[InboxChange]) -> UnreadCount:
-        """Publish the changes a call committed, and return the count after them (the
-        current one when it committed none)."""
-        for change in changes:
-            await announce(self.publisher, LiveChange(change), to=user_id)
-        if not changes:
-            return await self.store.unread_count(user_id)
-        return UnreadCount(changes[-1].count, changes[-1].version)
 
 
 async def announce(

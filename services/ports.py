@@ -74,9 +74,29 @@ class MessageStore(Protocol):
         (in the counter and in its conversation's summary), and log each transaction's flips
         as one change."""
 
-    async def unread_ids(
-        self, user_id: UserId, *, up_to: MessageId, limit: int
-    ) -> list[MessageId]: ...
+    async def mark_unread(
+        self, user_id: UserId, ids: Sequence[MessageId], at: datetime
+    ) -> MarkedRead:
+        """The user's own read messages among `ids` become unread: +1 each, exactly once, in the
+        counter and in its conversation's summary; one logged `MessagesUnreadChange` of the ids
+        flipped per transaction (none when nothing was read). `entries`: the user's messages
+        among `ids` in the order asked, all unread now; other ids (unknown, someone else's)
+        are left out."""
+
+    async def mark_conversation_read(
+        self, user_id: UserId, other_id: UserId, read_at: datetime, *, list_limit: int
+    ) -> MarkedRead:
+        """Everything the user received from `other_id` so far becomes read, in writes that do
+        not grow with their number; one logged `MessagesReadChange(all_before=read_at,
+        with_user_id=other_id)`, none when nothing was unread (the version does not move).
+        `entries`: at most `list_limit` of the newest messages it flipped, newest first, each
+        read now. A note to self is `other_id == user_id`."""
+
+    async def mark_all_read(
+        self, user_id: UserId, read_at: datetime, *, list_limit: int
+    ) -> MarkedRead:
+        """The same for the whole inbox: one `MessagesReadChange(all_before=read_at)`; a
+        message delivered after the call stays unread even if it was sent before it."""
 
     async def unread_count(self, user_id: UserId) -> UnreadCount: ...
 

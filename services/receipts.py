@@ -1,5 +1,5 @@
-"""Read receipts: after a markRead or markAllRead commits, each sender is told which of *its*
-messages the call flipped to read (docs/conversations-design.md, section 6).
+"""Read receipts: after a markRead, markConversationRead or markAllRead commits, each sender is
+told which of *its* messages the call flipped to read (docs/conversations-design.md, section 6).
 
 Only flips count: an id that was read before the call is in `MarkedRead.entries` but not in
 any committed change, and telling its sender again would move the "Seen" time it shows.
@@ -21,14 +21,14 @@ from services.domain import (
     conversation_id,
 )
 
-# As many ids as one markRead takes: a markAllRead over thousands of messages tells each
-# sender its newest 100 and `up_to`, not a list the size of the backlog.
+# As many ids as one markRead takes: a horizon over thousands of messages tells each sender
+# (at most) its newest 100 and `up_to`, not a list the size of the backlog.
 RECEIPT_IDS = MAX_MARK_READ_IDS
 
 
 @dataclass
 class _SenderReads:
-    # When the last of them was read (a markAllRead's chunks commit one after another).
+    # When the last of them was read (a markRead's chunks commit one after another).
     read_at: datetime
     # A min-heap of the newest ids seen so far: ULIDs sort by time, so the oldest goes first.
     newest: list[MessageId] = field(default_factory=list)
@@ -43,23 +43,21 @@ class _SenderReads:
 
 @dataclass
 class ReadReceipts:
-    """The receipts one call owes, collected chunk by chunk (markAllRead marks in many), in
-    memory bounded by 100 ids per sender."""
+    """The receipts one call owes, collected chunk by chunk (a markRead spanning many
+    conversations commits several), in memory bounded by 100 ids per sender."""
 
     reader: UserId
     _by_sender: dict[UserId, _SenderReads] = field(default_factory=dict)
 
     def add(self, marked: MarkedRead, read_at: datetime) -> None:
-        """One `store.mark_read` outcome, committed at `read_at`."""
-        flipped = {
-            message_id
-            for change in marked.changes
-            if isinstance(change.payload, MessagesReadChange)
-            for message_id in change.payload.message_ids
-        }
+        """One read mark's outcome, committed at `read_at`. A horizon's change lists no ids:
+        the entries it answers with are the newest it flipped, and they are what it tells."""
+        read = [c.payload for c in marked.changes if isinstance(c.payload, MessagesReadChange)]
+        horizon = any(change.is_horizon for change in read)
+        flipped = {message_id for change in read for message_id in change.message_ids}
         for entry in marked.entries:
             # A note to self has no one else to tell: its reader is its sender.
-            if entry.id in flipped and entry.sender_id != self.reader:
+            if (horizon or entry.id in flipped) and entry.sender_id != self.reader:
                 reads = self._by_sender.setdefault(entry.sender_id, _SenderReads(read_at))
                 reads.add(entry.id, read_at)
 

@@ -52,6 +52,15 @@ class FakeSummaries:
                 unread = max(0, summary.unread - count)
                 self._put(owner, replace(summary, unread=unread, unread_version=version))
 
+    def unread(self, owner: UserId, flipped: Iterable[InboxEntry], version: int) -> None:
+        """Entries flipped back to unread in one transaction: each sender's summary gains that
+        many."""
+        for sender, count in Counter(entry.sender_id for entry in flipped).items():
+            summary = self.get(owner, sender)
+            if summary is not None:
+                unread = summary.unread + count
+                self._put(owner, replace(summary, unread=unread, unread_version=version))
+
     def page(self, owner: UserId, *, limit: int, before: MessageId | None) -> ConversationPage:
         listed = sorted(
             (

@@ -26,7 +26,6 @@ from services.change_log import (
     InboxChange,
     MarkedRead,
     MessageReceivedChange,
-    MessagesReadChange,
 )
 from services.disabled import NO_METRICS
 from services.domain import (
@@ -39,7 +38,6 @@ from services.domain import (
     UserId,
     utc_now,
 )
-from services.dynamodb.transactions import read_chunks
 from services.errors import (
     BadUserInput,
     DependencyUnavailable,
@@ -66,16 +64,13 @@ from services.read_state import ConversationPage
 from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
 from services.settings import Settings
+from tests.fake_read_marks import FakeReadMarks
+from tests.fake_read_marks import millis as _millis
 from tests.fake_summaries import FakeSummaries
 
 
 class FakeStoreError(Exception):
     """What DynamoDB would refuse with a ValidationException."""
-
-
-def _millis(value: datetime) -> datetime:
-    """What a DynamoDB round trip leaves of a timestamp (`isoformat(timespec="milliseconds")`)."""
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def _unique(ids: Sequence[MessageId]) -> None:
@@ -121,6 +116,7 @@ class FakeMessageStore:
         # Each user's change log: version -> (change, when it was written).
         self.logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]] = {}
         self.summaries = FakeSummaries()
+        self.read_marks = FakeReadMarks(self.entries, self.summaries, self._commit)
         self.now: Callable[[], datetime] = utc_now
         self.reservations: dict[tuple[UserId, str], _Reservation] = {}
         self.calls: Counter[str] = Counter()
@@ -260,44 +256,34 @@ class FakeMessageStore:
     ) -> MarkedRead:
         self._enter("mark_read")
         _unique(ids)
-        inbox = self.entries.get(user_id, {})
-        owned = [inbox[i] for i in ids if i in inbox]
-        result = {entry.id: entry for entry in owned if entry.is_read}
-        pending = [entry for entry in owned if not entry.is_read]
-        changes: list[InboxChange] = []
-        # One transaction (one version step) per chunk, like DynamoMessageStore.
-        for chunk in read_chunks(pending):
-            for entry in chunk:
-                inbox[entry.id] = InboxEntry(
-                    entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, _millis(read_at)
-                )
-                # Like DynamoMessageStore: the stored readAt is cut to milliseconds, while the
-                # returned one for an entry flipped by this call is `read_at` as given.
-                result[entry.id] = InboxEntry(
-                    entry.id, entry.sender_id, entry.recipient_id, entry.sent_at, read_at
-                )
-            flipped = tuple(entry.id for entry in chunk)
-            changes.append(self._commit(user_id, -len(chunk), MessagesReadChange(flipped)))
-            self.summaries.read(user_id, chunk, changes[-1].version)
-        return MarkedRead([result[i] for i in ids if i in result], tuple(changes))
+        return self.read_marks.mark_read(user_id, ids, read_at)
+
+    async def mark_unread(
+        self, user_id: UserId, ids: Sequence[MessageId], at: datetime
+    ) -> MarkedRead:
+        self._enter("mark_unread")
+        _unique(ids)
+        return self.read_marks.mark_unread(user_id, ids)
+
+    async def mark_conversation_read(
+        self, user_id: UserId, other_id: UserId, read_at: datetime, *, list_limit: int
+    ) -> MarkedRead:
+        self._enter("mark_conversation_read")
+        return self.read_marks.mark_conversation_read(
+            user_id, other_id, read_at, list_limit=list_limit
+        )
+
+    async def mark_all_read(
+        self, user_id: UserId, read_at: datetime, *, list_limit: int
+    ) -> MarkedRead:
+        self._enter("mark_all_read")
+        return self.read_marks.mark_all_read(user_id, read_at, list_limit=list_limit)
 
     async def list_conversations(
         self, user_id: UserId, *, limit: int, before: MessageId | None
     ) -> ConversationPage:
         self._enter("list_conversations")
         return self.summaries.page(user_id, limit=limit, before=before)
-
-    async def unread_ids(self, user_id: UserId, *, up_to: MessageId, limit: int) -> list[MessageId]:
-        self._enter("unread_ids")
-        unread = sorted(
-            (
-                entry.id
-                for entry in self.entries.get(user_id, {}).values()
-                if not entry.is_read and entry.id <= up_to
-            ),
-            reverse=True,
-        )
-        return unread[:limit]
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         self._enter("unread_count")

@@ -21,7 +21,6 @@ from services.domain import (
     MessageId,
     UnreadCount,
     UserId,
-    id_upper_bound,
     new_message_id,
     to_millisecond,
 )
@@ -80,8 +79,12 @@ async def state_of(
     store: MessageStore, user_id: UserId
 ) -> tuple[UnreadCount, list[InboxEntry], list[MessageId]]:
     """Everything the port shows of one user's inbox: counter, entries, unread ids."""
-    unread = await store.unread_ids(user_id, up_to=id_upper_bound(EXPIRES), limit=100)
-    return await store.unread_count(user_id), await whole_inbox(store, user_id), unread
+    unread = await store.list_inbox(user_id, limit=100, before=None, unread_only=True)
+    return (
+        await store.unread_count(user_id),
+        await whole_inbox(store, user_id),
+        [entry.id for entry in unread.entries],
+    )
 
 
 def read(entry: InboxEntry, at: datetime) -> InboxEntry:
@@ -197,7 +200,8 @@ async def test_concurrent_marks_of_one_message_count_it_once(store: MessageStore
         for i in c.payload.message_ids
     ]
     assert sorted(flipped) == sorted(wanted)
-    assert await store.unread_ids(alice, up_to=sent[-1].id, limit=10) == [sent[5].id, sent[4].id]
+    unread = await store.list_inbox(alice, limit=10, before=None, unread_only=True)
+    assert [entry.id for entry in unread.entries] == [sent[5].id, sent[4].id]
 
 
 # --- mark_read ----------------------------------------------------------------------------
@@ -372,37 +376,6 @@ async def test_a_conversation_holds_both_directions_and_nothing_of_third_parties
 
     alone = await store.list_conversation(alice, alice, limit=10, before=None)
     assert alone.entries == [InboxEntry.unread(a_to_a)]
-
-
-# --- unread_ids ---------------------------------------------------------------------------
-
-
-async def test_unread_ids_respect_up_to_and_limit(store: MessageStore) -> None:
-    alice, bob = user("alice"), user("bob")
-    sent = [message(bob, alice, n * 10) for n in range(5)]
-    await deliver_all(store, [*sent, message(alice, bob, 15)])
-    await store.mark_read(alice, [sent[2].id], BASE)
-    newest = sent[4].id
-    assert await store.unread_ids(alice, up_to=newest, limit=10) == [
-        sent[4].id,
-        sent[3].id,
-        sent[1].id,
-        sent[0].id,
-    ]
-    # `up_to` is inclusive.
-    assert await store.unread_ids(alice, up_to=sent[3].id, limit=10) == [
-        sent[3].id,
-        sent[1].id,
-        sent[0].id,
-    ]
-    assert await store.unread_ids(alice, up_to=newest, limit=2) == [sent[4].id, sent[3].id]
-    # Everything sent by a time: the bound of a time between sent[1] and sent[2].
-    bound = id_upper_bound(BASE + timedelta(milliseconds=15))
-    assert await store.unread_ids(alice, up_to=bound, limit=10) == [sent[1].id, sent[0].id]
-    assert (
-        await store.unread_ids(alice, up_to=id_upper_bound(BASE - timedelta(seconds=1)), limit=10)
-        == []
-    )
 
 
 # --- get_messages / get_entries -----------------------------------------------------------

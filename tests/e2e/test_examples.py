@@ -29,6 +29,8 @@ def variables_for(name: str, peer: str, message_id: str) -> dict[str, Any]:
             "clientMessageId": "ex-1",
         },
         "MarkRead": {"ids": [message_id]},
+        "MarkUnread": {"ids": [message_id]},
+        "MarkConversationRead": {"withUserId": peer},
         "SetTyping": {"withUserId": peer},
         "Changes": {"since": 0},
     }

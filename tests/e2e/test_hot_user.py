@@ -229,7 +229,7 @@ async def test_a_flood_with_conflicting_transactions_still_counts_exactly(
     async with bootstrap(settings, stack_endpoints(stack), workers=0, provision=True) as app:
         conflicting = ConflictingDynamoDB(app.clients.dynamodb, rate=0.3, forced=5)
         store = DynamoMessageStore(conflicting, settings.table_name)
-        inbox = dataclasses.replace(app.inbox, store=store)
+        marks = dataclasses.replace(app.read_marks, store=store)
         stop = asyncio.Event()
         workers = [
             asyncio.create_task(
@@ -252,7 +252,7 @@ async def test_a_flood_with_conflicting_transactions_still_counts_exactly(
             # Deliveries can lag behind the sends: go on until one markAllRead found some.
             deadline = time.monotonic() + 30
             while not until.done() or (not marked and time.monotonic() < deadline):
-                result = await inbox.mark_all_read(celebrity)
+                result = await marks.mark_all_read(celebrity)
                 marked.update(entry.id for entry in result.entries)
 
         with caplog.at_level(logging.WARNING, logger="inboxql.delivery"):
@@ -295,5 +295,5 @@ async def test_a_flood_with_conflicting_transactions_still_counts_exactly(
         count = await app.store.unread_count(celebrity)
         assert count.count == len(unread_ids)
 
-        assert (await inbox.mark_all_read(celebrity)).unread_count == 0
+        assert (await marks.mark_all_read(celebrity)).unread_count == 0
         assert await all_ids(app.store, celebrity, unread_only=True) == []

@@ -11,7 +11,6 @@ from services.domain import (
     MessageId,
     UnreadCount,
     UserId,
-    id_upper_bound,
     new_message_id,
 )
 from services.dynamodb.store import DynamoMessageStore
@@ -121,15 +120,6 @@ async def test_mark_read_of_a_hundred_in_one_call(app: App) -> None:
     marked = (await app.store.mark_read(UserId(alice), [m.id for m in sent[:100]], BASE)).entries
     assert len(marked) == 100
     assert (await app.store.unread_count(UserId(alice))).count == 20
-
-
-async def test_unread_ids_respects_upper_bound(app: App) -> None:
-    alice, bob = new_user("alice"), new_user("bob")
-    old, new = message(bob, alice, 1), message(bob, alice, 5000)
-    await app.store.deliver(old)
-    await app.store.deliver(new)
-    bound = id_upper_bound(BASE + timedelta(milliseconds=10))
-    assert await app.store.unread_ids(UserId(alice), up_to=bound, limit=99) == [old.id]
 
 
 async def test_conversation_holds_both_directions_only(app: App) -> None:

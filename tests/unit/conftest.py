@@ -9,6 +9,7 @@ import pytest
 
 from services.app import App
 from services.inbox import InboxService
+from services.read_marks import ReadMarkService
 from services.sending import SendService
 from services.settings import Settings
 from tests.fakes import (
@@ -85,6 +86,11 @@ async def app(  # noqa: PLR0917 -- pytest passes fixtures by name
 @pytest.fixture
 def service(app: App) -> InboxService:
     return app.inbox
+
+
+@pytest.fixture
+def read_marks(app: App) -> ReadMarkService:
+    return app.read_marks
 
 
 @pytest.fixture

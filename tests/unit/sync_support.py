@@ -17,7 +17,7 @@ def sync_service(
 ) -> SyncService:
     """As bootstrap builds it: bodies through the inbox's loader (the cache, then the store)."""
     store.now = clock
-    inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, clock=clock)
+    inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub)
     return SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock)
 
 

@@ -117,14 +117,6 @@ async def test_list_conversation_both_directions(store: FakeMessageStore) -> Non
     assert [e.id for e in page.entries] == [a_to_a.id]
 
 
-async def test_unread_ids(store: FakeMessageStore) -> None:
-    sent = await delivered(store, 5)
-    await store.mark_read(ALICE, [sent[3].id], BASE)
-    ids = await store.unread_ids(ALICE, up_to=sent[3].id, limit=10)
-    assert ids == [sent[2].id, sent[1].id, sent[0].id]
-    assert await store.unread_ids(ALICE, up_to=sent[4].id, limit=2) == [sent[4].id, sent[2].id]
-
-
 async def test_reservations_expire(store: FakeMessageStore) -> None:
     first = make_message(ALICE, BOB, 0)
     expires = first.sent_at + timedelta(hours=24)

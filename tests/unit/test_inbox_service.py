@@ -10,7 +10,6 @@ from typing import cast
 import pytest
 from ulid import ULID
 
-from services.change_log import InboxChange, LiveChange, MessagesReadChange
 from services.cursor import encode_cursor
 from services.delivery import DeliveryWorker, deliver
 from services.domain import (
@@ -24,7 +23,8 @@ from services.domain import (
     new_message_id,
 )
 from services.errors import BadUserInput, DependencyUnavailable
-from services.inbox import MARK_ALL_READ_RETURNED, InboxService
+from services.inbox import InboxService
+from services.read_marks import ReadMarkService
 from services.sending import SendService
 from tests.fakes import (
     FakeClock,
@@ -337,11 +337,11 @@ async def test_malformed_cursor(service: InboxService, cursor: str) -> None:
 
 
 async def test_inbox_unread_only(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
+    service: InboxService, read_marks: ReadMarkService, store: FakeMessageStore, hub: FakeEventHub
 ) -> None:
     sent = await seed(store, hub, BOB, ALICE, 12)
     read = {m.id for m in sent[::2]}
-    await service.mark_read(ALICE, list(read))
+    await read_marks.mark_read(ALICE, list(read))
     unread = [m.id for m in reversed(sent) if m.id not in read]
     first = await service.inbox(ALICE, first=4, after=None, unread_only=True)
     assert ids_of(first.entries) == unread[:4]
@@ -460,194 +460,6 @@ async def test_load_messages_reads_only_what_the_cache_misses(
     assert set(cache.data) == set(ids)
 
 
-# --- markRead / markAllRead --------------------------------------------------------------
-
-
-async def test_mark_read_rejects_more_than_100_ids(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    with pytest.raises(BadUserInput, match="ids"):
-        await service.mark_read(ALICE, [str(new_message_id(BASE)) for _ in range(101)])
-    assert store.calls["mark_read"] == 0
-    assert hub.published == []
-
-
-async def test_mark_read_accepts_100_ids(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    sent = await seed(store, hub, BOB, ALICE, 120)
-    result = await service.mark_read(ALICE, [m.id for m in sent[:100]])
-    assert ids_of(result.entries) == [m.id for m in sent[:100]]
-    assert all(e.is_read for e in result.entries)
-    assert result.unread_count == 20
-
-
-async def test_mark_read_counts_exactly_and_is_idempotent(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub, clock: FakeClock
-) -> None:
-    sent = await seed(store, hub, BOB, ALICE, 5)
-    chosen = [sent[3].id, sent[1].id]
-    first = await service.mark_read(ALICE, chosen)
-    assert ids_of(first.entries) == chosen
-    assert all(e.read_at == clock.now for e in first.entries)
-    assert first.unread_count == 3
-    version = (await store.unread_count(ALICE)).version
-    clock.advance(timedelta(minutes=5))
-    again = await service.mark_read(ALICE, chosen)
-    assert again.entries == first.entries  # readAt kept from the first call
-    assert again.unread_count == 3
-    assert (await store.unread_count(ALICE)).version == version
-    # One more, mixed with those already read: only the new one counts.
-    third = await service.mark_read(ALICE, [*chosen, sent[0].id])
-    assert third.unread_count == 2
-    assert [e.read_at for e in third.entries] == [BASE, BASE, clock.now]
-
-
-async def test_mark_read_ignores_others_unknown_and_malformed_ids(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    (mine,) = await seed(store, hub, BOB, ALICE, 1)
-    (carols,) = await seed(store, hub, BOB, CAROL, 1)
-    (sent_by_me,) = await seed(store, hub, ALICE, BOB, 1)
-    result = await service.mark_read(
-        ALICE, ["garbage", "", carols.id, str(new_message_id(BASE)), mine.id, sent_by_me.id]
-    )
-    assert ids_of(result.entries) == [mine.id]
-    assert result.unread_count == 0
-    assert await service.unread_count(CAROL) == 1
-    assert await service.unread_count(BOB) == 1
-    assert not store.entries[CAROL][carols.id].is_read
-    assert not store.entries[BOB][sent_by_me.id].is_read
-
-
-async def test_mark_read_with_duplicate_ids_counts_once(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    sent = await seed(store, hub, BOB, ALICE, 2)
-    result = await service.mark_read(ALICE, [sent[0].id, sent[0].id, sent[0].id])
-    assert ids_of(result.entries) == [sent[0].id]
-    assert result.unread_count == 1
-
-
-async def test_mark_read_with_nothing_valid_skips_the_store(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    await seed(store, hub, BOB, ALICE, 2)
-    result = await service.mark_read(ALICE, ["nope"])
-    assert result.entries == []
-    assert result.unread_count == 2
-    assert store.calls["mark_read"] == 0
-
-
-async def test_mark_read_publishes_the_change_with_the_count(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    sent = await seed(store, hub, BOB, ALICE, 3)
-    hub.published.clear()
-    result = await service.mark_read(ALICE, [sent[0].id])
-    count = await store.unread_count(ALICE)
-    assert count == UnreadCount(2, 4) == result.counter
-    change = InboxChange(4, 2, MessagesReadChange((sent[0].id,)))
-    assert hub.events_for(ALICE) == [LiveChange(change)]
-    assert store.logs[ALICE][4][0] == change
-
-
-async def test_mark_read_of_nothing_unread_publishes_nothing(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    sent = await seed(store, hub, BOB, ALICE, 1)
-    await service.mark_read(ALICE, [sent[0].id])
-    hub.published.clear()
-    result = await service.mark_read(ALICE, [sent[0].id])
-    assert result.counter == UnreadCount(0, 2)
-    assert hub.published == []
-
-
-async def test_mark_read_survives_a_publisher_outage(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    sent = await seed(store, hub, BOB, ALICE, 3)
-    hub.unavailable = True
-    result = await service.mark_read(ALICE, [sent[0].id])
-    assert result.unread_count == 2
-    assert store.entries[ALICE][sent[0].id].is_read
-
-
-async def test_read_at_returned_by_mark_read_is_the_stored_one(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub, clock: FakeClock
-) -> None:
-    (sent,) = await seed(store, hub, BOB, ALICE, 1)
-    clock.now = BASE.replace(microsecond=123_456)
-    result = await service.mark_read(ALICE, [sent.id])
-    stored = (await store.get_entries(ALICE, [sent.id]))[sent.id]
-    # Shown to the millisecond, as stored (and like sentAt).
-    assert result.entries[0].read_at == stored.read_at == BASE.replace(microsecond=123_000)
-
-
-async def test_read_at_returned_by_mark_all_read_is_the_stored_one(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub, clock: FakeClock
-) -> None:
-    (sent,) = await seed(store, hub, BOB, ALICE, 1)
-    clock.now = BASE.replace(microsecond=123_456) + timedelta(seconds=1)
-    result = await service.mark_all_read(ALICE)
-    stored = (await store.get_entries(ALICE, [sent.id]))[sent.id]
-    assert result.entries[0].read_at == stored.read_at
-    assert stored.read_at is not None
-    assert stored.read_at.microsecond == 123_000
-
-
-async def test_mark_all_read_marks_what_is_older_than_the_call(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub, clock: FakeClock
-) -> None:
-    clock.now = BASE + timedelta(seconds=1)
-    older = [make_message(BOB, ALICE, n) for n in range(150)]  # more than one chunk
-    at_the_call = make_message(BOB, ALICE, 1000)  # sent in the very millisecond of the call
-    newer = [make_message(BOB, ALICE, n) for n in (1001, 1002)]
-    for message in [*older, at_the_call, *newer]:
-        await deliver(message, store, hub)
-    (others,) = await seed(store, hub, BOB, CAROL, 1)
-    result = await service.mark_all_read(ALICE)
-    # All 151 are marked; the answer holds the newest 100 of them, newest first.
-    marked = sorted((m.id for m in [*older, at_the_call]), reverse=True)
-    assert ids_of(result.entries) == marked[:MARK_ALL_READ_RETURNED]
-    assert result.unread_count == 2
-    assert all(store.entries[ALICE][message_id].is_read for message_id in marked)
-    left = await service.inbox(ALICE, first=100, after=None, unread_only=True)
-    assert ids_of(left.entries) == [m.id for m in reversed(newer)]
-    assert await service.unread_count(CAROL) == 1
-    assert not store.entries[CAROL][others.id].is_read
-    # One change per transaction of 98, each published with the count after it.
-    count = await store.unread_count(ALICE)
-    published = [e for e in hub.events_for(ALICE) if isinstance(e, LiveChange)][-2:]
-    assert [(e.change.version, e.change.count) for e in published] == [
-        (count.version - 1, 2 + 151 - 98),
-        (count.version, 2),
-    ]
-
-
-async def test_mark_all_read_on_an_empty_inbox(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
-) -> None:
-    result = await service.mark_all_read(ALICE)
-    assert result.entries == []
-    assert result.unread_count == 0
-    assert store.calls["mark_read"] == 0
-    assert hub.published == []
-
-
-async def test_mark_all_read_twice_changes_nothing_more(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub, clock: FakeClock
-) -> None:
-    clock.now = BASE + timedelta(seconds=1)
-    await seed(store, hub, BOB, ALICE, 3)
-    assert len((await service.mark_all_read(ALICE)).entries) == 3
-    version = (await store.unread_count(ALICE)).version
-    again = await service.mark_all_read(ALICE)
-    assert again.entries == []
-    assert again.unread_count == 0
-    assert (await store.unread_count(ALICE)).version == version
-
-
 # --- live updates ------------------------------------------------------------------------
 
 
@@ -706,7 +518,7 @@ async def test_watch_unread_count_subscribes_before_reading_the_snapshot(
 
 
 async def test_watch_unread_count_follows_deliveries_and_reads(
-    service: InboxService, store: FakeMessageStore, hub: FakeEventHub
+    service: InboxService, read_marks: ReadMarkService, store: FakeMessageStore, hub: FakeEventHub
 ) -> None:
     watch = as_generator(service.watch_unread_count(ALICE))
     try:
@@ -716,11 +528,11 @@ async def test_watch_unread_count_follows_deliveries_and_reads(
         assert await anext(watch) == 1
         await deliver(sent[1], store, hub)
         assert await anext(watch) == 2
-        await service.mark_read(ALICE, [sent[0].id])
+        await read_marks.mark_read(ALICE, [sent[0].id])
         assert await anext(watch) == 1
         # Redelivery republishes the same snapshot; it is not yielded again.
         await deliver(sent[1], store, hub)
-        await service.mark_read(ALICE, [sent[1].id])
+        await read_marks.mark_read(ALICE, [sent[1].id])
         assert await anext(watch) == 0
     finally:
         await watch.aclose()

@@ -282,7 +282,6 @@ async def test_message_bodies_count_cache_hits_and_misses(
         cache=cache,
         publisher=hub,
         events=hub,
-        clock=clock,
         metrics=metrics,
     )
     first, second = make_message(BOB, ALICE, 1), make_message(BOB, ALICE, 2)

@@ -4,19 +4,17 @@ after markRead and markAllRead (services/presence.py, services/receipts.py)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 
 from services.domain import ReadReceipt, Typing, UserId, conversation_id
 from services.errors import BadUserInput, RateLimited
-from services.inbox import InboxService
 from services.presence import PresenceService
+from services.read_marks import ReadMarkService
 from services.receipts import RECEIPT_IDS
 from tests.fakes import (
     FakeClock,
     FakeEventHub,
-    FakeMessageCache,
     FakeMessageStore,
     FakeSendRateLimiter,
     FakeTypingGate,
@@ -57,10 +55,8 @@ def presence(
 
 
 @pytest.fixture
-def inbox(
-    store: FakeMessageStore, cache: FakeMessageCache, hub: FakeEventHub, clock: FakeClock
-) -> InboxService:
-    return InboxService(store=store, cache=cache, publisher=hub, events=hub, clock=clock)
+def inbox(store: FakeMessageStore, hub: FakeEventHub, clock: FakeClock) -> ReadMarkService:
+    return ReadMarkService(store=store, publisher=hub, clock=clock)
 
 
 def receipts_for(hub: FakeEventHub, user: UserId) -> list[ReadReceipt]:
@@ -144,7 +140,7 @@ async def test_typing_without_redis_answers_false_and_never_fails(
 
 
 async def test_watch_typing_yields_typing_only_past_gaps_and_other_events(
-    presence: PresenceService, inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore
+    presence: PresenceService, inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
 ) -> None:
     stream = presence.watch_typing(BOB)
     task = asyncio.ensure_future(anext(stream))
@@ -164,7 +160,7 @@ async def test_watch_typing_yields_typing_only_past_gaps_and_other_events(
 
 
 async def test_watch_receipts_yields_receipts_only(
-    presence: PresenceService, inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore
+    presence: PresenceService, inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
 ) -> None:
     stream = presence.watch_receipts(ALICE)
     task = asyncio.ensure_future(anext(stream))
@@ -183,7 +179,7 @@ async def test_watch_receipts_yields_receipts_only(
 
 
 async def test_mark_read_tells_each_sender_only_its_own_flipped_ids(
-    inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore, clock: FakeClock
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore, clock: FakeClock
 ) -> None:
     from_alice = [make_message(ALICE, BOB, n) for n in (1, 3)]
     from_carol = [make_message(CAROL, BOB, 2)]
@@ -205,7 +201,7 @@ async def test_mark_read_tells_each_sender_only_its_own_flipped_ids(
 
 
 async def test_only_flips_make_receipts(
-    inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
 ) -> None:
     first, second = make_message(ALICE, BOB, 1), make_message(ALICE, BOB, 2)
     await store.deliver(first)
@@ -217,7 +213,7 @@ async def test_only_flips_make_receipts(
 
 
 async def test_a_note_to_self_sends_no_receipt(
-    inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
 ) -> None:
     note = make_message(BOB, BOB, 1)
     await store.deliver(note)
@@ -225,26 +221,51 @@ async def test_a_note_to_self_sends_no_receipt(
     assert not any(isinstance(event, ReadReceipt) for _, event in hub.published)
 
 
-async def test_mark_all_read_tells_each_sender_its_newest_ids_across_chunks(
-    inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore, clock: FakeClock
+async def test_mark_all_read_tells_each_sender_its_newest_ids(
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
 ) -> None:
-    # More than one markAllRead chunk (98) and more than one receipt's worth (100) from ALICE.
+    # More than a receipt's worth (100) from ALICE: the answer's newest 100 are CAROL's three
+    # and ALICE's 97 newest, and each sender hears of its own among them.
     from_alice = [make_message(ALICE, BOB, n) for n in range(250)]
     from_carol = [make_message(CAROL, BOB, 1000 + n) for n in range(3)]
     for message in (*from_alice, *from_carol):
         await store.deliver(message)
-    clock.advance(timedelta(seconds=2))  # markAllRead covers what was sent before the call
     await inbox.mark_all_read(BOB)
     (to_alice,) = receipts_for(hub, ALICE)
-    newest = [m.id for m in reversed(from_alice)][:RECEIPT_IDS]
+    newest = [m.id for m in reversed(from_alice)][: RECEIPT_IDS - 3]
     assert list(to_alice.message_ids) == newest
     assert to_alice.up_to == from_alice[-1].id
     (to_carol,) = receipts_for(hub, CAROL)
     assert set(to_carol.message_ids) == {m.id for m in from_carol}
 
 
+async def test_mark_conversation_read_tells_only_that_sender(
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
+) -> None:
+    from_alice = [make_message(ALICE, BOB, n) for n in range(3)]
+    from_carol = make_message(CAROL, BOB, 10)
+    for message in (*from_alice, from_carol):
+        await store.deliver(message)
+    await inbox.mark_conversation_read(BOB, ALICE)
+    (to_alice,) = receipts_for(hub, ALICE)
+    assert to_alice.message_ids == tuple(m.id for m in reversed(from_alice))
+    assert to_alice.conversation_id == conversation_id(ALICE, BOB)
+    assert receipts_for(hub, CAROL) == []
+
+
+async def test_mark_unread_tells_no_sender(
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
+) -> None:
+    message = make_message(ALICE, BOB, 1)
+    await store.deliver(message)
+    await inbox.mark_read(BOB, [message.id])
+    hub.published.clear()
+    await inbox.mark_unread(BOB, [message.id])
+    assert receipts_for(hub, ALICE) == []
+
+
 async def test_a_failed_receipt_publish_does_not_fail_the_read(
-    inbox: InboxService, hub: FakeEventHub, store: FakeMessageStore
+    inbox: ReadMarkService, hub: FakeEventHub, store: FakeMessageStore
 ) -> None:
     message = make_message(ALICE, BOB, 1)
     await store.deliver(message)
