@@ -171,7 +171,8 @@ def message_nodes(
 def too_many_nodes(count: int, limit: int) -> BadUserInput:
     return BadUserInput(
         f"This operation can return {count} messages; the limit is {limit} per operation "
-        "(every `first`, every markRead id and every alias of them counts). Ask for smaller "
+        "(every `first`, every markRead or markUnread id and every alias of them counts). Ask "
+        "for smaller "
         "pages or split the operation."
     )
 

@@ -1,9 +1,11 @@
 """The demo page as a chat client, alice and bob in two browser contexts: bob's conversation list
-shows alice's message with a badge; bob opening the thread reads it and alice's page says "Seen";
-bob typing shows "… is typing" on alice's page (with the page's own throttle on `setTyping`); and
-bob's page, after its WebSocket dropped and came back, resubscribes from the last version it
-applied, so what happened meanwhile (another user's message, alice's reply) shows up; and when
-the log can no longer replay that, the page reloads its state instead."""
+shows alice's message with a badge; bob opening the thread reads it (one markConversationRead)
+and alice's page says "Seen"; bob marks it unread and his badges count it again, and opening
+the thread reads it again; bob typing shows "… is typing" on alice's page (with the page's own
+throttle on `setTyping`); and bob's page, after its WebSocket dropped and came back,
+resubscribes from the last version it applied, so what happened meanwhile (another user's
+message, alice's reply) shows up; and when the log can no longer replay that, the page reloads
+its state instead."""
 
 from __future__ import annotations
 
@@ -70,15 +72,21 @@ class SocketLink:
         ]
 
 
-def typing_calls(page: Page) -> list[Request]:
+def posted(page: Page, operation: str) -> list[Request]:
+    """The page's POSTs of the GraphQL operation named `operation`, from now on."""
     calls: list[Request] = []
+    wanted = f"{operation}("
 
     def seen(request: Request) -> None:
-        if request.method == "POST" and "SetTyping" in (request.post_data or ""):
+        if request.method == "POST" and wanted in (request.post_data or ""):
             calls.append(request)
 
     page.on("request", seen)
     return calls
+
+
+def typing_calls(page: Page) -> list[Request]:
+    return posted(page, "SetTyping")
 
 
 @dataclass
@@ -122,14 +130,16 @@ async def test_seen_typing_and_catching_up_after_a_drop(
     await sign_in(chat.bob_page, server, chat.bob)
 
     await bob_reads_and_alice_sees_seen(chat)
+    await bob_marks_unread_and_reads_again(chat)
     await bob_types_and_replies(chat)
     await bob_catches_up_after_a_drop(chat, as_user)
     assert [path.name for path in record.shots] == [
         "01-bob-list.png",
         "02-alice-seen.png",
-        "03-alice-sees-typing.png",
-        "04-bob-disconnected.png",
-        "05-bob-caught-up.png",
+        "03-bob-marked-unread.png",
+        "04-alice-sees-typing.png",
+        "05-bob-disconnected.png",
+        "06-bob-caught-up.png",
     ]
     assert_stayed_home(record, server)
 
@@ -149,12 +159,37 @@ async def bob_reads_and_alice_sees_seen(chat: Chat) -> None:
     await expect(chat.bob_badge).to_have_text("1")
     await chat.record.shot(bob_page, "bob-list")
 
+    horizons, marks = posted(bob_page, "MarkConversationRead"), posted(bob_page, "MarkRead")
     await bob_row.click()
     await expect(chat.bob_thread.get_by_test_id("conversation-body")).to_have_text(["hi bob"])
     await expect(chat.bob_badge).to_have_text("0", timeout=LIVE_MS)
     await expect(bob_row.get_by_test_id("conversation-unread")).to_be_hidden()
     await expect(chat.alice_thread.get_by_test_id("seen")).to_have_text("Seen", timeout=LIVE_MS)
     await chat.record.shot(alice_page, "alice-seen")
+    # Opening the thread read the conversation with one call, not a markRead of its page.
+    assert (len(horizons), len(marks)) == (1, 0)
+
+
+async def bob_marks_unread_and_reads_again(chat: Chat) -> None:
+    """Bob marks alice's message unread from the open thread: the live event brings both of his
+    badges back to 1. Opening the conversation again reads it, with one call."""
+    bob_page, bob_row = chat.bob_page, conversation_row(chat.bob_page, chat.alice)
+    mark_unread = chat.bob_thread.get_by_test_id("mark-unread")
+    await expect(mark_unread).to_be_visible()
+    # Only received messages can be marked unread: alice's thread offers it on none.
+    await expect(chat.alice_thread.get_by_test_id("mark-unread")).to_have_count(0)
+    await mark_unread.click()
+    await expect(mark_unread).to_be_hidden()
+    await expect(chat.bob_badge).to_have_text("1", timeout=LIVE_MS)
+    await expect(bob_row.get_by_test_id("conversation-unread")).to_have_text("1", timeout=LIVE_MS)
+    await chat.record.shot(bob_page, "bob-marked-unread")
+
+    horizons = posted(bob_page, "MarkConversationRead")
+    await bob_row.click()
+    await expect(chat.bob_badge).to_have_text("0", timeout=LIVE_MS)
+    await expect(bob_row.get_by_test_id("conversation-unread")).to_be_hidden(timeout=LIVE_MS)
+    await expect(mark_unread).to_be_visible()
+    assert len(horizons) == 1
 
 
 async def bob_types_and_replies(chat: Chat) -> None:

@@ -62,12 +62,17 @@ class Seen:
 @dataclass(frozen=True)
 class Logged:
     """One change of a user's log as read back: `received` is the message it added, `read`
-    the ids it flipped read."""
+    the ids it flipped read, `unread` those it flipped back to unread. A `horizon` flips every
+    message received before it (at a lower version) that is unread, only those from
+    `with_user` when it is set (markConversationRead), and lists no ids."""
 
     version: int
     count: int
     received: str | None = None
     read: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
+    horizon: bool = False
+    with_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,15 +241,11 @@ def check_log(inbox: Inbox) -> list[str]:
     versions = [change.version for change in inbox.log]
     if versions != list(range(1, len(versions) + 1)) or inbox.version != len(versions):
         errors.append(f"{user}: log versions {versions[:3]}..{versions[-3:]} for {inbox.version}")
+    sender = {entry.id: entry.sender for entry in inbox.entries}
     unread: set[str] = set()
     received: Counter[str] = Counter()
     for change in inbox.log:
-        if change.received is not None:
-            received[change.received] += 1
-            unread.add(change.received)
-        if not set(change.read) <= unread:
-            errors.append(f"{user}: v{change.version} read {sorted(set(change.read) - unread)}")
-        unread -= set(change.read)
+        errors += _replay(user, change, unread, received, sender)
         if change.count != len(unread):
             errors.append(f"{user}: v{change.version} logged {change.count}, replay {len(unread)}")
     there = {entry.id for entry in inbox.entries if not entry.is_read}
@@ -260,6 +261,34 @@ def check_log(inbox: Inbox) -> list[str]:
     errors += [
         f"{user}: {i} received in the log, not in the inbox" for i in received if i not in entries
     ]
+    return errors
+
+
+def _replay(
+    user: str, change: Logged, unread: set[str], received: Counter[str], sender: dict[str, str]
+) -> list[str]:
+    """Apply one change to the replayed unread set; what it claims that the replay denies.
+    Every change flips something: one that would flip nothing must not have been logged."""
+    errors = []
+    where = f"{user}: v{change.version}"
+    if change.received is not None:
+        received[change.received] += 1
+        unread.add(change.received)
+    if not set(change.read) <= unread:
+        errors.append(f"{where} read {sorted(set(change.read) - unread)}")
+    unread -= set(change.read)
+    # Only a message received and read can become unread again.
+    not_read = {i for i in change.unread if i in unread or not received[i]}
+    if not_read:
+        errors.append(f"{where} unread {sorted(not_read)}, which were not read")
+    unread |= set(change.unread)
+    if change.horizon:
+        covered = {
+            i for i in unread if change.with_user is None or sender.get(i) == change.with_user
+        }
+        if not covered:
+            errors.append(f"{where} is a horizon that read nothing")
+        unread -= covered
     return errors
 
 

@@ -156,3 +156,41 @@ def test_conversation_counts_that_do_not_add_up_are_caught() -> None:
     assert verdict.conversation_drift == {"ann/bob": 1, "ann/cat": -1}
     assert verdict.figures()["conversation_count_drift"] == 2
     assert not (verdict.lost or verdict.duplicated or verdict.unexpected or verdict.drift)
+
+
+def with_senders(log: tuple[Logged, ...]) -> tuple[History, list[Inbox]]:
+    """ann's inbox with m1 from bob (read) and m2 from cat (unread), and `log` as hers."""
+    history, inboxes = clean_run()
+    entries = (Seen("m2", "ann", "b2", False, "cat"), Seen("m1", "ann", "b1", True, "bob"))
+    inboxes[0] = Inbox("ann", 1, entries, log=log, version=len(log))
+    return history, inboxes
+
+
+RECEIVED = (Logged(1, 1, "m1"), Logged(2, 2, "m2"))
+
+
+def test_horizons_and_unread_marks_replay_to_the_inbox() -> None:
+    conversation = Logged(3, 1, horizon=True, with_user="bob")
+    check(*with_senders((*RECEIVED, conversation))).assert_ok()
+    # Everything read, m2 unread again; m1 unread and read again.
+    everything = (Logged(3, 0, horizon=True), Logged(4, 1, unread=("m2",)))
+    again = (Logged(5, 2, unread=("m1",)), Logged(6, 1, read=("m1",)))
+    check(*with_senders((*RECEIVED, *everything, *again))).assert_ok()
+
+
+def test_a_conversation_horizon_counted_as_the_whole_inbox_is_caught() -> None:
+    # It reads bob's m1 only: a count of 0 after it is the replay's 1.
+    history, inboxes = with_senders((*RECEIVED, Logged(3, 0, horizon=True, with_user="bob")))
+    assert check(history, inboxes).log_errors == ["ann: v3 logged 0, replay 1"]
+
+
+def test_an_unread_mark_of_a_message_not_read_is_caught() -> None:
+    log = (*RECEIVED, Logged(3, 1, read=("m1",)), Logged(4, 1, unread=("m2",)))
+    history, inboxes = with_senders(log)
+    assert check(history, inboxes).log_errors == ["ann: v4 unread ['m2'], which were not read"]
+
+
+def test_a_horizon_logged_with_nothing_to_read_is_caught() -> None:
+    log = (*RECEIVED, Logged(3, 1, read=("m1",)), Logged(4, 1, horizon=True, with_user="bob"))
+    history, inboxes = with_senders(log)
+    assert check(history, inboxes).log_errors == ["ann: v4 is a horizon that read nothing"]

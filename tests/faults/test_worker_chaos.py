@@ -1,12 +1,14 @@
-"""(c) 1,000 sends to 20 users through the GraphQL API, interleaved with those users' markRead
-and markAllRead, while the only delivery worker is SIGKILLed again and again: by itself right
-after a DynamoDB write in the middle of a batch, or by the test at a random moment. Every
-accepted message ends up in its inbox once, and every unreadCount is exact."""
+"""(c) 1,000 sends to 20 users through the GraphQL API, interleaved with those users' markRead,
+markUnread, markConversationRead and markAllRead, while the only delivery worker is SIGKILLed
+again and again: by itself right after a DynamoDB write in the middle of a batch, or by the
+test at a random moment. Every accepted message ends up in its inbox once, every unreadCount
+is exact, and each user's change log replays to exactly the inbox read back."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,10 +19,11 @@ import httpx
 import pytest
 
 from services.app import App
+from services.domain import UserId
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.e2e.fleet import MARK_ALL_READ, MARK_READ, SEND, Fleet
-from tests.faults.checker import History, check
+from tests.faults.checker import History, Inbox, check
 from tests.faults.conftest import (
     SpawnWorker,
     WorkerProcess,
@@ -29,13 +32,18 @@ from tests.faults.conftest import (
     process_env,
     wait_quiet,
 )
-from tests.faults.inbox_readers import read_inbox_graphql
+from tests.faults.inbox_readers import read_inbox_graphql, read_log
 
 SENDS = 1_000
 USERS = 20
 KILLS = 8
 SEND_CONCURRENCY = 12
 UNREAD_PAGE = "{ messages(first: 20, unreadOnly: true) { edges { node { id } } } }"
+READ_PAGE = "{ messages(first: 20) { edges { node { id isRead } } } }"
+MARK_UNREAD = "mutation($ids: [ID!]!) { markUnread(ids: $ids) { unreadCount } }"
+MARK_CONVERSATION_READ = (
+    "mutation($with: ID!) { markConversationRead(withUserId: $with) { unreadCount } }"
+)
 
 
 class Api:
@@ -74,7 +82,11 @@ class ChaosRun:
     history: History = field(default_factory=lambda: History("worker_killed_mid_batch"))
     rng: random.Random = field(default_factory=lambda: random.Random(2026))
     sending_done: asyncio.Event = field(default_factory=asyncio.Event)
-    reads: dict[str, int] = field(default_factory=lambda: {"markRead": 0, "markAllRead": 0})
+    reads: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("markRead", "markAllRead", "markUnread", "markConversationRead"), 0
+        )
+    )
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def redeliveries_of_stored_messages(self) -> int:
@@ -99,10 +111,18 @@ class ChaosRun:
 
     async def reader(self) -> None:
         while not self.sending_done.is_set():
-            user = self.rng.choice(self.users)
-            if self.rng.random() < 0.25:
+            user, dice = self.rng.choice(self.users), self.rng.random()
+            if dice < 0.2:
                 await self.api.call(user, MARK_ALL_READ)
                 self.reads["markAllRead"] += 1
+                continue
+            if dice < 0.35:
+                other = self.rng.choice(self.users)
+                await self.api.call(user, MARK_CONVERSATION_READ, {"with": other})
+                self.reads["markConversationRead"] += 1
+                continue
+            if dice < 0.5:
+                await self.mark_some_unread(user)
                 continue
             edges = (await self.api.call(user, UNREAD_PAGE))["messages"]["edges"]
             ids = [edge["node"]["id"] for edge in edges]
@@ -110,6 +130,17 @@ class ChaosRun:
             chosen = self.rng.sample(ids, k=self.rng.randint(0, len(ids))) + ids[:1]
             await self.api.call(user, MARK_READ, {"ids": chosen})
             self.reads["markRead"] += 1
+
+    async def mark_some_unread(self, user: str) -> None:
+        """Some of the newest read messages back to unread, and an unread one (no change)."""
+        nodes = [
+            edge["node"] for edge in (await self.api.call(user, READ_PAGE))["messages"]["edges"]
+        ]
+        read = [node["id"] for node in nodes if node["isRead"]]
+        unread = [node["id"] for node in nodes if not node["isRead"]]
+        chosen = self.rng.sample(read, k=min(len(read), self.rng.randint(1, 3))) + unread[:1]
+        await self.api.call(user, MARK_UNREAD, {"ids": chosen})
+        self.reads["markUnread"] += 1
 
     async def chaos(self) -> None:
         """One worker at a time; each of the first KILLS dies mid-work, then one drains."""
@@ -135,6 +166,13 @@ class ChaosRun:
         assert await survivor.stop() == 0
 
 
+async def with_log(app: App, inbox: Inbox) -> Inbox:
+    """The inbox as the API showed it, with the user's change log straight from the store."""
+    user = UserId(inbox.user)
+    version = (await app.store.unread_count(user)).version
+    return dataclasses.replace(inbox, log=await read_log(app.store, user), version=version)
+
+
 @pytest.mark.timeout(600)
 async def test_a_worker_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
     stack: StackEndpoints, session_tag: str, spawn_worker: SpawnWorker, tmp_path: Path
@@ -150,13 +188,17 @@ async def test_a_worker_killed_mid_batch_again_and_again_loses_and_doubles_nothi
     async with fault_app(stack, settings) as app, api_process(fleet) as api:
         run = ChaosRun(app, api, spawn_worker, process_env(stack, settings), users)
         await run.run()
-        inboxes = [await read_inbox_graphql(api.http, u, fleet.token(u)) for u in users]
+        inboxes = [
+            await with_log(app, await read_inbox_graphql(api.http, u, fleet.token(u)))
+            for u in users
+        ]
     redelivered = run.redeliveries_of_stored_messages()
     verdict = check(run.history, inboxes, **run.reads, redelivered_after_kills=redelivered)
     verdict.write()
     verdict.assert_ok()
     assert verdict.sent == SENDS
     assert sum(verdict.faults.values()) == KILLS
-    assert run.reads["markRead"] > 0 and run.reads["markAllRead"] > 0
+    assert all(calls > 0 for calls in run.reads.values()), run.reads
+    assert verdict.logs_checked == USERS
     # The kills did bite: workers met messages a dead worker had stored but not deleted.
     assert redelivered > 0

@@ -1,10 +1,11 @@
 // The open conversation (thread): both directions, oldest at the top and newest at the bottom,
-// with "Load older" above. Opening it marks what the caller received in it read; the caller's own
-// messages say "Seen" once their recipient read them, from the thread's `isRead`/`readAt` and
-// live from read receipts.
+// with "Load older" above. Opening it marks everything the caller received in it read, with one
+// markConversationRead however many that is; a received message that was read offers "Mark
+// unread". The caller's own messages say "Seen" once their recipient read them, from the
+// thread's `isRead`/`readAt` and live from read receipts.
 import { gql, report } from "./api.js";
 import { $, el, formatTime, placeInOrder } from "./dom.js";
-import { CONVERSATION_QUERY, MARK_READ } from "./operations.js";
+import { CONVERSATION_QUERY, MARK_CONVERSATION_READ, MARK_READ, MARK_UNREAD } from "./operations.js";
 import { currentSession } from "./session.js";
 import { hideTyping } from "./typing.js";
 
@@ -43,7 +44,9 @@ export async function openThread(withUser) {
   $("conversation-with").textContent = withUser;
   $("conversation").hidden = false;
   for (const message of sentHere.get(withUser) ?? []) addToThread(message);
+  const generation = thread.generation;
   await loadOlder();
+  if (generation === thread.generation) await markConversationRead(generation);
 }
 
 /** A message the caller just sent from this page. */
@@ -69,7 +72,6 @@ export async function loadOlder() {
     for (const { node } of page.edges) addToThread(node);
     thread.cursor = page.pageInfo.endCursor;
     more.hidden = !page.pageInfo.hasNextPage;
-    await markReceivedRead(page.edges.map(({ node }) => node));
   } catch (error) {
     report(error);
   } finally {
@@ -86,6 +88,14 @@ export function addToThread(message) {
   }
   const mine = message.senderId === currentSession()?.user;
   const seen = el("span", { className: "seen", dataset: { testid: "seen" }, hidden: true });
+  const unread = el("button", {
+    type: "button",
+    className: "link mark-unread",
+    textContent: "Mark unread",
+    dataset: { testid: "mark-unread" },
+    hidden: true,
+  });
+  unread.addEventListener("click", () => markUnread(message.id));
   const item = el(
     "li",
     {
@@ -95,7 +105,7 @@ export function addToThread(message) {
     el("span", { className: "from", textContent: mine ? "me" : message.senderId }),
     el("time", { className: "when", textContent: formatTime(message.sentAt), dateTime: message.sentAt }),
     el("p", { className: "body", textContent: message.body, dataset: { testid: "conversation-body" } }),
-    seen,
+    mine ? seen : unread,
   );
   thread.entries.set(message.id, { message, element: item, mine });
   showRead(message.id, message.isRead, message.readAt);
@@ -117,12 +127,28 @@ export function receiptArrived({ readerId, messageIds, readAt }) {
   for (const id of messageIds) showRead(id, true, readAt);
 }
 
+/** A change of read state from the caller's inbox events (this tab's or another's): `ids` turned
+ * `isRead`, or, for a read horizon over the open conversation, everything received in it. */
+export function readStateChanged({ ids, isRead, everythingReceived }) {
+  const user = currentSession()?.user;
+  const targets = everythingReceived
+    ? [...thread.entries.values()].filter(({ message }) => message.recipientId === user).map(({ message }) => message.id)
+    : ids;
+  for (const id of targets) {
+    const entry = thread.entries.get(id);
+    if (entry && entry.message.isRead !== isRead) showRead(id, isRead, entry.message.readAt);
+  }
+}
+
 function showRead(id, isRead, readAt) {
   const entry = thread.entries.get(id);
   if (!entry) return;
   entry.message.isRead = isRead;
   entry.element.dataset.read = String(isRead);
-  if (!entry.mine) return;
+  if (!entry.mine) {
+    entry.element.querySelector(".mark-unread").hidden = !isRead;
+    return;
+  }
   const seen = entry.element.querySelector(".seen");
   seen.hidden = !isRead;
   seen.textContent = isRead ? "Seen" : "";
@@ -136,6 +162,28 @@ async function markReceivedRead(messages) {
   try {
     const { markRead } = await gql(MARK_READ, { ids });
     for (const marked of markRead.messages) showRead(marked.id, marked.isRead, marked.readAt);
+  } catch (error) {
+    report(error);
+  }
+}
+
+/** Everything received in the open conversation so far: one call, whatever its number. */
+async function markConversationRead(generation) {
+  try {
+    const { markConversationRead: marked } = await gql(MARK_CONVERSATION_READ, { with: thread.withUser });
+    if (generation !== thread.generation) return;
+    for (const message of marked.messages) showRead(message.id, message.isRead, message.readAt);
+    // The answer lists at most the 100 newest it flipped: what it covered beyond them is read too.
+    readStateChanged({ isRead: true, everythingReceived: true });
+  } catch (error) {
+    report(error);
+  }
+}
+
+async function markUnread(id) {
+  try {
+    const { markUnread: marked } = await gql(MARK_UNREAD, { ids: [id] });
+    for (const message of marked.messages) showRead(message.id, message.isRead, message.readAt);
   } catch (error) {
     report(error);
   }

@@ -74,6 +74,11 @@ async function fetchPage(after) {
   return conversations;
 }
 
+/** The id of the conversation with `withUserId` as the list read it; undefined until it has. */
+export function conversationIdWith(withUserId) {
+  return list.rows.get(withUserId)?.conversation.id || undefined;
+}
+
 /** A message the caller sent or received, live: its conversation moves to the top. `unread`
  * says whether it adds to the conversation's unread count (not when its thread is open). */
 export function messageArrived(message, { unread }) {

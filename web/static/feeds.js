@@ -6,8 +6,15 @@
 // classic script before this module graph: deferred and module scripts run in document order, so
 // it is defined by the time anything here runs, unless it failed to load.
 import { ApiError, gql, report } from "./api.js";
-import { otherParty, receiptArrived, receivedInThread, reloadThread, threadPartner } from "./conversation.js";
-import { loadConversations, messageArrived, refreshConversations } from "./conversations.js";
+import {
+  otherParty,
+  readStateChanged,
+  receiptArrived,
+  receivedInThread,
+  reloadThread,
+  threadPartner,
+} from "./conversation.js";
+import { conversationIdWith, loadConversations, messageArrived, refreshConversations } from "./conversations.js";
 import { $ } from "./dom.js";
 import { INBOX_EVENTS, READ_RECEIPTS, TYPING, UNREAD_COUNT } from "./operations.js";
 import { currentSession, signOut } from "./session.js";
@@ -112,8 +119,22 @@ function apply(event) {
     messageArrived(event.message, { unread: !open });
     if (open) receivedInThread(event.message);
   } else {
-    // Reads (also from the caller's other tabs), and kinds this page does not show yet.
+    // Reads and unreads (also from the caller's other tabs), and kinds this page does not show
+    // yet: the open thread shows the new state, and the list re-reads its counts, because only
+    // the server knows which conversation each id belonged to.
+    showReadState(event);
     refreshConversations();
+  }
+}
+
+function showReadState(event) {
+  if (event.__typename === "MessagesUnreadEvent") {
+    readStateChanged({ ids: event.messageIds, isRead: false });
+  } else if (event.__typename === "MessagesReadEvent") {
+    // A horizon lists no ids: it covers the whole inbox, or one conversation.
+    const open = threadPartner();
+    const covered = !event.conversationId || (open && event.conversationId === conversationIdWith(open));
+    readStateChanged({ ids: event.messageIds, isRead: true, everythingReceived: Boolean(event.allBefore && covered) });
   }
 }
 

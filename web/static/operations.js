@@ -22,6 +22,12 @@ export const MARK_READ = `mutation MarkRead($ids: [ID!]!) {
   markRead(ids: $ids) { messages { id isRead readAt } unreadCount }
 }`;
 export const MARK_ALL_READ = "mutation MarkAllRead { markAllRead { messages { id } unreadCount } }";
+export const MARK_CONVERSATION_READ = `mutation MarkConversationRead($with: ID!) {
+  markConversationRead(withUserId: $with) { messages { id isRead readAt } unreadCount }
+}`;
+export const MARK_UNREAD = `mutation MarkUnread($ids: [ID!]!) {
+  markUnread(ids: $ids) { messages { id isRead readAt } unreadCount }
+}`;
 export const SET_TYPING = "mutation SetTyping($with: ID!) { setTyping(withUserId: $with) }";
 
 // Without a `sinceVersion` the feed would start from whatever version the server has when the
@@ -31,6 +37,7 @@ export const INBOX_EVENTS = `subscription InboxEvents($sinceVersion: Int) {
     __typename version unreadCount
     ... on MessageReceivedEvent { message { ${MESSAGE_FIELDS} } }
     ... on MessagesReadEvent { messageIds allBefore conversationId }
+    ... on MessagesUnreadEvent { messageIds }
   }
 }`;
 export const TYPING = "subscription Typing { typing { fromUserId conversationId } }";
