@@ -236,8 +236,8 @@ SERVING_ROWS: tuple[EnvRow, ...] = (
         integer(1, 100_000),
         "500",
         "messages one operation may return, counted before it runs",
-        "messages one operation may return, counted before it runs: every `first`, markRead id "
-        "and alias of them (else `BAD_USER_INPUT`)",
+        "messages one operation may return, counted before it runs: every `first`, "
+        "markRead/markUnread id and alias of them (else `BAD_USER_INPUT`)",
     ),
     EnvRow(
         "INBOXQL_PERSISTED_QUERY_QUOTA",
