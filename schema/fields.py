@@ -15,6 +15,7 @@ from schema.events import ChangePage, InboxEvent, change_page, inbox_event
 from schema.info import Info
 from schema.types import (
     ConversationConnection,
+    DeleteMessagePayload,
     MarkReadPayload,
     Message,
     MessageConnection,
@@ -95,6 +96,10 @@ async def mark_read(info: Info, ids: list[strawberry.ID]) -> MarkReadPayload:
 
 async def mark_all_read(info: Info) -> MarkReadPayload:
     return MarkReadPayload.from_result(await mutations.mark_all_read(info.context))
+
+
+async def delete_message(info: Info, id: strawberry.ID) -> DeleteMessagePayload:
+    return DeleteMessagePayload(deleted=await mutations.delete_message(info.context, id))
 
 
 def watch_unread_count(info: Info) -> AsyncGenerator[int, None]:

@@ -202,6 +202,14 @@ class UnreadCount:
 
 
 @strawberry.type
+class DeleteMessagePayload:
+    deleted: bool = strawberry.field(
+        description="True for the sender's first call; false for any other (the recipient, "
+        "another user, an unknown id, a second call), which changes nothing."
+    )
+
+
+@strawberry.type
 class MarkReadPayload:
     messages: list[Message]
     unread_count: int

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.change_log import ChangeBatch, Delivered, InboxChange, MarkedRead
+from services.change_log import ChangeBatch, Deletion, Delivered, InboxChange, MarkedRead
 from services.domain import (
     InboxEntry,
     Message,
@@ -22,6 +22,7 @@ from services.domain import (
 from services.dynamodb import listing
 from services.dynamodb.change_reads import read_changes, read_counter
 from services.dynamodb.conversation_reads import list_conversations, read_summaries
+from services.dynamodb.deletion import Deletions
 from services.dynamodb.keys import (
     Item,
     decode_entry,
@@ -29,6 +30,7 @@ from services.dynamodb.keys import (
     entry_key,
     idempotency_key,
     message_attributes,
+    message_item,
     message_key,
     n,
 )
@@ -44,6 +46,7 @@ from services.dynamodb.transactions import (
     delivery_items,
     is_cancelled,
     mark_read_items,
+    message_check_failure,
     read_chunks,
     sender_summary_update,
 )
@@ -60,6 +63,7 @@ class DynamoMessageStore:
         # When a change is committed, which sets when its log item expires.
         self._clock = clock
         self._turns = UserTurns()
+        self._deletions = Deletions(client, table_name, self._turns, clock)
 
     async def deliver(self, message: Message) -> Delivered:
         async with self._turns.turn(message.recipient_id):
@@ -68,10 +72,12 @@ class DynamoMessageStore:
     async def _deliver(self, message: Message) -> Delivered:
         # Most messages are the newest of their conversation; a late one cancels the first
         # attempt on the summary's condition and retries without moving it.
-        move = True
+        move, unaccepted = True, False
         for attempt in range(TRANSACTION_ATTEMPTS):
             counter = await read_counter(self._client, self._table, message.recipient_id)
-            items, change = delivery_items(self._table, message, counter, self._clock(), move=move)
+            items, change = delivery_items(
+                self._table, message, counter, self._clock(), move=move, unaccepted=unaccepted
+            )
             try:
                 await self._client.transact_write_items(TransactItems=items)
                 return Delivered(change)
@@ -79,14 +85,41 @@ class DynamoMessageStore:
                 if not is_cancelled(error):
                     raise
                 codes = cancellation_codes(error)
-                if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
+                if codes[DELIVERY_ENTRY : DELIVERY_ENTRY + 1] == ["ConditionalCheckFailed"]:
                     return Delivered(None)
+                if codes[DELIVERY_MESSAGE : DELIVERY_MESSAGE + 1] == ["ConditionalCheckFailed"]:
+                    found = message_check_failure(error)
+                    if found is not None and "deletedAt" in found:
+                        return Delivered(None, deleted=True)
+                    # No item: an API that predates `accept` queued it, so this delivery stores
+                    # it. An item where there was none (the other way round): stored meanwhile,
+                    # so the check decides again.
+                    unaccepted = found is None
+                    continue
                 if codes[DELIVERY_SUMMARY : DELIVERY_SUMMARY + 1] == ["ConditionalCheckFailed"]:
                     move = not move
                     continue
                 # The counter moved (another change to this recipient): read it again.
                 await conflict_pause(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
+
+    async def accept(self, message: Message) -> None:
+        try:
+            await self._client.put_item(
+                TableName=self._table,
+                Item=message_item(message),
+                # The same message again (a send retried with its clientMessageId) keeps the
+                # stored one: above all a tombstone, which must not get its body back.
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    async def delete_message(
+        self, sender_id: UserId, message_id: MessageId, at: datetime
+    ) -> Deletion:
+        return await self._deletions.delete(sender_id, message_id, at)
 
     async def touch_sender_summary(self, message: Message) -> None:
         if message.sender_id == message.recipient_id:
