@@ -5,14 +5,32 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from services.change_log import Deletion, InboxChange, MessageDeletedChange, MessageReceivedChange
-from services.domain import MessageId, UserId
+from services.change_log import (
+    ChangePayload,
+    Deletion,
+    InboxChange,
+    MessageDeletedChange,
+    MessageReceivedChange,
+)
+from services.domain import InboxEntry, Message, MessageId, UserId
 from services.read_state import ConversationSummary
+from tests.fake_summaries import FakeSummaries
 
-if TYPE_CHECKING:
-    from tests.fakes import FakeMessageStore
+
+class FakeMessageStore(Protocol):
+    """What of `tests.fakes.FakeMessageStore` a deletion changes (named here, not imported:
+    the store calls this module)."""
+
+    messages: dict[MessageId, Message]
+    entries: dict[UserId, dict[MessageId, InboxEntry]]
+    logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]]
+    summaries: FakeSummaries
+
+    def inbox_of(self, user_id: UserId) -> dict[MessageId, InboxEntry]: ...
+
+    def commit(self, user_id: UserId, delta: int, payload: ChangePayload) -> InboxChange: ...
 
 
 def delete_message(

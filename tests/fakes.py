@@ -179,6 +179,8 @@ class FakeMessageStore:
             return Delivered(None)
         # Accepted by the API first; one that predates `accept` is stored here, as before.
         stored = self.messages.get(message.id) or _as_stored(message)
+        if stored.recipient_id != message.recipient_id:
+            return Delivered(None)  # the id of another message: nothing to store
         if stored.deleted_at is not None:
             return Delivered(None, deleted=True)
         self.messages[message.id] = stored

@@ -89,6 +89,8 @@ class DynamoMessageStore:
                     return Delivered(None)
                 if codes[DELIVERY_MESSAGE : DELIVERY_MESSAGE + 1] == ["ConditionalCheckFailed"]:
                     found = message_check_failure(error)
+                    if found is not None and found["recipientId"]["S"] != message.recipient_id:
+                        return Delivered(None)  # the id of another message: nothing to store
                     if found is not None and "deletedAt" in found:
                         return Delivered(None, deleted=True)
                     # No item: an API that predates `accept` queued it, so this delivery stores

@@ -154,13 +154,17 @@ def sender_summary_update(table: str, message: Message) -> dict[str, object]:
 
 def accepted_message_check(table: str, message: Message) -> Item:
     """The API stored the message before queueing it (`DynamoMessageStore.accept`): deliver it
-    only while it is there and not deleted. A cancellation returns the item, which tells a
-    deletion (`deletedAt`) from a message an older API never stored (no item)."""
+    only while it is there, not deleted, and to the recipient it was sent to (a repeated id
+    is not another message). A cancellation returns the item, which tells a deletion
+    (`deletedAt`) from a message an older API never stored (no item)."""
     return {
         "ConditionCheck": {
             "TableName": table,
             "Key": message_key(message.id),
-            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(deletedAt)",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND recipientId = :to"
+            ),
+            "ExpressionAttributeValues": {":to": s(message.recipient_id)},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }

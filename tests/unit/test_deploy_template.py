@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
-from services import client_opener, delivery, inbox, sending
+from services import client_opener, deletion, delivery, inbox, sending
 from services.dynamodb import provisioning, transactions
+from services.dynamodb.deletion import Deletions
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
 from services.dynamodb.store import DynamoMessageStore
 from services.observability.probes import DependencyProbes
@@ -342,8 +343,10 @@ STARTUP = iam_actions("sqs", inspect.getsource(client_opener), r"\bsqs")
 
 
 def api_actions() -> set[str]:
-    service = inspect.getsource(inbox) + inspect.getsource(sending)
+    service = inspect.getsource(inbox) + inspect.getsource(sending) + inspect.getsource(deletion)
     store = reachable(DynamoMessageStore, called(service, r"self\.store"))
+    # The store hands deleteMessage to its own object, with its transactions beside it.
+    store += reachable(Deletions, called(store, r"self\._deletions"))
     queue = reachable(SqsDeliveryProducer, called(service, r"self\.queue"))
     readiness = inspect.getsource(DependencyProbes.readiness)
     return (
