@@ -9,13 +9,13 @@ import pytest
 from services.app import App
 from services.change_log import InboxChange, LiveChange, MessageDeletedChange
 from services.delivery import DeliveryWorker
-from services.domain import UnreadCount
+from services.domain import MessageId, UnreadCount
 from services.errors import DependencyUnavailable
 from tests.fakes import FakeDeliveryQueue, FakeEventHub, FakeMessageCache, FakeMessageStore
 from tests.unit.support import ALICE, BOB, CAROL
 
 
-async def sent_and_delivered(app: App, worker: DeliveryWorker, body: str = "hi") -> str:
+async def sent_and_delivered(app: App, worker: DeliveryWorker, body: str = "hi") -> MessageId:
     sent = await app.sending.send_message(ALICE, BOB, body)
     assert await worker.run_once(wait_seconds=0) == 1
     return sent.id
