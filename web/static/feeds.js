@@ -6,8 +6,15 @@
 // classic script before this module graph: deferred and module scripts run in document order, so
 // it is defined by the time anything here runs, unless it failed to load.
 import { ApiError, gql, report } from "./api.js";
-import { otherParty, receiptArrived, receivedInThread, reloadThread, threadPartner } from "./conversation.js";
-import { loadConversations, messageArrived, refreshConversations } from "./conversations.js";
+import {
+  otherParty,
+  receiptArrived,
+  receivedInThread,
+  reloadThread,
+  removeFromThread,
+  threadPartner,
+} from "./conversation.js";
+import { loadConversations, messageArrived, messageDeleted, refreshConversations } from "./conversations.js";
 import { $ } from "./dom.js";
 import { INBOX_EVENTS, READ_RECEIPTS, TYPING, UNREAD_COUNT } from "./operations.js";
 import { currentSession, signOut } from "./session.js";
@@ -111,6 +118,9 @@ function apply(event) {
     const open = threadPartner() === otherParty(event.message);
     messageArrived(event.message, { unread: !open });
     if (open) receivedInThread(event.message);
+  } else if (event.__typename === "MessageDeletedEvent") {
+    removeFromThread(event.messageId);
+    messageDeleted(event.messageId);
   } else {
     // Reads (also from the caller's other tabs), and kinds this page does not show yet.
     refreshConversations();

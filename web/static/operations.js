@@ -22,6 +22,9 @@ export const MARK_READ = `mutation MarkRead($ids: [ID!]!) {
   markRead(ids: $ids) { messages { id isRead readAt } unreadCount }
 }`;
 export const MARK_ALL_READ = "mutation MarkAllRead { markAllRead { messages { id } unreadCount } }";
+export const DELETE_MESSAGE = `mutation DeleteMessage($id: ID!) {
+  deleteMessage(id: $id) { deleted }
+}`;
 export const SET_TYPING = "mutation SetTyping($with: ID!) { setTyping(withUserId: $with) }";
 
 // Without a `sinceVersion` the feed would start from whatever version the server has when the
@@ -31,6 +34,7 @@ export const INBOX_EVENTS = `subscription InboxEvents($sinceVersion: Int) {
     __typename version unreadCount
     ... on MessageReceivedEvent { message { ${MESSAGE_FIELDS} } }
     ... on MessagesReadEvent { messageIds allBefore conversationId }
+    ... on MessageDeletedEvent { messageId }
   }
 }`;
 export const TYPING = "subscription Typing { typing { fromUserId conversationId } }";
