@@ -13,6 +13,7 @@ from bench.metered_clients import MeteredDynamoDB, MeteredSqs, metered_redis
 from services.app import App
 from services.bootstrap import bootstrap
 from services.conversations import ConversationService
+from services.deletion import DeletionService
 from services.delivery import DeliveryWorker
 from services.disabled import NoSendLimit
 from services.inbox import InboxService
@@ -35,6 +36,7 @@ class Metered:
     batching: SendService
     presence: PresenceService
     conversations: ConversationService
+    deletion: DeletionService
 
 
 @contextlib.asynccontextmanager
@@ -91,6 +93,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 batching_app.sending,
                 plain_app.presence,
                 plain_app.conversations,
+                plain_app.deletion,
             )
     finally:
         await redis.aclose()
