@@ -105,7 +105,7 @@ async def _last_message(root: Conversation, info: Info) -> Message:
         entry = await queries.recipient_entry(
             info.context, listed.last_recipient_id, listed.last_message_id
         )
-        read_at = entry.read_at
+        read_at = entry.read_at if entry is not None else None
     return Message(
         id=strawberry.ID(listed.last_message_id),
         sender_id=strawberry.ID(listed.last_sender_id),
