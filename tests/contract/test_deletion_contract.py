@@ -20,6 +20,7 @@ from services.change_log import (
 )
 from services.domain import Message, MessageId, UnreadCount, UserId, new_message_id
 from services.ports import MessageStore
+from tests.contract.message_stores import expire_logged_change
 from tests.contract.test_summaries_contract import deliver, listed, settles_to, user
 
 BASE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -185,3 +186,24 @@ async def test_anyone_but_the_sender_and_a_second_call_change_nothing(
     # A redelivery of the deleted message stores nothing, and is acknowledged as deleted.
     assert (await store.deliver(sent)).deleted
     assert await store.unread_count(bob) == UnreadCount(0, 2)
+
+
+async def test_an_arrival_no_longer_logged_does_not_stop_the_deletion(
+    store: MessageStore,
+) -> None:
+    """The arrival's change has expired (TTL deleted it): there is nothing left to mark, and
+    the deletion goes on without it."""
+    alice, bob = user("alice"), user("bob")
+    first, second = message(alice, bob, 1), message(alice, bob, 2)
+    for sent in (first, second):
+        await send(store, sent)
+    await expire_logged_change(store, bob, 1)
+    deletion = await store.delete_message(alice, first.id, DELETED_AT)
+    assert deletion.change == InboxChange(3, 1, MessageDeletedChange(first.id))
+    assert await store.unread_count(bob) == UnreadCount(1, 3)
+    changes = (await store.changes(bob, since=1, limit=10, now=NOW)).changes
+    assert changes == (
+        InboxChange(2, 2, MessageReceivedChange(second.id)),
+        InboxChange(3, 1, MessageDeletedChange(first.id)),
+    )
+    await settles_to(store, bob, {alice: (second.id, 1)})
