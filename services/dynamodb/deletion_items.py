@@ -186,5 +186,10 @@ def delivered_deletion_items(
         items.append(received_change_marked(table, recipient_id, received_version, at))
     for owner, (read, new) in summaries.items():
         if new is not None:
-            items.append(summary_put(table, owner, read, summary_item(owner, new)))
+            item = summary_item(owner, new)
+            if not new.unread_version:
+                # Never counted (a summary made here for its `dm`, or one older than counts):
+                # without `uv`, as the writers of counts expect such a summary to be.
+                del item["uv"]
+            items.append(summary_put(table, owner, read, item))
     return items
