@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from bench.capacity_deletion import measure_deletions
 from bench.dynamodb_sizing import storage_bytes
 from bench.meter import combine, rounded
 from bench.metered_services import Metered, metered_services
@@ -52,6 +53,7 @@ async def measure(
         await run.sync()
         await run.live()
         await run.presence()
+        await measure_deletions(run.measured, metered, run.tag)
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dynamodb_local_version": dynamodb_local_version,

@@ -13,6 +13,7 @@ from bench.metered_clients import MeteredDynamoDB, MeteredSqs, metered_redis
 from services.app import App
 from services.bootstrap import bootstrap
 from services.conversations import ConversationService
+from services.deletion import DeletionService
 from services.delivery import DeliveryWorker
 from services.disabled import NoSendLimit
 from services.inbox import InboxService
@@ -37,6 +38,7 @@ class Metered:
     presence: PresenceService
     conversations: ConversationService
     read_marks: ReadMarkService
+    deletion: DeletionService
 
 
 @contextlib.asynccontextmanager
@@ -94,6 +96,7 @@ async def metered_services(app: App) -> AsyncIterator[Metered]:
                 plain_app.presence,
                 plain_app.conversations,
                 plain_app.read_marks,
+                plain_app.deletion,
             )
     finally:
         await redis.aclose()

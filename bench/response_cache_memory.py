@@ -60,15 +60,24 @@ class CopyingMessageCache:
     """A MessageCache holding encoded messages, decoded on every read as from Redis."""
 
     def __init__(self) -> None:
-        self._data: dict[MessageId, str] = {}
+        # None: a tombstone.
+        self._data: dict[MessageId, str | None] = {}
 
-    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
-        found = (decode_message(self._data[i]) for i in ids if i in self._data)
-        return {message.id: message for message in found if message is not None}
+    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message | None]:
+        found: dict[MessageId, Message | None] = {}
+        for i in ids:
+            if i in self._data:
+                raw = self._data[i]
+                found[i] = None if raw is None else decode_message(raw)
+        return found
 
     async def put_many(self, messages: Iterable[Message]) -> None:
         for message in messages:
-            self._data[message.id] = encode_message(message)
+            self._data.setdefault(message.id, encode_message(message))
+
+    async def forget(self, ids: Sequence[MessageId]) -> None:
+        for message_id in ids:
+            self._data[message_id] = None
 
 
 class EntryCappedCache(InboxResponseCache):

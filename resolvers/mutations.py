@@ -43,5 +43,13 @@ async def mark_conversation_read(context: Context, with_user_id: str) -> MarkRea
         forget_unread_counter(context)
 
 
+async def delete_message(context: Context, message_id: str) -> bool:
+    try:
+        return await context.app.deletion.delete_message(context.viewer, message_id)
+    finally:
+        # A note to self changes the caller's own count.
+        forget_unread_counter(context)
+
+
 async def set_typing(context: Context, with_user_id: str) -> bool:
     return await context.app.presence.set_typing(context.viewer, with_user_id)

@@ -15,6 +15,7 @@ from schema.events import ChangePage, InboxEvent, change_page, inbox_event
 from schema.info import Info
 from schema.types import (
     ConversationConnection,
+    DeleteMessagePayload,
     MarkReadPayload,
     Message,
     MessageConnection,
@@ -105,6 +106,10 @@ async def mark_conversation_read(info: Info, with_user_id: strawberry.ID) -> Mar
     return MarkReadPayload.from_result(
         await mutations.mark_conversation_read(info.context, with_user_id)
     )
+
+
+async def delete_message(info: Info, id: strawberry.ID) -> DeleteMessagePayload:
+    return DeleteMessagePayload(deleted=await mutations.delete_message(info.context, id))
 
 
 def watch_unread_count(info: Info) -> AsyncGenerator[int, None]:

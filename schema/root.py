@@ -13,6 +13,7 @@ from schema.permissions import IsAuthenticated
 from schema.presence import ReadReceipt, TypingEvent
 from schema.types import (
     ConversationConnection,
+    DeleteMessagePayload,
     MarkReadPayload,
     Message,
     MessageConnection,
@@ -92,6 +93,14 @@ class Mutation:
         description="The mirror of markRead: the caller's own read messages among `ids` (at "
         "most 100) become unread again. Other ids change nothing and are no error; a second "
         "call gives the same answer. `messages` lists the caller's messages among `ids`.",
+    )
+    delete_message: DeleteMessagePayload = strawberry.mutation(
+        resolver=fields.delete_message,
+        permission_classes=AUTH,
+        description="The sender takes a message back, for both sides: it leaves the "
+        "recipient's inbox (their counts drop if it was unread), the conversation and the "
+        "conversation list, and `message(id)` is null for both. A message still queued is "
+        "never delivered. The change log keeps its arrival, with `deletedAt` and no body.",
     )
     set_typing: bool = strawberry.mutation(
         resolver=presence.set_typing,

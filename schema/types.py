@@ -105,7 +105,7 @@ async def _last_message(root: Conversation, info: Info) -> Message:
         entry = await queries.recipient_entry(
             info.context, listed.last_recipient_id, listed.last_message_id
         )
-        read_at = entry.read_at
+        read_at = entry.read_at if entry is not None else None
     return Message(
         id=strawberry.ID(listed.last_message_id),
         sender_id=strawberry.ID(listed.last_sender_id),
@@ -199,6 +199,14 @@ class UnreadCount:
     @classmethod
     def from_domain(cls, counter: DomainUnreadCount) -> UnreadCount:
         return cls(count=counter.count, version=counter.version)
+
+
+@strawberry.type
+class DeleteMessagePayload:
+    deleted: bool = strawberry.field(
+        description="True for the sender's first call; false for any other (the recipient, "
+        "another user, an unknown id, a second call), which changes nothing."
+    )
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from services.conversations import ConversationService
+from services.deletion import DeletionService
 from services.inbox import InboxService
 from services.observability.probes import DependencyProbes
 from services.ports import (
@@ -62,6 +63,7 @@ class RoleParts:
     sending: SendService | None = None
     presence: PresenceService | None = None
     conversations: ConversationService | None = None
+    deletion: DeletionService | None = None
     tokens: TokenVerifier | None = None
     persisted_queries: PersistedQueryStore | None = None
     # Every operation of a user counts once (schema/read_limit.py).
@@ -111,6 +113,10 @@ class App:
     @property
     def conversations(self) -> ConversationService:
         return self._need(self.built.conversations, "conversation service")
+
+    @property
+    def deletion(self) -> DeletionService:
+        return self._need(self.built.deletion, "deletion service")
 
     @property
     def tokens(self) -> TokenVerifier:

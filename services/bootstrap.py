@@ -22,6 +22,7 @@ from services.app import ROLES, App, Clients, Role, RoleParts
 from services.aws import AwsEndpoints
 from services.client_opener import ClientOpener
 from services.conversations import ConversationService
+from services.deletion import DeletionService
 from services.delivery import DeliveryWorker
 from services.disabled import NO_METRICS
 from services.domain import utc_now
@@ -224,6 +225,7 @@ async def _api_parts(
             gate=typing_gate, publisher=hub, events=hub, limiter=typing_limiter
         ),
         conversations=ConversationService(store=store),
+        deletion=DeletionService(store=store, cache=cache, publisher=hub, clock=clock),
         tokens=tokens,
         persisted_queries=persisted_queries,
         read_limiter=read_limiter,

@@ -142,13 +142,38 @@ class ChangeBatch:
 @dataclass(frozen=True, slots=True)
 class Delivered:
     """What `MessageStore.deliver` did: `change` is the recipient's change it committed, None
-    when the message had been delivered before (a redelivery changes nothing)."""
+    when the message had been delivered before (a redelivery changes nothing) or when its
+    sender deleted it while it was queued (`deleted`: the tombstone is honoured, and nothing
+    is stored or told)."""
 
     change: InboxChange | None
+    deleted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.deleted and self.change is not None:
+            raise ValueError("a deleted message is never stored")
 
     @property
     def stored(self) -> bool:
         return self.change is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What `MessageStore.delete_message` did. `deleted` only for the sender's first call;
+    `change` is the recipient's `MessageDeletedChange` when the message had been delivered
+    (None while it was still queued: the recipient's inbox did not change). `recipient_id` is
+    None when nothing was deleted, so an unknown id and someone else's look the same."""
+
+    deleted: bool
+    change: InboxChange | None = None
+    recipient_id: UserId | None = None
+
+    def __post_init__(self) -> None:
+        if not self.deleted and (self.change is not None or self.recipient_id is not None):
+            raise ValueError("a refused deletion tells nothing")
+        if self.change is not None and not isinstance(self.change.payload, MessageDeletedChange):
+            raise ValueError("a deletion commits a MessageDeletedChange")
 
 
 @dataclass(frozen=True, slots=True)

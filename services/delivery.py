@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.change_log import LiveChange
+from services.change_log import Delivered, LiveChange
 from services.disabled import NO_METRICS
 from services.domain import Message, UnreadCountChanged, utc_now
 from services.inbox import announce
@@ -40,11 +40,15 @@ async def deliver(
     *,
     metrics: Metrics = NO_METRICS,
     clock: Callable[[], datetime] = utc_now,
-) -> bool:
-    """Store, count, publish. True if this call stored the message, False if it was already
-    stored (a redelivery)."""
+) -> Delivered:
+    """Store, count, publish. What the store did: stored by this call, stored before (a
+    redelivery), or deleted by its sender while queued (nothing to store or tell)."""
     about = {"message_id": message.id, "recipient_id": message.recipient_id}
     delivered = await store.deliver(message)
+    if delivered.deleted:
+        # Also after a redrive from the dead-letter queue: the tombstone outlives the queue.
+        log.info("message %s was deleted by its sender while queued", message.id, extra=about)
+        return delivered
     if delivered.change is None:
         log.info(
             "message %s was already stored; announcing the count again", message.id, extra=about
@@ -58,7 +62,7 @@ async def deliver(
         )
         # It may be what the worker that stored the message did not get to.
         await store.touch_sender_summary(message)
-        return False
+        return delivered
     metrics.message_delivered("persisted", _seconds_since(message, clock))
     log.info("stored message %s for %s", message.id, message.recipient_id, extra=about)
     # One publish per change: the count and the message travel in it together.
@@ -68,7 +72,7 @@ async def deliver(
     # After the publish, so a failure here costs the recipient no live event: the queue
     # message stays unacknowledged, and its redelivery runs this again.
     await store.touch_sender_summary(message)
-    return True
+    return delivered
 
 
 def _seconds_since(message: Message, clock: Callable[[], datetime]) -> float:
@@ -180,7 +184,7 @@ async def _deliver_one(
     with request_id_bound(item.request_id or new_request_id()):
         outcome = await _outcome_of(item, store, publisher, metrics, clock)
     metrics.delivery_attempted(outcome)
-    return outcome in ("delivered", "duplicate")
+    return outcome in ("delivered", "duplicate", "deleted")
 
 
 async def _outcome_of(
@@ -195,7 +199,7 @@ async def _outcome_of(
         log.error("undecodable queue message (receive %d), leaving it", item.receive_count)
         return "undecodable"
     try:
-        created = await deliver(item.message, store, publisher, metrics=metrics, clock=clock)
+        delivered = await deliver(item.message, store, publisher, metrics=metrics, clock=clock)
     except Exception as error:
         log.warning(
             "delivery of %s failed (receive %d), will retry: %r",
@@ -205,7 +209,9 @@ async def _outcome_of(
             extra={"message_id": item.message.id, "receive_count": item.receive_count},
         )
         return "failed"
-    return "delivered" if created else "duplicate"
+    if delivered.deleted:
+        return "deleted"
+    return "delivered" if delivered.stored else "duplicate"
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

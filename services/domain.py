@@ -133,13 +133,15 @@ def check_page_size(first: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """What the sender sent. Immutable."""
+    """What the sender sent. Immutable, until the sender deletes it: the store then keeps a
+    tombstone, `deleted_at` set and the body gone (""), which only the change log shows."""
 
     id: MessageId
     sender_id: UserId
     recipient_id: UserId
     body: str
     sent_at: datetime
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

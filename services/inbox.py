@@ -97,20 +97,24 @@ class InboxService:
         return entry, message
 
     async def load_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
-        """Bodies for ids the caller is already allowed to see: the cache first, then the store."""
-        found: dict[MessageId, Message] = {}
+        """Bodies for ids the caller is already allowed to see: the cache first, then the store.
+        A deleted message is left out, whether the cache holds its tombstone or the store
+        does (the conversation view lists its entry for as long as its index lags)."""
+        cached: dict[MessageId, Message | None] = {}
         try:
-            found = await self.cache.get_many(ids)
+            cached = await self.cache.get_many(ids)
         except DependencyUnavailable as error:
             log.warning("message cache unavailable, reading the store: %s", error)
-        missing = [message_id for message_id in ids if message_id not in found]
+        found = {i: message for i, message in cached.items() if message is not None}
+        missing = [message_id for message_id in ids if message_id not in cached]
         # While the cache is down every lookup is a miss: the ratio shows what the store bears.
         self.metrics.cache_looked_up(hits=len(ids) - len(missing), misses=len(missing))
         if missing:
             loaded = await self.store.get_messages(missing)
-            found.update(loaded)
+            live = {i: message for i, message in loaded.items() if message.deleted_at is None}
+            found.update(live)
             try:
-                await self.cache.put_many(loaded.values())
+                await self.cache.put_many(live.values())
             except DependencyUnavailable as error:
                 log.warning("message cache unavailable, not caching: %s", error)
         return found

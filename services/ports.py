@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from services.change_log import ChangeBatch, Delivered, LiveChange, MarkedRead
+from services.change_log import ChangeBatch, Deletion, Delivered, LiveChange, MarkedRead
 from services.domain import (
     ConversationId,
     InboxEntry,
@@ -27,10 +27,27 @@ from services.read_state import ConversationPage
 
 
 class MessageStore(Protocol):
+    async def accept(self, message: Message) -> None:
+        """Store the message itself, before it is queued: the record a deletion of a message
+        still queued tombstones. Again for the same message changes nothing (a send retried
+        with its clientMessageId), also once it is deleted."""
+
     async def deliver(self, message: Message) -> Delivered:
-        """Store the message, its inbox entry, +1 unread and the recipient's next version with
+        """Store the message's inbox entry, +1 unread and the recipient's next version with
         its logged change, and +1 unread in the recipient's summary of the conversation, all
-        or nothing. No change if it was delivered before."""
+        or nothing. No change if it was delivered before, or if its sender deleted it
+        (`Delivered.deleted`). A message accepted by an API that predates `accept` is stored
+        here as well."""
+
+    async def delete_message(
+        self, sender_id: UserId, message_id: MessageId, at: datetime
+    ) -> Deletion:
+        """The sender's deletion: the message becomes a tombstone (no body, `deleted_at`);
+        if it was delivered, its entry goes, the recipient's counts drop if it was unread,
+        the recipient's next version logs it (and its received change gains `deleted_at`),
+        and both summaries fall back to the conversation's previous message (or leave the
+        list). Not deleted, with the same calls, for an unknown id, someone else's message
+        and a second call."""
 
     async def touch_sender_summary(self, message: Message) -> None:
         """Make a delivered message the newest of its sender's summary of the conversation,
@@ -136,11 +153,18 @@ class DeliveryConsumer(Protocol):
 
 
 class MessageCache(Protocol):
-    """Bodies are immutable, so a cached message never goes stale."""
+    """Bodies never change, but a message can be deleted: `forget` leaves a tombstone that no
+    later `put_many` overwrites (a reader that loaded the body before the deletion), so no
+    process serves the body again while the cache holds it."""
 
-    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]: ...
+    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message | None]:
+        """The cached ids; None for a tombstone (deleted: do not read the store for it)."""
 
-    async def put_many(self, messages: Iterable[Message]) -> None: ...
+    async def put_many(self, messages: Iterable[Message]) -> None:
+        """Only where nothing is cached yet: never over a tombstone."""
+
+    async def forget(self, ids: Sequence[MessageId]) -> None:
+        """Tombstones for deleted messages, kept as long as a body would be."""
 
 
 # Everything published on a user's channel: the legacy count and message events (still read,
@@ -204,7 +228,7 @@ class PersistedQueryStore(Protocol):
         """Register `query` under its hash; best effort."""
 
 
-DeliveryOutcome = Literal["delivered", "duplicate", "failed", "undecodable"]
+DeliveryOutcome = Literal["delivered", "duplicate", "deleted", "failed", "undecodable"]
 DeliveryStage = Literal["persisted", "published"]
 QueueName = Literal["delivery", "dead_letter"]
 

@@ -1,6 +1,6 @@
-"""Sending: the one write the API makes. A send is checked, counted against the sender's
-limit, made idempotent by its `clientMessageId`, and handed to the delivery queue; the delivery
-worker stores it (services/delivery.py)."""
+"""Sending: a send is checked, counted against the sender's limit, made idempotent by its
+`clientMessageId`, stored as a message (one PutItem) and handed to the delivery queue; the
+delivery worker puts it in the recipient's inbox (services/delivery.py)."""
 
 from __future__ import annotations
 
@@ -59,9 +59,12 @@ class SendService:
                     "`clientMessageId` was already used for a different message in the last 24h"
                 )
             message = held
-        # A retry with the same key enqueues again on purpose: if the first attempt stored the
-        # key but failed before the queue accepted the message, this is what delivers it.
-        # Delivery is idempotent on the message id, so a second copy changes nothing.
+        # Stored before it is queued, so that its sender can delete it while it waits: the
+        # deletion tombstones this record, and delivery honours the tombstone. A retry with
+        # the same key stores nothing new (not over a tombstone either) and enqueues again on
+        # purpose: if the first attempt failed before the queue accepted the message, this is
+        # what delivers it. Delivery is idempotent on the message id.
+        await self.store.accept(message)
         await self.queue.enqueue(message)
         log.info(
             "accepted message %s from %s to %s",

@@ -102,21 +102,27 @@ class SyncService:
         ]
         # One lookup for the page: the cache answers most of it in one round trip.
         messages = await self.load_messages(received) if received else {}
+        # What the loader leaves out was deleted: its tombstone still names the sender.
+        gone = [i for i in dict.fromkeys(received) if i not in messages]
+        tombstones = await self.store.get_messages(gone) if gone else {}
         events: list[LiveChange] = []
-        for change in batch.changes:
-            message = None
-            if isinstance(change.payload, MessageReceivedChange):
-                message = messages.get(change.payload.message_id)
+        for logged in batch.changes:
+            change, message, payload = logged, None, logged.payload
+            if isinstance(payload, MessageReceivedChange):
+                message = messages.get(payload.message_id) or tombstones.get(payload.message_id)
                 if message is None:
                     # A logged receipt whose message item is gone: the log and the messages
                     # disagree, which no client input can cause.
                     raise InboxError(
-                        f"change {change.version} names message {change.payload.message_id}, "
+                        f"change {change.version} names message {payload.message_id}, "
                         "which is not stored"
                     )
-                if change.payload.deleted_at is not None:
-                    # History keeps the event, never the body.
-                    message = replace(message, body="")
+                deleted_at = payload.deleted_at or message.deleted_at
+                if deleted_at is not None:
+                    # History keeps the event, never the body (also when the deletion came
+                    # after this page's log was read).
+                    message = replace(message, body="", deleted_at=deleted_at)
+                    change = replace(change, payload=replace(payload, deleted_at=deleted_at))
             events.append(LiveChange(change, message))
         return tuple(events)
 

@@ -18,7 +18,7 @@ class FakeSummaries:
     def get(self, owner: UserId, other: UserId) -> ConversationSummary | None:
         return self.by_owner.get(owner, {}).get(other)
 
-    def _put(self, owner: UserId, summary: ConversationSummary) -> None:
+    def put(self, owner: UserId, summary: ConversationSummary) -> None:
         self.by_owner.setdefault(owner, {})[summary.other_id] = summary
 
     def received(self, message: Message, version: int) -> None:
@@ -31,16 +31,19 @@ class FakeSummaries:
             summary = replace(
                 summary, last_message_id=message.id, last_sent_by_owner=owner == other
             )
-        self._put(owner, summary)
+        self.put(owner, summary)
 
     def sent(self, message: Message) -> None:
-        """The sender's follow-up after the transaction: monotonic, so repeatable."""
+        """The sender's follow-up after the transaction: monotonic, so repeatable; never for
+        the message the sender deleted last (`dm`), which a late follow-up would bring back."""
         owner, other = message.sender_id, message.recipient_id
         if owner == other:
             return
         summary = self.get(owner, other) or ConversationSummary(other)
+        if summary.deleted_id == message.id:
+            return
         if summary.last_message_id is None or summary.last_message_id < message.id:
-            self._put(owner, replace(summary, last_message_id=message.id, last_sent_by_owner=True))
+            self.put(owner, replace(summary, last_message_id=message.id, last_sent_by_owner=True))
 
     def read(self, owner: UserId, flipped: Iterable[InboxEntry], version: int) -> None:
         """Entries flipped read in one transaction: each sender's summary loses that many; a
@@ -50,7 +53,7 @@ class FakeSummaries:
             summary = self.get(owner, sender)
             if summary is not None:
                 unread = max(0, summary.unread - count)
-                self._put(owner, replace(summary, unread=unread, unread_version=version))
+                self.put(owner, replace(summary, unread=unread, unread_version=version))
 
     def unread(self, owner: UserId, flipped: Iterable[InboxEntry], version: int) -> None:
         """Entries flipped back to unread in one transaction: each sender's summary gains that
@@ -59,7 +62,7 @@ class FakeSummaries:
             summary = self.get(owner, sender)
             if summary is not None:
                 unread = summary.unread + count
-                self._put(owner, replace(summary, unread=unread, unread_version=version))
+                self.put(owner, replace(summary, unread=unread, unread_version=version))
 
     def page(self, owner: UserId, *, limit: int, before: MessageId | None) -> ConversationPage:
         listed = sorted(

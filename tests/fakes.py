@@ -22,6 +22,7 @@ from services.change_log import (
     LOG_RETENTION,
     ChangeBatch,
     ChangePayload,
+    Deletion,
     Delivered,
     InboxChange,
     MarkedRead,
@@ -64,6 +65,7 @@ from services.read_state import ConversationPage
 from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
 from services.settings import Settings
+from tests.fake_deletion import delete_message
 from tests.fake_read_marks import FakeReadMarks
 from tests.fake_read_marks import millis as _millis
 from tests.fake_summaries import FakeSummaries
@@ -71,6 +73,12 @@ from tests.fake_summaries import FakeSummaries
 
 class FakeStoreError(Exception):
     """What DynamoDB would refuse with a ValidationException."""
+
+
+def _as_stored(message: Message) -> Message:
+    return Message(
+        message.id, message.sender_id, message.recipient_id, message.body, _millis(message.sent_at)
+    )
 
 
 def _unique(ids: Sequence[MessageId]) -> None:
@@ -116,7 +124,7 @@ class FakeMessageStore:
         # Each user's change log: version -> (change, when it was written).
         self.logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]] = {}
         self.summaries = FakeSummaries()
-        self.read_marks = FakeReadMarks(self.entries, self.summaries, self._commit)
+        self.read_marks = FakeReadMarks(self.entries, self.summaries, self.commit)
         self.now: Callable[[], datetime] = utc_now
         self.reservations: dict[tuple[UserId, str], _Reservation] = {}
         self.calls: Counter[str] = Counter()
@@ -137,7 +145,7 @@ class FakeMessageStore:
         current = self.counters.get(user_id, UnreadCount(0, 0))
         self.counters[user_id] = UnreadCount(current.count + delta, current.version + 1)
 
-    def _commit(self, user_id: UserId, delta: int, payload: ChangePayload) -> InboxChange:
+    def commit(self, user_id: UserId, delta: int, payload: ChangePayload) -> InboxChange:
         """A change to the user's inbox: the counter and its logged change, as one step."""
         self._add_to_counter(user_id, delta)
         counter = self.counters[user_id]
@@ -163,22 +171,32 @@ class FakeMessageStore:
         if targeted:
             raise targeted.pop(0)
         inbox = self.inbox_of(message.recipient_id)
-        if message.id in self.messages or message.id in inbox:
+        if message.id in inbox:
             return Delivered(None)
-        stored = Message(
-            message.id,
-            message.sender_id,
-            message.recipient_id,
-            message.body,
-            _millis(message.sent_at),
-        )
+        # Accepted by the API first; one that predates `accept` is stored here, as before.
+        stored = self.messages.get(message.id) or _as_stored(message)
+        if stored.recipient_id != message.recipient_id:
+            return Delivered(None)  # the id of another message: nothing to store
+        if stored.deleted_at is not None:
+            return Delivered(None, deleted=True)
         self.messages[message.id] = stored
         inbox[message.id] = InboxEntry.unread(stored)
-        change = self._commit(message.recipient_id, 1, MessageReceivedChange(message.id))
+        change = self.commit(message.recipient_id, 1, MessageReceivedChange(message.id))
         self.summaries.received(stored, change.version)
         if self.fail_after_commit:
             raise self.fail_after_commit.pop(0)
         return Delivered(change)
+
+    async def accept(self, message: Message) -> None:
+        self._enter("accept")
+        # The first stays, above all a tombstone (DynamoDB's `attribute_not_exists(pk)`).
+        self.messages.setdefault(message.id, _as_stored(message))
+
+    async def delete_message(
+        self, sender_id: UserId, message_id: MessageId, at: datetime
+    ) -> Deletion:
+        self._enter("delete_message")
+        return delete_message(self, sender_id, message_id, _millis(at))
 
     async def touch_sender_summary(self, message: Message) -> None:
         self._enter("touch_sender_summary")
@@ -448,7 +466,8 @@ class FakeMessageCache:
     outage does."""
 
     def __init__(self) -> None:
-        self.data: dict[MessageId, Message] = {}
+        # None is a tombstone.
+        self.data: dict[MessageId, Message | None] = {}
         self.unavailable = False
         self.calls: Counter[str] = Counter()
 
@@ -457,14 +476,19 @@ class FakeMessageCache:
         if self.unavailable:
             raise DependencyUnavailable("redis: connection refused (fake)")
 
-    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
+    async def get_many(self, ids: Sequence[MessageId]) -> dict[MessageId, Message | None]:
         self._enter("get_many")
         return {i: self.data[i] for i in ids if i in self.data}
 
     async def put_many(self, messages: Iterable[Message]) -> None:
         self._enter("put_many")
         for message in messages:
-            self.data[message.id] = message
+            self.data.setdefault(message.id, message)
+
+    async def forget(self, ids: Sequence[MessageId]) -> None:
+        self._enter("forget")
+        for message_id in ids:
+            self.data[message_id] = None
 
 
 class FakeEventHub:

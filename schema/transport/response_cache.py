@@ -1,13 +1,15 @@
 """Answers to a user's inbox queries, kept while their inbox has not changed.
 
-Every change to a user's inbox (a delivery, a markRead that flips anything) bumps the version of
-their unread counter in the same DynamoDB transaction (services/dynamodb/store.py), bodies never
-change, and every read is strongly consistent. So a query that reads only the caller's own
-inbox (`me`, `unreadCount`, `versionedUnreadCount`, `messages`) gets the same answer while that
-version stays the same. A request reads the version first (one GetItem: the read of the
-counter that `unreadCount` and the other counter fields then share, resolvers/queries.py) and,
-if an answer is kept for this user, document, variables and version, sends it without
-validating or executing anything.
+Every change to a user's inbox (a delivery, a markRead that flips anything, the deletion of a
+message they received) bumps the version of their unread counter in the same DynamoDB
+transaction (services/dynamodb/store.py), bodies never change (a deleted one is gone, never
+altered), and every read is strongly consistent: the messages a user's inbox answers show are
+all received ones, so no kept answer shows a deleted body. So a query that reads only the
+caller's own inbox (`me`, `unreadCount`, `versionedUnreadCount`, `messages`) gets the same
+answer while that version stays the same. A request reads the version first (one GetItem: the
+read of the counter that `unreadCount` and the other counter fields then share,
+resolvers/queries.py) and, if an answer is kept for this user, document, variables and
+version, sends it without validating or executing anything.
 
 Races cannot serve a stale answer: the version is read *before* executing and versions only
 grow, so an answer computed from a newer state than its label is merely never hit again (any

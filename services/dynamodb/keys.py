@@ -1,7 +1,9 @@
 """The DynamoDB data model: key shapes and item codecs, kept apart from the calls that use them.
 
 One table:
-  MSG#<id>        / MSG          the message (sender, recipient, body, sentAt); immutable
+  MSG#<id>        / MSG          the message (sender, recipient, body, sentAt), written by the
+                                 API before it queues it; a deletion REMOVEs the body and SETs
+                                 `deletedAt` (deletion_items.py)
   USER#<user>     / MSG#<id>     the recipient's inbox entry (no body) with its read state;
                                  `unreadSk` while unread (LSI `unread`), `convPk`/`convSk` for
                                  the conversation GSI
@@ -142,12 +144,15 @@ def entry_item(message: Message) -> Item:
 
 
 def decode_message(item: Item) -> Message:
+    """A deleted message is a tombstone: `deletedAt` (epoch ms) and no body."""
+    deleted = item.get("deletedAt")
     return Message(
         id=MessageId(item["id"]["S"]),
         sender_id=UserId(item["senderId"]["S"]),
         recipient_id=UserId(item["recipientId"]["S"]),
-        body=item["body"]["S"],
+        body=item["body"]["S"] if "body" in item else "",
         sent_at=datetime.fromisoformat(item["sentAt"]["S"]),
+        deleted_at=from_epoch_ms(int(deleted["N"])) if deleted else None,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.change_log import ChangeBatch, Delivered, MarkedRead
+from services.change_log import ChangeBatch, Deletion, Delivered, MarkedRead
 from services.domain import (
     InboxEntry,
     Message,
@@ -24,12 +24,14 @@ from services.domain import (
 from services.dynamodb import listing
 from services.dynamodb.change_reads import read_changes, read_counter
 from services.dynamodb.conversation_reads import list_conversations
+from services.dynamodb.deletion import Deletions
 from services.dynamodb.keys import (
     Item,
     decode_message,
     entry_key,
     idempotency_key,
     message_attributes,
+    message_item,
     message_key,
     n,
 )
@@ -45,6 +47,7 @@ from services.dynamodb.transactions import (
     conflict_pause,
     delivery_items,
     is_cancelled,
+    message_check_failure,
     sender_summary_update,
 )
 from services.dynamodb.user_turns import UserTurns
@@ -61,12 +64,14 @@ class DynamoMessageStore:
         self._clock = clock
         self._turns = UserTurns()
         self._marks = ReadMarks(client, table_name, clock=clock, turns=self._turns)
+        self._deletions = Deletions(client, table_name, self._turns, clock)
 
     async def deliver(self, message: Message) -> Delivered:
         async with self._turns.turn(message.recipient_id):
             return await self._deliver(message)
 
     async def _deliver(self, message: Message) -> Delivered:
+        unaccepted = False
         for attempt in range(TRANSACTION_ATTEMPTS):
             inputs, _ = await read_inputs(
                 self._client, self._table, message.recipient_id, [message.sender_id]
@@ -77,6 +82,7 @@ class DynamoMessageStore:
                 inputs.counter,
                 inputs.summaries.get(message.sender_id),
                 self._clock(),
+                unaccepted=unaccepted,
             )
             try:
                 await self._client.transact_write_items(TransactItems=items)
@@ -85,12 +91,41 @@ class DynamoMessageStore:
                 if not is_cancelled(error):
                     raise
                 codes = cancellation_codes(error)
-                if "ConditionalCheckFailed" in codes[DELIVERY_MESSAGE : DELIVERY_ENTRY + 1]:
+                if codes[DELIVERY_ENTRY : DELIVERY_ENTRY + 1] == ["ConditionalCheckFailed"]:
                     return Delivered(None)
+                if codes[DELIVERY_MESSAGE : DELIVERY_MESSAGE + 1] == ["ConditionalCheckFailed"]:
+                    found = message_check_failure(error)
+                    if found is not None and found["recipientId"]["S"] != message.recipient_id:
+                        return Delivered(None)  # the id of another message: nothing to store
+                    if found is not None and "deletedAt" in found:
+                        return Delivered(None, deleted=True)
+                    # No item: an API that predates `accept` queued it, so this delivery stores
+                    # it. An item where there was none (the other way round): stored meanwhile,
+                    # so the check decides again.
+                    unaccepted = found is None
+                    continue
                 # The counter or the summary moved (another change to this recipient, or
                 # the recipient's own reply): read both again.
                 await conflict_pause(attempt)
         raise TransactionConflict(f"delivery of {message.id} kept conflicting")
+
+    async def accept(self, message: Message) -> None:
+        try:
+            await self._client.put_item(
+                TableName=self._table,
+                Item=message_item(message),
+                # The same message again (a send retried with its clientMessageId) keeps the
+                # stored one: above all a tombstone, which must not get its body back.
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    async def delete_message(
+        self, sender_id: UserId, message_id: MessageId, at: datetime
+    ) -> Deletion:
+        return await self._deletions.delete(sender_id, message_id, at)
 
     async def touch_sender_summary(self, message: Message) -> None:
         if message.sender_id == message.recipient_id:

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from services.change_log import InboxChange, MessageReceivedChange
 from services.domain import InboxEntry, Message, UserId
 from services.dynamodb.change_items import change_item
-from services.dynamodb.keys import Item, entry_item, message_item, n, s, summary_key
+from services.dynamodb.keys import Item, entry_item, message_item, message_key, n, s, summary_key
 from services.dynamodb.read_mark_items import counter_write, lowered_floor
 from services.read_state import ConversationSummary, CounterState, effective_unread
 
@@ -56,6 +56,13 @@ class TransactionConflict(Exception):
 def cancellation_codes(error: ClientError) -> list[str]:
     reasons = error.response.get("CancellationReasons") or []
     return [reason.get("Code", "None") for reason in reasons]
+
+
+def message_check_failure(error: ClientError) -> Item | None:
+    """The message item a delivery's check (its first item) found, None when there is none."""
+    reasons = error.response.get("CancellationReasons") or []
+    found = reasons[0].get("Item") if reasons else None
+    return dict(found) if found else None
 
 
 def is_cancelled(error: ClientError) -> bool:
@@ -120,13 +127,35 @@ def recipient_summary_update(
 
 def sender_summary_update(table: str, message: Message) -> dict[str, object]:
     """The UpdateItem that makes `message` the newest of the sender's summary, unless a newer
-    one already is: monotonic, so running it again (a redelivery) changes nothing."""
+    one already is: monotonic, so running it again (a redelivery) changes nothing. Nor does
+    it after the sender deleted the message (`dm`): a follow-up that comes late must not
+    bring a deleted message back as the conversation's newest."""
     return {
         "TableName": table,
         "Key": summary_key(message.sender_id, message.recipient_id),
         "UpdateExpression": "SET act = :id, ls = :one",
-        "ConditionExpression": "attribute_not_exists(act) OR act < :id",
+        "ConditionExpression": (
+            "(attribute_not_exists(act) OR act < :id) AND (attribute_not_exists(dm) OR dm <> :id)"
+        ),
         "ExpressionAttributeValues": {":id": s(message.id), ":one": n(1)},
+    }
+
+
+def accepted_message_check(table: str, message: Message) -> Item:
+    """The API stored the message before queueing it (`DynamoMessageStore.accept`): deliver it
+    only while it is there, not deleted, and to the recipient it was sent to (a repeated id
+    is not another message). A cancellation returns the item, which tells a deletion
+    (`deletedAt`) from a message an older API never stored (no item)."""
+    return {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": message_key(message.id),
+            "ConditionExpression": (
+                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND recipientId = :to"
+            ),
+            "ExpressionAttributeValues": {":to": s(message.recipient_id)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
     }
 
 
@@ -136,9 +165,12 @@ def delivery_items(
     counter: CounterState,
     summary: ConversationSummary | None,
     at: datetime,
+    *,
+    unaccepted: bool = False,
 ) -> tuple[list[Item], InboxChange]:
     """The delivery of `message` to a recipient whose counter and summary of the conversation
-    were read as `counter` and `summary`."""
+    were read as `counter` and `summary`. `unaccepted`: a message from an API that predates
+    `accept`, which this transaction stores itself (as every delivery did before)."""
     not_there = "attribute_not_exists(pk)"
     change = InboxChange(counter.version + 1, counter.unread + 1, MessageReceivedChange(message.id))
     entry = entry_item(message) | {"v": n(change.version)}
@@ -148,14 +180,20 @@ def delivery_items(
         version=change.version,
         floor=lowered_floor(counter, [message.id]),
     )
-    items: list[Item] = [
+    message_write: Item = (
         {
             "Put": {
                 "TableName": table,
                 "Item": message_item(message),
                 "ConditionExpression": not_there,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
-        },
+        }
+        if unaccepted
+        else accepted_message_check(table, message)
+    )
+    items: list[Item] = [
+        message_write,
         {"Put": {"TableName": table, "Item": entry, "ConditionExpression": not_there}},
         counter_write(table, message.recipient_id, counter, after),
         change_put(table, message.recipient_id, change, at),

@@ -12,7 +12,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.ports import DeliveryOutcome, DeliveryStage, QueueName
 
-DELIVERY_OUTCOMES: tuple[DeliveryOutcome, ...] = ("delivered", "duplicate", "failed", "undecodable")
+DELIVERY_OUTCOMES: tuple[DeliveryOutcome, ...] = (
+    "delivered",
+    "duplicate",
+    "deleted",
+    "failed",
+    "undecodable",
+)
 DELIVERY_STAGES: tuple[DeliveryStage, ...] = ("persisted", "published")
 QUEUES: tuple[QueueName, ...] = ("delivery", "dead_letter")
 

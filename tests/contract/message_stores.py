@@ -13,7 +13,7 @@ from typing import Any
 
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.domain import UserId
-from services.dynamodb.keys import counter_key, n
+from services.dynamodb.keys import counter_key, log_key, n
 from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
 from services.local.stack import StackEndpoints
@@ -41,6 +41,16 @@ async def bump_version_unlogged(store: MessageStore, user_id: UserId) -> None:
     assert isinstance(store, DynamoMessageStore)
     client, table = _CLIENTS[store]
     await add_unlogged_version(client, table, user_id)
+
+
+async def expire_logged_change(store: MessageStore, user_id: UserId, version: int) -> None:
+    """What TTL does to a logged change once it is past the retention: it is gone."""
+    if isinstance(store, FakeMessageStore):
+        del store.logs[user_id][version]
+        return
+    assert isinstance(store, DynamoMessageStore)
+    client, table = _CLIENTS[store]
+    await client.delete_item(TableName=table, Key=log_key(user_id, version))
 
 
 async def add_unlogged_version(client: Any, table: str, user_id: UserId) -> None:

@@ -97,7 +97,37 @@ async def test_the_cache_gives_back_what_was_put_and_omits_the_rest(cache: Messa
 
 async def test_the_cache_takes_empty_batches(cache: MessageCache) -> None:
     await cache.put_many([])
+    await cache.forget([])
     assert await cache.get_many([]) == {}
+
+
+async def test_a_forgotten_message_reads_as_a_tombstone_that_no_put_overwrites(
+    cache: MessageCache,
+) -> None:
+    cached, never_cached, kept = a_message("cached"), a_message("not cached"), a_message("kept")
+    await cache.put_many([cached, kept])
+    await cache.forget([cached.id, never_cached.id])
+    assert await cache.get_many([cached.id, never_cached.id, kept.id]) == {
+        cached.id: None,
+        never_cached.id: None,
+        kept.id: kept,
+    }
+    # A reader that loaded the bodies before the deletion puts them back: in vain.
+    await cache.put_many([cached, never_cached])
+    assert await cache.get_many([cached.id, never_cached.id]) == {
+        cached.id: None,
+        never_cached.id: None,
+    }
+
+
+async def test_a_cached_body_is_never_replaced(cache: MessageCache) -> None:
+    first = a_message("first")
+    await cache.put_many([first])
+    # Bodies never change, so a later put of the same id keeps what is there.
+    await cache.put_many(
+        [Message(first.id, first.sender_id, first.recipient_id, "other", first.sent_at)]
+    )
+    assert await cache.get_many([first.id]) == {first.id: first}
 
 
 async def test_an_unreachable_cache_says_so_in_both_directions(
@@ -108,6 +138,8 @@ async def test_an_unreachable_cache_says_so_in_both_directions(
         await broken_cache.put_many([message])
     with pytest.raises(DependencyUnavailable):
         await broken_cache.get_many([message.id])
+    with pytest.raises(DependencyUnavailable):
+        await broken_cache.forget([message.id])
 
 
 # --- PersistedQueryStore --------------------------------------------------------------------

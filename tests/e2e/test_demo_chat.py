@@ -291,3 +291,59 @@ async def test_sync_too_old_after_a_drop_reloads_the_page_state(
     await expect(carol_row.get_by_test_id("conversation-unread")).to_have_text("2")
     await expect(page.get_by_test_id("app-error")).to_be_hidden()
     assert_stayed_home(record, server)
+
+
+async def test_a_sender_deletes_and_the_recipient_thread_drops_it_live(
+    browser: Browser, server: Server, artifacts: Path
+) -> None:
+    """Alice's own messages have a delete button, the ones she received none. She deletes her
+    newest message: it leaves her thread and, live, bob's open thread, and both conversation
+    rows fall back to the message before it; deleting the last one takes the conversation off
+    both lists."""
+    record = Recorder(artifacts)
+    alice, bob = new_user("alice"), new_user("bob")
+    alice_page = await record.open(await browser.new_context())
+    bob_page = await record.open(await browser.new_context())
+    await sign_in(alice_page, server, alice)
+    await sign_in(bob_page, server, bob)
+    await send_from_page(alice_page, bob, "first")
+    await send_from_page(alice_page, bob, "oops, wrong chat")
+    await conversation_row(alice_page, bob).click()
+    alice_thread = alice_page.get_by_test_id("conversation-item")
+    await expect(alice_thread.get_by_test_id("conversation-body")).to_have_text(
+        ["first", "oops, wrong chat"]
+    )
+    bob_row = conversation_row(bob_page, alice)
+    await expect(bob_row.get_by_test_id("conversation-last")).to_have_text(
+        "oops, wrong chat", timeout=LIVE_MS
+    )
+    await bob_row.click()
+    bob_thread = bob_page.get_by_test_id("conversation-item")
+    await expect(bob_thread.get_by_test_id("conversation-body")).to_have_text(
+        ["first", "oops, wrong chat"]
+    )
+    await expect(bob_thread.get_by_test_id("delete-message")).to_have_count(0)
+    await record.shot(bob_page, "bob-before-delete")
+
+    await alice_thread.last.get_by_test_id("delete-message").click()
+    await expect(alice_thread.get_by_test_id("conversation-body")).to_have_text(["first"])
+    await expect(bob_thread.get_by_test_id("conversation-body")).to_have_text(
+        ["first"], timeout=LIVE_MS
+    )
+    await expect(bob_row.get_by_test_id("conversation-last")).to_have_text("first")
+    await expect(
+        conversation_row(alice_page, bob).get_by_test_id("conversation-last")
+    ).to_have_text("first")
+    await record.shot(bob_page, "bob-after-delete")
+
+    await alice_thread.last.get_by_test_id("delete-message").click()
+    await expect(alice_thread).to_have_count(0)
+    await expect(bob_thread).to_have_count(0, timeout=LIVE_MS)
+    await expect(bob_row).to_have_count(0, timeout=LIVE_MS)
+    await expect(conversation_row(alice_page, bob)).to_have_count(0)
+    await expect(bob_page.get_by_test_id("unread-badge")).to_have_text("0")
+    assert [path.name for path in record.shots] == [
+        "01-bob-before-delete.png",
+        "02-bob-after-delete.png",
+    ]
+    assert_stayed_home(record, server)

@@ -31,6 +31,7 @@ def variables_for(name: str, peer: str, message_id: str) -> dict[str, Any]:
         "MarkRead": {"ids": [message_id]},
         "MarkUnread": {"ids": [message_id]},
         "MarkConversationRead": {"withUserId": peer},
+        "DeleteMessage": {"id": message_id},
         "SetTyping": {"withUserId": peer},
         "Changes": {"since": 0},
     }
@@ -115,6 +116,16 @@ async def test_example_operation_runs(name: str, server: Server, as_user: Client
 
         pushed = await pushed_while(first_push(server, bob, document), read_one_more)
         assert pushed["data"]["readReceipts"]["readerId"] == alice
+    elif name == "DeleteMessage":
+        # Only its sender can: alice, its recipient, cannot; bob can, once.
+        variables = variables_for(name, bob, sent["id"])
+        assert await as_user(alice).data(document, variables) == {
+            "deleteMessage": {"deleted": False}
+        }
+        assert await as_user(bob).data(document, variables) == {"deleteMessage": {"deleted": True}}
+        assert await as_user(bob).data(document, variables) == {"deleteMessage": {"deleted": False}}
+        gone = await as_user(alice).data(EXAMPLES["Message"], {"id": sent["id"]})
+        assert gone == {"message": None}, gone
     else:
         data = await as_user(alice).data(document, variables_for(name, bob, sent["id"]))
         assert data and all(value is not None for value in data.values()), data

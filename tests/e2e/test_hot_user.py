@@ -183,8 +183,13 @@ class ConflictingDynamoDB:
 
     async def transact_write_items(self, **request: Any) -> Any:
         items = request["TransactItems"]
-        put = items[0].get("Put", {}).get("Item", {})
-        message_id = put.get("id", {}).get("S") if put.get("sk", {}).get("S") == "MSG" else None
+        # A delivery's first item is its message's row: checked, or put by an older API's.
+        first = items[0].get("ConditionCheck", {}).get("Key") or items[0].get("Put", {}).get(
+            "Item", {}
+        )
+        pk = first.get("pk", {}).get("S", "")
+        is_message = first.get("sk", {}).get("S") == "MSG" and pk.startswith("MSG#")
+        message_id = pk.removeprefix("MSG#") if is_message else None
         if message_id is not None:
             self.attempts[message_id] = self.attempts.get(message_id, 0) + 1
             if self.attempts[message_id] == 1 and len(self.forced_ids) < self._forced:

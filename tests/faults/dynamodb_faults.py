@@ -94,12 +94,16 @@ class DynamoFaults:
 
 
 def _delivered_message_id(body: bytes | str | None) -> str | None:
-    """The message a delivery transaction stores (its first item is the message's own row)."""
+    """The message a delivery transaction delivers: its first item is the message's own row,
+    checked (accepted by the API) or put (from an API that predates that)."""
     if not body:
         return None
     try:
-        items = json.loads(body)["TransactItems"]
-        pk: str = items[0]["Put"]["Item"]["pk"]["S"]
+        first = json.loads(body)["TransactItems"][0]
+        if "ConditionCheck" in first:
+            pk: str = first["ConditionCheck"]["Key"]["pk"]["S"]
+        else:
+            pk = first["Put"]["Item"]["pk"]["S"]
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     return pk.removeprefix("MSG#") if pk.startswith("MSG#") else None

@@ -77,5 +77,5 @@ async def _created(worker: DeliveryWorker, batch: list[Delivery]) -> list[bool]:
     results = []
     for item in batch:
         assert item.message is not None
-        results.append(await deliver(item.message, worker.store, worker.publisher))
+        results.append((await deliver(item.message, worker.store, worker.publisher)).stored)
     return results

@@ -29,10 +29,12 @@ def writes(op: dict[str, Any], where: str) -> float:
 async def test_benchmark_structure(figures: dict[str, Any]) -> None:
     assert set(REQUIRED_OPERATIONS) <= set(figures)
 
-    # A send's API part only enqueues; its delivery writes the table and both indexes.
+    # A send's API part stores the message (one standard PutItem: 1 WU for 200 characters) and
+    # enqueues it; its delivery writes the table and both indexes.
     api = figures["send_api"]
     assert api["sqs_requests"] == {"SendMessage": 1.0}
-    assert api["dynamodb"]["write_units"] == 0
+    assert api["dynamodb"]["calls"] == {"PutItem": 1.0}
+    assert api["dynamodb"]["write_units"] == 1
     worker = figures["send_worker"]
     for where in ("table", "lsi:unread", "gsi:conversation"):
         assert writes(worker, where) > 0, where
@@ -40,11 +42,24 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
     assert sum(worker["sqs_requests"].values()) < 1
     assert worker["redis_commands"]["PUBLISH"] == 1  # the change, with its count and message
 
-    # A 5,000-character body costs more write units, still one SQS request.
-    assert (
-        figures["send_5000_worker"]["dynamodb"]["write_units"] > worker["dynamodb"]["write_units"]
-    )
-    assert figures["send_5000_api"]["sqs_billed_requests"] == 1
+    # A 5,000-character body costs more write units in the API's PutItem, and more read units
+    # in the delivery's check of the message; the delivery's writes no longer carry the body.
+    # Still one SQS request.
+    large_api, large_worker = figures["send_5000_api"], figures["send_5000_worker"]
+    assert large_api["dynamodb"]["write_units"] > api["dynamodb"]["write_units"]
+    assert large_worker["dynamodb"]["read_units"] > worker["dynamodb"]["read_units"]
+    assert large_worker["dynamodb"]["write_units"] <= worker["dynamodb"]["write_units"] + 1
+    assert large_api["sqs_billed_requests"] == 1
+
+    # deleteMessage: a delivered message takes its entry out of the table and both indexes and
+    # moves the summaries; a queued one is its tombstone alone, and its delivery writes
+    # nothing; a refused call is one read.
+    deleted = figures["delete_message"]
+    for where in ("table", "lsi:unread", "gsi:conversation", "gsi:activity"):
+        assert writes(deleted, where) > 0, where
+    assert figures["delete_message_queued"]["dynamodb"]["write_units"] == 2
+    assert figures["delete_message_queued_delivery"]["dynamodb"]["write_units"] == 0
+    assert figures["delete_message_refused"]["dynamodb"]["calls"] == {"GetItem": 1.0}
 
     assert figures["unread_count"]["dynamodb"]["read_units"] <= 1
     assert figures["unread_count"]["dynamodb"]["calls"] == {"GetItem": 1.0}
@@ -67,6 +82,8 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
         > 0
     )
 
+
+async def test_read_state_and_live_operations(figures: dict[str, Any]) -> None:
     # A mark lives in the summary, written anyway for its count: markRead of 1 is the summary
     # with its `activity` row, the counter and the change (8 WU). Marking 20 from one sender
     # costs more only through the marks beyond the summary's 16 that spill onto their
@@ -84,9 +101,11 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
     assert all_read["dynamodb"]["write_units"] <= 10
     assert conversation_read["dynamodb"]["write_units"] <= 10
     assert 0 < unread_one["dynamodb"]["write_units"] <= 12
-    for op in (one, twenty, all_read, conversation_read, unread_one, worker):
+    for op in (one, twenty, all_read, conversation_read, unread_one, figures["send_worker"]):
         reported = op["dynamodb"]["reported_by_dynamodb_local"]["write_units"]
         assert op["dynamodb"]["write_units"] >= reported
+    # A markRead publishes the reader's change and the sender's receipt.
+    assert one["redis_commands"]["PUBLISH"] == 2
 
     # message(id): a stranger's message and an unknown id make the same calls, body-less.
     foreign, unknown = figures["message_foreign"], figures["message_unknown"]
@@ -101,13 +120,12 @@ async def test_benchmark_structure(figures: dict[str, Any]) -> None:
     assert live["redis_commands"].get("SUBSCRIBE") == 1
 
     # setTyping: the gate's SET, and a PUBLISH (pushed to the reader) only when it admits;
-    # nothing in DynamoDB either way. A markRead publishes the sender's receipt too.
+    # nothing in DynamoDB either way.
     typing, throttled = figures["set_typing"], figures["set_typing_throttled"]
     assert typing["redis_commands"] == {"SET": 1.0, "PUBLISH": 1.0, "(pushed message)": 1.0}
     assert throttled["redis_commands"] == {"SET": 1.0}
     for op in (typing, throttled):
         assert op["dynamodb"]["calls"] == {}
-    assert one["redis_commands"]["PUBLISH"] == 2  # the reader's change, the sender's receipt
 
 
 def test_transaction_units_follow_the_per_item_rule() -> None:

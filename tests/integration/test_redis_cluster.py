@@ -212,7 +212,7 @@ async def test_the_app_on_a_cluster_delivers_and_pushes(
         ids = [m.id for m in sent]
         assert set(await app.inbox.load_messages(ids)) == set(ids)
         cached = await RedisMessageCache(app.clients.redis, 60).get_many(ids)
-        assert {m.body for m in cached.values()} == {"hi 0", "hi 1", "hi 2"}
+        assert {m.body for m in cached.values() if m is not None} == {"hi 0", "hi 1", "hi 2"}
         await counts.aclose()  # type: ignore[attr-defined]
 
 

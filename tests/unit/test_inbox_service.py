@@ -135,8 +135,10 @@ async def test_send_enqueues_the_message_once(
     sent = await sending.send_message(ALICE, BOB, "hi")
     assert queue.enqueued == [sent]
     assert (sent.sender_id, sent.recipient_id, sent.body) == (ALICE, BOB, "hi")
-    # Nothing is stored before the worker delivers it.
-    assert store.messages == {}
+    # The message alone is stored before it is queued (what a deletion while queued marks);
+    # its inbox entry waits for the worker.
+    assert store.messages == {sent.id: sent}
+    assert store.entries == {}
     assert store.calls["reserve_client_message_id"] == 0
 
 

@@ -25,7 +25,7 @@ async def test_a_failed_follow_up_is_redone_by_the_redelivery() -> None:
     assert store.summaries.get(ALICE, BOB) is None
     # The queue message was not acknowledged: its redelivery stores nothing and moves the
     # sender's side.
-    assert await deliver(sent, store, hub) is False
+    assert not (await deliver(sent, store, hub)).stored
     summary = store.summaries.get(ALICE, BOB)
     assert summary is not None and summary.last_message_id == sent.id
     assert summary.last_sent_by_owner and summary.unread == 0

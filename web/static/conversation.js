@@ -2,10 +2,17 @@
 // with "Load older" above. Opening it marks everything the caller received in it read, with one
 // markConversationRead however many that is; a received message that was read offers "Mark
 // unread". The caller's own messages say "Seen" once their recipient read them, from the
-// thread's `isRead`/`readAt` and live from read receipts.
+// thread's `isRead`/`readAt` and live from read receipts, and have a delete button; a message
+// its sender deleted leaves the thread, live from `MessageDeletedEvent` on the recipient's side.
 import { gql, report } from "./api.js";
 import { $, el, formatTime, placeInOrder } from "./dom.js";
-import { CONVERSATION_QUERY, MARK_CONVERSATION_READ, MARK_READ, MARK_UNREAD } from "./operations.js";
+import {
+  CONVERSATION_QUERY,
+  DELETE_MESSAGE,
+  MARK_CONVERSATION_READ,
+  MARK_READ,
+  MARK_UNREAD,
+} from "./operations.js";
 import { currentSession } from "./session.js";
 import { hideTyping } from "./typing.js";
 
@@ -15,6 +22,12 @@ const thread = { withUser: null, entries: new Map(), cursor: null, generation: 0
 // once it is delivered, a moment after `sendMessage` returns: until then only the page has it.
 const sentHere = new Map();
 const SENT_KEPT = 20;
+// Told the id of a message deleted from this page (the conversation list re-reads itself).
+let afterDelete = () => {};
+
+export function setAfterDelete(callback) {
+  afterDelete = callback;
+}
 
 export function otherParty(message) {
   return message.senderId === currentSession()?.user ? message.recipientId : message.senderId;
@@ -96,6 +109,18 @@ export function addToThread(message) {
     hidden: true,
   });
   unread.addEventListener("click", () => markUnread(message.id));
+  const extras = [mine ? seen : unread];
+  if (mine) {
+    const remove = el("button", {
+      type: "button",
+      className: "link delete",
+      textContent: "Delete",
+      title: "Delete for both of us",
+      dataset: { testid: "delete-message" },
+    });
+    remove.addEventListener("click", () => deleteHere(message.id, remove));
+    extras.push(remove);
+  }
   const item = el(
     "li",
     {
@@ -105,7 +130,7 @@ export function addToThread(message) {
     el("span", { className: "from", textContent: mine ? "me" : message.senderId }),
     el("time", { className: "when", textContent: formatTime(message.sentAt), dateTime: message.sentAt }),
     el("p", { className: "body", textContent: message.body, dataset: { testid: "conversation-body" } }),
-    mine ? seen : unread,
+    ...extras,
   );
   thread.entries.set(message.id, { message, element: item, mine });
   showRead(message.id, message.isRead, message.readAt);
@@ -113,6 +138,28 @@ export function addToThread(message) {
   placeInOrder(list, item, { newestFirst: false });
   if (list.lastElementChild === item) list.scrollTop = list.scrollHeight; // keep the newest in view
   if (!mine) hideTyping();
+}
+
+/** A message its sender deleted (from this page, another tab, or the other user's). */
+export function removeFromThread(id) {
+  thread.entries.get(id)?.element.remove();
+  thread.entries.delete(id);
+  for (const [recipient, sent] of sentHere) {
+    sentHere.set(recipient, sent.filter((message) => message.id !== id));
+  }
+}
+
+async function deleteHere(id, button) {
+  button.disabled = true;
+  try {
+    // false: deleted already (from another tab): gone all the same.
+    await gql(DELETE_MESSAGE, { id });
+    removeFromThread(id);
+    afterDelete(id);
+  } catch (error) {
+    button.disabled = false;
+    report(error);
+  }
 }
 
 /** A message the caller received while its conversation is open: they are looking at it. */

@@ -79,6 +79,14 @@ export function conversationIdWith(withUserId) {
   return list.rows.get(withUserId)?.conversation.id || undefined;
 }
 
+/** A message deleted by its sender: a conversation showing it as its last message falls back to
+ * the one before, or leaves the list; only the server knows which, so the list is read again. */
+export function messageDeleted(id) {
+  const shown = [...list.rows.values()].some(({ conversation }) => conversation.lastMessage.id === id);
+  if (shown) loadConversations(true);
+  else refreshConversations();
+}
+
 /** A message the caller sent or received, live: its conversation moves to the top. `unread`
  * says whether it adds to the conversation's unread count (not when its thread is open). */
 export function messageArrived(message, { unread }) {

@@ -12,9 +12,16 @@ import {
   receiptArrived,
   receivedInThread,
   reloadThread,
+  removeFromThread,
   threadPartner,
 } from "./conversation.js";
-import { conversationIdWith, loadConversations, messageArrived, refreshConversations } from "./conversations.js";
+import {
+  conversationIdWith,
+  loadConversations,
+  messageArrived,
+  messageDeleted,
+  refreshConversations,
+} from "./conversations.js";
 import { $ } from "./dom.js";
 import { INBOX_EVENTS, READ_RECEIPTS, TYPING, UNREAD_COUNT } from "./operations.js";
 import { currentSession, signOut } from "./session.js";
@@ -118,6 +125,9 @@ function apply(event) {
     const open = threadPartner() === otherParty(event.message);
     messageArrived(event.message, { unread: !open });
     if (open) receivedInThread(event.message);
+  } else if (event.__typename === "MessageDeletedEvent") {
+    removeFromThread(event.messageId);
+    messageDeleted(event.messageId);
   } else {
     // Reads and unreads (also from the caller's other tabs), and kinds this page does not show
     // yet: the open thread shows the new state, and the list re-reads its counts, because only

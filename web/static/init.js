@@ -6,14 +6,15 @@
 // The entry module (index.html loads it as <script type="module">); the browser loads the rest
 // from its imports, so there is still no build step: this module only wires the page's controls.
 import { draftChanged, reply, resetCompose, send } from "./compose.js";
-import { closeThread, loadOlder } from "./conversation.js";
-import { loadConversations, markAllRead, resetConversations } from "./conversations.js";
+import { closeThread, loadOlder, setAfterDelete } from "./conversation.js";
+import { loadConversations, markAllRead, messageDeleted, resetConversations } from "./conversations.js";
 import { $ } from "./dom.js";
 import { connectFeeds, disconnectFeeds, resetBadge } from "./feeds.js";
 import { readSession, setSessionHooks, signIn, signOut, start } from "./session.js";
 import { resetTyping } from "./typing.js";
 
 function init() {
+  setAfterDelete(messageDeleted);
   setSessionHooks({
     started(session) {
       resetBadge();

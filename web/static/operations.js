@@ -28,6 +28,9 @@ export const MARK_CONVERSATION_READ = `mutation MarkConversationRead($with: ID!)
 export const MARK_UNREAD = `mutation MarkUnread($ids: [ID!]!) {
   markUnread(ids: $ids) { messages { id isRead readAt } unreadCount }
 }`;
+export const DELETE_MESSAGE = `mutation DeleteMessage($id: ID!) {
+  deleteMessage(id: $id) { deleted }
+}`;
 export const SET_TYPING = "mutation SetTyping($with: ID!) { setTyping(withUserId: $with) }";
 
 // Without a `sinceVersion` the feed would start from whatever version the server has when the
@@ -38,6 +41,7 @@ export const INBOX_EVENTS = `subscription InboxEvents($sinceVersion: Int) {
     ... on MessageReceivedEvent { message { ${MESSAGE_FIELDS} } }
     ... on MessagesReadEvent { messageIds allBefore conversationId }
     ... on MessagesUnreadEvent { messageIds }
+    ... on MessageDeletedEvent { messageId }
   }
 }`;
 export const TYPING = "subscription Typing { typing { fromUserId conversationId } }";
