@@ -73,6 +73,8 @@ class Logged:
     unread: tuple[str, ...] = ()
     horizon: bool = False
     with_user: str | None = None
+    # The message its sender deleted (deleteMessage): gone from the inbox, and from the count.
+    deleted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class History:
     sent: list[Sent] = field(default_factory=list)
     uncertain: list[tuple[str, str]] = field(default_factory=list)
     faults: Counter[str] = field(default_factory=Counter)
+    # Accepted messages their senders deleted (`deleted: true`): never to be seen again.
+    deleted: set[str] = field(default_factory=set)
 
     def accepted(self, recipient: str, body: str, message_id: str) -> None:
         self.sent.append(Sent(message_id, recipient, body))
@@ -105,6 +109,9 @@ class History:
         """A send that failed or timed out: like Jepsen's :info, it may or may not have taken
         effect, so its message may appear (once) or not at all."""
         self.uncertain.append((recipient, body))
+
+    def deleted_by_sender(self, message_id: str) -> None:
+        self.deleted.add(message_id)
 
     def fault(self, kind: str, times: int = 1) -> None:
         self.faults[kind] += times
@@ -196,7 +203,9 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
             ids_of_body.setdefault(entry.body, set()).add(entry.id)
             found_ids.add((user, entry.id))
             sent = accepted.get(entry.id)
-            if sent is None:
+            if entry.id in history.deleted:
+                unexpected.append(f"{user}: {entry.id} listed after its sender deleted it")
+            elif sent is None:
                 if (user, entry.body) not in uncertain:
                     unexpected.append(f"{user}: {entry.id} {entry.body!r}")
             elif sent.recipient != user or sent.body != entry.body:
@@ -214,7 +223,7 @@ def check(history: History, inboxes: Iterable[Inbox], **extra: Any) -> Verdict:
     lost = [
         f"{sent.recipient}: {sent.id} {sent.body!r}"
         for sent in history.sent
-        if (sent.recipient, sent.id) not in found_ids
+        if (sent.recipient, sent.id) not in found_ids and sent.id not in history.deleted
     ]
     log_errors = [error for inbox in read.values() for error in check_log(inbox)]
     return Verdict(
@@ -244,8 +253,14 @@ def check_log(inbox: Inbox) -> list[str]:
     sender = {entry.id: entry.sender for entry in inbox.entries}
     unread: set[str] = set()
     received: Counter[str] = Counter()
+    gone: set[str] = set()
     for change in inbox.log:
         errors += _replay(user, change, unread, received, sender)
+        if change.deleted is not None:
+            if not received[change.deleted] or change.deleted in gone:
+                errors.append(f"{user}: v{change.version} deleted {change.deleted}, not there")
+            gone.add(change.deleted)
+            unread.discard(change.deleted)
         if change.count != len(unread):
             errors.append(f"{user}: v{change.version} logged {change.count}, replay {len(unread)}")
     there = {entry.id for entry in inbox.entries if not entry.is_read}
@@ -259,8 +274,11 @@ def check_log(inbox: Inbox) -> list[str]:
         f"{user}: {i} received {received[i]} times in the log" for i in entries if received[i] != 1
     ]
     errors += [
-        f"{user}: {i} received in the log, not in the inbox" for i in received if i not in entries
+        f"{user}: {i} received in the log, not in the inbox"
+        for i in received
+        if i not in entries and i not in gone
     ]
+    errors += [f"{user}: {i} deleted in the log, still in the inbox" for i in gone & set(entries)]
     return errors
 
 

@@ -9,6 +9,7 @@ import httpx
 
 from services.change_log import (
     InboxChange,
+    MessageDeletedChange,
     MessageReceivedChange,
     MessagesReadChange,
     MessagesUnreadChange,
@@ -146,5 +147,6 @@ def logged(change: InboxChange) -> Logged:
         )
     if isinstance(payload, MessagesUnreadChange):
         return Logged(change.version, change.count, unread=payload.message_ids)
-    # A deletion (step 5) is not replayed yet: the checker reports the count it cannot match.
-    return Logged(change.version, change.count)
+    if isinstance(payload, MessageDeletedChange):
+        return Logged(change.version, change.count, deleted=payload.message_id)
+    raise TypeError(f"a change the checker does not know: {payload!r}")

@@ -194,3 +194,35 @@ def test_a_horizon_logged_with_nothing_to_read_is_caught() -> None:
     log = (*RECEIVED, Logged(3, 1, read=("m1",)), Logged(4, 1, horizon=True, with_user="bob"))
     history, inboxes = with_senders(log)
     assert check(history, inboxes).log_errors == ["ann: v4 is a horizon that read nothing"]
+
+
+def with_deletion(log: tuple[Logged, ...], *, listed: bool = False) -> tuple[History, list[Inbox]]:
+    """ann received m1 (read) and m2; m2's sender deleted it, so the inbox holds m1 only
+    (both, when `listed`)."""
+    history, inboxes = clean_run()
+    history.deleted_by_sender("m2")
+    entries = [Seen("m1", "ann", "b1", True)]
+    if listed:
+        entries.insert(0, Seen("m2", "ann", "b2", False))
+    inboxes[0] = Inbox("ann", int(listed), tuple(entries), log=log, version=len(log))
+    return history, inboxes
+
+
+DELETED = (*ANN_LOG, Logged(4, 0, deleted="m2"))
+
+
+def test_a_deleted_message_is_neither_lost_nor_expected_and_its_deletion_replays() -> None:
+    verdict = check(*with_deletion(DELETED))
+    verdict.assert_ok()
+    assert verdict.lost == []
+
+
+def test_a_deleted_message_still_listed_is_caught() -> None:
+    verdict = check(*with_deletion((*DELETED[:3], Logged(4, 1, deleted="m2")), listed=True))
+    assert verdict.unexpected == ["ann: m2 listed after its sender deleted it"]
+    assert "ann: m2 deleted in the log, still in the inbox" in verdict.log_errors
+
+
+def test_a_deletion_that_leaves_the_count_as_it_was_is_caught() -> None:
+    verdict = check(*with_deletion((*ANN_LOG, Logged(4, 1, deleted="m2"))))
+    assert verdict.log_errors == ["ann: v4 logged 1, replay 0"]

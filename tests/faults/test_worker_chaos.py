@@ -1,8 +1,10 @@
 """(c) 1,000 sends to 20 users through the GraphQL API, interleaved with those users' markRead,
-markUnread, markConversationRead and markAllRead, while the only delivery worker is SIGKILLed
+markUnread, markConversationRead and markAllRead and with their senders deleting some of them
+(queued or delivered), while the only delivery worker is SIGKILLed
 again and again: by itself right after a DynamoDB write in the middle of a batch, or by the
-test at a random moment. Every accepted message ends up in its inbox once, every unreadCount
-is exact, and each user's change log replays to exactly the inbox read back."""
+test at a random moment. Every accepted message ends up in its inbox once unless its sender
+deleted it, a deleted one never does, every unreadCount is exact, and each user's change log
+replays to exactly the inbox read back."""
 
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ MARK_UNREAD = "mutation($ids: [ID!]!) { markUnread(ids: $ids) { unreadCount } }"
 MARK_CONVERSATION_READ = (
     "mutation($with: ID!) { markConversationRead(withUserId: $with) { unreadCount } }"
 )
+DELETE = "mutation($id: ID!) { deleteMessage(id: $id) { deleted } }"
+# One send in this many is deleted by its sender right after it was accepted: often while it is
+# still queued behind a dead worker, so delivery must honour the tombstone.
+DELETE_ONE_IN = 25
 
 
 class Api:
@@ -107,7 +113,12 @@ class ChaosRun:
             data = await self.api.call(
                 author, SEND, {"input": {"recipientId": recipient, "body": body}}
             )
-            self.history.accepted(recipient, body, data["sendMessage"]["id"])
+            message_id = data["sendMessage"]["id"]
+            self.history.accepted(recipient, body, message_id)
+            if self.rng.randrange(DELETE_ONE_IN) == 0:
+                deleted = await self.api.call(author, DELETE, {"id": message_id})
+                assert deleted["deleteMessage"]["deleted"] is True
+                self.history.deleted_by_sender(message_id)
 
     async def reader(self) -> None:
         while not self.sending_done.is_set():
@@ -193,12 +204,19 @@ async def test_a_worker_killed_mid_batch_again_and_again_loses_and_doubles_nothi
             for u in users
         ]
     redelivered = run.redeliveries_of_stored_messages()
-    verdict = check(run.history, inboxes, **run.reads, redelivered_after_kills=redelivered)
+    verdict = check(
+        run.history,
+        inboxes,
+        **run.reads,
+        redelivered_after_kills=redelivered,
+        deleted_by_senders=len(run.history.deleted),
+    )
     verdict.write()
     verdict.assert_ok()
     assert verdict.sent == SENDS
     assert sum(verdict.faults.values()) == KILLS
     assert all(calls > 0 for calls in run.reads.values()), run.reads
+    assert run.history.deleted, "no send was deleted: the run proves nothing about tombstones"
     assert verdict.logs_checked == USERS
     # The kills did bite: workers met messages a dead worker had stored but not deleted.
     assert redelivered > 0
