@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.faults.log_replay import Logged, replay_change
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "faults"
 
 
@@ -57,24 +59,6 @@ class Seen:
     body: str
     is_read: bool
     sender: str = ""
-
-
-@dataclass(frozen=True)
-class Logged:
-    """One change of a user's log as read back: `received` is the message it added, `read`
-    the ids it flipped read, `unread` those it flipped back to unread. A `horizon` flips every
-    message received before it (at a lower version) that is unread, only those from
-    `with_user` when it is set (markConversationRead), and lists no ids."""
-
-    version: int
-    count: int
-    received: str | None = None
-    read: tuple[str, ...] = ()
-    unread: tuple[str, ...] = ()
-    horizon: bool = False
-    with_user: str | None = None
-    # The message its sender deleted (deleteMessage): gone from the inbox, and from the count.
-    deleted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,7 +239,7 @@ def check_log(inbox: Inbox) -> list[str]:
     received: Counter[str] = Counter()
     gone: set[str] = set()
     for change in inbox.log:
-        errors += _replay(user, change, unread, received, sender)
+        errors += replay_change(user, change, unread, received, sender)
         if change.deleted is not None:
             if not received[change.deleted] or change.deleted in gone:
                 errors.append(f"{user}: v{change.version} deleted {change.deleted}, not there")
@@ -279,34 +263,6 @@ def check_log(inbox: Inbox) -> list[str]:
         if i not in entries and i not in gone
     ]
     errors += [f"{user}: {i} deleted in the log, still in the inbox" for i in gone & set(entries)]
-    return errors
-
-
-def _replay(
-    user: str, change: Logged, unread: set[str], received: Counter[str], sender: dict[str, str]
-) -> list[str]:
-    """Apply one change to the replayed unread set; what it claims that the replay denies.
-    Every change flips something: one that would flip nothing must not have been logged."""
-    errors = []
-    where = f"{user}: v{change.version}"
-    if change.received is not None:
-        received[change.received] += 1
-        unread.add(change.received)
-    if not set(change.read) <= unread:
-        errors.append(f"{where} read {sorted(set(change.read) - unread)}")
-    unread -= set(change.read)
-    # Only a message received and read can become unread again.
-    not_read = {i for i in change.unread if i in unread or not received[i]}
-    if not_read:
-        errors.append(f"{where} unread {sorted(not_read)}, which were not read")
-    unread |= set(change.unread)
-    if change.horizon:
-        covered = {
-            i for i in unread if change.with_user is None or sender.get(i) == change.with_user
-        }
-        if not covered:
-            errors.append(f"{where} is a horizon that read nothing")
-        unread -= covered
     return errors
 
 

@@ -16,7 +16,8 @@ from services.change_log import (
 )
 from services.domain import UserId, utc_now
 from services.ports import MessageStore
-from tests.faults.checker import Inbox, Logged, Seen
+from tests.faults.checker import Inbox, Seen
+from tests.faults.log_replay import Logged
 
 PAGE_SIZE = 100
 INBOX_PAGE = (

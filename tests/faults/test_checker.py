@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.faults.checker import History, Inbox, Logged, Seen, check
+from tests.faults.checker import History, Inbox, Seen, check
+from tests.faults.log_replay import Logged
 
 
 def clean_run() -> tuple[History, list[Inbox]]:
