@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from bench.capacity_deletion import measure_deletions
+from bench.capacity_live import measure_live
 from bench.dynamodb_sizing import storage_bytes
 from bench.meter import combine, rounded
 from bench.metered_services import Metered, metered_services
-from bench.online import online, watching_typing
+from bench.online import online
 from services.app import App
 from services.delivery import BATCH_SIZE, DeliveryWorker
 from services.domain import Message, MessageId, UserId, new_message_id
@@ -51,8 +52,7 @@ async def measure(
         await run.reads()
         await run.read_state()
         await run.sync()
-        await run.live()
-        await run.presence()
+        await measure_live(run.measured, metered, run.tag, samples=samples, reader=run.reader)
         await measure_deletions(run.measured, metered, run.tag)
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -278,32 +278,6 @@ class _Run:
             1,
             lambda: sync.changes(syncer, since=current, first=CHANGES_PAGE_SIZE),
         )
-
-    async def live(self) -> None:
-        """`subscription { unreadCount }` opened (snapshot read) and closed."""
-        watcher = UserId(f"bench-watcher-{self.tag}")
-
-        async def subscribe_once() -> None:
-            stream = self.inbox.watch_unread_count(watcher)
-            await anext(stream)
-            await cast(AsyncGenerator[int, None], stream).aclose()
-
-        await self.measured("subscribe_unread_count", 1, subscribe_once)
-
-    async def presence(self) -> None:
-        """setTyping to a reader who has the chat open: pushed (the gate admits, one PUBLISH),
-        and again within the hold (throttled: the gate's SET alone). Each sample types from
-        its own user, so that every first call is admitted."""
-        presence, reader = self.metered.presence, self.reader
-        typists = [UserId(f"bench-typist-{self.tag}-{n}") for n in range(self.samples)]
-
-        async def type_once() -> None:
-            for typist in typists:
-                await presence.set_typing(typist, reader)
-
-        async with watching_typing(presence, reader):
-            await self.measured("set_typing", self.samples, type_once)
-            await self.measured("set_typing_throttled", self.samples, type_once)
 
 
 async def _drain(worker: DeliveryWorker, expected: int) -> None:
