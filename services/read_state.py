@@ -19,6 +19,19 @@ from services.domain import MessageId, UserId
 
 # 16 marks keep a summary under 1 KB (one write unit) with room for long user ids.
 MAX_MARKS = 16
+# Horizons kept beside the newest, with their times, so that a message read by one keeps its
+# `readAt` when a later horizon covers it too: two more cost ~50 B of the summary's room.
+EARLIER_HORIZONS = 2
+
+# A horizon as kept: the version it reads up to, and when.
+Horizon = tuple[int, datetime]
+
+
+def pushed(horizons: tuple[Horizon, ...], version: int, at: datetime | None) -> tuple[Horizon, ...]:
+    """`horizons` (newest first) with the one at `version` before them, if there was one."""
+    if not version or at is None:
+        return horizons
+    return ((version, at), *horizons)[:EARLIER_HORIZONS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,19 @@ class CounterState:
     all_horizon_at: datetime | None = None
     floor: MessageId | None = None
     summaries_migrated: bool = False
+    # The markAllRead horizons before `all_horizon`, newest first.
+    earlier_all_horizons: tuple[Horizon, ...] = ()
+
+    def read_all(self, version: int, at: datetime) -> CounterState:
+        """The counter with a markAllRead horizon at `version`, the one it replaces kept."""
+        return replace(
+            self,
+            all_horizon=version,
+            all_horizon_at=at,
+            earlier_all_horizons=pushed(
+                self.earlier_all_horizons, self.all_horizon, self.all_horizon_at
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +92,8 @@ class ConversationSummary:
     unread_version: int = 0
     horizon: int = 0
     horizon_at: datetime | None = None
+    # The conversation's horizons before `horizon`, newest first.
+    earlier_horizons: tuple[Horizon, ...] = ()
     marks: Mapping[MessageId, ReadMark] = field(default_factory=dict)
     deleted_id: MessageId | None = None
     # The newest unread mark no longer stored (dropped by compaction, or replaced by a read
@@ -96,10 +124,16 @@ def _inputs(
     found = [_Input(2 * entry.version, False, None)]
     if entry.legacy_read_at is not None:
         found.append(_Input(2 * entry.version + 1, True, entry.legacy_read_at))
-    if counter is not None and counter.all_horizon and entry.version <= counter.all_horizon:
-        found.append(_Input(2 * counter.all_horizon, True, counter.all_horizon_at))
-    if summary is not None and summary.horizon and entry.version <= summary.horizon:
-        found.append(_Input(2 * summary.horizon, True, summary.horizon_at))
+    horizons: list[tuple[int, datetime | None]] = []
+    if counter is not None:
+        horizons += [(counter.all_horizon, counter.all_horizon_at), *counter.earlier_all_horizons]
+    if summary is not None:
+        horizons += [(summary.horizon, summary.horizon_at), *summary.earlier_horizons]
+    found.extend(
+        _Input(2 * version, True, at)
+        for version, at in horizons
+        if version and entry.version <= version
+    )
     if summary is not None and entry.version < summary.dropped_unread:
         # Which message it marked is gone with it: every older message treats it as its own,
         # which can only move a readAt later, never before a real markUnread.
@@ -173,7 +207,12 @@ def compact(
         dropped_unread=max([summary.dropped_unread, *dropped]),
     )
     if unread == 0:
-        return replace(compacted, horizon=version, horizon_at=at)
+        return replace(
+            compacted,
+            horizon=version,
+            horizon_at=at,
+            earlier_horizons=pushed(summary.earlier_horizons, summary.horizon, summary.horizon_at),
+        )
     return compacted
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.domain import MessageId, UserId
 from services.dynamodb.keys import Item, counter_key, entry_key, epoch_ms, n, s, summary_key
-from services.dynamodb.read_state_items import mark_value
+from services.dynamodb.read_state_items import horizons_value, mark_value
 from services.read_state import ConversationSummary, CounterState, ReadMark
 
 
@@ -23,6 +23,8 @@ def counter_write(table: str, user_id: UserId, before: CounterState, after: Coun
         sets["hAllAt"] = n(epoch_ms(after.all_horizon_at))
     if after.floor is not None and after.floor != before.floor:
         sets["floor"] = s(after.floor)
+    if after.earlier_all_horizons != before.earlier_all_horizons:
+        sets["hAllp"] = horizons_value(after.earlier_all_horizons)
     values: dict[str, Any] = {f":{name}": value for name, value in sets.items()}
     update: Item = {
         "TableName": table,
@@ -58,6 +60,10 @@ def summary_write(
         sets["h"] = n(after.horizon)
     if after.horizon_at is not None and (before is None or after.horizon_at != before.horizon_at):
         sets["hAt"] = n(epoch_ms(after.horizon_at))
+    if after.earlier_horizons and (
+        before is None or after.earlier_horizons != before.earlier_horizons
+    ):
+        sets["hp"] = horizons_value(after.earlier_horizons)
     if after.marks:
         sets["mk"] = {"M": {i: mark_value(m) for i, m in after.marks.items()}}
     elif before is not None and before.marks:

@@ -189,11 +189,9 @@ class ReadMarks:
                 version = counter.version + 1
                 # No summary is written: their counts lapse below the new horizon.
                 after = replace(
-                    counter,
+                    counter.read_all(version, read_at),
                     unread=0,
                     version=version,
-                    all_horizon=version,
-                    all_horizon_at=read_at,
                     floor=id_upper_bound(read_at),
                 )
                 change = await self._commit(

@@ -24,7 +24,7 @@ from services.dynamodb.keys import (
     s,
     summary_key,
 )
-from services.read_state import ConversationSummary, CounterState, EntryState, ReadMark
+from services.read_state import ConversationSummary, CounterState, EntryState, Horizon, ReadMark
 
 
 def mark_value(mark: ReadMark) -> dict[str, Any]:
@@ -34,6 +34,19 @@ def mark_value(mark: ReadMark) -> dict[str, Any]:
 def decode_mark(value: Mapping[str, Any]) -> ReadMark:
     version, is_read, at = value["L"]
     return ReadMark(int(version["N"]), bool(is_read["BOOL"]), from_epoch_ms(int(at["N"])))
+
+
+def horizons_value(horizons: tuple[Horizon, ...]) -> dict[str, Any]:
+    """Earlier horizons as a list of `[version, atMs]`, newest first."""
+    return {"L": [{"L": [n(version), n(epoch_ms(at))]} for version, at in horizons]}
+
+
+def decode_horizons(value: Mapping[str, Any] | None) -> tuple[Horizon, ...]:
+    if value is None:
+        return ()
+    return tuple(
+        (int(pair["L"][0]["N"]), from_epoch_ms(int(pair["L"][1]["N"]))) for pair in value["L"]
+    )
 
 
 def _number(item: Item, name: str) -> int:
@@ -61,6 +74,8 @@ def counter_attributes(state: CounterState) -> Item:
         item["floor"] = s(state.floor)
     if state.summaries_migrated:
         item["sm"] = n(1)
+    if state.earlier_all_horizons:
+        item["hAllp"] = horizons_value(state.earlier_all_horizons)
     return item
 
 
@@ -80,6 +95,7 @@ def decode_counter(item: Item | None) -> CounterState:
         all_horizon_at=_millis(item, "hAllAt"),
         floor=MessageId(floor) if floor else None,
         summaries_migrated=_number(item, "sm") == 1,
+        earlier_all_horizons=decode_horizons(item.get("hAllp")),
     )
 
 
@@ -96,6 +112,8 @@ def summary_item(user_id: UserId, summary: ConversationSummary) -> Item:
         item["h"] = n(summary.horizon)
     if summary.horizon_at is not None:
         item["hAt"] = n(epoch_ms(summary.horizon_at))
+    if summary.earlier_horizons:
+        item["hp"] = horizons_value(summary.earlier_horizons)
     if summary.marks:
         item["mk"] = {"M": {i: mark_value(m) for i, m in summary.marks.items()}}
     if summary.deleted_id is not None:
@@ -117,6 +135,7 @@ def decode_summary(item: Item) -> ConversationSummary:
         unread_version=_number(item, "uv"),
         horizon=_number(item, "h"),
         horizon_at=_millis(item, "hAt"),
+        earlier_horizons=decode_horizons(item.get("hp")),
         marks={MessageId(i): decode_mark(m) for i, m in marks.items()},
         deleted_id=MessageId(deleted) if deleted else None,
         dropped_unread=_number(item, "uz"),

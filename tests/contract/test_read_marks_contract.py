@@ -319,3 +319,30 @@ async def test_mark_unread_under_mark_all_read_counts_it_in_its_conversation(
     assert await unread_by_sender(store, alice) == {carol: 1}
     await store.mark_all_read(alice, AT + timedelta(seconds=3), list_limit=100)
     assert (await consistent(store, alice)).count == 0
+
+
+async def test_a_later_horizon_leaves_the_read_at_of_what_an_earlier_one_read(
+    store: MessageStore,
+) -> None:
+    """The sender's "seen at" must not move: a message read by one markConversationRead (or
+    markAllRead) keeps that time when the next one covers it again."""
+    alice, bob = user("alice"), user("bob")
+    first, second = message(bob, alice, 1), message(bob, alice, 2)
+    await deliver(store, first)
+    await store.mark_conversation_read(alice, bob, AT, list_limit=10)
+    await deliver(store, second)
+    later = AT + timedelta(minutes=5)
+    again = await store.mark_conversation_read(alice, bob, later, list_limit=10)
+    assert ids(again.entries) == [second.id]
+    entries = await store.get_entries(alice, [first.id, second.id])
+    assert (entries[first.id].read_at, entries[second.id].read_at) == (AT, later)
+
+    third = message(bob, alice, 3)
+    await deliver(store, third)
+    latest = later + timedelta(minutes=5)
+    await store.mark_all_read(alice, latest, list_limit=10)
+    await deliver(store, message(bob, alice, 4))
+    await store.mark_all_read(alice, latest + timedelta(minutes=5), list_limit=10)
+    entries = await store.get_entries(alice, [first.id, second.id, third.id])
+    assert [entries[m.id].read_at for m in (first, second, third)] == [AT, later, latest]
+    await consistent(store, alice)

@@ -10,6 +10,7 @@ import pytest
 
 from services.domain import MessageId, new_message_id
 from services.read_state import (
+    EARLIER_HORIZONS,
     MAX_MARKS,
     UNREAD,
     ConversationSummary,
@@ -235,3 +236,28 @@ def test_reading_the_last_unread_message_leaves_a_horizon_and_no_marks() -> None
 def test_an_unread_mark_with_nothing_unread_is_refused() -> None:
     with pytest.raises(ValueError, match="unread"):
         place_mark(summary(), None, EntryState(M, 3), unread(5), unread=0)
+
+
+def test_a_later_conversation_horizon_keeps_the_first_read_at() -> None:
+    """Read by the horizon at 3, then covered again by those at 6 and 9: still read at 3. A
+    fourth pushes the first out of the kept window, and the time moves later, never earlier."""
+    old, newer = EntryState(M, version=1), EntryState(new_message_id(at(4)), version=4)
+    state = compact(ConversationSummary(BOB), None, unread=0, version=3, at=at(3))
+    for version in (6, 9):
+        state = compact(state, None, unread=0, version=version, at=at(version))
+    assert len(state.earlier_horizons) == EARLIER_HORIZONS
+    assert derive(old, state, None) == ReadState(True, at(3))
+    assert derive(newer, state, None) == ReadState(True, at(6))
+    state = compact(state, None, unread=0, version=12, at=at(12))
+    assert derive(old, state, None) == ReadState(True, at(6))
+
+
+def test_a_later_mark_all_read_keeps_the_first_read_at() -> None:
+    old, later = EntryState(M, version=1), EntryState(new_message_id(at(5)), version=5)
+    counter = CounterState().read_all(3, at(3)).read_all(7, at(7))
+    assert counter.earlier_all_horizons == ((3, at(3)),)
+    assert derive(old, None, counter) == ReadState(True, at(3))
+    assert derive(later, None, counter) == ReadState(True, at(7))
+    # Unread again after the first horizon, read by the second: read at the second.
+    unmarked = ConversationSummary(BOB, marks={M: unread(5)})
+    assert derive(old, unmarked, counter) == ReadState(True, at(7))
