@@ -95,17 +95,25 @@ INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each index entry
 
 def item_size(item: dict[str, Any]) -> int:
     """DynamoDB's size of an item: attribute names plus values (strings as UTF-8, numbers as
-    about one byte per two digits plus one, booleans one byte)."""
-    total = 0
-    for name, value in item.items():
-        total += len(name.encode())
-        if "S" in value:
-            total += len(value["S"].encode())
-        elif "N" in value:
-            total += (len(value["N"].lstrip("-").replace(".", "")) + 1) // 2 + 1
-        else:
-            total += 1
-    return total
+    about one byte per two digits plus one, binary as its length, booleans one byte, a list or
+    map 3 bytes plus its elements, each with one byte of its own and a map's with its key)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    if "S" in value:
+        return len(value["S"].encode())
+    if "N" in value:
+        return (len(value["N"].lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if "B" in value:
+        return len(value["B"])
+    if "L" in value:
+        return 3 + sum(_value_size(element) + 1 for element in value["L"])
+    if "M" in value:
+        return 3 + sum(
+            len(key.encode()) + _value_size(element) + 1 for key, element in value["M"].items()
+        )
+    return 1
 
 
 def storage_bytes(body_chars: int) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from datetime import datetime
 
 from services.domain import MessageId, UserId
 
-# 16 marks keep a summary under 1 KB (one write unit) with room for long user ids.
+# 16 marks and two earlier horizons keep a summary under 1 KB (one write unit) for user ids of
+# up to 40 characters (985 B, by bench.dynamodb_sizing.item_size).
 MAX_MARKS = 16
 # Horizons kept beside the newest, with their times, so that a message read by one keeps its
-# `readAt` when a later horizon covers it too: two more cost ~50 B of the summary's room.
+# `readAt` when a later horizon covers it too: two cost ~40 B of the summary's room.
 EARLIER_HORIZONS = 2
 
 # A horizon as kept: the version it reads up to, and when.

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.domain import MessageId, new_message_id
+from bench.dynamodb_sizing import item_size
+from services.domain import MessageId, UserId, new_message_id
+from services.dynamodb.read_state_items import summary_item
 from services.read_state import (
     EARLIER_HORIZONS,
     MAX_MARKS,
@@ -261,3 +263,23 @@ def test_a_later_mark_all_read_keeps_the_first_read_at() -> None:
     # Unread again after the first horizon, read by the second: read at the second.
     unmarked = ConversationSummary(BOB, marks={M: unread(5)})
     assert derive(old, unmarked, counter) == ReadState(True, at(7))
+
+
+def test_a_full_summary_stays_within_one_write_unit() -> None:
+    """MAX_MARKS and EARLIER_HORIZONS are sized so: 16 marks, two earlier horizons and every
+    other attribute, for user ids of 40 characters."""
+    other, owner = UserId("o" * 40), UserId("w" * 40)
+    marks = {new_message_id(at(i)): read(1_000_000 + i) for i in range(MAX_MARKS)}
+    full = ConversationSummary(
+        other,
+        last_message_id=new_message_id(at(99)),
+        unread=5,
+        unread_version=1_000_020,
+        horizon=999_999,
+        horizon_at=at(1),
+        earlier_horizons=((999_998, at(1)), (999_997, at(1)))[:EARLIER_HORIZONS],
+        marks=marks,
+        deleted_id=new_message_id(at(98)),
+        dropped_unread=1_000_001,
+    )
+    assert item_size(summary_item(owner, full)) <= 1024
