@@ -4,12 +4,14 @@ reached over real HTTP and WebSocket connections."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from tests.conftest import (
     stack_settings,
 )
 from tests.e2e.chromium import ChromiumBinary, ChromiumUnavailable, chromium_for_tests
+from tests.e2e.node_scripts import TOOLS, installed_script
 from tests.polling import eventually, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -242,3 +245,49 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
+
+
+# npm's graphql-ws client, run by node, for the subscriptions of more than one user at once.
+NODE_CLIENT_PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
+
+
+@pytest.fixture(scope="session")
+def subscriber_script() -> Path:
+    return installed_script("subscribe.mjs", NODE_CLIENT_PACKAGES, "node-client")
+
+
+class NodeSubscription:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def next(self, timeout: float) -> Any:  # noqa: ASYNC109 -- each wait says its bound
+        assert self.process.stdout is not None and self.process.stderr is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        assert line, (await self.process.stderr.read()).decode()
+        payload = json.loads(line)
+        assert "errors" not in payload, payload
+        return payload["data"]
+
+
+@pytest.fixture
+def subscribe(
+    server: Server, subscriber_script: Path
+) -> Callable[[str, str], contextlib.AbstractAsyncContextManager[NodeSubscription]]:
+    @contextlib.asynccontextmanager
+    async def running(user: str, document: str) -> AsyncIterator[NodeSubscription]:
+        process = await asyncio.create_subprocess_exec(
+            TOOLS.node_binary(),
+            str(subscriber_script),
+            server.ws_url,
+            server.token(user),
+            document,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            yield NodeSubscription(process)
+        finally:
+            process.kill()
+            await process.wait()
+
+    return running

@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import new_user
-from tests.e2e.conftest import GraphQLClient, Server
+from tests.e2e.conftest import NODE_CLIENT_PACKAGES, GraphQLClient, Server
 from tests.e2e.node_scripts import TOOLS, installed_script
 
 Client = Callable[[str], GraphQLClient]
-PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
 
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    return installed_script("subscribe.mjs", PACKAGES, "node-client")
+    return installed_script("subscribe.mjs", NODE_CLIENT_PACKAGES, "node-client")
 
 
 async def test_graphql_ws_client_sees_count_rise_and_fall(

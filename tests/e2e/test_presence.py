@@ -5,68 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.conftest import new_user
-from tests.e2e.conftest import GraphQLClient, Server
-from tests.e2e.node_scripts import TOOLS, installed_script
+from tests.e2e.conftest import GraphQLClient, NodeSubscription
 
 Client = Callable[[str], GraphQLClient]
-PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
 SET_TYPING = "mutation($to: ID!) { setTyping(withUserId: $to) }"
 TYPING = "subscription { typing { fromUserId conversationId } }"
 RECEIPTS = "subscription { readReceipts { readerId conversationId messageIds upTo readAt } }"
 # What "live" means for typing (the issue: within a second).
 PUSH_DEADLINE_SECONDS = 1.0
 WARM_UP_DEADLINE_SECONDS = 20.0
-
-
-@pytest.fixture(scope="session")
-def subscriber_script() -> Path:
-    return installed_script("subscribe.mjs", PACKAGES, "node-client")
-
-
-class NodeSubscription:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    async def next(self, timeout: float) -> Any:  # noqa: ASYNC109 -- each wait says its bound
-        assert self.process.stdout is not None and self.process.stderr is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
-        assert line, (await self.process.stderr.read()).decode()
-        payload = json.loads(line)
-        assert "errors" not in payload, payload
-        return payload["data"]
-
-
-@pytest.fixture
-def subscribe(
-    server: Server, subscriber_script: Path
-) -> Callable[[str, str], contextlib.AbstractAsyncContextManager[NodeSubscription]]:
-    @contextlib.asynccontextmanager
-    async def running(user: str, document: str) -> AsyncIterator[NodeSubscription]:
-        process = await asyncio.create_subprocess_exec(
-            TOOLS.node_binary(),
-            str(subscriber_script),
-            server.ws_url,
-            server.token(user),
-            document,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            yield NodeSubscription(process)
-        finally:
-            process.kill()
-            await process.wait()
-
-    return running
 
 
 async def set_typing(client: GraphQLClient, to: str) -> bool:

@@ -5,24 +5,14 @@ which store nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.conftest import new_user
-from tests.e2e.conftest import GraphQLClient, Server
-from tests.e2e.node_scripts import TOOLS, installed_script
-from tests.e2e.test_presence import (
-    PACKAGES,
-    PUSH_DEADLINE_SECONDS,
-    RECEIPTS,
-    NodeSubscription,
-    receipts_are_live,
-)
+from tests.e2e.conftest import GraphQLClient
+from tests.e2e.test_presence import PUSH_DEADLINE_SECONDS, RECEIPTS, receipts_are_live
 
 Client = Callable[[str], GraphQLClient]
 MARK_CONVERSATION_READ = """mutation($with: ID!) {
@@ -41,35 +31,6 @@ MARK_READ = "mutation($ids: [ID!]!) { markRead(ids: $ids) { unreadCount } }"
 CONVERSATIONS = "{ conversations { edges { node { id withUserId unreadCount } } } }"
 VERSION = "{ versionedUnreadCount { count version } }"
 LIVE_SECONDS = 20.0
-
-
-@pytest.fixture(scope="session")
-def subscriber_script() -> Path:
-    return installed_script("subscribe.mjs", PACKAGES, "node-client")
-
-
-@pytest.fixture
-def subscribe(
-    server: Server, subscriber_script: Path
-) -> Callable[[str, str], contextlib.AbstractAsyncContextManager[NodeSubscription]]:
-    @contextlib.asynccontextmanager
-    async def running(user: str, document: str) -> AsyncIterator[NodeSubscription]:
-        process = await asyncio.create_subprocess_exec(
-            TOOLS.node_binary(),
-            str(subscriber_script),
-            server.ws_url,
-            server.token(user),
-            document,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            yield NodeSubscription(process)
-        finally:
-            process.kill()
-            await process.wait()
-
-    return running
 
 
 async def conversations(client: GraphQLClient) -> dict[str, dict[str, Any]]:

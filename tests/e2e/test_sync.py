@@ -16,12 +16,11 @@ from services.domain import UserId
 from services.local.stack import StackEndpoints
 from tests.conftest import new_user
 from tests.contract.message_stores import add_unlogged_version
-from tests.e2e.conftest import GraphQLClient, Server
+from tests.e2e.conftest import NODE_CLIENT_PACKAGES, GraphQLClient, Server
 from tests.e2e.fleet import aws_session
 from tests.e2e.node_scripts import TOOLS, installed_script
 
 Client = Callable[[str], GraphQLClient]
-PACKAGES = ["graphql-ws@6", "ws@8", "graphql@16"]
 CHANGES = """query($since: Int!, $first: Int) {
   changes(since: $since, first: $first) {
     version hasMore
@@ -41,7 +40,7 @@ VERSION = "{ versionedUnreadCount { count version } }"
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    return installed_script("inbox_events.mjs", PACKAGES, "node-client")
+    return installed_script("inbox_events.mjs", NODE_CLIENT_PACKAGES, "node-client")
 
 
 async def all_changes(client: GraphQLClient, since: int, first: int) -> list[dict[str, Any]]:
