@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from bench.context import BENCH_JWT_SECRET, BenchContext
-from bench.documents import PAGE_QUERY, UNREAD_QUERY
+from bench.documents import CHANGES_QUERY, CONVERSATIONS_QUERY, PAGE_QUERY, UNREAD_QUERY
 from bench.figures import Figure
 from bench.processes import http_load, serving
 from bench.serve import FAKE_USER
@@ -76,20 +76,35 @@ def interleaved(
     return raw_total, totals
 
 
+def check_read_paths(url: str, token: str) -> None:
+    """Issue 13's pages as full as the figures assume: 20 conversations, 100 changes."""
+    listed = check_answers(url, token, CONVERSATIONS_QUERY)["data"]["conversations"]
+    if len(listed["edges"]) != 20 or not listed["pageInfo"]["hasNextPage"]:
+        raise RuntimeError(f"a full page of 20 conversations expected: {listed}")
+    changes = check_answers(url, token, CHANGES_QUERY)["data"]["changes"]
+    if len(changes["events"]) != 100 or not changes["hasMore"]:
+        raise RuntimeError(f"a full page of 100 changes expected: {changes}")
+
+
 def _measure(
-    context: BenchContext, token: str, options: Sequence[str], rounds: int
+    context: BenchContext,
+    token: str,
+    options: Sequence[str],
+    rounds: int,
+    *,
+    read_paths: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    subjects = {"messages": PAGE_QUERY, "unread": UNREAD_QUERY}
     with serving("fake", context.log_dir, options=options) as server:
         page = check_answers(server.url, token, PAGE_QUERY)
         if len(page["data"]["messages"]["edges"]) != 20:
             raise RuntimeError(f"a page of 20 expected: {page}")
         check_answers(server.url, token, UNREAD_QUERY)
+        if read_paths:
+            check_read_paths(server.url, token)
+            subjects |= {"conversations": CONVERSATIONS_QUERY, "changes": CHANGES_QUERY}
         return interleaved(
-            server.port,
-            token,
-            {"messages": PAGE_QUERY, "unread": UNREAD_QUERY},
-            rounds=rounds,
-            seconds=context.seconds(5.0),
+            server.port, token, subjects, rounds=rounds, seconds=context.seconds(5.0)
         )
 
 
@@ -122,7 +137,7 @@ def run(context: BenchContext) -> list[Figure]:
         ),
     ]
     for proposal, options in proposals.items():
-        proposed_raw, proposed = _measure(context, token, options, rounds=1)
+        proposed_raw, proposed = _measure(context, token, options, rounds=1, read_paths=True)
         for name, label in (("messages", "messages(first: 20)"), ("unread", "unreadCount")):
             figures.append(
                 Figure(
@@ -135,4 +150,27 @@ def run(context: BenchContext) -> list[Figure]:
                     detail={"runs": proposed[name]["runs"], "baseline_runs": proposed_raw["runs"]},
                 )
             )
+        figures += read_path_figures(proposed)
     return figures
+
+
+def read_path_figures(executed: dict[str, dict[str, Any]]) -> list[Figure]:
+    """Issue 14 target 5, each against the executed inbox page measured in turns with it."""
+    page = executed["messages"]
+    baseline = f"messages(first: 20) executed, same server, req/s ({page['requests']} requests)"
+    return [
+        Figure(
+            1,
+            f"{label}, executed",
+            executed[name]["rps"],
+            "req/s",
+            target=target,
+            baseline=page["rps"],
+            baseline_name=baseline,
+            detail={"runs": executed[name]["runs"], "baseline_runs": page["runs"]},
+        )
+        for name, label, target in (
+            ("conversations", "conversations(first: 20)", 0.5),
+            ("changes", "changes(since, first: 100)", 1.0),
+        )
+    ]

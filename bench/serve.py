@@ -5,7 +5,10 @@
 
 Both also serve `GET /raw`: precomputed JSON from a bare Starlette route, the baseline every
 API figure is divided by, behind the same middleware and server settings. The fake server
-seeds `FAKE_MESSAGES` messages for `FAKE_USER` before it answers.
+seeds `FAKE_USER` before it answers: `FAKE_MESSAGES` messages from `FAKE_SENDER` (the newest,
+so every inbox page of 20 is theirs) and, before them, `OTHER_SENDERS` more conversations with
+some marked read, so that the conversation list has more than 20 and more than 100 changes
+follow version 0 (`bench/documents.py`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from web.request_ids import RequestIdMiddleware
 FAKE_USER = UserId("bench-reader")
 FAKE_SENDER = UserId("bench-writer")
 FAKE_MESSAGES = 60
+OTHER_SENDERS = 24
+MESSAGES_PER_OTHER_SENDER = 5
 BODY = "lunch tomorrow? the deploy went fine, but the dashboard still shows yesterday's numbers"
 # What a 20-message page weighs, so the raw route sends as many bytes as the query answers.
 RAW_BODY = orjson.dumps(
@@ -75,6 +80,7 @@ async def seeded_fake_app(settings: Settings) -> AsyncIterator[App]:
     """The api role through the composition root, its store and queue in memory, seeded."""
     store = FakeMessageStore()
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    await seed_other_conversations(store, start - timedelta(days=1))
     for n in range(FAKE_MESSAGES):
         at = start + timedelta(seconds=n)
         await store.deliver(Message(new_message_id(at), FAKE_SENDER, FAKE_USER, BODY, at))
@@ -89,6 +95,25 @@ async def seeded_fake_app(settings: Settings) -> AsyncIterator[App]:
         registration_quota=NoLimit(),
     ) as app:
         yield app
+
+
+async def seed_other_conversations(store: FakeMessageStore, start: datetime) -> None:
+    """Older than every `FAKE_SENDER` message, so the inbox page is unchanged. Some are read,
+    by id or as a whole conversation, as a user does: the change log then holds every kind of
+    read event among the deliveries, and the list a mix of read and unread conversations."""
+    at = start
+    for n in range(OTHER_SENDERS):
+        sender = UserId(f"bench-friend-{n:02d}")
+        delivered = []
+        for _ in range(MESSAGES_PER_OTHER_SENDER):
+            at += timedelta(seconds=1)
+            message = Message(new_message_id(at), sender, FAKE_USER, BODY, at)
+            await store.deliver(message)
+            delivered.append(message.id)
+        if n % 3 == 0:
+            await store.mark_conversation_read(FAKE_USER, sender, at, list_limit=100)
+        elif n % 4 == 1:
+            await store.mark_read(FAKE_USER, delivered[:2], at)
 
 
 def fake_app(*, response_cache: bool = True) -> Starlette:

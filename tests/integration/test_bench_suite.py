@@ -27,6 +27,15 @@ def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path)
     # Every load was measured: requests served, and a same-run baseline for each ratio.
     assert by_name["messages(first: 20), in-memory store"].value > 0
     assert by_name["messages(first: 20) end to end, local stack"].value > 0
+    # Issue 14 target 5: issue 13's read paths, each against the executed inbox page.
+    executed_page = by_name["  messages(first: 20), without the response cache"].value
+    for name, target in (
+        ("conversations(first: 20), executed", 0.5),
+        ("changes(since, first: 100), executed", 1.0),
+    ):
+        read_path = by_name[name]
+        assert read_path.value > 0 and read_path.target == target, read_path
+        assert read_path.baseline == executed_page, read_path
     # A repeated page is answered from the response cache; executed, its bodies come from
     # the body cache.
     assert by_name["response cache hit ratio under that load"].value > 0.99
