@@ -20,7 +20,7 @@ from services.domain import (
     to_millisecond,
     utc_now,
 )
-from services.errors import BadUserInput
+from services.errors import BadUserInput, DependencyUnavailable
 from services.ports import DeliveryProducer, MessageStore, SendRateLimiter
 
 log = logging.getLogger("inboxql.inbox")
@@ -64,7 +64,13 @@ class SendService:
         # the same key stores nothing new (not over a tombstone either) and enqueues again on
         # purpose: if the first attempt failed before the queue accepted the message, this is
         # what delivers it. Delivery is idempotent on the message id.
-        await self.store.accept(message)
+        try:
+            await self.store.accept(message)
+        except DependencyUnavailable as error:
+            # The queue alone keeps a send, as it did before messages were stored first: the
+            # delivery stores it. Until then its sender cannot delete it (deleteMessage does
+            # not know it yet), the price of taking sends while DynamoDB is out.
+            log.warning("message %s queued without its record: %s", message.id, error)
         await self.queue.enqueue(message)
         log.info(
             "accepted message %s from %s to %s",

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from services.change_log import ChangeBatch, Deletion, Delivered, MarkedRead
 from services.domain import (
@@ -51,7 +51,19 @@ from services.dynamodb.transactions import (
     sender_summary_update,
 )
 from services.dynamodb.user_turns import UserTurns
+from services.errors import DependencyUnavailable
 from services.read_state import ConversationPage, effective_unread
+
+# What DynamoDB answers when it cannot take a write now, after botocore's retries.
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
 
 
 class DynamoMessageStore:
@@ -119,8 +131,14 @@ class DynamoMessageStore:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            code = error.response["Error"]["Code"]
+            if code in UNAVAILABLE_CODES:
+                raise DependencyUnavailable(f"DynamoDB refused the message: {code}") from error
+            if code != "ConditionalCheckFailedException":
                 raise
+        except BotoCoreError as error:
+            # Timed out or unreachable, after botocore's own retries.
+            raise DependencyUnavailable(f"DynamoDB did not answer: {error}") from error
 
     async def delete_message(
         self, sender_id: UserId, message_id: MessageId, at: datetime

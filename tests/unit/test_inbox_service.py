@@ -158,6 +158,20 @@ async def test_send_ids_follow_time(sending: SendService, clock: FakeClock) -> N
     assert first.id < second.id
 
 
+async def test_a_send_is_queued_when_its_record_cannot_be_stored(
+    sending: SendService, queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub
+) -> None:
+    """DynamoDB out: the queue keeps the send, as before messages were stored first, and the
+    delivery stores the message itself."""
+    store.failures["accept"] = [DependencyUnavailable("dynamodb stalled")]
+    sent = await sending.send_message(ALICE, BOB, "hi")
+    assert queue.enqueued == [sent]
+    assert store.messages == {}
+    await flush(queue, store, hub)
+    assert store.messages == {sent.id: sent}
+    assert (await store.unread_count(BOB)).count == 1
+
+
 async def test_send_enqueue_failure_propagates(
     sending: SendService, queue: FakeDeliveryQueue
 ) -> None:
