@@ -7,6 +7,7 @@ resume, as a slow network would), but nothing is duplicated."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -116,7 +117,10 @@ async def test_stalled_dynamodb_and_sqs_fail_fast_masked_and_recover(
 ) -> None:
     history = History("dependency_stalls")
     alice, bob = new_user("stall"), new_user("stall")
-    settings = fault_settings(stack, session_tag)
+    # Deliveries fail for as long as DynamoDB is stalled, and each failure is a receive: enough
+    # receives that the stall (its sends wait out DynamoDB's budget before they are queued)
+    # does not dead-letter what is in flight. Dead-lettering has its own run.
+    settings = fault_settings(stack, session_tag, max_receive_count=20)
     timings: dict[str, float] = {}
     log = tmp_path / "server.log"
     async with (
@@ -131,9 +135,10 @@ async def test_stalled_dynamodb_and_sqs_fail_fast_masked_and_recover(
         dynamodb.pause()
         history.fault("dynamodb_stall")
         timings["dynamodb_stalled_read_failed_after_s"] = await timed_failure(http, bob, COUNT)
-        # Sending needs SQS only: accepted now, delivered once DynamoDB is back.
-        for n in range(5):
-            assert await send(http, history, alice, bob, f"during-dynamodb-{n}")
+        # Sending needs SQS only: accepted now (once the message's record has waited out
+        # DynamoDB's budget), delivered once DynamoDB is back.
+        during = [send(http, history, alice, bob, f"during-dynamodb-{n}") for n in range(5)]
+        assert all(await asyncio.gather(*during))
         dynamodb.resume()
         timings["dynamodb_recovered_after_s"] = await recovered(http, bob)
 
