@@ -13,7 +13,6 @@ from ulid import ULID
 from services.cursor import encode_cursor
 from services.delivery import DeliveryWorker, deliver
 from services.domain import (
-    InboxEntry,
     Message,
     MessageId,
     MessageReceived,
@@ -33,27 +32,13 @@ from tests.fakes import (
     FakeMessageCache,
     FakeMessageStore,
 )
-from tests.unit.support import ALICE, BASE, BOB, CAROL, make_message
+from tests.unit.support import ALICE, BASE, BOB, CAROL, ids_of, make_message, seed
 
 
 async def flush(queue: FakeDeliveryQueue, store: FakeMessageStore, hub: FakeEventHub) -> None:
     """Deliver everything on the queue, as the worker would."""
     await DeliveryWorker(queue, store, hub, wait_seconds=0).drain()
     assert queue.pending == 0
-
-
-async def seed(
-    store: FakeMessageStore, hub: FakeEventHub, sender: UserId, recipient: UserId, count: int
-) -> list[Message]:
-    """`count` delivered messages, oldest first."""
-    sent = [make_message(sender, recipient, n) for n in range(count)]
-    for message in sent:
-        await deliver(message, store, hub)
-    return sent
-
-
-def ids_of(entries: list[InboxEntry]) -> list[MessageId]:
-    return [entry.id for entry in entries]
 
 
 # --- sendMessage: validation -------------------------------------------------------------

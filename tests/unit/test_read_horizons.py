@@ -14,8 +14,8 @@ from services.domain import ReadReceipt, UnreadCount, UserId, conversation_id
 from services.errors import BadUserInput
 from services.read_marks import HORIZON_RETURNED, ReadMarkService
 from tests.fakes import FakeClock, FakeEventHub, FakeMessageStore
-from tests.unit.support import ALICE, BASE, BOB, CAROL, make_message
-from tests.unit.test_read_marks import changes_to, ids_of, receipts_to, seed
+from tests.unit.support import ALICE, BASE, BOB, CAROL, ids_of, make_message, seed
+from tests.unit.test_read_marks import changes_to, receipts_to
 
 # --- markConversationRead ----------------------------------------------------------------
 

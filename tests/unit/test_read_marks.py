@@ -15,11 +15,7 @@ from services.change_log import (
     MessagesReadChange,
     MessagesUnreadChange,
 )
-from services.delivery import deliver
 from services.domain import (
-    InboxEntry,
-    Message,
-    MessageId,
     ReadReceipt,
     UnreadCount,
     UserId,
@@ -28,21 +24,7 @@ from services.domain import (
 from services.errors import BadUserInput
 from services.read_marks import ReadMarkService
 from tests.fakes import FakeClock, FakeEventHub, FakeMessageStore
-from tests.unit.support import ALICE, BASE, BOB, CAROL, make_message
-
-
-async def seed(
-    store: FakeMessageStore, hub: FakeEventHub, sender: UserId, recipient: UserId, count: int
-) -> list[Message]:
-    """`count` delivered messages, oldest first."""
-    sent = [make_message(sender, recipient, n) for n in range(count)]
-    for message in sent:
-        await deliver(message, store, hub)
-    return sent
-
-
-def ids_of(entries: list[InboxEntry]) -> list[MessageId]:
-    return [entry.id for entry in entries]
+from tests.unit.support import ALICE, BASE, BOB, CAROL, ids_of, seed
 
 
 def receipts_to(hub: FakeEventHub, user_id: UserId) -> list[ReadReceipt]:
