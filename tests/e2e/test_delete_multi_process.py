@@ -69,17 +69,14 @@ async def test_no_process_serves_a_deleted_body(fleet: Fleet) -> None:
         secret = await send(alice_on["A"], bob, "secret")
         await counts_reach(2, *bob_on.values())
 
+        async def views() -> list[list[str]]:
+            """What each user sees of the secret through each process."""
+            viewers = [(bob_on[r], alice) for r in ("A", "B")]
+            viewers += [(alice_on[r], bob) for r in ("A", "B")]
+            return [await bodies_seen(client, peer, secret["id"]) for client, peer in viewers]
+
         async def everyone_sees_it() -> bool:
-            seen = [
-                await bodies_seen(client, peer, secret["id"])
-                for client, peer in (
-                    (bob_on["A"], alice),
-                    (bob_on["B"], alice),
-                    (alice_on["A"], bob),
-                    (alice_on["B"], bob),
-                )
-            ]
-            return all("secret" in bodies for bodies in seen)
+            return all("secret" in bodies for bodies in await views())
 
         # Read through both processes until every view shows it (the indexes lag): the body
         # is cached, and B keeps bob's inbox answer at his current version.
@@ -95,16 +92,7 @@ async def test_no_process_serves_a_deleted_body(fleet: Fleet) -> None:
         assert await bob_on["B"].unread_count() == 1
 
         async def nobody_sees_it() -> bool:
-            views = [
-                await bodies_seen(client, peer, secret["id"])
-                for client, peer in (
-                    (bob_on["A"], alice),
-                    (bob_on["B"], alice),
-                    (alice_on["A"], bob),
-                    (alice_on["B"], bob),
-                )
-            ]
-            return all(bodies == [] for bodies in views)
+            return all(bodies == [] for bodies in await views())
 
         await eventually(nobody_sees_it, "the deleted message gone from every view")
         # The log keeps the arrival, empty and marked, and records the deletion.
