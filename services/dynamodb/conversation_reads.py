@@ -10,6 +10,7 @@ from typing import Any
 
 from services.domain import MessageId, UserId
 from services.dynamodb.keys import ACTIVITY_INDEX, Item, s, user_pk
+from services.dynamodb.paging import query_page
 from services.dynamodb.read_state_items import decode_summary
 from services.read_state import ConversationPage, ConversationSummary
 
@@ -28,21 +29,18 @@ async def list_conversations(
     rows: dict[UserId, ConversationSummary] = {}
     start: Item | None = None
     while True:
-        params: dict[str, Any] = {
-            "TableName": table,
-            "IndexName": ACTIVITY_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit + _SPARE_ROWS - len(rows),
-        }
-        if start is not None:
-            params["ExclusiveStartKey"] = start
-        response = await client.query(**params)
-        for item in response.get("Items", []):
+        items, start = await query_page(
+            client,
+            table,
+            start,
+            IndexName=ACTIVITY_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            Limit=limit + _SPARE_ROWS - len(rows),
+        )
+        for item in items:
             summary = decode_summary(item)
             # Newest first, so the first row seen of a conversation is its current place.
             rows.setdefault(summary.other_id, summary)
-        start = response.get("LastEvaluatedKey")
         if len(rows) > limit or start is None:
             return ConversationPage(list(rows.values())[:limit], len(rows) > limit)

@@ -23,7 +23,7 @@ from services.dynamodb.keys import (
     s,
     user_pk,
 )
-from services.dynamodb.paging import batch_get, query_newest
+from services.dynamodb.paging import batch_get, query_newest, query_page
 from services.dynamodb.read_inputs import ReadInputs, derived_entries, read_counter_state
 from services.dynamodb.unread_index import forget_read_entries
 from services.read_state import CounterState
@@ -98,21 +98,19 @@ async def list_unread(
     skipped: list[MessageId] = []
     start: Item | None = None
     while True:
-        params: dict[str, Any] = {
-            "TableName": table,
-            "IndexName": UNREAD_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
+        keys, start = await query_page(
+            client,
+            table,
+            start,
+            IndexName=UNREAD_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
             # Most unread pages hold no read entry: the first Query asks for just the page
             # (and one more, or the cursor's own row); later ones for more at once.
-            "Limit": limit + 2 if start is None else max(limit + 2 - len(found), _UNREAD_BATCH),
-        }
-        if start is not None:
-            params["ExclusiveStartKey"] = start
-        response = await client.query(**params)
-        ids = [MessageId(key["unreadSk"]["S"]) for key in response.get("Items", [])]
+            Limit=limit + 2 if start is None else max(limit + 2 - len(found), _UNREAD_BATCH),
+        )
+        ids = [MessageId(key["unreadSk"]["S"]) for key in keys]
         ids = [i for i in ids if i != before]
         items = await batch_get(client, table, [entry_key(user_id, i) for i in ids])
         by_id = {item["id"]["S"]: item for item in items}
@@ -122,7 +120,6 @@ async def list_unread(
                 skipped.append(entry.id)
             else:
                 found.append(entry)
-        start = response.get("LastEvaluatedKey")
         if len(found) > limit or start is None:
             break
     await forget_read_entries(client, table, user_id, skipped, counter)
@@ -138,23 +135,20 @@ async def unread_in_conversation(
     found: list[InboxEntry] = []
     start: Item | None = None
     for _ in range(_CONVERSATION_BATCHES):
-        params: dict[str, Any] = {
-            "TableName": table,
-            "IndexName": CONVERSATION_INDEX,
-            "KeyConditionExpression": "convPk = :conv",
-            "ExpressionAttributeValues": {":conv": s(conversation_pk(user_id, other_id))},
-            "ScanIndexForward": False,
-            "Limit": _CONVERSATION_BATCH,
-        }
-        if start is not None:
-            params["ExclusiveStartKey"] = start
-        response = await client.query(**params)
-        for item in response.get("Items", []):
+        items, start = await query_page(
+            client,
+            table,
+            start,
+            IndexName=CONVERSATION_INDEX,
+            KeyConditionExpression="convPk = :conv",
+            ExpressionAttributeValues={":conv": s(conversation_pk(user_id, other_id))},
+            Limit=_CONVERSATION_BATCH,
+        )
+        for item in items:
             if item["recipientId"]["S"] == user_id:
                 entry = inputs.entry(item)
                 if not entry.is_read:
                     found.append(entry)
-        start = response.get("LastEvaluatedKey")
         if len(found) >= limit or start is None:
             break
     return found[:limit]

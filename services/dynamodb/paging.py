@@ -19,6 +19,18 @@ async def backoff(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
 
 
+async def query_page(
+    client: Any, table: str, start: Item | None, **params: Any
+) -> tuple[list[Item], Item | None]:
+    """One page of a Query, newest first, from `start` (None: the first page); and where the
+    next page starts (None: there is none)."""
+    if start is not None:
+        params["ExclusiveStartKey"] = start
+    response = await client.query(TableName=table, ScanIndexForward=False, **params)
+    items: list[Item] = response.get("Items", [])
+    return items, response.get("LastEvaluatedKey")
+
+
 async def query_newest(
     client: Any, table: str, limit: int, *, skip_id: MessageId | None = None, **params: Any
 ) -> tuple[list[Item], bool]:
@@ -27,18 +39,10 @@ async def query_newest(
     items: list[Item] = []
     start: Item | None = None
     while True:
-        page_params = dict(
-            params, TableName=table, ScanIndexForward=False, Limit=limit + 2 - len(items)
-        )
-        if start is not None:
-            page_params["ExclusiveStartKey"] = start
-        response = await client.query(**page_params)
+        page, start = await query_page(client, table, start, **params, Limit=limit + 2 - len(items))
         items.extend(
-            item
-            for item in response.get("Items", [])
-            if skip_id is None or item["sk"]["S"] != ENTRY_PREFIX + skip_id
+            item for item in page if skip_id is None or item["sk"]["S"] != ENTRY_PREFIX + skip_id
         )
-        start = response.get("LastEvaluatedKey")
         if len(items) > limit or start is None:
             return items[:limit], len(items) > limit
 
