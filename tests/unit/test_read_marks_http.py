@@ -6,17 +6,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from schema import build_schema
-from schema.transport.view import InboxGraphQL
 from services.domain import conversation_id
-from services.settings import Settings
-from tests.fakes import FakeClock, FakeMessageStore, in_memory_app
 from tests.unit.support import ALICE, BASE, BOB, CAROL, make_message
-from tests.unit.test_response_cache_http import SECRET, with_state
-from tests.unit.test_sync_http import Served
+from tests.unit.test_sync_http import Served, serving
 
 AT = BASE.isoformat()  # the clock's time: what markConversationRead read at
 MARK_CONVERSATION_READ = """mutation($with: ID!) {
@@ -36,15 +30,8 @@ CHANGES = """query($since: Int!) { changes(since: $since) { events {
 
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    settings = Settings(stack="external", jwt_secret=SECRET)
-    clock = FakeClock(BASE)
-    store = FakeMessageStore()
-    store.now = clock
-    graphql = InboxGraphQL(build_schema(), graphiql_headers=None)
-    async with in_memory_app(settings, store=store, clock=clock) as app:
-        transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield Served(http, store, clock)
+    async with serving(response_cache=False) as served:
+        yield served
 
 
 async def test_mark_conversation_read_then_mark_unread(served: Served) -> None:

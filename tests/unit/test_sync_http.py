@@ -3,6 +3,7 @@ response cache must not keep its answers."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -49,19 +50,26 @@ class Served:
         return [error["extensions"]["code"] for error in answer["errors"]]
 
 
-@pytest.fixture
-async def served() -> AsyncIterator[Served]:
+@contextlib.asynccontextmanager
+async def serving(*, response_cache: bool) -> AsyncIterator[Served]:
+    """The whole schema over HTTP on the fakes, with the store's clock at BASE."""
     settings = Settings(stack="external", jwt_secret=SECRET)
     clock = FakeClock(BASE)
     store = FakeMessageStore()
     store.now = clock
-    cache = InboxResponseCache.configured(settings)
-    assert cache is not None
+    cache = InboxResponseCache.configured(settings) if response_cache else None
+    assert cache is not None or not response_cache
     graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
     async with in_memory_app(settings, store=store, clock=clock) as app:
         transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield Served(http, store, clock)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    async with serving(response_cache=True) as served:
+        yield served
 
 
 async def test_changes_pages_contiguously_with_counts(served: Served) -> None:
