@@ -13,16 +13,15 @@ from typing import Any
 from services.change_log import MAX_VERSION, ChangeBatch
 from services.domain import UnreadCount, UserId
 from services.dynamodb.change_items import decode_change, is_past_retention
-from services.dynamodb.keys import Item, counter_key, log_sk, s, user_pk
+from services.dynamodb.keys import Item, log_sk, s, user_pk
+from services.dynamodb.read_inputs import read_counter_state
 from services.errors import BadUserInput, SyncTooOld
 
 
 async def read_counter(client: Any, table: str, user_id: UserId) -> UnreadCount:
-    response = await client.get_item(TableName=table, Key=counter_key(user_id), ConsistentRead=True)
-    item = response.get("Item")
-    if item is None:
-        return UnreadCount(0, 0)
-    return UnreadCount(int(item["unread"]["N"]), int(item["version"]["N"]))
+    """The counter as the API shows it: its count and version."""
+    state = await read_counter_state(client, table, user_id)
+    return UnreadCount(state.unread, state.version)
 
 
 def _too_old(since: int) -> SyncTooOld:
