@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from resolvers.context import Context
 from services.conversations import ConversationList
@@ -72,6 +73,24 @@ async def message_body(context: Context, message_id: MessageId) -> str:
     # list) can show a deleted message's entry for as long as the index lags, under a second;
     # its body is gone, and never served again.
     return "" if found is None else found.body
+
+
+async def message_bodies(context: Context, ids: list[MessageId]) -> dict[MessageId, str]:
+    """The bodies of a page of messages the viewer is being shown, in one lookup: as
+    `message_body` gives each (empty for a message deleted since)."""
+    found = await context.app.inbox.load_messages(ids)
+    return {
+        message_id: "" if (m := found.get(message_id)) is None else m.body for message_id in ids
+    }
+
+
+async def read_times(
+    context: Context, keys: list[tuple[UserId, MessageId]]
+) -> dict[MessageId, datetime | None]:
+    """When each recipient read each of these messages (None: unread, or deleted since), for
+    messages the viewer has already been shown: one batch read per recipient."""
+    found = await context.app.conversations.load_entries(keys)
+    return {message_id: entry.read_at for (_, message_id), entry in found.items()}
 
 
 async def changes(context: Context, *, since: int, first: int) -> SyncPage:

@@ -7,21 +7,13 @@ from typing import Any
 import strawberry
 from graphql import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from graphql.error import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
-from schema.errors import ErrorCodes, map_errors_in_place
+from schema.errors import map_errors_in_place
 from schema.events import EVENT_TYPES
-from schema.message_nodes import MessageNodeLimit
-from schema.metrics import OperationMetrics
+from schema.executor import InboxExecutionContext
 from schema.mutation_rule import OneRootFieldPerMutation
-from schema.parsing import CachedParser
-from schema.read_limit import OperationRateLimit
+from schema.operation import DocumentChecks, InboxOperation
 from schema.root import Mutation, Query, Subscription
 from services.disabled import NO_METRICS
 from services.ports import Metrics
@@ -55,26 +47,18 @@ def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extensions: list[Any] = [
-        # First, so outermost: it sees each error with the code ErrorCodes gives it.
-        lambda: OperationMetrics(metrics),
-        lambda: ErrorCodes(hide_suggestions=not introspection),
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        CachedParser,
-        lambda: ValidationCache(maxsize=256),
-        # After validation, before execution: they need the variables, or the user's count.
-        # The rate limit first, so that an operation refused for its size still counts.
-        OperationRateLimit,
-        MessageNodeLimit,
-    ]
+    checks = DocumentChecks(rules, max_tokens=MAX_TOKENS)
+
+    def operation() -> InboxOperation:
+        # Strawberry builds an extension per operation; the caches behind it are the schema's.
+        return InboxOperation(checks, metrics, hide_suggestions=not introspection)
+
     return InboxSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         # Only the `InboxEvent` interface is named by a field: its kinds are listed here.
         types=EVENT_TYPES,
-        # Factories: Strawberry builds extensions per operation; the parse and validation caches
-        # behind CachedParser/ValidationCache are process-wide all the same.
-        extensions=extensions,
+        extensions=[operation],
+        execution_context_class=InboxExecutionContext,
     )

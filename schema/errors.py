@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
-from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
 from services.errors import InboxError, RateLimited
@@ -82,7 +79,9 @@ def map_errors_in_place(errors: list[GraphQLError]) -> None:
     errors[:] = [error if _is_mapped(error) else to_client_error(error) for error in errors]
 
 
-def _map_errors(result: object, *, hide_suggestions: bool) -> None:
+def map_result_errors(result: object, *, hide_suggestions: bool) -> None:
+    """Every error of an operation's result (or of one result of a subscription's stream)
+    given its code; with `hide_suggestions`, without graphql-core's \"Did you mean\" hints."""
     if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
         mapped = [error if _is_mapped(error) else to_client_error(error) for error in result.errors]
         if hide_suggestions:
@@ -92,19 +91,3 @@ def _map_errors(result: object, *, hide_suggestions: bool) -> None:
 
 def _is_mapped(error: GraphQLError) -> bool:
     return error.original_error is None and "code" in (error.extensions or {})
-
-
-class ErrorCodes(SchemaExtension):
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
-        """`hide_suggestions` drops graphql-core's "Did you mean ...?" hints."""
-        super().__init__()
-        self._hide_suggestions = hide_suggestions
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        _map_errors(self.execution_context.result, hide_suggestions=self._hide_suggestions)
-
-    def on_stream_result(self, result: Any) -> Iterator[None]:
-        # Each subscription result is sent before the operation ends: map it on its way out.
-        _map_errors(result, hide_suggestions=self._hide_suggestions)
-        yield

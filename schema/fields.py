@@ -13,9 +13,12 @@ from resolvers import mutations, queries, subscriptions
 from schema.arguments import CHANGES_PAGE_SIZE, given, page_size
 from schema.events import ChangePage, InboxEvent, change_page, inbox_event
 from schema.info import Info
+from schema.selection import selects_path
 from schema.types import (
+    READ_STATE_FIELDS,
     ConversationConnection,
     DeleteMessagePayload,
+    LastMessageDetails,
     MarkReadPayload,
     Message,
     MessageConnection,
@@ -23,6 +26,10 @@ from schema.types import (
     UnreadCount,
     User,
 )
+from services.domain import Page
+
+BODY_PATH = ("edges", "node", "body")
+LAST_MESSAGE_PATH = ("edges", "node", "lastMessage")
 
 
 async def me(info: Info) -> User:
@@ -46,7 +53,7 @@ async def messages(
     page = await queries.inbox(
         info.context, first=page_size(first), after=given(after), unread_only=bool(unread_only)
     )
-    return MessageConnection.from_page(page)
+    return await _message_connection(info, page)
 
 
 async def message(info: Info, id: strawberry.ID) -> Message | None:
@@ -66,7 +73,15 @@ async def conversation(
     page = await queries.conversation(
         info.context, with_user_id, first=page_size(first), after=given(after)
     )
-    return MessageConnection.from_page(page)
+    return await _message_connection(info, page)
+
+
+async def _message_connection(info: Info, page: Page) -> MessageConnection:
+    """The page's bodies, if asked for, are fetched together rather than one field at a time."""
+    bodies = None
+    if selects_path(info, BODY_PATH):
+        bodies = await queries.message_bodies(info.context, [entry.id for entry in page.entries])
+    return MessageConnection.from_page(page, bodies)
 
 
 async def changes(info: Info, since: int, first: int | None = CHANGES_PAGE_SIZE) -> ChangePage:
@@ -80,7 +95,15 @@ async def conversations(
     info: Info, first: int | None = 20, after: str | None = UNSET
 ) -> ConversationConnection:
     listed = await queries.conversations(info.context, first=page_size(first), after=given(after))
-    return ConversationConnection.from_list(listed)
+    rows = listed.conversations
+    bodies = read_ats = None
+    # What the rows' last messages are asked for, fetched for the whole page at once.
+    if selects_path(info, (*LAST_MESSAGE_PATH, "body")):
+        bodies = await queries.message_bodies(info.context, [row.last_message_id for row in rows])
+    if selects_path(info, LAST_MESSAGE_PATH, READ_STATE_FIELDS):
+        keys = [(row.last_recipient_id, row.last_message_id) for row in rows]
+        read_ats = await queries.read_times(info.context, keys)
+    return ConversationConnection.from_list(listed, LastMessageDetails(bodies, read_ats))
 
 
 async def send_message(info: Info, input: SendMessageInput) -> Message:

@@ -16,7 +16,7 @@ out), as each of its events may carry a message.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -36,7 +36,7 @@ from graphql import (
     get_operation_ast,
     value_from_ast_untyped,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
 
 from resolvers.context import Context
 from schema.arguments import CHANGES_PAGE_SIZE, DEFAULT_PAGE_SIZE
@@ -177,22 +177,20 @@ def too_many_nodes(count: int, limit: int) -> BadUserInput:
     )
 
 
-class MessageNodeLimit(SchemaExtension):
+def check_message_nodes(execution_context: ExecutionContext) -> None:
     """Refuses, after validation and before execution, an operation that can return more
     messages than `INBOXQL_MAX_MESSAGE_NODES`: over HTTP and WebSocket alike, since both run
-    their operations through the schema."""
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        app_context = context.context
-        limit = (
-            app_context.app.settings.max_message_nodes
-            if isinstance(app_context, Context)
-            else DEFAULT_MAX_MESSAGE_NODES
+    their operations through the schema. An operation already refused is left alone."""
+    document = execution_context.graphql_document
+    app_context = execution_context.context
+    limit = (
+        app_context.app.settings.max_message_nodes
+        if isinstance(app_context, Context)
+        else DEFAULT_MAX_MESSAGE_NODES
+    )
+    if document is not None and execution_context.result is None:
+        count = message_nodes(
+            document, execution_context.operation_name, execution_context.variables
         )
-        if document is not None and context.result is None:
-            count = message_nodes(document, context.operation_name, context.variables)
-            if count > limit:
-                refuse(context, too_many_nodes(count, limit))
-        yield
+        if count > limit:
+            refuse(execution_context, too_many_nodes(count, limit))

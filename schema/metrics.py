@@ -1,4 +1,4 @@
-"""Per-operation metrics, and a request id per WebSocket operation, as a Strawberry extension.
+"""Per-operation metrics, and a request id per WebSocket operation.
 
 Operations are labelled by their root fields (`me+messages`, `sendMessage`), never by the
 client's operation name: that is any string a client likes, and every new one would be a new
@@ -9,7 +9,6 @@ time series. A document that never got as far as executing (it did not parse or 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 from graphql import (
     DocumentNode,
@@ -24,8 +23,8 @@ from graphql import (
 )
 from starlette.websockets import WebSocket
 from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import ExecutionContext
 
 from resolvers.context import Context
 from services.observability.request_ids import bind_request_id, new_request_id
@@ -75,56 +74,34 @@ def outcome_of(result: object) -> str:
     return codes[0] if isinstance(codes[0], str) else INTERNAL
 
 
-class OperationMetrics(SchemaExtension):
-    """Counts each operation by root fields, type and outcome; times queries and mutations;
-    keeps the live subscriptions gauge.
+class OperationMeter:
+    """One operation's metrics: counted by root fields, type and outcome; queries and
+    mutations timed; the live subscriptions gauge kept. For a subscription the operation lasts
+    as long as the subscription, so it is counted when it ends. schema/operation.py calls it
+    around everything else, so that it sees each error with the code it was given."""
 
-    It must come first in the schema's extensions, so that it is the outermost: it then sees
-    the errors after `ErrorCodes` has given each its code. For a subscription the operation
-    lasts as long as the subscription, so it is counted when it ends."""
+    __slots__ = ("live_subscription", "metrics", "operation", "operation_type", "started")
 
     def __init__(self, metrics: Metrics) -> None:
-        super().__init__()
         self.metrics = metrics
         self.operation = UNKNOWN
         self.operation_type = UNKNOWN
         self.live_subscription: str | None = None
+        self.started = 0.0
 
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
+    def begin(self, execution_context: ExecutionContext) -> None:
+        context = execution_context.context
         if isinstance(context, Context) and isinstance(context.request, WebSocket):
             # One socket carries many operations, each in its own task: each gets its own id
             # (an HTTP request already has one, from the request id middleware).
             bind_request_id(new_request_id())
-        started = time.perf_counter()
-        outcome: str | None = None
-        try:
-            yield
-        except REQUEST_ERRORS:
-            outcome = "BAD_USER_INPUT"
-            raise
-        except Exception:
-            outcome = INTERNAL
-            raise
-        finally:
-            # Also on cancellation: that is how a subscription ends when its client leaves.
-            if self.live_subscription is not None:
-                self.metrics.subscription_ended(self.live_subscription)
-            if outcome is None:
-                outcome = outcome_of(self.execution_context.result)
-            timed = self.operation_type in (OperationType.QUERY.value, OperationType.MUTATION.value)
-            self.metrics.operation_finished(
-                self.operation,
-                self.operation_type,
-                outcome,
-                time.perf_counter() - started if timed else None,
-            )
+        self.started = time.perf_counter()
 
-    def on_execute(self) -> Iterator[None]:
-        # Reached only by a document that parsed and validated.
-        document = self.execution_context.graphql_document
+    def executing(self, execution_context: ExecutionContext) -> None:
+        """Reached only by a document that parsed and validated."""
+        document = execution_context.graphql_document
         operation = (
-            get_operation_ast(document, self.execution_context.operation_name)
+            get_operation_ast(document, execution_context.operation_name)
             if document is not None
             else None
         )
@@ -134,4 +111,17 @@ class OperationMetrics(SchemaExtension):
             if operation.operation is OperationType.SUBSCRIPTION:
                 self.live_subscription = self.operation
                 self.metrics.subscription_started(self.live_subscription)
-        yield
+
+    def end(self, execution_context: ExecutionContext, outcome: str | None) -> None:
+        """`outcome`: the code of what ended the operation by raising, None if it returned."""
+        if self.live_subscription is not None:
+            self.metrics.subscription_ended(self.live_subscription)
+        if outcome is None:
+            outcome = outcome_of(execution_context.result)
+        timed = self.operation_type in (OperationType.QUERY.value, OperationType.MUTATION.value)
+        self.metrics.operation_finished(
+            self.operation,
+            self.operation_type,
+            outcome,
+            time.perf_counter() - self.started if timed else None,
+        )

@@ -3,9 +3,10 @@ counts once, whatever it is (query, mutation, a subscribe), and however it is an
 
 Over HTTP one request is one operation, and an answer from the response cache is one too, though
 nothing executes: the transport counts it before the cache is consulted (`admit_operation`,
-schema/transport/view.py). A WebSocket carries many operations over one context; the schema
-extension below counts each after validation, before it executes (or starts to stream). A
-mutation counts here too: the send limit counts messages, this one counts requests.
+schema/transport/view.py). A WebSocket carries many operations over one context; the schema's
+operation extension counts each after validation, before it executes or starts to stream
+(`admit_websocket_operation`). A mutation counts here too: the send limit counts messages, this
+one counts requests.
 
 Unauthenticated operations are not counted: they have no user to count against, and every root
 field refuses them before doing any work.
@@ -13,10 +14,8 @@ field refuses them before doing any work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
 
 from resolvers.context import Context
 from schema.errors import client_details
@@ -37,22 +36,16 @@ async def admit_operation(context: Context) -> GraphQLError | None:
     return None
 
 
-class OperationRateLimit(SchemaExtension):
-    """Counts each WebSocket operation that validated, and refuses it before it executes (or
+async def admit_websocket_operation(execution_context: ExecutionContext) -> None:
+    """Counts a WebSocket operation that validated, and refuses it before it executes (or
     starts to stream) when the caller is over the limit. HTTP requests are counted by the
     transport."""
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        context = self.execution_context.context
-        limiter = context.app.built.read_limiter if isinstance(context, Context) else None
-        if (
-            isinstance(context, Context)
-            and not context.serves_one_operation
-            and context.user_id is not None
-            and limiter is not None
-        ):
-            try:
-                await limiter.admit(context.user_id)
-            except RateLimited as error:
-                refuse(self.execution_context, error)
-        yield
+    context = execution_context.context
+    if not isinstance(context, Context) or context.serves_one_operation:
+        return
+    limiter = context.app.built.read_limiter
+    if context.user_id is not None and limiter is not None:
+        try:
+            await limiter.admit(context.user_id)
+        except RateLimited as error:
+            refuse(execution_context, error)

@@ -3,13 +3,16 @@ than the value at hand (a message's body, the viewer's count) ask `resolvers/`."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from resolvers import queries
+from schema.executor import at_hand
 from schema.info import Info
+from schema.selection import selects_any
 from services.conversations import Conversation as DomainConversation
 from services.conversations import ConversationList
 from services.cursor import encode_conversation_cursor, encode_cursor
@@ -27,6 +30,14 @@ class User:
         return await queries.unread_count(info.context)
 
 
+def _body(root: Message, info: Info) -> str | Awaitable[str]:
+    # Not `async`: a body already at hand (a page fetches its bodies at once) is returned as
+    # it is, and graphql-core then completes the message without a coroutine or a task.
+    if root.known_body is not None:
+        return root.known_body
+    return queries.message_body(info.context, MessageId(root.id))
+
+
 @strawberry.type
 class Message:
     id: strawberry.ID
@@ -40,12 +51,9 @@ class Message:
         description="Null unless the sender deleted the message; its body is then empty.",
     )
     known_body: strawberry.Private[str | None] = None
-
-    @strawberry.field
-    async def body(self, info: Info) -> str:
-        if self.known_body is not None:
-            return self.known_body
-        return await queries.message_body(info.context, MessageId(self.id))
+    body: str | Awaitable[str] = strawberry.field(
+        resolver=_body, graphql_type=str, metadata=at_hand("known_body")
+    )
 
     @classmethod
     def from_entry(cls, entry: InboxEntry, body: str | None = None) -> Message:
@@ -82,9 +90,15 @@ class MessageConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: Page) -> MessageConnection:
+    def from_page(
+        cls, page: Page, bodies: Mapping[MessageId, str] | None = None
+    ) -> MessageConnection:
+        """`bodies`, when the page fetched them: each message's `body` is then at hand."""
+        known = bodies or {}
         edges = [
-            MessageEdge(cursor=encode_cursor(entry.id), node=Message.from_entry(entry))
+            MessageEdge(
+                cursor=encode_cursor(entry.id), node=Message.from_entry(entry, known.get(entry.id))
+            )
             for entry in page.entries
         ]
         return cls(
@@ -96,16 +110,32 @@ class MessageConnection:
         )
 
 
-async def _last_message(root: Conversation, info: Info) -> Message:
-    listed = root.listed
+# A message's fields that need its recipient's inbox entry.
+READ_STATE_FIELDS = frozenset({"isRead", "readAt"})
+
+
+def _last_message(root: Conversation, info: Info) -> Message | Awaitable[Message]:
+    # Not `async`, for the same reason as `_body`: a list fetches its rows' details at once.
+    if root.known_last_message is not None:
+        return root.known_last_message
+    return _read_last_message(root.listed, info)
+
+
+async def _read_last_message(listed: DomainConversation, info: Info) -> Message:
     # The read state is the recipient's inbox entry, one read per row (batched): only when it
     # is asked for, since the list itself is one Query.
     read_at = None
-    if _selects(info.selected_fields, frozenset({"isRead", "readAt"})):
+    if selects_any(info, READ_STATE_FIELDS):
         entry = await queries.recipient_entry(
             info.context, listed.last_recipient_id, listed.last_message_id
         )
         read_at = entry.read_at if entry is not None else None
+    return last_message_of(listed, read_at)
+
+
+def last_message_of(
+    listed: DomainConversation, read_at: datetime | None, body: str | None = None
+) -> Message:
     return Message(
         id=strawberry.ID(listed.last_message_id),
         sender_id=strawberry.ID(listed.last_sender_id),
@@ -113,19 +143,8 @@ async def _last_message(root: Conversation, info: Info) -> Message:
         sent_at=listed.updated_at,
         is_read=read_at is not None,
         read_at=read_at,
+        known_body=body,
     )
-
-
-def _selects(selections: list[Selection], names: frozenset[str]) -> bool:
-    """Whether any field below these selections (through fragments) is one of `names`."""
-    for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name in names:
-            return True
-        if isinstance(selection, SelectedField | FragmentSpread | InlineFragment) and _selects(
-            selection.selections, names
-        ):
-            return True
-    return False
 
 
 @strawberry.type
@@ -135,9 +154,12 @@ class Conversation:
         description="The other participant (the caller, for notes to self)."
     )
     listed: strawberry.Private[DomainConversation]
+    # Set when the list fetched what the selection asks of it (LastMessageDetails).
+    known_last_message: strawberry.Private[Message | None] = None
 
-    last_message: Message = strawberry.field(
+    last_message: Message | Awaitable[Message] = strawberry.field(
         resolver=_last_message,
+        graphql_type=Message,
         description="The newest message in either direction, with its recipient's read state.",
     )
     unread_count: int = strawberry.field(
@@ -146,14 +168,33 @@ class Conversation:
     updated_at: datetime = strawberry.field(description="`sentAt` of `lastMessage`.")
 
     @classmethod
-    def from_domain(cls, conversation: DomainConversation) -> Conversation:
+    def from_domain(
+        cls, conversation: DomainConversation, last_message: Message | None = None
+    ) -> Conversation:
         return cls(
             id=strawberry.ID(conversation.id),
             with_user_id=strawberry.ID(conversation.with_user_id),
             listed=conversation,
+            known_last_message=last_message,
             unread_count=conversation.unread_count,
             updated_at=conversation.updated_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LastMessageDetails:
+    """What a page of conversations fetched at once for the last messages' fields the
+    selection asks for: their bodies, their recipients' read times. What it does not ask for
+    is left out (None), and never shown."""
+
+    bodies: Mapping[MessageId, str] | None
+    read_ats: Mapping[MessageId, datetime | None] | None
+
+    def message(self, listed: DomainConversation) -> Message:
+        message_id = listed.last_message_id
+        read_at = self.read_ats.get(message_id) if self.read_ats is not None else None
+        body = self.bodies.get(message_id) if self.bodies is not None else None
+        return last_message_of(listed, read_at, body)
 
 
 @strawberry.type
@@ -168,11 +209,16 @@ class ConversationConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_list(cls, listed: ConversationList) -> ConversationConnection:
+    def from_list(
+        cls, listed: ConversationList, details: LastMessageDetails | None = None
+    ) -> ConversationConnection:
+        """With `details`, each row's last message is built from them, not read per row."""
         edges = [
             ConversationEdge(
                 cursor=encode_conversation_cursor(conversation.last_message_id),
-                node=Conversation.from_domain(conversation),
+                node=Conversation.from_domain(
+                    conversation, details.message(conversation) if details else None
+                ),
             )
             for conversation in listed.conversations
         ]

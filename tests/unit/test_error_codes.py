@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from graphql.error import GraphQLError
@@ -15,9 +15,11 @@ from strawberry.types import ExecutionResult
 
 from resolvers.context import Context
 from schema import InboxSchema, build_schema
-from schema.errors import INTERNAL_MESSAGE, ErrorCodes, to_client_error
+from schema.errors import INTERNAL_MESSAGE, to_client_error
+from schema.operation import DocumentChecks, InboxOperation
 from schema.root import Query
 from services.app import App, RoleParts
+from services.disabled import NO_METRICS
 from services.domain import UserId
 from services.errors import (
     BadUserInput,
@@ -158,14 +160,18 @@ class RaisingExtension(SchemaExtension):
         yield  # a generator hook, as Strawberry runs them
 
 
-@pytest.mark.parametrize("outermost", ["ErrorCodes", "the raising extension"])
+def inbox_operation() -> InboxOperation:
+    return InboxOperation(DocumentChecks([], max_tokens=100), NO_METRICS, hide_suggestions=False)
+
+
+@pytest.mark.parametrize("outermost", ["InboxOperation", "the raising extension"])
 async def test_an_extension_that_raises_is_masked_and_logged(
     outermost: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Strawberry builds the result of a raising hook outside the operation's hooks, where
-    # ErrorCodes' own hook never sees it: the schema maps it on its way out instead.
-    extensions = [ErrorCodes, RaisingExtension]
-    if outermost != "ErrorCodes":
+    # InboxOperation's own hook never sees it: the schema maps it on its way out instead.
+    extensions: list[Any] = [inbox_operation, RaisingExtension]
+    if outermost != "InboxOperation":
         extensions.reverse()
     schema = InboxSchema(query=Query, extensions=extensions)
     with caplog.at_level(logging.ERROR, logger="inboxql.errors"):

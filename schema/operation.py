@@ -1,0 +1,122 @@
+"""What every operation goes through besides its resolvers, as one Strawberry extension.
+
+Strawberry builds each extension's hooks anew for every operation (a context manager per hook,
+found by introspection), and a subscription holds its `on_operation` and `on_execute` hooks
+open for its whole life. Eight extensions cost an executed request more than its root field,
+and an idle subscription kilobytes (docs/performance.md, issue 14). So the steps live in their
+own modules as plain code, and this one extension runs them in their order:
+
+- on_operation: the metrics around everything (schema/metrics.py), the errors given their codes
+  inside them (schema/errors.py), so that the metrics see the codes; the token limit set for
+  the parse that follows;
+- on_parse and on_validate: the document from the process-wide cache (schema/parsing.py), its
+  validation errors from the schema's;
+- on_execute: the rate limit for WebSocket operations (schema/read_limit.py), then the message
+  node limit (schema/message_nodes.py), after validation, since they need the variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    specified_rules,
+    validate,
+)
+from strawberry.extensions import SchemaExtension
+
+from schema.errors import map_result_errors
+from schema.message_nodes import check_message_nodes
+from schema.metrics import INTERNAL, REQUEST_ERRORS, OperationMeter
+from schema.parsing import parse_cached
+from schema.read_limit import admit_websocket_operation
+from services.ports import Metrics
+
+# Documents whose validation is kept, per schema: every client's few documents, many times over.
+CACHED_VALIDATIONS = 256
+
+
+class DocumentChecks:
+    """One schema's validation: its rules, built once, and what they found in each document.
+
+    Keyed by the document itself: the parse cache hands out the same node for the same text,
+    so a repeated query is a dictionary lookup, without hashing its tree."""
+
+    def __init__(self, rules: Sequence[type[ASTValidationRule]], max_tokens: int) -> None:
+        # graphql-core's own rules, then ours.
+        self.rules = (*specified_rules, *rules)
+        self.max_tokens = max_tokens
+        self._found: dict[int, tuple[DocumentNode, list[GraphQLError]]] = {}
+
+    def errors(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+        """`schema`: always the one these checks were built for."""
+        # By id, holding the document: its id cannot be reused while it is held here.
+        found = self._found.get(id(document))
+        if found is None:
+            errors = validate(schema, document, self.rules)
+            if len(self._found) >= CACHED_VALIDATIONS:
+                self._found.pop(next(iter(self._found)))
+            found = self._found[id(document)] = (document, errors)
+        # A copy: the errors are mapped in place on their way out.
+        return list(found[1])
+
+
+class InboxOperation(SchemaExtension):
+    def __init__(self, checks: DocumentChecks, metrics: Metrics, *, hide_suggestions: bool) -> None:
+        super().__init__()
+        self.checks = checks
+        self.meter = OperationMeter(metrics)
+        self.hide_suggestions = hide_suggestions
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.checks.max_tokens
+        self.meter.begin(context)
+        outcome: str | None = None
+        try:
+            yield
+            map_result_errors(context.result, hide_suggestions=self.hide_suggestions)
+        except REQUEST_ERRORS:
+            outcome = "BAD_USER_INPUT"
+            raise
+        except Exception:
+            outcome = INTERNAL
+            raise
+        finally:
+            # Also on cancellation: that is how a subscription ends when its client leaves.
+            self.meter.end(context, outcome)
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query:
+            # A document that does not parse is left to Strawberry, which parses it again
+            # inside its own error handling, so that the syntax error gets its code.
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = parse_cached(context.query, self.checks.max_tokens)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            document = context.graphql_document
+            context.pre_execution_errors = self.checks.errors(context.schema._schema, document)
+        yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        self.meter.executing(context)
+        # The rate limit first, so that an operation refused for its size still counts.
+        await admit_websocket_operation(context)
+        check_message_nodes(context)
+        yield
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each subscription result is sent before the operation ends: map it on its way out.
+        map_result_errors(result, hide_suggestions=self.hide_suggestions)
+        yield
