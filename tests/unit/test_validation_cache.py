@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 
-from schema import build_schema, operation
+from schema import build_schema
 
 
 @pytest.mark.parametrize("introspection", [True, False])
@@ -15,13 +15,12 @@ async def test_a_repeated_document_is_validated_once(
     introspection: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     validated: list[object] = []
-    validate = operation.validate
 
     def counting(schema: Any, document: Any, rules: Any) -> list[GraphQLError]:
         validated.append(document)
         return validate(schema, document, rules)
 
-    monkeypatch.setattr(operation, "validate", counting)
+    monkeypatch.setattr("schema.operation.validate", counting)
     schema = build_schema(introspection=introspection)
     document = f"query Repeated{introspection} {{ __typename }}"
     for _ in range(4):
