@@ -18,11 +18,13 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from schema.subfields import subfields_of
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 AT_HAND = "inboxql.at_hand"
@@ -96,6 +98,14 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plain_leaves = plain_leaves(self.schema)
+        self._subfields = subfields_of(self.schema, self.operation, self.fragment_definitions)
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        if self._subfields is None:
+            return super().collect_subfields(return_type, field_details_list)
+        return self._subfields.collect(return_type, field_details_list, super().collect_subfields)
 
     def execute_field(
         self,
@@ -105,9 +115,12 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
+        name = field_details_list[0].node.name.value
+        if name == "__typename":
+            return parent_type.name
         leaves = self._plain_leaves.get(parent_type.name)
         if leaves is not None:
-            leaf = leaves.get(field_details_list[0].node.name.value)
+            leaf = leaves.get(name)
             if leaf is not None:
                 value = getattr(source, leaf.attribute, None)
                 if value is not None:

@@ -1,0 +1,174 @@
+"""schema/executor.py and schema/subfields.py: the short paths answer exactly what
+graphql-core's own executor answers, errors included, and never share what a request changes."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from schema.executor import InboxExecutionContext, at_hand
+from schema.parsing import parse_cached
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+
+
+async def _slow_note(root: Item) -> str:
+    return f"looked up {root.id}"
+
+
+def _note(root: Item) -> str | Awaitable[str]:
+    return root.known_note if root.known_note is not None else _slow_note(root)
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    count: int
+    at: datetime
+    colour: Colour
+    label: str | None
+    required: str
+    known_note: strawberry.Private[str | None] = None
+    note: str | Awaitable[str] = strawberry.field(
+        resolver=_note, graphql_type=str, metadata=at_hand("known_note")
+    )
+
+
+def _items() -> list[Item]:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    return [
+        Item(id=strawberry.ID("a"), count=1, at=at, colour=Colour.RED, label=None, required="x"),
+        Item(
+            id=strawberry.ID("b"),
+            count=2,
+            at=at,
+            colour=Colour.RED,
+            label="B",
+            required="y",
+            known_note="at hand",
+        ),
+    ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return _items()
+
+    @strawberry.field
+    def broken(self) -> Item:
+        item = _items()[0]
+        item.required = None  # type: ignore[assignment]  # a bug: a null for a non-null field
+        return item
+
+    @strawberry.field
+    def miscounted(self) -> Item:
+        item = _items()[0]
+        item.count = "many"  # type: ignore[assignment]  # a bug: Int refuses it
+        return item
+
+
+class ParsedOnce(SchemaExtension):
+    """As the real schema parses: the same nodes for the same text, so that the collections
+    schema/subfields.py shares are used."""
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query:
+            self.execution_context.graphql_document = parse_cached(query, None)
+        yield
+
+
+def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    return (
+        strawberry.Schema(
+            query=Query, execution_context_class=InboxExecutionContext, extensions=[ParsedOnce]
+        ),
+        strawberry.Schema(query=Query),
+    )
+
+
+async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
+    """Twice each: the second time from what the first collected."""
+    ours, graphql_cores = schemas()
+    for _ in range(2):
+        mine = await ours.execute(query, variable_values=variables)
+        theirs = await graphql_cores.execute(query, variable_values=variables)
+        assert mine.data == theirs.data
+        assert [e.formatted for e in mine.errors or []] == [
+            e.formatted for e in theirs.errors or []
+        ]
+    return mine
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ items { __typename id count at colour label required note } }",
+        "{ items { ...F } } fragment F on Item { id at ... on Item { colour note } }",
+        "{ items { a: id b: id count } }",
+        "{ broken { id required } }",
+        "{ miscounted { id count } }",
+    ],
+)
+async def test_answers_as_graphql_core_does(query: str) -> None:
+    await both(query)
+
+
+async def test_plain_leaves_and_values_at_hand() -> None:
+    result = await both("{ items { id count at colour label note } }")
+    assert result.data == {
+        "items": [
+            {
+                "id": "a",
+                "count": 1,
+                "at": "2026-01-02T03:04:05+00:00",
+                "colour": "RED",
+                "label": None,
+                "note": "looked up a",
+            },
+            {
+                "id": "b",
+                "count": 2,
+                "at": "2026-01-02T03:04:05+00:00",
+                "colour": "RED",
+                "label": "B",
+                "note": "at hand",
+            },
+        ]
+    }
+
+
+async def test_a_null_for_a_non_null_field_is_graphql_cores_error() -> None:
+    result = await both("{ broken { id required } }")
+    assert result.data is None
+    [error] = result.errors or []
+    assert error.path == ["broken", "required"]
+
+
+async def test_what_a_request_changes_is_collected_per_request() -> None:
+    # The same document, @include'd one way then the other: the second must not reuse the
+    # first's collection.
+    query = "query Q($c: Boolean!) { items { id count @include(if: $c) } }"
+    ours, _ = schemas()
+    with_count = await ours.execute(query, variable_values={"c": True})
+    without = await ours.execute(query, variable_values={"c": False})
+    assert with_count.data == {"items": [{"id": "a", "count": 1}, {"id": "b", "count": 2}]}
+    assert without.data == {"items": [{"id": "a"}, {"id": "b"}]}
+
+
+async def test_a_repeated_document_answers_the_same() -> None:
+    ours, _ = schemas()
+    query = "{ items { id ...F } } fragment F on Item { count note }"
+    answers = [(await ours.execute(query)).data for _ in range(3)]
+    assert answers[0] is not None and answers == [answers[0]] * 3
