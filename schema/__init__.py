@@ -7,13 +7,15 @@ from typing import Any
 import strawberry
 from graphql import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from graphql.error import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.types.execution import ExecutionContext
 
 from schema.errors import map_errors_in_place
 from schema.events import EVENT_TYPES
 from schema.executor import InboxExecutionContext
 from schema.mutation_rule import OneRootFieldPerMutation
-from schema.operation import DocumentChecks, InboxOperation
+from schema.operation import DocumentChecks, InboxOperation, OperationRunner
 from schema.root import Mutation, Query, Subscription
 from services.disabled import NO_METRICS
 from services.ports import Metrics
@@ -32,6 +34,11 @@ class InboxSchema(strawberry.Schema):
         # unlogged. Mapped in place; ErrorCodes leaves what is mapped alone, and has logged
         # what deserves a log line.
         map_errors_in_place(errors)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return OperationRunner(execution_context, extensions)
 
 
 def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -> strawberry.Schema:

@@ -18,7 +18,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
-from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -107,6 +107,30 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().collect_subfields(return_type, field_details_list)
         return self._subfields.collect(return_type, field_details_list, super().collect_subfields)
 
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        # An object whose every field is served from its value (a message, a page's info) is
+        # answered in one loop, without a path or a call per field.
+        leaves = self._plain_leaves.get(parent_type.name)
+        if leaves is not None:
+            results: dict[str, Any] = {}
+            for response_name, field_details_list in grouped_field_set.items():
+                value = _served(leaves, parent_type, source_value, field_details_list)
+                if value is None:
+                    break
+                results[response_name] = value
+            else:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -115,21 +139,34 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        name = field_details_list[0].node.name.value
-        if name == "__typename":
-            return parent_type.name
         leaves = self._plain_leaves.get(parent_type.name)
         if leaves is not None:
-            leaf = leaves.get(name)
-            if leaf is not None:
-                value = getattr(source, leaf.attribute, None)
-                if value is not None:
-                    try:
-                        serialized = leaf.serialize(value)
-                    except Exception:  # graphql-core's path makes the error
-                        serialized = None
-                    if serialized is not None and serialized is not Undefined:
-                        return serialized
+            value = _served(leaves, parent_type, source, field_details_list)
+            if value is not None:
+                return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+def _served(
+    leaves: Mapping[str, PlainLeaf],
+    parent_type: GraphQLObjectType,
+    source: Any,
+    field_details_list: FieldDetailsList,
+) -> Any:
+    """The field's value, serialized, if the short path can vouch for it; else None."""
+    name = field_details_list[0].node.name.value
+    if name == "__typename":
+        return parent_type.name
+    leaf = leaves.get(name)
+    if leaf is None:
+        return None
+    value = getattr(source, leaf.attribute, None)
+    if value is None:
+        return None
+    try:
+        serialized = leaf.serialize(value)
+    except Exception:  # graphql-core's path makes the error
+        return None
+    return None if serialized is Undefined else serialized

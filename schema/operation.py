@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from graphql import (
@@ -30,6 +31,9 @@ from graphql import (
     validate,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.types import StreamExecutionResult
+from strawberry.types.execution import ExecutionContext
 
 from schema.errors import map_result_errors
 from schema.message_nodes import check_message_nodes
@@ -120,3 +124,63 @@ class InboxOperation(SchemaExtension):
         # Each subscription result is sent before the operation ends: map it on its way out.
         map_result_errors(result, hide_suggestions=self.hide_suggestions)
         yield
+
+
+# InboxOperation's hooks as context managers, wrapped once here rather than per operation.
+_OPERATION = contextlib.contextmanager(InboxOperation.on_operation)
+_PARSE = contextlib.contextmanager(InboxOperation.on_parse)
+_VALIDATE = contextlib.contextmanager(InboxOperation.on_validate)
+_EXECUTE = contextlib.asynccontextmanager(InboxOperation.on_execute)
+_STREAM_RESULT = contextlib.contextmanager(InboxOperation.on_stream_result)
+
+
+class _EitherWay:
+    """A synchronous context manager that Strawberry may also enter with `async with`."""
+
+    __slots__ = ("_manager",)
+
+    def __init__(self, manager: AbstractContextManager[None]) -> None:
+        self._manager = manager
+
+    def __enter__(self) -> None:
+        self._manager.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        return self._manager.__exit__(*exc_info)
+
+    async def __aenter__(self) -> None:
+        self._manager.__enter__()
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return self._manager.__exit__(*exc_info)
+
+
+class OperationRunner(SchemaExtensionsRunner):
+    """Strawberry's extension runner for a schema whose one extension is `InboxOperation`: its
+    hooks are entered directly. Strawberry's own runner finds every hook of every extension by
+    introspection and wraps it anew, for every operation and for every result a subscription
+    streams. Any other list of extensions gets Strawberry's own behaviour."""
+
+    def __init__(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension] | None = None
+    ) -> None:
+        super().__init__(execution_context, extensions)
+        only = self.extensions[0] if len(self.extensions) == 1 else None
+        self.inbox = only if isinstance(only, InboxOperation) else None
+
+    def operation(self) -> Any:
+        return super().operation() if self.inbox is None else _EitherWay(_OPERATION(self.inbox))
+
+    def parsing(self) -> Any:
+        return super().parsing() if self.inbox is None else _EitherWay(_PARSE(self.inbox))
+
+    def validation(self) -> Any:
+        return super().validation() if self.inbox is None else _EitherWay(_VALIDATE(self.inbox))
+
+    def executing(self) -> Any:
+        return super().executing() if self.inbox is None else _EXECUTE(self.inbox)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Any:
+        if self.inbox is None:
+            return super().on_stream_result(result)
+        return _EitherWay(_STREAM_RESULT(self.inbox, result))
