@@ -5,7 +5,7 @@
     python -m bench.serve --port P worker   `server.py worker --metrics-port`'s app: delivery
                                             loops only (INBOXQL_WORKER_CONCURRENCY of them)
 
-Both also serve `GET /raw`: precomputed JSON from a bare Starlette route, the baseline every
+Each also serves `GET /raw`: precomputed JSON from a bare Starlette route, the baseline every
 API figure is divided by, behind the same middleware and server settings. The fake server
 seeds `FAKE_USER` before it answers: `FAKE_MESSAGES` messages from `FAKE_SENDER` (the newest,
 so every inbox page of 20 is theirs) and, before them, `OTHER_SENDERS` more conversations with
