@@ -1,10 +1,12 @@
-"""The benchmark suite: `uv run python -m bench [--quick] [--only N ...] [--json]`.
+"""The benchmark suite: `uv run python -m bench [--quick] [--only N ...] [--json]
+[--write-cpu-profile]`.
 
 Starts one local stack (DynamoDB Local, moto SQS, redis-server) in a temporary folder, runs
 each benchmark (servers and load generators in their own processes), prints every figure with
 its same-run baseline, ratio and PASS/MISS against its target, and writes them as JSON to
 bench/results/last.json, and as a Markdown table to bench/results/last.md (`--json` also
-prints the JSON last on stdout).
+prints the JSON last on stdout). `--write-cpu-profile` also writes the CPU figures it measured
+(ms CPU per operation) into services/cost/cpu_profile.json, which the cost model reads.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import orjson
 
 from bench import api_layer, cost, query_path, send_pipeline, subscriptions
 from bench.context import BenchContext
+from bench.cpu import CPU_PROFILE, write_cpu_profile
 from bench.figures import Figure, format_markdown, format_table
 from services.local.stack import LocalStack
 
@@ -89,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the JSON results too")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON file ({RESULTS})")
     parser.add_argument("--logs", type=Path, help="keep the servers' logs here")
+    parser.add_argument(
+        "--write-cpu-profile",
+        action="store_true",
+        help="write the CPU figures into services/cost/cpu_profile.json (not with --quick)",
+    )
     args = parser.parse_args(argv)
     chosen = [n for n in BENCHMARKS if args.only is None or n in args.only]
     began = time.monotonic()
@@ -112,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     missed = sum(f.verdict == "MISS" for f in figures)
     print(f"\n{passed} PASS, {missed} MISS, {len(failures)} failed, {elapsed:.0f} s")
     print(f"wrote {args.out}")
+    if args.write_cpu_profile and not args.quick and not failures:
+        only = " --only " + " ".join(map(str, args.only)) if args.only else ""
+        command = f"uv run python -m bench{only}"
+        written = write_cpu_profile(figures, CPU_PROFILE, command)
+        print(f"wrote {', '.join(written) or 'nothing'} to {CPU_PROFILE}")
     if args.json:
         print(orjson.dumps(result).decode())
     return 1 if failures else 0

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 
 from bench.context import BENCH_JWT_SECRET, BenchContext
+from bench.cpu import cpu_figure
 from bench.documents import CHANGES_QUERY, CONVERSATIONS_QUERY, PAGE_QUERY, UNREAD_QUERY
 from bench.figures import Figure
-from bench.processes import http_load, serving
+from bench.processes import ServerProcess, http_load, serving
 from bench.serve import FAKE_USER
 from services.domain import UserId
 from services.tokens.verifiers import HmacTokenVerifier
@@ -38,22 +39,36 @@ def check_answers(url: str, token: str, query: str) -> dict[str, Any]:
 
 
 def interleaved(
-    port: int, token: str, subjects: dict[str, str], *, rounds: int, seconds: float
+    server: ServerProcess,
+    token: str,
+    subjects: dict[str, str],
+    *,
+    rounds: int,
+    seconds: float,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The raw route and each query in turn, `rounds` times, so that whatever else loads the
-    machine weighs on all of them alike. Returns the baseline's and each subject's totals."""
+    machine weighs on all of them alike. Returns the baseline's and each subject's totals,
+    each with the server's CPU per request over its turns (`cpu_ms`)."""
     totals: dict[str, dict[str, Any]] = {}
+    port = server.port
+    pid = server.process.pid
 
     def add(name: str, result: dict[str, Any]) -> None:
-        total = totals.setdefault(name, {"requests": 0, "seconds": 0.0, "errors": 0, "runs": []})
+        total = totals.setdefault(
+            name,
+            {"requests": 0, "seconds": 0.0, "errors": 0, "runs": [], "cpu_seconds": 0.0},
+        )
         total["requests"] += result["requests"]
         total["seconds"] += result["seconds"]
         total["errors"] += result["errors"]
         total["runs"].append(result)
         total["rps"] = total["requests"] / total["seconds"]
+        total["cpu_seconds"] += result["cpu_seconds"]
+        total["completed"] = total.get("completed", 0) + result["completed"]
+        total["cpu_ms"] = 1000 * total["cpu_seconds"] / total["completed"]
 
     for _ in range(rounds):
-        raw = http_load(port, path="/raw", concurrency=CONCURRENCY, seconds=seconds)
+        raw = http_load(port, path="/raw", concurrency=CONCURRENCY, seconds=seconds, server_pid=pid)
         add("raw", raw)
         for name, query in subjects.items():
             body = {"query": query}
@@ -66,6 +81,7 @@ def interleaved(
                     token=token,
                     concurrency=CONCURRENCY,
                     seconds=seconds,
+                    server_pid=pid,
                 ),
             )
     for name, total in totals.items():
@@ -103,9 +119,7 @@ def _measure(
         if read_paths:
             check_read_paths(server.url, token)
             subjects |= {"conversations": CONVERSATIONS_QUERY, "changes": CHANGES_QUERY}
-        return interleaved(
-            server.port, token, subjects, rounds=rounds, seconds=context.seconds(5.0)
-        )
+        return interleaved(server, token, subjects, rounds=rounds, seconds=context.seconds(5.0))
 
 
 def run(context: BenchContext) -> list[Figure]:
@@ -151,7 +165,45 @@ def run(context: BenchContext) -> list[Figure]:
                 )
             )
         figures += read_path_figures(proposed)
+        figures += cpu_figures(subjects, proposed, raw)
     return figures
+
+
+def cpu_figures(
+    cached: dict[str, dict[str, Any]],
+    executed: dict[str, dict[str, Any]],
+    raw: dict[str, Any],
+) -> list[Figure]:
+    """The server's CPU per request in the turns above (info: the cost model reads the local
+    stack's figures, bench/query_path.py; these show the API layer's share)."""
+    where = "bench.serve fake (in-memory store), {}, {} connections"
+    return [
+        cpu_figure(
+            1,
+            f"CPU: {label}, in-memory store",
+            subjects[name]["cpu_ms"],
+            key=key,
+            measured_on=where.format(cache, CONCURRENCY),
+            detail={"completed": subjects[name]["completed"], "raw_route_ms": raw["cpu_ms"]},
+        )
+        for label, subjects, name, key, cache in (
+            ("unreadCount", executed, "unread", "unread_count_in_memory", "response cache off"),
+            (
+                "messages(first: 20) executed",
+                executed,
+                "messages",
+                "inbox_page_executed_in_memory",
+                "response cache off",
+            ),
+            (
+                "messages(first: 20) cached",
+                cached,
+                "messages",
+                "inbox_page_cached_in_memory",
+                "response cache on",
+            ),
+        )
+    ]
 
 
 def read_path_figures(executed: dict[str, dict[str, Any]]) -> list[Figure]:

@@ -1,11 +1,14 @@
 """An HTTP/1.1 load generator lean enough not to be the bottleneck: keep-alive connections,
 each sending one precomputed request after the other (no pipelining), on uvloop.
 
-    python -m bench.http_load --port P --path /graphql [--body JSON] [--token T]
+    python -m bench.http_load --port P --path /graphql [--body JSON ...] [--token T]
         [--concurrency 32] [--seconds 5] [--warmup 1]
 
 prints one JSON object: requests, seconds, rps, errors (non-200 answers, or bodies with
-"errors"), p50/p99 latency in ms. Run it in its own process so the server has its own core.
+"errors"), p50/p99 latency in ms, and `completed`: every answer received, warm-up and the
+last in-flight requests included (what the server did over the whole run, for CPU per
+request). Several bodies are spread over the connections, the first connection the first
+body. Run it in its own process so the server has its own core.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Tally:
     running: bool = True
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    completed: int = 0
     first_error: bytes = b""
 
 
@@ -77,6 +81,7 @@ class _Client(asyncio.Protocol):
         body = bytes(self.buffer[end + 4 : end + 4 + length])
         status_ok = head.startswith(b"http/1.1 200")
         del self.buffer[: end + 4 + length]
+        self.tally.completed += 1
         if self.tally.counting:
             self.tally.latencies.append(time.perf_counter() - self.started)
             if not status_ok or b'"errors"' in body:
@@ -102,7 +107,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def run(
     port: int,
-    request: bytes,
+    requests: list[bytes],
     *,
     concurrency: int,
     seconds: float,
@@ -111,9 +116,10 @@ async def run(
     loop = asyncio.get_running_loop()
     tally = Tally()
     closed: list[asyncio.Future[None]] = []
-    for _ in range(concurrency):
+    for n in range(concurrency):
         done: asyncio.Future[None] = loop.create_future()
         closed.append(done)
+        request = requests[n % len(requests)]
         await loop.create_connection(_factory(request, tally, done), "127.0.0.1", port)
     await asyncio.sleep(warmup)
     tally.counting = True
@@ -129,6 +135,7 @@ async def run(
         "seconds": round(elapsed, 3),
         "rps": round(count / elapsed, 1),
         "errors": tally.errors,
+        "completed": tally.completed,
         "first_error": tally.first_error.decode("utf-8", "replace"),
         "p50_ms": round(1000 * percentile(tally.latencies, 0.50), 3),
         "p99_ms": round(1000 * percentile(tally.latencies, 0.99), 3),
@@ -140,18 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_load", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", default="/graphql")
-    parser.add_argument("--body", help="JSON request body (POST); none means GET")
+    parser.add_argument(
+        "--body", action="append", help="JSON request body (POST), repeatable; none means GET"
+    )
     parser.add_argument("--token")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args(argv)
-    body = args.body.encode() if args.body is not None else None
-    request = build_request("127.0.0.1", args.port, args.path, body, args.token)
+    bodies: list[bytes | None] = [b.encode() for b in args.body] if args.body else [None]
+    requests = [build_request("127.0.0.1", args.port, args.path, b, args.token) for b in bodies]
     result = uvloop.run(
         run(
             args.port,
-            request,
+            requests,
             concurrency=args.concurrency,
             seconds=args.seconds,
             warmup=args.warmup,

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.cpu import cpu_turn
+
 REPO = Path(__file__).resolve().parents[1]
 READY_SECONDS = 90.0
 CHILD_SECONDS = 300.0
@@ -173,15 +175,25 @@ def http_load(
     *,
     path: str,
     body: Any = None,
+    bodies: Sequence[Any] = (),
     token: str | None = None,
     concurrency: int,
     seconds: float,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
+    """One turn of load. With `server_pid`, also that process's CPU over the whole turn per
+    answer it gave (`cpu_ms_per_request`): warm-up and tail included on both sides."""
     args = ["--port", str(port), "--path", path, "--concurrency", str(concurrency)]
     args += ["--seconds", str(seconds), "--warmup", str(min(1.0, seconds / 3))]
-    if body is not None:
-        args += ["--body", orjson.dumps(body).decode()]
+    for each in [body] if body is not None else bodies:
+        args += ["--body", orjson.dumps(each).decode()]
     if token:
         args += ["--token", token]
-    result: dict[str, Any] = run_module("bench.http_load", args)
+    if server_pid is None:
+        result: dict[str, Any] = run_module("bench.http_load", args)
+        return result
+    with cpu_turn(server_pid) as turn:
+        result = run_module("bench.http_load", args)
+    result["cpu_seconds"] = turn.seconds
+    result["cpu_ms_per_request"] = turn.per_operation_ms(result["completed"])
     return result

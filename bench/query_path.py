@@ -13,7 +13,8 @@ import httpx
 
 from bench.api_layer import CONCURRENCY, check_answers, token_for
 from bench.context import BenchContext
-from bench.documents import PAGE_QUERY
+from bench.cpu import cpu_figure
+from bench.documents import PAGE_QUERY, UNREAD_QUERY
 from bench.figures import Figure
 from bench.processes import http_load, run_module, serving
 from bench.provision import provisioned
@@ -53,9 +54,11 @@ def hit_ratio(
 
 
 def measure(
-    context: BenchContext, reader: UserId, env: dict[str, str]
+    context: BenchContext, reader: UserId, env: dict[str, str], *, unread: bool = False
 ) -> tuple[float, float, dict[str, Any]]:
-    """Our page's req/s and the bare Query's, in turns, and each cache's hit ratio."""
+    """Our page's req/s and the bare Query's, in turns, and each cache's hit ratio; the
+    server's CPU per page over our turns (`cpu_ms`), and with `unread` per unreadCount in a
+    turn of its own after them (`unread_cpu_ms`)."""
     token = token_for(reader)
     seconds = context.seconds(5.0)
     rounds = 1 if context.quick else 2
@@ -77,14 +80,33 @@ def measure(
                 token=token,
                 concurrency=CONCURRENCY,
                 seconds=seconds,
+                server_pid=server.process.pid,
             )
             if result["errors"]:
                 raise RuntimeError(f"bad answers under load: {result['first_error']}")
             ours.append(result)
         after = cache_lookups(server.url)
+        counted = None
+        if unread:
+            check_answers(server.url, token, UNREAD_QUERY)
+            counted = http_load(
+                server.port,
+                path="/graphql",
+                body={"query": UNREAD_QUERY},
+                token=token,
+                concurrency=CONCURRENCY,
+                seconds=seconds,
+                server_pid=server.process.pid,
+            )
     our_rps = sum(r["requests"] for r in ours) / sum(r["seconds"] for r in ours)
     bare_rps = sum(r["requests"] for r in bare) / sum(r["seconds"] for r in bare)
     detail: dict[str, Any] = {"runs": ours, "baseline_runs": bare}
+    detail["cpu_ms"] = (
+        1000 * sum(r["cpu_seconds"] for r in ours) / sum(r["completed"] for r in ours)
+    )
+    if counted is not None:
+        detail["unread_cpu_ms"] = counted["cpu_ms_per_request"]
+        detail["unread_run"] = counted
     for cache in ("response", "message"):
         ratio, hits, misses = hit_ratio(before, after, cache)
         detail[cache] = {"ratio": ratio, "hits": hits, "misses": misses}
@@ -99,7 +121,7 @@ def run(context: BenchContext) -> list[Figure]:
     ours, bare, cached = measure(context, reader, env)
     # The same page executed every time: what a reader whose inbox changes between reads gets.
     off = {**env, "INBOXQL_RESPONSE_CACHE_BYTES": "0"}
-    executed, executed_bare, uncached = measure(context, reader, off)
+    executed, executed_bare, uncached = measure(context, reader, off, unread=True)
     return [
         Figure(
             2,
@@ -133,5 +155,38 @@ def run(context: BenchContext) -> list[Figure]:
             uncached["message"]["ratio"],
             "ratio",
             detail=uncached["message"],
+        ),
+        *cpu_figures(cached, uncached),
+    ]
+
+
+def cpu_figures(cached: dict[str, Any], executed: dict[str, Any]) -> list[Figure]:
+    """What the cost model sizes API tasks from: CPU per request with aiobotocore's calls to
+    DynamoDB Local and redis-py's to Valkey in the process, as in production."""
+    where = "bench.serve stack (server.py's app, 0 delivery loops) on the local stack, {}"
+    return [
+        cpu_figure(
+            2,
+            "CPU: unreadCount end to end",
+            executed["unread_cpu_ms"],
+            key="unread_count",
+            measured_on=where.format("response cache off"),
+            detail={"run": executed["unread_run"]},
+        ),
+        cpu_figure(
+            2,
+            "CPU: messages(first: 20) executed, end to end",
+            executed["cpu_ms"],
+            key="inbox_page_executed",
+            measured_on=where.format("response cache off, bodies from the body cache"),
+        ),
+        cpu_figure(
+            2,
+            "CPU: messages(first: 20) cached, end to end",
+            cached["cpu_ms"],
+            key="inbox_page_cached",
+            measured_on=where.format(
+                f"response cache on (hit ratio {cached['response']['ratio']:.3f})"
+            ),
         ),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bench import send_cpu
 from bench.context import BenchContext
 from bench.figures import Figure
 from bench.processes import run_module, running_module, serving
@@ -68,7 +69,7 @@ def run(context: BenchContext) -> list[Figure]:
     for phase in (sent, timed):
         if phase["failed_sends"]:
             raise RuntimeError(f"{phase['failed_sends']} sends failed: {phase['first_failure']}")
-    return [
+    figures = [
         Figure(
             3,
             "accepted-and-delivered messages/s",
@@ -92,3 +93,5 @@ def run(context: BenchContext) -> list[Figure]:
             detail={"saturated": sent, "paced": timed},
         ),
     ]
+    # Issue 14 target 6: the send's CPU, API and worker apart, after the throughput figures.
+    return figures + send_cpu.run(context, env)

@@ -2,8 +2,10 @@
 
     python -m bench.serve --port P fake     InboxQL's schema and HTTP layer over in-memory fakes
     python -m bench.serve --port P stack    `server.py`'s app on the stack INBOXQL_* points at
+    python -m bench.serve --port P worker   `server.py worker --metrics-port`'s app: delivery
+                                            loops only (INBOXQL_WORKER_CONCURRENCY of them)
 
-Both also serve `GET /raw`: precomputed JSON from a bare Starlette route, the baseline every
+Each also serves `GET /raw`: precomputed JSON from a bare Starlette route, the baseline every
 API figure is divided by, behind the same middleware and server settings. The fake server
 seeds `FAKE_USER` before it answers: `FAKE_MESSAGES` messages from `FAKE_SENDER` (the newest,
 so every inbox page of 20 is theirs) and, before them, `OTHER_SENDERS` more conversations with
@@ -38,7 +40,7 @@ from bench.processes import raise_file_limit
 from schema import build_schema
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
-from server import create_app
+from server import create_app, create_worker_app
 from services.app import App
 from services.aws import AwsEndpoints
 from services.disabled import NoLimit, NoSendLimit
@@ -142,6 +144,14 @@ def stack_app(workers: int) -> Starlette:
     return app
 
 
+def worker_app() -> Starlette:
+    """A delivery worker alone, as `server.py worker --metrics-port` builds it; `/raw` only
+    tells the bench it is up (its loops start before it answers)."""
+    app = create_worker_app(Settings.from_env(), AwsEndpoints())
+    app.router.routes.append(Route("/raw", raw))
+    return app
+
+
 def trace_allocations(out: Path) -> None:
     """Each SIGUSR1 snapshots the heap; from the second on, what grew since the first is
     written to `out` by file and by line."""
@@ -171,13 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         "--no-response-cache", action="store_true", help="fake mode: execute every query"
     )
     parser.add_argument("--tracemalloc", type=Path, help="see trace_allocations")
-    parser.add_argument("mode", choices=("fake", "stack"))
+    parser.add_argument("mode", choices=("fake", "stack", "worker"))
     args = parser.parse_args(argv)
     raise_file_limit()
     if args.tracemalloc is not None:
         trace_allocations(args.tracemalloc)
     if args.mode == "fake":
         app = fake_app(response_cache=not args.no_response_cache)
+    elif args.mode == "worker":
+        app = worker_app()
     else:
         app = stack_app(args.workers)
     config = uvicorn.Config(

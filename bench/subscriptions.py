@@ -6,12 +6,14 @@ to random subscribed users at a steady rate, with every push accounted for."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
 from bench.context import BenchContext
+from bench.cpu import cpu_figure, cpu_turn
 from bench.figures import Figure
 from bench.processes import running_module, serving
 from bench.provision import provision
@@ -20,6 +22,8 @@ from bench.query_path import cache_lookups
 FULL_SUBSCRIPTIONS = 10_000
 QUICK_SUBSCRIPTIONS = 100
 RATE = 100.0
+# Long enough for the kernel's 10 ms CPU ticks to be small beside what 10,000 sockets cost.
+IDLE_CPU_SECONDS = 10.0
 
 
 async def pubsub_clients(redis_url: str, addresses: set[str] | None = None) -> list[dict[str, str]]:
@@ -56,12 +60,18 @@ def run(context: BenchContext) -> list[Figure]:
         cache_lookups(server.url)
         asyncio.run(pubsub_clients(context.stack.redis_url))
         idle_before = server.rss_kib()
+        window = 2.0 if context.quick else IDLE_CPU_SECONDS
+        # The server's own idle CPU (its delivery loops' empty polls among it), to subtract.
+        with cpu_turn(server.process.pid) as empty:
+            time.sleep(window)  # a measurement window, not synchronisation
         args = ["--port", str(server.port), "--users", str(wanted)]
         args += ["--prefix", f"bench-sub-{context.tag}-", "--rate", str(rate)]
         args += ["--seconds", str(seconds)]
         with running_module("bench.ws_clients", args) as clients:
             opened = _line(clients)
             idle_after = server.rss_kib()
+            with cpu_turn(server.process.pid) as held:
+                time.sleep(window)  # a measurement window, not synchronisation
             connections = asyncio.run(
                 pubsub_clients(context.stack.redis_url, server.local_addresses())
             )
@@ -72,6 +82,7 @@ def run(context: BenchContext) -> list[Figure]:
             busy_rss = server.rss_kib()
     subscribed = opened["subscribed"]
     per_subscription = 1024 * (idle_after - idle_before) / max(subscribed, 1) / 1000
+    hours = window / 3600
     return [
         Figure(
             4,
@@ -113,6 +124,17 @@ def run(context: BenchContext) -> list[Figure]:
             detail=sent,
         ),
         Figure(4, "lost pushes", sent["lost"], "msgs", target=0, compare="<=", detail=sent),
+        cpu_figure(
+            4,
+            "CPU: idle subscription, per hour",
+            1000 * max(0.0, held.seconds - empty.seconds) / max(subscribed, 1) / hours,
+            key="idle_subscription_hour",
+            measured_on=(
+                f"bench.serve stack with {subscribed:,} unreadCount subscriptions open and idle "
+                f"for {window:g} s, less the same server's CPU over {window:g} s without them"
+            ),
+            detail={"cpu_seconds_held": held.seconds, "cpu_seconds_empty": empty.seconds},
+        ),
         Figure(
             4, "failed sends", sent["failed_sends"], "msgs", target=0, compare="<=", detail=sent
         ),

@@ -1,11 +1,15 @@
 """The cost model: what InboxQL costs a month on AWS, from measured capacity per operation and
 a usage profile, and the monthly report.
 
-Pure functions: the only I/O is `prices.load_prices(path)` and `profile.load_profile(path)`.
+Pure functions: the only I/O is `prices.load_prices(path)`, `profile.load_profile(path)` and
+`cpu.load_cpu_profile(path)`.
 Inputs:
 
 - `profile.Measurements`: per-operation DynamoDB units, SQS requests and Redis ECPUs, as
   measured by `python -m bench.capacity` (its JSON, `default_profile.json`, is the default);
+- `cpu.CpuCosts`: CPU milliseconds per operation, as the benchmark suite measures them
+  (`python -m bench --write-cpu-profile`; its JSON, `cpu_profile.json`), which size the API
+  tasks and the Lambda duration;
 - `assumptions.UsageProfile`: what an average user does a day (the defaults are stated there);
 - `assumptions.Assumptions`: how it is deployed (Lambda worker, API tasks, load balancer);
 - `prices.PriceTable`: `prices.json`, every price with its source and date.

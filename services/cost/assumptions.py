@@ -18,6 +18,9 @@ class UsageProfile:
     inbox_pages_per_day: float = 10.0
     # Share of a page's bodies already in the Valkey cache (bodies stay 24 h once read).
     body_cache_hit_ratio: float = 0.8
+    # Share of inbox pages answered by the response cache: only a read with no change to the
+    # inbox since the last one hits, and a chat user receives and reads all day.
+    inbox_page_response_cache_hit_ratio: float = 0.25
     # `message(id)` opens (a cold open also reads the body from DynamoDB).
     message_opens_per_day: float = 5.0
     # `conversation(withUserId, first: 20)` pages.
@@ -59,10 +62,14 @@ class Assumptions:
 
     # The delivery worker as a Lambda function (the template's default memory, x86_64).
     lambda_memory_mb: float = 256.0
-    # Duration of one invocation: the batch's messages are delivered concurrently, each a
-    # transaction, a GetItem and two PUBLISHes (~4 round trips of a few ms on AWS), plus Python
-    # overhead. An assumption: the local stack's timing (bench `timings_local`) is not AWS's.
-    lambda_seconds_per_invocation: float = 0.1
+    # An invocation's duration is its CPU, measured per delivery (services/cost/cpu.py), plus
+    # this wait: the batch's messages are delivered concurrently, each a BatchGetItem, a
+    # transaction, an UpdateItem and a PUBLISH (~4 round trips of ~5 ms on AWS), so their waits
+    # overlap. An assumption: the local stack's round trips are not AWS's.
+    lambda_wait_seconds_per_invocation: float = 0.02
+    # Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB (AWS's
+    # Lambda documentation, "Configure Lambda function memory").
+    lambda_mb_per_vcpu: float = 1769.0
     # The event source mapping waits this long to fill a batch, so batches are smaller than
     # 10 when traffic is light: batch = clamp(messages per second x window, 1, 10).
     lambda_batch_window_seconds: float = 1.0
@@ -72,10 +79,13 @@ class Assumptions:
     api_task_vcpu: float = 1.0
     api_task_gb: float = 2.0
     api_min_tasks: int = 2
-    # What one task holds: live WebSockets, and GraphQL requests a second (shared/README: a
-    # 20-object list query ran at 600-840 req/s without I/O; a third of that with it).
+    # Live WebSockets one task holds (memory: ~50 KB each, bench target 4).
     connections_per_task: float = 5000.0
-    requests_per_second_per_task: float = 200.0
+    # The share of a task's vCPU that requests and idle sockets may use at the peak hour, the
+    # rest headroom for bursts and the event loop's latency. The CPU they need is measured
+    # (services/cost/cpu.py), on the assumption that a Fargate vCPU does what one core of the
+    # bench machine does.
+    api_target_cpu_utilisation: float = 0.6
     # Peak hour over the average hour, for sizing tasks.
     peak_to_average: float = 3.0
     # One ALB in front of the API.

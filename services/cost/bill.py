@@ -6,6 +6,11 @@ from __future__ import annotations
 import math
 
 from services.cost.assumptions import Assumptions, UsageProfile
+from services.cost.cpu import (
+    api_cpu_ms_per_day,
+    idle_connection_cpu_ms_per_hour,
+    lambda_seconds_per_invocation,
+)
 from services.cost.line_items import LineItem, TierCost
 from services.cost.prices import PriceTable
 from services.cost.profile import Measurements, OperationCost
@@ -107,10 +112,11 @@ class _Tier:
         self.charge("SQS", "requests (64 KB each)", "sqs_standard_request", requests, "requests")
 
     def worker(self) -> None:
-        """One invocation per batch, each of the stated duration."""
+        """One invocation per batch, each as long as its measured CPU and the stated wait."""
         a = self.a
         invocations = self.users * self.usage.sends_per_day * DAYS_PER_MONTH / self.batch
-        gb_seconds = invocations * a.lambda_seconds_per_invocation * a.lambda_memory_mb / 1024
+        seconds = lambda_seconds_per_invocation(self.m.cpu, a, self.batch)
+        gb_seconds = invocations * seconds * a.lambda_memory_mb / 1024
         service = "Lambda (delivery worker)"
         self.charge(
             service,
@@ -119,7 +125,8 @@ class _Tier:
             invocations,
             "requests",
         )
-        self.charge(service, "duration", "lambda_gb_second_x86", gb_seconds, "GB-s")
+        item = f"duration ({seconds * 1000:.0f} ms an invocation)"
+        self.charge(service, item, "lambda_gb_second_x86", gb_seconds, "GB-s")
 
     def cache(self) -> None:
         """A day of bodies (each stays 24 h once read), at least the minimum; ECPUs measured."""
@@ -135,20 +142,27 @@ class _Tier:
         self.charge(service, "ECPUs", "elasticache_valkey_serverless_ecpu", ecpus, "ECPUs")
 
     def api(self) -> None:
-        """Enough Fargate tasks for the peak hour's live connections and requests."""
-        a = self.a
+        """Enough Fargate tasks for the peak hour's live connections (memory) and for the CPU
+        of its requests and idle sockets (measured), at the target utilisation."""
+        a, cpu = self.a, self.m.cpu
         connections = self.users * self.online
-        rps = self.users * requests_per_day(self.usage) / 86_400
+        requests_ms = self.users * api_cpu_ms_per_day(cpu, self.usage) / 86_400
+        idle_ms = connections * idle_connection_cpu_ms_per_hour(cpu) / 3_600
+        per_task_ms = 1000 * a.api_task_vcpu * a.api_target_cpu_utilisation
         tasks = max(
             a.api_min_tasks,
             math.ceil(connections * a.peak_to_average / a.connections_per_task),
-            math.ceil(rps * a.peak_to_average / a.requests_per_second_per_task),
+            math.ceil((requests_ms + idle_ms) * a.peak_to_average / per_task_ms),
         )
         hours = tasks * HOURS_PER_MONTH
         cost = self.p["fargate_vcpu_hour"].cost(hours * a.api_task_vcpu) + self.p[
             "fargate_gb_hour"
         ].cost(hours * a.api_task_gb)
-        item = f"{tasks} tasks of {a.api_task_vcpu:g} vCPU, {a.api_task_gb:g} GB"
+        per_request = api_cpu_ms_per_day(cpu, self.usage) / max(requests_per_day(self.usage), 1)
+        item = (
+            f"{tasks} tasks of {a.api_task_vcpu:g} vCPU, {a.api_task_gb:g} GB "
+            f"({per_request:.2f} ms CPU a request, {a.api_target_cpu_utilisation:.0%} at peak)"
+        )
         self.add("API compute (Fargate)", item, hours, "task-hours", cost)
 
     def network(self) -> None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.cost.cpu import CpuCosts, load_cpu_profile
 from services.cost.errors import CostModelError
 
 DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
@@ -87,6 +88,8 @@ class Measurements:
     measured_large_body_chars: int = 5000
     measured_at: str = ""
     worker_batch_size: int = 10
+    # CPU per operation, from its own file (the bench suite measures it, not bench.capacity).
+    cpu: CpuCosts = field(default_factory=CpuCosts)
 
     def op(self, name: str) -> OperationCost:
         try:
@@ -95,12 +98,14 @@ class Measurements:
             raise CostModelError(f"the profile has no measurement for {name!r}") from None
 
 
-def load_profile(path: Path | None = None) -> Measurements:
+def load_profile(path: Path | None = None, cpu_path: Path | None = None) -> Measurements:
+    """The capacity profile (default: default_profile.json) with the CPU profile (default:
+    cpu_profile.json)."""
     data: Any = json.loads((path or DEFAULT_PROFILE).read_text())
-    return parse_profile(data)
+    return parse_profile(data, load_cpu_profile(cpu_path))
 
 
-def parse_profile(data: Any) -> Measurements:
+def parse_profile(data: Any, cpu: CpuCosts | None = None) -> Measurements:
     """The JSON that bench/capacity.py writes, reduced to what the model uses."""
     if not isinstance(data, dict) or not isinstance(data.get("operations"), dict):
         raise CostModelError("a profile is an object with an 'operations' object")
@@ -138,4 +143,5 @@ def parse_profile(data: Any) -> Measurements:
         ),
         measured_at=str(data.get("measured_at", "")),
         worker_batch_size=int(parameters.get("worker_batch_size", defaults.worker_batch_size)),
+        cpu=cpu or CpuCosts(),
     )

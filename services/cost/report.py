@@ -52,6 +52,13 @@ def _heading(
             "InboxQL: monthly AWS cost (us-east-1, on-demand prices, 730-hour month)",
             f"  measured profile: {profile_path or 'services/cost/default_profile.json'}"
             f" (measured {m.measured_at or 'at an unknown time'})",
+            "  CPU per operation (API tasks, Lambda duration): services/cost/cpu_profile.json,"
+            f" {m.cpu.source or 'not measured'}",
+            f"    ms CPU: unreadCount {m.cpu.unread_count_ms:.2f}, inbox page executed "
+            f"{m.cpu.inbox_page_executed_ms:.2f} / cached {m.cpu.inbox_page_cached_ms:.2f}, "
+            f"send (API) {m.cpu.send_api_ms:.2f}, delivery (worker) "
+            f"{m.cpu.delivery_worker_ms:.2f}, idle subscription "
+            f"{m.cpu.idle_subscription_ms_per_hour:.2f} an hour",
             f"  prices: {prices_path or 'services/cost/prices.json'}"
             f" (compiled {prices.compiled_on}; sources dated {dated[0]} to {dated[-1]}, "
             f"{undated} undated; some not confirmed on AWS pages: see the file)",
@@ -104,7 +111,8 @@ def _usage_lines(usage: UsageProfile) -> str:
         [
             "Usage profile (per user per day; see UsageProfile in services/cost/assumptions.py)",
             f"  sends {usage.sends_per_day:g}, inbox pages {usage.inbox_pages_per_day:g} "
-            f"(body cache hits {usage.body_cache_hit_ratio:.0%}), message opens "
+            f"(body cache hits {usage.body_cache_hit_ratio:.0%}, response cache hits "
+            f"{usage.inbox_page_response_cache_hit_ratio:.0%}), message opens "
             f"{usage.message_opens_per_day:g}, conversation pages "
             f"{usage.conversation_pages_per_day:g}, markRead {usage.mark_reads_per_day:g}, "
             f"markAllRead {usage.mark_all_reads_per_day:g} of {usage.mark_all_read_size:g}",

@@ -10,6 +10,8 @@ import orjson
 
 from bench.__main__ import BENCHMARKS, run_benchmarks, write_results
 from bench.context import BenchContext
+from bench.cpu import PROFILE_KEY
+from services.cost.cpu import REQUIRED_CPU
 from services.local.stack import StackEndpoints
 
 
@@ -48,6 +50,15 @@ def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path)
     # The cost figures come with their breakdown by table and index.
     send = by_name["send: write units per message, all included"]
     assert set(send.detail["by_table_index"]) >= {"table", "lsi:unread", "gsi:conversation"}
+
+    # Issue 14 target 6: the server's CPU per operation, each with what it was measured on,
+    # every figure the cost model reads among them. A turn that served requests spent CPU.
+    cpu = {f.detail[PROFILE_KEY]: f for f in figures if f.unit == "ms CPU"}
+    assert set(cpu) >= set(REQUIRED_CPU)
+    for key, figure in cpu.items():
+        assert figure.verdict == "info" and figure.detail["measured_on"], figure
+        assert figure.value > 0 or key == "idle_subscription_hour", figure
+    assert cpu["delivery_worker"].detail["messages"] == cpu["send_api"].detail["run"]["completed"]
 
     out = tmp_path / "last.json"
     write_results(out, figures, failures, {}, elapsed=1.0, quick=True)
