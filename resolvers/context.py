@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from services.app import App
-from services.domain import InboxEntry, Message, MessageId, UnreadCount, UserId
+from services.domain import Message, MessageId, UnreadCount, UserId
 from services.errors import Unauthenticated
 
 
@@ -30,9 +30,6 @@ class Context:
     _bodies: DataLoader[MessageId, Message | None] | None = field(
         default=None, init=False, repr=False
     )
-    _entries: DataLoader[tuple[UserId, MessageId], InboxEntry | None] | None = field(
-        default=None, init=False, repr=False
-    )
     # The viewer's counter as this request reads it: see `resolvers.queries.unread_counter`.
     counter_read: asyncio.Task[UnreadCount] | None = field(default=None, init=False, repr=False)
 
@@ -41,13 +38,6 @@ class Context:
         if self._bodies is None:
             self._bodies = DataLoader(load_fn=self._load_bodies)
         return self._bodies
-
-    @property
-    def entries(self) -> DataLoader[tuple[UserId, MessageId], InboxEntry | None]:
-        """Inbox entries by (recipient, id): the read state of messages already shown."""
-        if self._entries is None:
-            self._entries = DataLoader(load_fn=self._load_entries)
-        return self._entries
 
     @property
     def viewer(self) -> UserId:
@@ -64,7 +54,3 @@ class Context:
     async def _load_bodies(self, ids: list[MessageId]) -> list[Message | None]:
         found = await self.app.inbox.load_messages(ids)
         return [found.get(message_id) for message_id in ids]
-
-    async def _load_entries(self, keys: list[tuple[UserId, MessageId]]) -> list[InboxEntry | None]:
-        found = await self.app.conversations.load_entries(keys)
-        return [found.get(key) for key in keys]

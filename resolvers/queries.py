@@ -95,13 +95,3 @@ async def read_times(
 
 async def changes(context: Context, *, since: int, first: int) -> SyncPage:
     return await context.app.sync.changes(context.viewer, since=since, first=first)
-
-
-async def recipient_entry(
-    context: Context, recipient_id: UserId, message_id: MessageId
-) -> InboxEntry | None:
-    """The recipient's entry of a message the viewer has already been shown (a conversation's
-    last message, either way): through the request's loader, so a page costs one batch read
-    per recipient. None for a message deleted since the list's index was read (it lags by
-    under a second)."""
-    return await context.entries.load((recipient_id, message_id))

@@ -30,12 +30,6 @@ def selects_path(info: Info, path: tuple[str, ...], below: Collection[str] = ())
     )
 
 
-def selects_any(info: Info, names: Collection[str]) -> bool:
-    """Whether any field at any depth below this one is one of `names`."""
-    raw = info._raw_info
-    return any(_selects_any(node.selection_set, names, raw.fragments) for node in raw.field_nodes)
-
-
 def _fields(
     selection_set: object, fragments: dict[str, FragmentDefinitionNode]
 ) -> Iterable[FieldNode]:

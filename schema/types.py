@@ -12,7 +12,6 @@ import strawberry
 from resolvers import queries
 from schema.executor import at_hand
 from schema.info import Info
-from schema.selection import selects_any
 from services.conversations import Conversation as DomainConversation
 from services.conversations import ConversationList
 from services.cursor import encode_conversation_cursor, encode_cursor
@@ -110,27 +109,9 @@ class MessageConnection:
         )
 
 
-# A message's fields that need its recipient's inbox entry.
+# A message's fields that need its recipient's inbox entry: a page of conversations reads
+# their last messages' entries only when one of these is asked for.
 READ_STATE_FIELDS = frozenset({"isRead", "readAt"})
-
-
-def _last_message(root: Conversation, info: Info) -> Message | Awaitable[Message]:
-    # Not `async`, for the same reason as `_body`: a list fetches its rows' details at once.
-    if root.known_last_message is not None:
-        return root.known_last_message
-    return _read_last_message(root.listed, info)
-
-
-async def _read_last_message(listed: DomainConversation, info: Info) -> Message:
-    # The read state is the recipient's inbox entry, one read per row (batched): only when it
-    # is asked for, since the list itself is one Query.
-    read_at = None
-    if selects_any(info, READ_STATE_FIELDS):
-        entry = await queries.recipient_entry(
-            info.context, listed.last_recipient_id, listed.last_message_id
-        )
-        read_at = entry.read_at if entry is not None else None
-    return last_message_of(listed, read_at)
 
 
 def last_message_of(
@@ -154,12 +135,9 @@ class Conversation:
         description="The other participant (the caller, for notes to self)."
     )
     listed: strawberry.Private[DomainConversation]
-    # Set when the list fetched what the selection asks of it (LastMessageDetails).
-    known_last_message: strawberry.Private[Message | None] = None
 
-    last_message: Message | Awaitable[Message] = strawberry.field(
-        resolver=_last_message,
-        graphql_type=Message,
+    # Built by the list, with what it fetched for the whole page (LastMessageDetails).
+    last_message: Message = strawberry.field(
         description="The newest message in either direction, with its recipient's read state.",
     )
     unread_count: int = strawberry.field(
@@ -168,14 +146,12 @@ class Conversation:
     updated_at: datetime = strawberry.field(description="`sentAt` of `lastMessage`.")
 
     @classmethod
-    def from_domain(
-        cls, conversation: DomainConversation, last_message: Message | None = None
-    ) -> Conversation:
+    def from_domain(cls, conversation: DomainConversation, last_message: Message) -> Conversation:
         return cls(
             id=strawberry.ID(conversation.id),
             with_user_id=strawberry.ID(conversation.with_user_id),
             listed=conversation,
-            known_last_message=last_message,
+            last_message=last_message,
             unread_count=conversation.unread_count,
             updated_at=conversation.updated_at,
         )
@@ -210,15 +186,12 @@ class ConversationConnection:
 
     @classmethod
     def from_list(
-        cls, listed: ConversationList, details: LastMessageDetails | None = None
+        cls, listed: ConversationList, details: LastMessageDetails
     ) -> ConversationConnection:
-        """With `details`, each row's last message is built from them, not read per row."""
         edges = [
             ConversationEdge(
                 cursor=encode_conversation_cursor(conversation.last_message_id),
-                node=Conversation.from_domain(
-                    conversation, details.message(conversation) if details else None
-                ),
+                node=Conversation.from_domain(conversation, details.message(conversation)),
             )
             for conversation in listed.conversations
         ]
