@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ulid import ULID
-
 from services.cursor import decode_conversation_cursor
 from services.domain import (
     ConversationId,
@@ -23,6 +21,7 @@ from services.domain import (
     UserId,
     check_page_size,
     conversation_id,
+    sent_at_of,
 )
 from services.ports import MessageStore
 
@@ -75,7 +74,7 @@ class ConversationService:
                     sender,
                     recipient,
                     summary.unread,
-                    ULID.from_str(last).datetime,
+                    sent_at_of(last),
                 )
             )
         return ConversationList(listed, page.has_next_page)

@@ -6,6 +6,7 @@ recipient's inbox entry, the one mutable thing about it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ ConversationId = NewType("ConversationId", str)
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
 _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RFC4648_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD)
+_CROCKFORD_VALUES = {digit: value for value, digit in enumerate(_CROCKFORD)}
 _CONVERSATION_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{24}")
 _CONVERSATION_ID_BYTES = 15
 MAX_BODY_CHARS = 5000
@@ -57,11 +60,18 @@ def conversation_id(a: UserId, b: UserId) -> ConversationId:
     hash the same text."""
     low, high = sorted((a, b))
     digest = hashlib.sha256(f"{low}\x1f{high}".encode()).digest()[:_CONVERSATION_ID_BYTES]
-    value = int.from_bytes(digest, "big")
-    digits = _CONVERSATION_ID_BYTES * 8 // 5
-    return ConversationId(
-        "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(digits)))
-    )
+    # 15 bytes are 24 base32 digits exactly (no padding), most significant first: RFC 4648's
+    # digits, spelt in Crockford's alphabet.
+    return ConversationId(base64.b32encode(digest).decode().translate(_RFC4648_TO_CROCKFORD))
+
+
+def sent_at_of(message_id: MessageId) -> datetime:
+    """When a message was sent: its id's timestamp, the first 10 digits (48 bits of
+    milliseconds), without decoding the rest."""
+    millis = 0
+    for digit in message_id[:10]:
+        millis = millis * 32 + _CROCKFORD_VALUES[digit]
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
 def parse_conversation_id(raw: str) -> ConversationId | None:
