@@ -2,7 +2,8 @@
 (aioboto3, InboxQL's client config) and nothing of InboxQL's code path:
 
     python -m bench.aws_load query --table T --user U [--concurrency 32] [--seconds 5]
-        the Query an inbox page makes, as fast as `concurrency` tasks go
+        the DynamoDB calls an inbox page makes (its Query, then the BatchGetItem of its read
+        state), as fast as `concurrency` tasks go
     python -m bench.aws_load pipeline --table T --queue-url Q --count N [--receivers 2]
         the bound the emulators set on a send: SQS send (batches of 10), receive (10, long
         poll), the delivery transaction per message, delete (batches of 10)
@@ -34,6 +35,7 @@ from services.dynamodb.keys import (
     message_item,
     n,
     s,
+    summary_key,
     user_pk,
 )
 from services.message_codec import encode_message
@@ -64,8 +66,17 @@ async def query_load(table: str, user: str, *, concurrency: int, seconds: float)
             while not stop:
                 began = time.perf_counter()
                 response = await client.query(**params)
-                if len(response["Items"]) < 20:
-                    raise RuntimeError(f"the page has {len(response['Items'])} items")
+                items = response["Items"]
+                if len(items) < 20:
+                    raise RuntimeError(f"the page has {len(items)} items")
+                # The page's read state (issue 13): the reader's counter and the summaries of
+                # the conversations on the page, in one BatchGetItem, as the page reads them.
+                reader = UserId(user)
+                senders = {UserId(item["senderId"]["S"]) for item in items}
+                keys = [counter_key(reader), *(summary_key(reader, sender) for sender in senders)]
+                await client.batch_get_item(
+                    RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
+                )
                 if counting:
                     latencies.append(time.perf_counter() - began)
 

@@ -21,3 +21,4 @@ CHANGES_QUERY = (
     " ... on MessagesUnreadEvent { messageIds }"
     " ... on MessageDeletedEvent { messageId } } } }"
 )
+CHANGES_PAGE_OF_20_QUERY = CHANGES_QUERY.replace("first: 100", "first: 20")
