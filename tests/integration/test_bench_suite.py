@@ -29,6 +29,8 @@ def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path)
     # Every load was measured: requests served, and a same-run baseline for each ratio.
     assert by_name["messages(first: 20), in-memory store"].value > 0
     assert by_name["messages(first: 20) end to end, local stack"].value > 0
+    executed_end_to_end = by_name["  the same page executed every time (response cache off)"]
+    assert executed_end_to_end.target == 0.60 and executed_end_to_end.value > 0  # target 2
     # Issue 14 target 5: issue 13's read paths, each against the executed inbox page.
     executed = by_name["  messages(first: 20), without the response cache"]
     assert executed.target == 0.10, executed  # target 1
