@@ -134,8 +134,6 @@ class Conversation:
     with_user_id: strawberry.ID = strawberry.field(
         description="The other participant (the caller, for notes to self)."
     )
-    listed: strawberry.Private[DomainConversation]
-
     # Built by the list, with what it fetched for the whole page (LastMessageDetails).
     last_message: Message = strawberry.field(
         description="The newest message in either direction, with its recipient's read state.",
@@ -150,7 +148,6 @@ class Conversation:
         return cls(
             id=strawberry.ID(conversation.id),
             with_user_id=strawberry.ID(conversation.with_user_id),
-            listed=conversation,
             last_message=last_message,
             unread_count=conversation.unread_count,
             updated_at=conversation.updated_at,
