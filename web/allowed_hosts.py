@@ -11,6 +11,8 @@ is never matched), answers in plain text, and may redirect to `www.`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -52,15 +54,19 @@ class AllowedHostsMiddleware:
             }
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: an allowed request gets the app's own awaitable, so that no
+        # frame of this middleware stays suspended for a WebSocket's whole life.
         if (
             self.any_host
             or scope["type"] not in ("http", "websocket")
             or scope["path"] in PROBE_PATHS
             or host_name(Headers(scope=scope).get("host", "")) in self.allowed
         ):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
         if scope["type"] == "websocket":
             # Closing before accepting makes the server answer the handshake with 403.
             await send({"type": "websocket.close", "code": 1008})
