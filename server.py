@@ -250,6 +250,13 @@ def serve_worker(settings: Settings, host: str, port: int) -> int:
     return run_uvicorn(create_worker_app(effective, endpoints), effective, host, port)
 
 
+def serving_loop(config: uvicorn.Config) -> asyncio.Runner:
+    """The event loop uvicorn's `loop` setting chooses (uvloop where it is installed, as with
+    uvicorn[standard]). `asyncio.run` would ignore the setting: uvicorn applies it only in
+    `Server.run`, which also installs its own signal handling."""
+    return asyncio.Runner(loop_factory=config.get_loop_factory())
+
+
 def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
     config = uvicorn.Config(
         app,
@@ -272,10 +279,10 @@ def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
     )
     server = uvicorn.Server(config)
     # Ctrl-C: uvicorn has shut down cleanly by now (the lifespan stopped every client), and
-    # raises the signal again for whoever handled it before; that is asyncio.run's handler,
+    # raises the signal again for whoever handled it before; that is the runner's handler,
     # whose KeyboardInterrupt would print a traceback for an ordinary stop.
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve())
+    with contextlib.suppress(KeyboardInterrupt), serving_loop(config) as runner:
+        runner.run(server.serve())
     return 0 if server.started else 1
 
 

@@ -16,7 +16,6 @@ follow version 0 (`bench/documents.py`).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
@@ -40,7 +39,7 @@ from bench.processes import raise_file_limit
 from schema import build_schema
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
-from server import create_app, create_worker_app
+from server import create_app, create_worker_app, serving_loop
 from services.app import App
 from services.aws import AwsEndpoints
 from services.disabled import NoLimit, NoSendLimit
@@ -209,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     server = uvicorn.Server(config)
     if args.profile is None:
-        asyncio.run(server.serve())
+        with serving_loop(config) as runner:
+            runner.run(server.serve())
     else:
         # uvicorn re-raises SIGTERM after its graceful shutdown: as SystemExit, the profile
         # below is still written.
@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
         try:
-            asyncio.run(server.serve())
+            with serving_loop(config) as runner:
+                runner.run(server.serve())
         finally:
             profiler.stop()
             args.profile.write_text(profiler.output_text(unicode=True, color=False))
