@@ -270,7 +270,7 @@ def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
             max_connections=settings.max_connections,
         ),
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
-        ws="websockets-sansio",
+        ws="wsproto",
         # A bigger WebSocket message closes the socket with 1009 before it is parsed.
         ws_max_size=settings.ws_max_message_bytes,
         # In JSON, uvicorn's own lines (access log included) go through the root handler

@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws="wsproto",
         lifespan="on",
         # One line per request would be the server's main cost at these rates.
         access_log=False,
