@@ -17,7 +17,7 @@ from bench.context import BenchContext
 from bench.cpu import cpu_figure
 from bench.documents import PAGE_QUERY, UNREAD_QUERY
 from bench.figures import Figure
-from bench.processes import http_load, run_module, serving
+from bench.processes import ServerProcess, http_load, run_module, serving
 from bench.provision import provisioned
 from services.domain import Message, UserId, new_message_id
 
@@ -65,6 +65,18 @@ def measure(
     rounds = 1 if context.quick else 2
     ours: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
+
+    def load(server: ServerProcess, query: str) -> dict[str, Any]:
+        return http_load(
+            server.port,
+            path="/graphql",
+            body={"query": query},
+            token=token,
+            concurrency=CONCURRENCY,
+            seconds=seconds,
+            server_pid=server.process.pid,
+        )
+
     with serving("stack", context.log_dir, env=env, workers=0) as server:
         page = check_answers(server.url, token, PAGE_QUERY)
         if len(page["data"]["messages"]["edges"]) != 20:
@@ -74,15 +86,7 @@ def measure(
             query_args = ["query", "--table", context.settings.table_name, "--user", reader]
             query_args += ["--concurrency", str(CONCURRENCY), "--seconds", str(seconds)]
             bare.append(run_module("bench.aws_load", query_args, env=env))
-            result = http_load(
-                server.port,
-                path="/graphql",
-                body={"query": PAGE_QUERY},
-                token=token,
-                concurrency=CONCURRENCY,
-                seconds=seconds,
-                server_pid=server.process.pid,
-            )
+            result = load(server, PAGE_QUERY)
             if result["errors"]:
                 raise RuntimeError(f"bad answers under load: {result['first_error']}")
             ours.append(result)
@@ -90,15 +94,7 @@ def measure(
         counted = None
         if unread:
             check_answers(server.url, token, UNREAD_QUERY)
-            counted = http_load(
-                server.port,
-                path="/graphql",
-                body={"query": UNREAD_QUERY},
-                token=token,
-                concurrency=CONCURRENCY,
-                seconds=seconds,
-                server_pid=server.process.pid,
-            )
+            counted = load(server, UNREAD_QUERY)
     our_rps = sum(r["requests"] for r in ours) / sum(r["seconds"] for r in ours)
     bare_rps = sum(r["requests"] for r in bare) / sum(r["seconds"] for r in bare)
     detail: dict[str, Any] = {"runs": ours, "baseline_runs": bare}
