@@ -24,8 +24,6 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     IntValueNode,
     ListValueNode,
     NullValueNode,
@@ -41,6 +39,7 @@ from strawberry.types.execution import ExecutionContext
 from resolvers.context import Context
 from schema.arguments import CHANGES_PAGE_SIZE, DEFAULT_PAGE_SIZE
 from schema.refusal import refuse
+from schema.selection import fields_at
 from services.domain import MAX_MARK_READ_IDS, MAX_PAGE_SIZE
 from services.errors import BadUserInput
 from services.read_marks import HORIZON_RETURNED
@@ -79,22 +78,9 @@ class _Walk:
             if name not in self._variables and definition.default_value is not None:
                 self._variables[name] = value_from_ast_untyped(definition.default_value)
 
-    def fields(
-        self, selection_set: SelectionSetNode | None, seen: frozenset[str]
-    ) -> list[FieldNode]:
-        """Every field selected at this level, through fragments (cycles stop at a repeat)."""
-        found: list[FieldNode] = []
-        for selection in selection_set.selections if selection_set else ():
-            if isinstance(selection, FieldNode):
-                found.append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                found.extend(self.fields(selection.selection_set, seen))
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self._fragments.get(name)
-                if fragment is not None and name not in seen:
-                    found.extend(self.fields(fragment.selection_set, seen | {name}))
-        return found
+    def fields(self, selection_set: SelectionSetNode | None) -> list[FieldNode]:
+        """Every field selected at this level, through fragments."""
+        return fields_at(selection_set, self._fragments)
 
     def selections_of(self, field: FieldNode, path: tuple[str, ...]) -> int:
         """How many times the response repeats each item below `field`: one per selection of
@@ -103,7 +89,7 @@ class _Walk:
             return 1
         return sum(
             self.selections_of(child, path[1:])
-            for child in self.fields(field.selection_set, frozenset())
+            for child in self.fields(field.selection_set)
             if child.name.value == path[0]
         )
 
@@ -162,8 +148,7 @@ def message_nodes(
     walk = _Walk(document, operation, variables)
     # Fields sharing a response name are merged by graphql-core and run once.
     by_response_name = {
-        (field.alias or field.name).value: field
-        for field in walk.fields(operation.selection_set, frozenset())
+        (field.alias or field.name).value: field for field in walk.fields(operation.selection_set)
     }
     return sum(walk.root_field(field) for field in by_response_name.values())
 

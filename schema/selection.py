@@ -6,14 +6,14 @@ call; these walks read graphql-core's nodes as they are, and stop at the first m
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Mapping
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
-    SelectionNode,
+    SelectionSetNode,
 )
 
 from schema.info import Info
@@ -30,24 +30,29 @@ def selects_path(info: Info, path: tuple[str, ...], below: Collection[str] = ())
     )
 
 
-def _fields(
-    selection_set: object, fragments: dict[str, FragmentDefinitionNode]
-) -> Iterable[FieldNode]:
-    """The fields of a selection set, with those of its fragments, at that level."""
-    selections: tuple[SelectionNode, ...] = getattr(selection_set, "selections", None) or ()
-    for selection in selections:
+def fields_at(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> list[FieldNode]:
+    """Every field selected at this level of a selection set, through inline fragments and
+    fragment spreads (a cycle stops at a repeated fragment)."""
+    found: list[FieldNode] = []
+    for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
-            yield selection
+            found.append(selection)
         elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments)
+            found.extend(fields_at(selection.selection_set, fragments, seen))
         elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                yield from _fields(fragment.selection_set, fragments)
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                found.extend(fields_at(fragment.selection_set, fragments, seen | {name}))
+    return found
 
 
 def _selects_path(
-    selection_set: object,
+    selection_set: SelectionSetNode | None,
     path: tuple[str, ...],
     below: Collection[str],
     fragments: dict[str, FragmentDefinitionNode],
@@ -57,14 +62,16 @@ def _selects_path(
     name, rest = path[0], path[1:]
     return any(
         field.name.value == name and _selects_path(field.selection_set, rest, below, fragments)
-        for field in _fields(selection_set, fragments)
+        for field in fields_at(selection_set, fragments)
     )
 
 
 def _selects_any(
-    selection_set: object, names: Collection[str], fragments: dict[str, FragmentDefinitionNode]
+    selection_set: SelectionSetNode | None,
+    names: Collection[str],
+    fragments: dict[str, FragmentDefinitionNode],
 ) -> bool:
     return any(
         field.name.value in names or _selects_any(field.selection_set, names, fragments)
-        for field in _fields(selection_set, fragments)
+        for field in fields_at(selection_set, fragments)
     )
