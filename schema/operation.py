@@ -38,6 +38,7 @@ from strawberry.types.execution import ExecutionContext
 from schema.errors import map_result_errors
 from schema.message_nodes import check_message_nodes
 from schema.metrics import INTERNAL, REQUEST_ERRORS, OperationMeter
+from schema.node_memo import NodeMemo
 from schema.parsing import parse_cached
 from schema.read_limit import admit_websocket_operation
 from services.ports import Metrics
@@ -56,19 +57,15 @@ class DocumentChecks:
         # graphql-core's own rules, then ours.
         self.rules = (*specified_rules, *rules)
         self.max_tokens = max_tokens
-        self._found: dict[int, tuple[DocumentNode, list[GraphQLError]]] = {}
+        self._found: NodeMemo[list[GraphQLError]] = NodeMemo(CACHED_VALIDATIONS)
 
     def errors(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
         """`schema`: always the one these checks were built for."""
-        # By id, holding the document: its id cannot be reused while it is held here.
-        found = self._found.get(id(document))
-        if found is None:
-            errors = validate(schema, document, self.rules)
-            if len(self._found) >= CACHED_VALIDATIONS:
-                self._found.pop(next(iter(self._found)))
-            found = self._found[id(document)] = (document, errors)
+        found = self._found.get(
+            id(document), document, lambda: validate(schema, document, self.rules)
+        )
         # A copy: the errors are mapped in place on their way out.
-        return list(found[1])
+        return list(found)
 
 
 class InboxOperation(SchemaExtension):

@@ -25,20 +25,20 @@ from graphql import (
 )
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
 
+from schema.node_memo import NodeMemo
+
 # Bounds each schema's memory: past it, the oldest collections are dropped.
 MAX_COLLECTIONS = 4096
 
 
 class SharedSubfields:
     """One schema's subfield collections, keyed by the return type and the field nodes (the
-    parse cache hands out the same nodes for the same document). Each entry holds the nodes,
-    so that their ids are not reused while it is kept."""
+    parse cache hands out the same nodes for the same document)."""
 
     def __init__(self) -> None:
-        self._collected: dict[tuple[Any, ...], tuple[FieldDetailsList, CollectedFields]] = {}
-        # Operations already looked at, by id (held, for the same reason): whether a request
-        # can change what they collect.
-        self._static: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+        self._collected: NodeMemo[CollectedFields] = NodeMemo(MAX_COLLECTIONS)
+        # Operations already looked at: whether a request can change what they collect.
+        self._static: NodeMemo[bool] = NodeMemo(MAX_COLLECTIONS)
 
     def collect(
         self,
@@ -48,24 +48,16 @@ class SharedSubfields:
     ) -> CollectedFields:
         """What `collect` (graphql-core's) found the first time it was asked."""
         key = (return_type.name, *(id(details.node) for details in field_details_list))
-        found = self._collected.get(key)
-        if found is None:
-            collected = collect(return_type, field_details_list)
-            if len(self._collected) >= MAX_COLLECTIONS:
-                self._collected.pop(next(iter(self._collected)))
-            found = self._collected[key] = (field_details_list, collected)
-        return found[1]
+        return self._collected.get(
+            key, field_details_list, lambda: collect(return_type, field_details_list)
+        )
 
     def applies_to(
         self, operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
     ) -> bool:
-        known = self._static.get(id(operation))
-        if known is None:
-            static = not _varies(operation.selection_set, fragments, set())
-            if len(self._static) >= MAX_COLLECTIONS:
-                self._static.pop(next(iter(self._static)))
-            known = self._static[id(operation)] = (operation, static)
-        return known[1]
+        return self._static.get(
+            id(operation), operation, lambda: not _varies(operation.selection_set, fragments, set())
+        )
 
 
 _SHARED: WeakKeyDictionary[GraphQLSchema, SharedSubfields] = WeakKeyDictionary()
