@@ -68,7 +68,10 @@ async def message(context: Context, message_id: str) -> tuple[InboxEntry, Messag
 async def message_body(context: Context, message_id: MessageId) -> str:
     """The body of a message the viewer has already been shown: through the request's loader,
     so a page of messages costs one lookup."""
-    found = await context.bodies.load(message_id)
+    return _shown_body(await context.bodies.load(message_id))
+
+
+def _shown_body(found: Message | None) -> str:
     # None: deleted since. A listing from an index (the conversation view, the conversation
     # list) can show a deleted message's entry for as long as the index lags, under a second;
     # its body is gone, and never served again.
@@ -79,9 +82,7 @@ async def message_bodies(context: Context, ids: list[MessageId]) -> dict[Message
     """The bodies of a page of messages the viewer is being shown, in one lookup: as
     `message_body` gives each (empty for a message deleted since)."""
     found = await context.app.inbox.load_messages(ids)
-    return {
-        message_id: "" if (m := found.get(message_id)) is None else m.body for message_id in ids
-    }
+    return {message_id: _shown_body(found.get(message_id)) for message_id in ids}
 
 
 async def read_times(

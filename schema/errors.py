@@ -83,7 +83,8 @@ def map_result_errors(result: object, *, hide_suggestions: bool) -> None:
     """Every error of an operation's result (or of one result of a subscription's stream)
     given its code; with `hide_suggestions`, without graphql-core's \"Did you mean\" hints."""
     if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-        mapped = [error if _is_mapped(error) else to_client_error(error) for error in result.errors]
+        mapped = list(result.errors)
+        map_errors_in_place(mapped)
         if hide_suggestions:
             mapped = [without_suggestions(error) for error in mapped]
         result.errors = mapped
