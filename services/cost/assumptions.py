@@ -79,7 +79,7 @@ class Assumptions:
     api_task_vcpu: float = 1.0
     api_task_gb: float = 2.0
     api_min_tasks: int = 2
-    # Live WebSockets one task holds (memory: ~50 KB each, bench target 4).
+    # Live WebSockets one task holds (memory: ~40 KB each idle, bench target 4).
     connections_per_task: float = 5000.0
     # The share of a task's vCPU that requests and idle sockets may use at the peak hour, the
     # rest headroom for bursts and the event loop's latency. The CPU they need is measured
