@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -23,6 +24,13 @@ from services.sqs.dead_letters import DeadLetterQueue
 from services.tokens.verifiers import hmac_tokens
 
 log = logging.getLogger("inboxql")
+
+
+def read_settings(stack: str | None, environ: Mapping[str, str]) -> Settings:
+    """The settings, with `--stack` standing for INBOXQL_STACK. Applied before they are read,
+    since the defaults that differ by stack (the demo page and its tokens, GraphiQL, the
+    allowed hosts, keep-alive) follow it: applied after, `--stack external` kept local mode's."""
+    return Settings.from_env({**environ, "INBOXQL_STACK": stack} if stack else environ)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

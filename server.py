@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
@@ -31,6 +32,7 @@ from commands import (
     parse_args,
     print_schema,
     print_token,
+    read_settings,
     run_dlq,
     run_seed,
     run_worker,
@@ -153,13 +155,11 @@ def main(argv: list[str]) -> int:
     if args.command == "schema":
         return print_schema()
     try:
-        settings = Settings.from_env()
+        settings = read_settings(args.stack, os.environ)
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format)
-    if args.stack:
-        settings = settings.with_overrides(stack=args.stack)
     return run_command(args, settings)
 
 

@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from commands import read_settings
 from schema import build_schema
-from services.settings import SETTINGS_HELP
+from services.settings import SETTINGS_HELP, SettingsError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,3 +47,15 @@ def test_cost_prints_each_tier_beside_the_seed() -> None:
     assert "1,000 users" in done.stdout and "1,000,000 users" in done.stdout
     assert done.stdout.count("total") >= 2
     assert "~$5.00" in done.stdout and "~$500.00" in done.stdout
+
+
+def test_the_stack_flag_sets_the_defaults_that_follow_the_stack() -> None:
+    # `--stack external` alone must not keep local mode's demo page (which hands out tokens
+    # for any user) or its GraphiQL; and it asks for a JWT secret as INBOXQL_STACK does.
+    environ = {"INBOXQL_JWT_SECRET": "s" * 32}
+    external = read_settings("external", environ)
+    assert (external.stack, external.demo, external.graphiql) == ("external", False, False)
+    local = read_settings(None, environ)
+    assert (local.stack, local.demo, local.graphiql) == ("local", True, True)
+    with pytest.raises(SettingsError, match="INBOXQL_JWT_SECRET"):
+        read_settings("external", {})
