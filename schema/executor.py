@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
+from graphql import (
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    get_named_type,
+    get_nullable_type,
+    is_leaf_type,
+)
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -39,46 +47,77 @@ class PlainLeaf:
     serialize: Callable[[Any], Any]
 
 
-# Per schema, built on first use: which fields of which types are plain leaves.
-_PLAIN_LEAVES: WeakKeyDictionary[GraphQLSchema, dict[str, dict[str, PlainLeaf]]] = (
+@dataclass(frozen=True, slots=True)
+class PlainObject:
+    """A field of an object type, or a list of one, that is an attribute of its parent's value
+    (a page's `edges` and `pageInfo`, an edge's `node`)."""
+
+    attribute: str
+    object_type: GraphQLObjectType
+    is_list: bool
+
+
+PlainField = PlainLeaf | PlainObject
+# A value the short path cannot vouch for: graphql-core's path answers it.
+_MISS: Any = object()
+
+# Per schema, built on first use: which fields of which types are plain.
+_PLAIN_FIELDS: WeakKeyDictionary[GraphQLSchema, dict[str, dict[str, PlainField]]] = (
     WeakKeyDictionary()
 )
 
 
-def plain_leaves(schema: GraphQLSchema) -> Mapping[str, Mapping[str, PlainLeaf]]:
+def plain_fields(schema: GraphQLSchema) -> Mapping[str, Mapping[str, PlainField]]:
     """By type name, then field name."""
-    found = _PLAIN_LEAVES.get(schema)
+    found = _PLAIN_FIELDS.get(schema)
     if found is None:
         found = {}
         for named in schema.type_map.values():
             if isinstance(named, GraphQLObjectType) and not named.name.startswith("__"):
-                leaves = _plain_leaves_of(named)
-                if leaves:
-                    found[named.name] = leaves
-        _PLAIN_LEAVES[schema] = found
+                fields = _plain_fields_of(named)
+                if fields:
+                    found[named.name] = fields
+        _PLAIN_FIELDS[schema] = found
     return found
 
 
-def _plain_leaves_of(object_type: GraphQLObjectType) -> dict[str, PlainLeaf]:
-    leaves: dict[str, PlainLeaf] = {}
+def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
+    fields: dict[str, PlainField] = {}
     for name, graphql_field in object_type.fields.items():
         field = (graphql_field.extensions or {}).get(_BACKREF)
+        if not isinstance(field, StrawberryField) or graphql_field.args:
+            continue
         named = get_named_type(graphql_field.type)
-        resolver = graphql_field.resolve
-        at_hand = at_hand_attribute(field) if isinstance(field, StrawberryField) else None
-        if at_hand is not None and is_leaf_type(named) and not graphql_field.args:
-            leaves[name] = PlainLeaf(at_hand, named.serialize)
-        elif (
-            isinstance(field, StrawberryField)
-            and field.is_basic_field
+        at_hand = at_hand_attribute(field)
+        if at_hand is not None and is_leaf_type(named):
+            fields[name] = PlainLeaf(at_hand, named.serialize)
+        elif not (
+            field.is_basic_field
             # Strawberry's getattr resolver, not a default resolver configured otherwise.
-            and getattr(resolver, "_is_default", False)
+            and getattr(graphql_field.resolve, "_is_default", False)
             and field.default_resolver is getattr
-            and not graphql_field.args
-            and is_leaf_type(named)
         ):
-            leaves[name] = PlainLeaf(field.python_name, named.serialize)
-    return leaves
+            continue
+        elif is_leaf_type(named):
+            fields[name] = PlainLeaf(field.python_name, named.serialize)
+        elif _is_plain_object(graphql_field.type, named, listed=False):
+            fields[name] = PlainObject(field.python_name, named, is_list=False)
+        elif _is_plain_object(graphql_field.type, named, listed=True):
+            fields[name] = PlainObject(field.python_name, named, is_list=True)
+    return fields
+
+
+def _is_plain_object(field_type: GraphQLOutputType, named: Any, *, listed: bool) -> bool:
+    """An object type with no `is_type_of` check, the field's type itself (nullable or not)
+    or, `listed`, a list of it."""
+    if not isinstance(named, GraphQLObjectType) or named.is_type_of is not None:
+        return False
+    inner: Any = get_nullable_type(field_type)
+    if listed:
+        if not isinstance(inner, GraphQLList):
+            return False
+        inner = get_nullable_type(inner.of_type)
+    return inner is named
 
 
 def at_hand(attribute: str) -> dict[str, str]:
@@ -97,7 +136,7 @@ def at_hand_attribute(field: StrawberryField) -> str | None:
 class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plain_leaves = plain_leaves(self.schema)
+        self._plain = plain_fields(self.schema)
         self._subfields = subfields_of(self.schema, self.operation, self.fragment_definitions)
 
     def collect_subfields(
@@ -115,18 +154,13 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        # An object whose every field is served from its value (a message, a page's info) is
-        # answered in one loop, without a path or a call per field.
-        leaves = self._plain_leaves.get(parent_type.name)
-        if leaves is not None:
-            results: dict[str, Any] = {}
-            for response_name, field_details_list in grouped_field_set.items():
-                value = _served(leaves, parent_type, source_value, field_details_list)
-                if value is None:
-                    break
-                results[response_name] = value
-            else:
-                return results
+        # An object whose every field is served from its value, down to its leaves (a page
+        # of edges, each with its message), is answered here, without a path, a resolve info
+        # or a completion per field. Deferred parts (a position context) are graphql-core's.
+        if position_context is None:
+            served = self._served_object(parent_type, source_value, grouped_field_set)
+            if served is not _MISS:
+                return served
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
@@ -139,34 +173,81 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        leaves = self._plain_leaves.get(parent_type.name)
-        if leaves is not None:
-            value = _served(leaves, parent_type, source, field_details_list)
-            if value is not None:
-                return value
+        if position_context is None:
+            fields = self._plain.get(parent_type.name)
+            if fields is not None:
+                value = self._served(fields, parent_type, source, field_details_list)
+                if value is not _MISS:
+                    return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
 
+    def _served_object(
+        self, object_type: GraphQLObjectType, source: Any, grouped_field_set: GroupedFieldSet
+    ) -> Any:
+        fields = self._plain.get(object_type.name)
+        if fields is None:
+            return _MISS
+        # By name first: a field the short path cannot serve is known before any work.
+        for field_details_list in grouped_field_set.values():
+            name = field_details_list[0].node.name.value
+            if name not in fields and name != "__typename":
+                return _MISS
+        results: dict[str, Any] = {}
+        for response_name, field_details_list in grouped_field_set.items():
+            value = self._served(fields, object_type, source, field_details_list)
+            if value is _MISS:
+                return _MISS
+            results[response_name] = value
+        return results
 
-def _served(
-    leaves: Mapping[str, PlainLeaf],
-    parent_type: GraphQLObjectType,
-    source: Any,
-    field_details_list: FieldDetailsList,
-) -> Any:
-    """The field's value, serialized, if the short path can vouch for it; else None."""
-    name = field_details_list[0].node.name.value
-    if name == "__typename":
-        return parent_type.name
-    leaf = leaves.get(name)
-    if leaf is None:
-        return None
-    value = getattr(source, leaf.attribute, None)
-    if value is None:
-        return None
+    def _served(
+        self,
+        fields: Mapping[str, PlainField],
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+    ) -> Any:
+        """The field's value, completed, if the short path can vouch for it; else _MISS (a
+        null, a value its scalar refuses: graphql-core's path answers or makes the error)."""
+        name = field_details_list[0].node.name.value
+        if name == "__typename":
+            return parent_type.name
+        field = fields.get(name)
+        if field is None:
+            return _MISS
+        value = getattr(source, field.attribute, None)
+        if value is None:
+            return _MISS
+        if isinstance(field, PlainLeaf):
+            return _serialized(field.serialize, value)
+        return self._served_value(field, value, field_details_list)
+
+    def _served_value(
+        self, field: PlainObject, value: Any, field_details_list: FieldDetailsList
+    ) -> Any:
+        grouped, deferred, _ = self.collect_subfields(field.object_type, field_details_list)
+        if deferred:
+            return _MISS
+        if not field.is_list:
+            return self._served_object(field.object_type, value, grouped)
+        if not isinstance(value, list | tuple):
+            return _MISS
+        items = []
+        for item in value:
+            served = (
+                _MISS if item is None else self._served_object(field.object_type, item, grouped)
+            )
+            if served is _MISS:
+                return _MISS
+            items.append(served)
+        return items
+
+
+def _serialized(serialize: Callable[[Any], Any], value: Any) -> Any:
     try:
-        serialized = leaf.serialize(value)
+        serialized = serialize(value)
     except Exception:  # graphql-core's path makes the error
-        return None
-    return None if serialized is Undefined else serialized
+        return _MISS
+    return _MISS if serialized is None or serialized is Undefined else serialized

@@ -60,7 +60,43 @@ def _items() -> list[Item]:
 
 
 @strawberry.type
+class Edge:
+    cursor: str
+    item: Item
+    spare: Item | None = None
+
+
+@strawberry.type
+class Page:
+    edges: list[Edge]
+    gaps: list[Edge | None]
+    first: Edge | None
+
+
+def _page() -> Page:
+    edges = [Edge(cursor=f"c{item.id}", item=item) for item in _items()]
+    edges[1].spare = _items()[0]
+    return Page(edges=edges, gaps=[edges[0], None], first=None)
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def page(self) -> Page:
+        return _page()
+
+    @strawberry.field
+    def broken_page(self) -> Page:
+        page = _page()
+        page.edges[1].item.required = None  # type: ignore[assignment]  # deep in the page
+        return page
+
+    @strawberry.field
+    def holed_page(self) -> Page:
+        page = _page()
+        page.edges.append(None)  # type: ignore[arg-type]  # a null item in a non-null list
+        return page
+
     @strawberry.field
     def items(self) -> list[Item]:
         return _items()
@@ -119,6 +155,11 @@ async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
         "{ items { a: id b: id count } }",
         "{ broken { id required } }",
         "{ miscounted { id count } }",
+        "{ page { edges { cursor item { id note } spare { id } } gaps { cursor }"
+        " first { cursor } } }",
+        "{ page { __typename edges { __typename ...E } } } fragment E on Edge { item { at } }",
+        "{ brokenPage { edges { cursor item { id required } } } }",
+        "{ holedPage { edges { cursor } } }",
     ],
 )
 async def test_answers_as_graphql_core_does(query: str) -> None:
@@ -172,3 +213,25 @@ async def test_a_repeated_document_answers_the_same() -> None:
     query = "{ items { id ...F } } fragment F on Item { count note }"
     answers = [(await ours.execute(query)).data for _ in range(3)]
     assert answers[0] is not None and answers == [answers[0]] * 3
+
+
+async def test_a_page_of_plain_objects_is_answered_whole() -> None:
+    result = await both(
+        "{ page { edges { cursor item { id note } spare { id } } first { cursor } } }"
+    )
+    assert result.data == {
+        "page": {
+            "edges": [
+                {"cursor": "ca", "item": {"id": "a", "note": "looked up a"}, "spare": None},
+                {"cursor": "cb", "item": {"id": "b", "note": "at hand"}, "spare": {"id": "a"}},
+            ],
+            "first": None,
+        }
+    }
+
+
+async def test_a_null_deep_in_a_page_is_graphql_cores_error() -> None:
+    result = await both("{ brokenPage { edges { cursor item { id required } } } }")
+    assert result.data is None
+    [error] = result.errors or []
+    assert error.path == ["brokenPage", "edges", 1, "item", "required"]
