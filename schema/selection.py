@@ -1,12 +1,14 @@
 """What a field's selection asks for below it, read from the document itself.
 
 Strawberry's `info.selected_fields` converts the whole selection into its own objects on every
-call; these walks read graphql-core's nodes as they are, and stop at the first match.
+call; these walks read graphql-core's nodes as they are, and stop at the first match. What they
+find depends on the document alone (fragments included), so it is kept per document's nodes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from typing import Final
 
 from graphql import (
     FieldNode,
@@ -17,16 +19,28 @@ from graphql import (
 )
 
 from schema.info import Info
+from schema.node_memo import NodeMemo
+
+# Bounds the memory: past it, the oldest answers are dropped.
+MAX_ANSWERS: Final = 4096
+_ANSWERS: NodeMemo[bool] = NodeMemo(MAX_ANSWERS)
 
 
-def selects_path(info: Info, path: tuple[str, ...], below: Collection[str] = ()) -> bool:
+def selects_path(
+    info: Info, path: tuple[str, ...], below: tuple[str, ...] | frozenset[str] = ()
+) -> bool:
     """Whether the field asks for `path` below it, e.g. ("edges", "node", "body"), through
     fragments and aliases; with `below`, for one of those names at any depth under `path`.
     A field that @skip or @include leaves out still counts: asking for too much only costs a
     lookup."""
     raw = info._raw_info
-    return any(
-        _selects_path(node.selection_set, path, below, raw.fragments) for node in raw.field_nodes
+    nodes = raw.field_nodes
+    return _ANSWERS.get(
+        (path, below, *map(id, nodes)),
+        nodes,
+        lambda: any(
+            _selects_path(node.selection_set, path, below, raw.fragments) for node in nodes
+        ),
     )
 
 
