@@ -20,6 +20,7 @@ from services.aws import AwsEndpoints
 from services.cost.assumptions import Assumptions, UsageProfile
 from services.cost.cpu import api_cpu_ms_per_day, load_cpu_profile
 from services.cost.workload import requests_per_day
+from services.observability.probes import READY_TIMEOUT_SECONDS
 from services.settings import Settings
 from services.settings.variables import ENV_ROWS
 from tests.dockerfile import stages
@@ -138,6 +139,8 @@ def test_the_health_checks_ask_for_served_paths(
     app = create_app(task_settings, AwsEndpoints(), workers=0)
     served = {getattr(route, "path", None) for route in app.routes}
     assert target_group["HealthCheckPath"] == "/readyz" and "/readyz" in served
+    # /readyz answers within its probes' budget, well inside the balancer's patience.
+    assert target_group["HealthCheckTimeoutSeconds"] > READY_TIMEOUT_SECONDS
     assert target_group["HealthCheckTimeoutSeconds"] < target_group["HealthCheckIntervalSeconds"]
     # ECS ignores the image's HEALTHCHECK; the task runs the same command.
     image_check = stages()[-1].last("HEALTHCHECK").arguments.partition("CMD ")[2]
