@@ -2,7 +2,8 @@
 copies, installed by the same `uv sync` into a clean environment, hold none of the local
 stack's programs; the image's command then serves in external mode on the session's local
 stack (health, readiness, a GraphQL send delivered by its in-process worker), the image's
-health check passes against it, `worker` runs, and both stop cleanly on SIGTERM."""
+health check passes against it, `worker` runs, both stop cleanly on SIGTERM, and neither
+writes a file: in the image, /app is root's and the server runs as another user."""
 
 from __future__ import annotations
 
@@ -80,6 +81,10 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return app
+
+
+def files(root: Path) -> set[Path]:
+    return set(root.rglob("*"))
 
 
 def python(image: Path) -> str:
@@ -182,6 +187,7 @@ def test_the_image_serves_and_works_on_the_local_stack(
         stack, session_tag, queue_name=f"q-{tag}", dead_letter_queue_name=f"dlq-{tag}"
     )
     provision(stack, settings)
+    installed = files(image)
     # A short long poll, only so that stopping the in-process worker is quick.
     env = external_env(stack, settings) | {"INBOXQL_LONG_POLL_SECONDS": "1"}
     port = free_port()
@@ -224,3 +230,6 @@ def test_the_image_serves_and_works_on_the_local_stack(
             interval=0.2,
         )
         stop(worker, worker_log)
+    # The suite runs as root, so permissions would prove nothing: look for what was written.
+    assert files(image) == installed, files(image) - installed
+    assert not Path(runtime_env(image, {})["HOME"]).exists()
