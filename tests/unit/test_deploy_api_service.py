@@ -47,8 +47,7 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def resources(template: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = template["Resources"]
-    return found
+    return dict(template["Resources"])
 
 
 @pytest.fixture(scope="module")
@@ -301,14 +300,12 @@ def test_the_service_scales_on_cpu_and_requests_per_target(resources: dict[str, 
     }
 
 
-def test_tasks_run_in_the_private_subnets_and_reach_the_cache(resources: dict[str, Any]) -> None:
+def test_tasks_run_in_the_private_subnets_behind_the_url(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
     network = resources["ApiService"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["Subnets"] == {"Ref": "SubnetIds"}
     assert network["AssignPublicIp"] == "DISABLED"
     assert {"Ref": "CacheClientSecurityGroup"} in network["SecurityGroups"]
-    balancer = resources["LoadBalancer"]["Properties"]
-    assert balancer["Subnets"] == {"Ref": "PublicSubnetIds"}
-
-
-def test_the_url_is_an_output(template: dict[str, Any]) -> None:
+    assert resources["LoadBalancer"]["Properties"]["Subnets"] == {"Ref": "PublicSubnetIds"}
     assert "ApiUrl" in template["Outputs"]
