@@ -49,9 +49,9 @@ RUN groupadd --system --gid 10001 inboxql \
         --shell /usr/sbin/nologin inboxql
 WORKDIR /app
 COPY --from=build --chown=root:root /app /app
-# INBOXQL_STACK here, not only the --stack flag below: the defaults that differ by stack
-# (no GraphiQL or demo page, any Host, JSON logs, the ALB-sized keep-alive) are read from the
-# environment before the flag applies.
+# INBOXQL_STACK as well as the --stack flag below, so that every process in the image (a shell,
+# `server.py token`) reads external mode's defaults: no GraphiQL or demo page, any Host, JSON
+# logs, the ALB-sized keep-alive.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
