@@ -29,9 +29,13 @@ def _note(root: Item) -> str | Awaitable[str]:
     return root.known_note if root.known_note is not None else _slow_note(root)
 
 
-@strawberry.type
-class Item:
+@strawberry.interface
+class Named:
     id: strawberry.ID
+
+
+@strawberry.type
+class Item(Named):
     count: int
     at: datetime
     colour: Colour
@@ -57,6 +61,14 @@ def _items() -> list[Item]:
             known_note="at hand",
         ),
     ]
+
+
+@strawberry.type
+class Impostor:
+    """Item's fields, but not an Item: `is_type_of` refuses it."""
+
+    id: strawberry.ID
+    count: int
 
 
 @strawberry.type
@@ -89,6 +101,12 @@ class Query:
     def broken_page(self) -> Page:
         page = _page()
         page.edges[1].item.required = None  # type: ignore[assignment]  # deep in the page
+        return page
+
+    @strawberry.field
+    def mistyped_page(self) -> Page:
+        page = _page()
+        page.edges[0].item = Impostor(id=strawberry.ID("x"), count=0)  # type: ignore[assignment]
         return page
 
     @strawberry.field
@@ -128,9 +146,12 @@ class ParsedOnce(SchemaExtension):
 def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     return (
         strawberry.Schema(
-            query=Query, execution_context_class=InboxExecutionContext, extensions=[ParsedOnce]
+            query=Query,
+            execution_context_class=InboxExecutionContext,
+            extensions=[ParsedOnce],
+            types=[Impostor],
         ),
-        strawberry.Schema(query=Query),
+        strawberry.Schema(query=Query, types=[Impostor]),
     )
 
 
@@ -160,6 +181,7 @@ async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
         "{ page { __typename edges { __typename ...E } } } fragment E on Edge { item { at } }",
         "{ brokenPage { edges { cursor item { id required } } } }",
         "{ holedPage { edges { cursor } } }",
+        "{ mistypedPage { edges { item { id count } } } }",
     ],
 )
 async def test_answers_as_graphql_core_does(query: str) -> None:
@@ -235,3 +257,10 @@ async def test_a_null_deep_in_a_page_is_graphql_cores_error() -> None:
     assert result.data is None
     [error] = result.errors or []
     assert error.path == ["brokenPage", "edges", 1, "item", "required"]
+
+
+async def test_a_value_its_type_refuses_is_graphql_cores_error() -> None:
+    result = await both("{ mistypedPage { edges { item { id count } } } }")
+    [error] = result.errors or []
+    assert "Expected value of type 'Item'" in error.message
+    assert error.path == ["mistypedPage", "edges", 0, "item"]
