@@ -1,135 +1,33 @@
-"""How the schema's fields run: graphql-core's executor, with a short path for plain leaves.
+"""How the schema's fields run: graphql-core's executor, with a short path for plain fields.
 
-Most fields of a page are plain attributes of a value (a message's `id`, `sentAt`, `isRead`,
-an edge's `cursor`): Strawberry resolves them with `getattr`, and nothing else. graphql-core
-still builds a resolve info (Strawberry's own, per field), collects arguments and completes
-the value through its generic path for each of them: most of an executed page's time
-(docs/performance.md, issue 14). For those fields this executor reads the attribute and
-serializes it itself; so too for a resolved field whose value its parent already holds
-(`at_hand`). Anything else, and any value the short path cannot vouch for (null, or a scalar
-that refuses it), goes through graphql-core's path, which also makes the error.
+Most fields of a page are plain attributes of a value (schema/plain_fields.py: a message's
+`id`, an edge's `cursor` and `node`, a page's `edges`): Strawberry resolves them with
+`getattr`, and nothing else. graphql-core still builds a resolve info, collects arguments and
+completes the value through its generic path for each of them: most of an executed page's time
+(docs/performance.md, issue 14). This executor reads and serializes them itself, down through
+objects, lists of them and interfaces whose implementation the value's class names: a page of
+edges and their messages is one walk. Anything else, and any value the short path cannot vouch
+for (a null, a scalar that refuses it, a type that disowns it), goes through graphql-core's
+path for that object, which also makes the error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from graphql import (
-    GraphQLList,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLSchema,
-    get_named_type,
-    get_nullable_type,
-    is_leaf_type,
-)
+from graphql import GraphQLInterfaceType, GraphQLObjectType
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
+from strawberry.types.base import get_object_definition
+from strawberry.types.cast import get_strawberry_type_cast
 
+from schema.plain_fields import PlainField, PlainLeaf, PlainObject, plain_fields
 from schema.subfields import subfields_of
 
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
-AT_HAND = "inboxql.at_hand"
-
-
-@dataclass(frozen=True, slots=True)
-class PlainLeaf:
-    """A field of a scalar or enum type that is an attribute of its parent's value, or may be
-    (`at_hand`)."""
-
-    attribute: str
-    serialize: Callable[[Any], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PlainObject:
-    """A field of an object type, or a list of one, that is an attribute of its parent's value
-    (a page's `edges` and `pageInfo`, an edge's `node`)."""
-
-    attribute: str
-    object_type: GraphQLObjectType
-    is_list: bool
-
-
-PlainField = PlainLeaf | PlainObject
 # A value the short path cannot vouch for: graphql-core's path answers it.
 _MISS: Any = object()
-
-# Per schema, built on first use: which fields of which types are plain.
-_PLAIN_FIELDS: WeakKeyDictionary[GraphQLSchema, dict[str, dict[str, PlainField]]] = (
-    WeakKeyDictionary()
-)
-
-
-def plain_fields(schema: GraphQLSchema) -> Mapping[str, Mapping[str, PlainField]]:
-    """By type name, then field name."""
-    found = _PLAIN_FIELDS.get(schema)
-    if found is None:
-        found = {}
-        for named in schema.type_map.values():
-            if isinstance(named, GraphQLObjectType) and not named.name.startswith("__"):
-                fields = _plain_fields_of(named)
-                if fields:
-                    found[named.name] = fields
-        _PLAIN_FIELDS[schema] = found
-    return found
-
-
-def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
-    fields: dict[str, PlainField] = {}
-    for name, graphql_field in object_type.fields.items():
-        field = (graphql_field.extensions or {}).get(_BACKREF)
-        if not isinstance(field, StrawberryField) or graphql_field.args:
-            continue
-        named = get_named_type(graphql_field.type)
-        at_hand = at_hand_attribute(field)
-        if at_hand is not None and is_leaf_type(named):
-            fields[name] = PlainLeaf(at_hand, named.serialize)
-        elif not (
-            field.is_basic_field
-            # Strawberry's getattr resolver, not a default resolver configured otherwise.
-            and getattr(graphql_field.resolve, "_is_default", False)
-            and field.default_resolver is getattr
-        ):
-            continue
-        elif is_leaf_type(named):
-            fields[name] = PlainLeaf(field.python_name, named.serialize)
-        elif _is_plain_object(graphql_field.type, named, listed=False):
-            fields[name] = PlainObject(field.python_name, named, is_list=False)
-        elif _is_plain_object(graphql_field.type, named, listed=True):
-            fields[name] = PlainObject(field.python_name, named, is_list=True)
-    return fields
-
-
-def _is_plain_object(field_type: GraphQLOutputType, named: Any, *, listed: bool) -> bool:
-    """An object type, the field's type itself (nullable or not) or, `listed`, a list of it."""
-    if not isinstance(named, GraphQLObjectType):
-        return False
-    inner: Any = get_nullable_type(field_type)
-    if listed:
-        if not isinstance(inner, GraphQLList):
-            return False
-        inner = get_nullable_type(inner.of_type)
-    return inner is named
-
-
-def at_hand(attribute: str) -> dict[str, str]:
-    """Metadata for a resolved leaf field whose value its parent may already hold in
-    `attribute` (a message's body, when its page fetched the bodies at once). When it does,
-    the value is served from there and the resolver is not called; when it is None, the
-    resolver runs."""
-    return {AT_HAND: attribute}
-
-
-def at_hand_attribute(field: StrawberryField) -> str | None:
-    attribute = dict(field.metadata or {}).get(AT_HAND)
-    return attribute if isinstance(attribute, str) else None
 
 
 class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -202,14 +100,48 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
     def _served_item(
-        self, object_type: GraphQLObjectType, value: Any, grouped_field_set: GroupedFieldSet
+        self,
+        named: GraphQLObjectType | GraphQLInterfaceType,
+        value: Any,
+        field_details_list: FieldDetailsList,
+        collected: GroupedFieldSet | None,
     ) -> Any:
+        object_type = (
+            named if isinstance(named, GraphQLObjectType) else self._implementation(named, value)
+        )
+        if object_type is None:
+            return _MISS
         # A type that implements an interface checks that the value is one of it (Strawberry's
         # `is_type_of`); only a plain yes is vouched for here, anything else is graphql-core's.
         is_type_of = object_type.is_type_of
         if is_type_of is not None and not _is_plainly(is_type_of, value):
             return _MISS
-        return self._served_object(object_type, value, grouped_field_set)
+        if collected is None:
+            collected = self._collected(object_type, field_details_list)
+            if collected is None:
+                return _MISS
+        return self._served_object(object_type, value, collected)
+
+    def _implementation(
+        self, interface: GraphQLInterfaceType, value: Any
+    ) -> GraphQLObjectType | None:
+        """The object type Strawberry's `resolve_type` would find: the one named by the value's
+        class, when it implements the interface (and is neither a cast nor a generic)."""
+        definition = get_object_definition(value)
+        if definition is None or definition.is_graphql_generic:
+            return None
+        if get_strawberry_type_cast(value) is not None:
+            return None
+        found = self.schema.get_type(definition.name)
+        if isinstance(found, GraphQLObjectType) and self.schema.is_sub_type(interface, found):
+            return found
+        return None
+
+    def _collected(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> GroupedFieldSet | None:
+        grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
+        return None if deferred else grouped
 
     def _served(
         self,
@@ -236,16 +168,25 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _served_value(
         self, field: PlainObject, value: Any, field_details_list: FieldDetailsList
     ) -> Any:
-        grouped, deferred, _ = self.collect_subfields(field.object_type, field_details_list)
-        if deferred:
-            return _MISS
+        named = field.named_type
+        # An object type's subfields are the same for every item; an interface's depend on
+        # each item's type.
+        collected = None
+        if isinstance(named, GraphQLObjectType):
+            collected = self._collected(named, field_details_list)
+            if collected is None:
+                return _MISS
         if not field.is_list:
-            return self._served_item(field.object_type, value, grouped)
+            return self._served_item(named, value, field_details_list, collected)
         if not isinstance(value, list | tuple):
             return _MISS
         items = []
         for item in value:
-            served = _MISS if item is None else self._served_item(field.object_type, item, grouped)
+            served = (
+                _MISS
+                if item is None
+                else self._served_item(named, item, field_details_list, collected)
+            )
             if served is _MISS:
                 return _MISS
             items.append(served)

@@ -10,8 +10,8 @@ from datetime import datetime
 import strawberry
 
 from resolvers import queries
-from schema.executor import at_hand
 from schema.info import Info
+from schema.plain_fields import at_hand
 from services.conversations import Conversation as DomainConversation
 from services.conversations import ConversationList
 from services.cursor import encode_conversation_cursor, encode_cursor

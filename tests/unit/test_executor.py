@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql.execution.executor import Executor
 from strawberry.extensions import SchemaExtension
 
-from schema.executor import InboxExecutionContext, at_hand
+from schema.executor import InboxExecutionContext
 from schema.parsing import parse_cached
+from schema.plain_fields import at_hand
 
 
 @strawberry.enum
@@ -72,6 +74,11 @@ class Impostor:
 
 
 @strawberry.type
+class Tag(Named):
+    label: str
+
+
+@strawberry.type
 class Edge:
     cursor: str
     item: Item
@@ -83,12 +90,14 @@ class Page:
     edges: list[Edge]
     gaps: list[Edge | None]
     first: Edge | None
+    things: list[Named]
 
 
 def _page() -> Page:
     edges = [Edge(cursor=f"c{item.id}", item=item) for item in _items()]
     edges[1].spare = _items()[0]
-    return Page(edges=edges, gaps=[edges[0], None], first=None)
+    things = [*_items(), Tag(id=strawberry.ID("t"), label="tagged")]
+    return Page(edges=edges, gaps=[edges[0], None], first=None, things=things)
 
 
 @strawberry.type
@@ -149,9 +158,9 @@ def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
             query=Query,
             execution_context_class=InboxExecutionContext,
             extensions=[ParsedOnce],
-            types=[Impostor],
+            types=[Impostor, Tag],
         ),
-        strawberry.Schema(query=Query, types=[Impostor]),
+        strawberry.Schema(query=Query, types=[Impostor, Tag]),
     )
 
 
@@ -182,6 +191,8 @@ async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
         "{ brokenPage { edges { cursor item { id required } } } }",
         "{ holedPage { edges { cursor } } }",
         "{ mistypedPage { edges { item { id count } } } }",
+        "{ page { things { __typename id ... on Item { count at } ... on Tag { label } } } }",
+        "{ page { things { ... on Tag { id } } } }",
     ],
 )
 async def test_answers_as_graphql_core_does(query: str) -> None:
@@ -264,3 +275,42 @@ async def test_a_value_its_type_refuses_is_graphql_cores_error() -> None:
     [error] = result.errors or []
     assert "Expected value of type 'Item'" in error.message
     assert error.path == ["mistypedPage", "edges", 0, "item"]
+
+
+async def test_an_interface_list_is_answered_by_each_items_type() -> None:
+    query = "{ page { things { __typename id ... on Item { count } ... on Tag { label } } } }"
+    result = await both(query)
+    assert result.data == {
+        "page": {
+            "things": [
+                {"__typename": "Item", "id": "a", "count": 1},
+                {"__typename": "Item", "id": "b", "count": 2},
+                {"__typename": "Tag", "id": "t", "label": "tagged"},
+            ]
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ page { edges { cursor item { id count at colour } } } }",
+        "{ page { things { __typename id ... on Item { count } ... on Tag { label } } } }",
+    ],
+)
+async def test_a_page_of_plain_fields_is_one_walk(
+    query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the short path is for: below the root field, graphql-core executes nothing.
+    executed: list[str] = []
+    theirs = Executor.execute_fields
+
+    def spy(self: Executor[Any], parent_type: Any, *args: Any) -> Any:
+        executed.append(parent_type.name)
+        return theirs(self, parent_type, *args)
+
+    monkeypatch.setattr(Executor, "execute_fields", spy)
+    ours, _ = schemas()
+    result = await ours.execute(query)
+    assert result.errors is None
+    assert executed == ["Query"]
