@@ -61,6 +61,8 @@ class LeanDynamoDB:
         # Only for errors and binary answers: botocore's own parser, without the event system.
         self._parser = create_parser(model.metadata["protocol"])
         self._user_agent = f"{client.meta.config.user_agent or 'Botocore'} inboxql-lean"
+        # The client's own endpoint ruleset (not a DynamoDB operation: no IAM action).
+        self._resolve_endpoint = client._resolve_endpoint_ruleset
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -134,7 +136,7 @@ class LeanDynamoDB:
             "client_region": self._client.meta.region_name,
             "client_config": self._client.meta.config,
         }
-        url, headers, _ = await self._client._resolve_endpoint_ruleset(operation, params, context)
+        url, headers, _ = await self._resolve_endpoint(operation, params, context)
         signing = context.get("signing", {})
         return _Route(
             url,
