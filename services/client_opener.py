@@ -10,6 +10,7 @@ from typing import Any
 
 from services.app import Clients
 from services.aws import AwsEndpoints, aws_session, client_config
+from services.dynamodb.lean_client import LeanDynamoDB
 from services.dynamodb.provisioning import ensure_table
 from services.redis.clients import RedisClients, redis_clients
 from services.settings import Settings
@@ -32,7 +33,9 @@ class ClientOpener:
 
     async def dynamodb(self) -> Any:
         if self.clients.dynamodb is None:
-            self.clients.dynamodb = await self._aws("dynamodb")
+            # The inbox page's Query and BatchGetItem take the leaner path; every other call
+            # is aiobotocore's (docs/performance.md, "Issue 14: the path to DynamoDB").
+            self.clients.dynamodb = LeanDynamoDB(await self._aws("dynamodb"))
         if self.provision and not self._table_ready:
             await ensure_table(self.clients.dynamodb, self.settings.table_name)
             self._table_ready = True

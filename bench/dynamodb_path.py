@@ -1,0 +1,159 @@
+"""The inbox page's two DynamoDB calls (its Query, then the BatchGetItem of its read state)
+through aiobotocore and through the leaner path (services/dynamodb/lean_client.py), side by
+side in one process on DynamoDB Local, in turns:
+
+    uv run python -m bench.dynamodb_path [--seconds 5] [--rounds 2] [--concurrency 32] [--quick]
+
+Prints, per path, pages per second and this process's CPU per call (user + system over the
+turn, divided by the calls made; DynamoDB Local runs in its own process), and the lean path's
+ratio against aiobotocore's. Before measuring, it checks that both paths return the same items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+
+from bench.context import BenchContext
+from bench.query_path import seed
+from services.aws import aws_session, client_config
+from services.domain import UserId
+from services.dynamodb.keys import ENTRY_PREFIX, counter_key, s, summary_key, user_pk
+from services.dynamodb.lean_client import LeanDynamoDB
+from services.local.stack import LocalStack
+
+CACHE_DIR = Path.home() / ".cache" / "inboxql"
+Page = Callable[[], Awaitable[int]]
+
+
+def page_calls(client: Any, table: str, reader: UserId) -> Page:
+    """The calls an inbox page makes, as `bench.aws_load query` makes them; returns 2."""
+    query = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :low)",
+        "ExpressionAttributeValues": {":pk": s(user_pk(reader)), ":low": s(ENTRY_PREFIX)},
+        "ScanIndexForward": False,
+        "Limit": 22,
+        "ConsistentRead": True,
+    }
+
+    async def page() -> int:
+        items = (await client.query(**query))["Items"]
+        if len(items) < 20:
+            raise RuntimeError(f"the page has {len(items)} items")
+        senders = {UserId(item["senderId"]["S"]) for item in items}
+        keys = [counter_key(reader), *(summary_key(reader, sender) for sender in senders)]
+        await client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+        return 2
+
+    return page
+
+
+async def turn(page: Page, *, concurrency: int, seconds: float) -> dict[str, float]:
+    calls = 0
+    stop = time.monotonic() + seconds
+
+    async def loop() -> None:
+        nonlocal calls
+        while time.monotonic() < stop:
+            made = await page()  # `calls += await page()` would read `calls` before the await
+            calls += made
+
+    cpu = time.process_time()
+    began = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    cpu = time.process_time() - cpu
+    return {"calls": calls, "seconds": elapsed, "cpu_seconds": cpu}
+
+
+async def same_answers(client: Any, lean: LeanDynamoDB, table: str, reader: UserId) -> None:
+    query = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": s(user_pk(reader))},
+        "ConsistentRead": True,
+    }
+    ours, theirs = await lean.query(**query), await client.query(**query)
+    for answer in (ours, theirs):
+        answer.pop("ResponseMetadata")
+    if ours != theirs or not ours["Items"]:
+        raise RuntimeError(f"the paths disagree:\n{ours}\n{theirs}")
+
+
+async def measure(
+    context: BenchContext, reader: UserId, *, concurrency: int, seconds: float, rounds: int
+) -> dict[str, Any]:
+    settings = context.settings
+    session = aws_session(settings, context.endpoints)
+    config = client_config(settings)
+    async with session.client(
+        "dynamodb", endpoint_url=context.stack.dynamodb_url, config=config
+    ) as client:
+        lean = LeanDynamoDB(client)
+        await same_answers(client, lean, settings.table_name, reader)
+        paths = {
+            "aiobotocore": page_calls(client, settings.table_name, reader),
+            "lean": page_calls(lean, settings.table_name, reader),
+        }
+        for page in paths.values():  # warm both: connections, routes, credentials
+            await turn(page, concurrency=concurrency, seconds=min(1.0, seconds))
+        turns: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
+        for _ in range(rounds):
+            for name, page in paths.items():
+                turns[name].append(await turn(page, concurrency=concurrency, seconds=seconds))
+    result: dict[str, Any] = {"concurrency": concurrency, "seconds": seconds, "turns": turns}
+    for name, runs in turns.items():
+        calls = sum(r["calls"] for r in runs)
+        result[name] = {
+            "pages_per_second": calls / 2 / sum(r["seconds"] for r in runs),
+            "cpu_ms_per_call": 1000 * sum(r["cpu_seconds"] for r in runs) / calls,
+        }
+    return result
+
+
+async def seeded_run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        with LocalStack(data_dir / "stack", CACHE_DIR, persist=False) as stack:
+            context = BenchContext(quick=args.quick, log_dir=data_dir, stack=stack)
+            reader = UserId(f"bench-reader-{context.tag}")
+            await seed(context, reader)
+            return await measure(
+                context,
+                reader,
+                concurrency=args.concurrency,
+                seconds=1.0 if args.quick else args.seconds,
+                rounds=1 if args.quick else args.rounds,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    result = uvloop.run(seeded_run(args))
+    print("path          pages/s   ms CPU per call")
+    for name in ("aiobotocore", "lean"):
+        figures = result[name]
+        print(f"{name:12} {figures['pages_per_second']:8.1f}   {figures['cpu_ms_per_call']:.3f}")
+    base, lean = result["aiobotocore"], result["lean"]
+    speed = lean["pages_per_second"] / base["pages_per_second"]
+    cpu = lean["cpu_ms_per_call"] / base["cpu_ms_per_call"]
+    print(f"lean / aiobotocore: throughput {speed:.2f}x, CPU per call {cpu:.2f}x")
+    print(orjson.dumps(result).decode())
+
+
+if __name__ == "__main__":
+    main()

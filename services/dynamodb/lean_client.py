@@ -1,0 +1,203 @@
+"""A leaner path to DynamoDB for the inbox page's two calls, Query and BatchGetItem.
+
+An aiobotocore call spends most of its CPU on generic work: a dozen event emissions, parameter
+validation, serialising and parsing by walking the service model's shapes (parsing a page of 20
+items by shape costs about a millisecond), and the request and response objects between them.
+DynamoDB's JSON protocol needs none of that for these two calls: the request is the parameters
+as JSON and the answer's items are already in the client's `{"S": ...}` form.
+
+What carries behaviour is kept, and is the wrapped client's own:
+- SigV4 by botocore's signer, with the client's credentials (refreshable ones refresh as they
+  would in the client) and the endpoint and signing scope the client's ruleset resolves;
+- the client's aiohttp session, so its connection pool, connect and read timeouts, and the
+  mapping of transport failures to botocore's exceptions (ReadTimeoutError...);
+- the client's `before-send` hook, which may answer in the wire's place;
+- the client's retry handler, reached through its `needs-retry` and `after-call` events: the
+  standard mode's retryable errors and throttles, its CRC32 check of DynamoDB's answers,
+  exponential backoff with jitter, and the retry quota shared with every other call;
+- errors parsed by botocore's JSON parser and raised as the client's own ClientError classes.
+
+Parameters that JSON cannot carry as they are (bytes) and answers holding binary attributes
+(which botocore decodes to bytes) go through the client's or botocore's usual path. Every
+other call is the wrapped client's, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.parsers import create_parser
+
+# Binary attribute values, which botocore's parser turns into bytes and JSON leaves as base64.
+_BINARY_MARKERS = (b'"B":', b'"BS":')
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    url: str
+    headers: dict[str, str]
+    signing_name: str
+    region: str
+
+
+class LeanDynamoDB:
+    """An aiobotocore DynamoDB client whose `query` and `batch_get_item` take the leaner path;
+    every other attribute is the wrapped client's."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        model = client.meta.service_model
+        self._model = model
+        self._service_id = model.service_id.hyphenize()
+        self._target_prefix = model.metadata["targetPrefix"]
+        self._content_type = f"application/x-amz-json-{model.metadata['jsonVersion']}"
+        self._routes: dict[tuple[str, tuple[str, ...]], _Route] = {}
+        # Only for errors and binary answers: botocore's own parser, without the event system.
+        self._parser = create_parser(model.metadata["protocol"])
+        self._user_agent = f"{client.meta.config.user_agent or 'Botocore'} inboxql-lean"
+        # The client's own endpoint ruleset (not a DynamoDB operation: no IAM action).
+        self._resolve_endpoint = client._resolve_endpoint_ruleset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    @property
+    def wrapped(self) -> Any:
+        return self._client
+
+    async def query(self, **params: Any) -> dict[str, Any]:
+        return await self._call("Query", "query", params, (params.get("TableName", ""),))
+
+    async def batch_get_item(self, **params: Any) -> dict[str, Any]:
+        tables = tuple(sorted(params.get("RequestItems", {})))
+        return await self._call("BatchGetItem", "batch_get_item", params, tables)
+
+    async def _call(
+        self, name: str, method: str, params: dict[str, Any], tables: tuple[str, ...]
+    ) -> dict[str, Any]:
+        try:
+            body = orjson.dumps(params)
+        except TypeError:
+            # Bytes (a binary key) need the serializer's base64.
+            result: dict[str, Any] = await getattr(self._client, method)(**params)
+            return result
+        operation = self._model.operation_model(name)
+        context: dict[str, Any] = {
+            "client_region": self._client.meta.region_name,
+            "client_config": self._client.meta.config,
+            "retries": {"invocation-id": str(uuid.uuid4())},
+        }
+        route = self._routes.get((name, tables)) or await self._route(name, operation, params)
+        self._routes[(name, tables)] = route
+        headers = {
+            **route.headers,
+            "X-Amz-Target": f"{self._target_prefix}.{name}",
+            "Content-Type": self._content_type,
+            "User-Agent": self._user_agent,
+            "amz-sdk-invocation-id": context["retries"]["invocation-id"],
+        }
+        attempts = 1
+        while True:
+            context["retries"]["attempt"] = attempts
+            headers["amz-sdk-request"] = f"attempt={attempts}"
+            response, error = await self._attempt(route, headers, body, operation)
+            delay = await self._retry_delay(operation, context, attempts, response, error)
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
+            attempts += 1
+        if error is not None:
+            raise error
+        assert response is not None
+        http, parsed = response
+        parsed["ResponseMetadata"]["RetryAttempts"] = attempts - 1
+        await self._client.meta.events.emit(
+            f"after-call.{self._service_id}.{name}",
+            http_response=http,
+            parsed=parsed,
+            model=operation,
+            context=context,
+        )
+        if http.status_code >= 300:
+            code = parsed.get("Error", {}).get("Code")
+            raise self._client.exceptions.from_code(code)(parsed, name)
+        return parsed
+
+    async def _route(self, name: str, operation: Any, params: dict[str, Any]) -> _Route:
+        """Where the client would send `name` with these tables, and how it would sign it:
+        its own endpoint ruleset, resolved once per operation and tables."""
+        context: dict[str, Any] = {
+            "client_region": self._client.meta.region_name,
+            "client_config": self._client.meta.config,
+        }
+        url, headers, _ = await self._resolve_endpoint(operation, params, context)
+        signing = context.get("signing", {})
+        return _Route(
+            url,
+            dict(headers or {}),
+            signing.get("signing_name") or self._model.signing_name,
+            signing.get("region") or self._client.meta.region_name,
+        )
+
+    async def _attempt(
+        self, route: _Route, headers: dict[str, str], body: bytes, operation: Any
+    ) -> tuple[tuple[Any, dict[str, Any]] | None, Exception | None]:
+        """One signed request: (the HTTP response, its parsed body), or what it raised."""
+        credentials = await self._client._request_signer._credentials.get_frozen_credentials()
+        request = AWSRequest("POST", route.url, dict(headers), body)
+        SigV4Auth(credentials, route.signing_name, route.region).add_auth(request)
+        prepared = request.prepare()
+        try:
+            # A `before-send` handler may answer instead of the wire (the client's stubs and
+            # the fault tests use this hook); the client honours it, so this path does too.
+            answers = await self._client.meta.events.emit(
+                f"before-send.{self._service_id}.{operation.name}", request=prepared
+            )
+            http = next((answer for _, answer in answers if answer is not None), None)
+            if http is None:
+                http = await self._client._endpoint.http_session.send(prepared)
+            content: bytes = await http.content
+        except Exception as error:  # botocore's retry rules decide, as in the client
+            return None, error
+        return (http, self._parse(http, content, operation)), None
+
+    def _parse(self, http: Any, content: bytes, operation: Any) -> dict[str, Any]:
+        if http.status_code < 300 and not any(m in content for m in _BINARY_MARKERS):
+            parsed: dict[str, Any] = orjson.loads(content)
+            parsed["ResponseMetadata"] = {
+                "RequestId": http.headers.get("x-amzn-requestid", ""),
+                "HTTPStatusCode": http.status_code,
+            }
+            return parsed
+        raw = {"status_code": http.status_code, "headers": http.headers, "body": content}
+        result: dict[str, Any] = self._parser.parse(raw, operation.output_shape)
+        return result
+
+    async def _retry_delay(
+        self,
+        operation: Any,
+        context: dict[str, Any],
+        attempts: int,
+        response: tuple[Any, dict[str, Any]] | None,
+        error: Exception | None,
+    ) -> float | None:
+        """The client's own retry decision: seconds to wait before the next attempt, or None."""
+        answers = await self._client.meta.events.emit(
+            f"needs-retry.{self._service_id}.{operation.name}",
+            response=response,
+            endpoint=self._client._endpoint,
+            operation=operation,
+            attempts=attempts,
+            caught_exception=error,
+            request_dict={"context": context},
+        )
+        for _, delay in answers:
+            if delay is not None:
+                return float(delay)
+        return None

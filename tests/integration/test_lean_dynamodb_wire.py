@@ -1,0 +1,178 @@
+"""The lean DynamoDB path (services/dynamodb/lean_client.py) against a local HTTP stub, for what
+DynamoDB Local cannot show: standard-mode retries of throttles and of answers whose CRC32 is
+wrong, the read timeout, SigV4 signatures a server can verify, refreshed credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from aiobotocore.credentials import AioRefreshableCredentials
+from aiohttp import web
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from services.aws import LOCAL_CREDENTIALS, AwsEndpoints, aws_session, client_config
+from services.dynamodb.lean_client import LeanDynamoDB
+from services.settings import Settings
+from tests.conftest import TEST_JWT_SECRET
+
+THROTTLED = {
+    "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+    "message": "Rate of requests exceeds the allowed throughput.",
+}
+PAGE = {"Items": [{"pk": {"S": "USER#a"}, "sk": {"S": "E#1"}, "n": {"N": "7"}}], "Count": 1}
+QUERY = {"TableName": "t", "KeyConditionExpression": "pk = :pk"}
+ANSWERS = ("ok", "throttle", "bad-crc", "hang")
+
+
+@dataclass
+class Stub:
+    """Answers each request with the next of `plan` (then "ok"), recording what it received."""
+
+    plan: list[str] = field(default_factory=list)
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.received.append((dict(request.headers), body))
+        answer = self.plan.pop(0) if self.plan else "ok"
+        assert answer in ANSWERS
+        if answer == "hang":
+            await self.released.wait()  # past the client's read timeout: the test ends it
+        payload = orjson.dumps(THROTTLED if answer == "throttle" else PAGE)
+        crc = zlib.crc32(payload) + (1 if answer == "bad-crc" else 0)
+        return web.Response(
+            status=400 if answer == "throttle" else 200,
+            body=payload,
+            headers={"x-amz-crc32": str(crc & 0xFFFFFFFF), "x-amzn-RequestId": "r"},
+            content_type="application/x-amz-json-1.0",
+        )
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[tuple[Stub, str]]:
+    stub = Stub()
+    application = web.Application()
+    application.router.add_post("/", stub.handle)
+    runner = web.AppRunner(application)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield stub, f"http://127.0.0.1:{port}"
+    stub.released.set()
+    await runner.cleanup()
+
+
+def settings(**overrides: object) -> Settings:
+    base = Settings(stack="external", jwt_secret=TEST_JWT_SECRET, aws_max_attempts=3)
+    return base.with_overrides(**overrides)
+
+
+async def call_through_lean(url: str, config: Settings, call: Callable[[LeanDynamoDB], Any]) -> Any:
+    session = aws_session(config, AwsEndpoints(dynamodb=url))
+    async with session.client("dynamodb", endpoint_url=url, config=client_config(config)) as raw:
+        return await call(LeanDynamoDB(raw))
+
+
+def verified_key(headers: dict[str, str], body: bytes, url: str, secret: str) -> str:
+    """The access key of a request whose SigV4 signature a server recomputes and finds
+    right, from what it received and the headers the signature names."""
+    authorization = headers["Authorization"]
+    scheme, _, rest = authorization.partition(" ")
+    parts = dict(part.strip().split("=", 1) for part in rest.split(","))
+    assert scheme == "AWS4-HMAC-SHA256"
+    key, _date, region, service, _ = parts["Credential"].split("/")
+    assert service == "dynamodb"
+    signed = parts["SignedHeaders"].split(";")
+    named = {name: value for name, value in headers.items() if name.lower() in signed}
+    request = AWSRequest("POST", url + "/", named, body)
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    signer = SigV4Auth(Credentials(key, secret), service, region)
+    expected = signer.signature(
+        signer.string_to_sign(request, signer.canonical_request(request)), request
+    )
+    assert parts["Signature"] == expected, "the signature does not verify"
+    return key
+
+
+async def test_throttles_are_retried_and_every_attempt_is_signed(stub: tuple[Stub, str]) -> None:
+    server, url = stub
+    server.plan = ["throttle", "throttle"]
+    answer = await call_through_lean(url, settings(), lambda c: c.query(**QUERY))
+    assert answer["Items"] == PAGE["Items"]
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 2
+    assert len(server.received) == 3
+    secret = LOCAL_CREDENTIALS["aws_secret_access_key"]
+    for attempt, (headers, body) in enumerate(server.received, start=1):
+        assert verified_key(headers, body, url, secret) == LOCAL_CREDENTIALS["aws_access_key_id"]
+        assert headers["X-Amz-Target"] == "DynamoDB_20120810.Query"
+        assert headers["amz-sdk-request"] == f"attempt={attempt}"
+        assert orjson.loads(body) == QUERY
+
+
+async def test_past_the_attempts_a_throttle_is_the_clients_own_error(
+    stub: tuple[Stub, str],
+) -> None:
+    server, url = stub
+    server.plan = ["throttle"] * 5
+    with pytest.raises(ClientError) as raised:
+        await call_through_lean(url, settings(aws_max_attempts=2), lambda c: c.query(**QUERY))
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    assert raised.value.operation_name == "Query"
+    assert len(server.received) == 2
+
+
+async def test_an_answer_whose_crc32_is_wrong_is_retried(stub: tuple[Stub, str]) -> None:
+    server, url = stub
+    server.plan = ["bad-crc"]
+    keys = {"t": {"Keys": [{"pk": {"S": "USER#a"}, "sk": {"S": "E#1"}}]}}
+    answer = await call_through_lean(url, settings(), lambda c: c.batch_get_item(RequestItems=keys))
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 1
+    assert len(server.received) == 2
+
+
+async def test_the_read_timeout_applies_and_is_retried(stub: tuple[Stub, str]) -> None:
+    server, url = stub
+    server.plan = ["hang", "hang"]
+    config = settings(aws_max_attempts=2, read_timeout_seconds=0.3)
+    with pytest.raises(ReadTimeoutError):
+        await call_through_lean(url, config, lambda c: c.query(**QUERY))
+    assert len(server.received) == 2
+
+
+async def test_credentials_are_refreshed_before_they_sign(stub: tuple[Stub, str]) -> None:
+    server, url = stub
+
+    def issued(key: str, expiry: datetime) -> dict[str, str]:
+        return {
+            "access_key": f"{key}-key",
+            "secret_key": f"{key}-secret",
+            "token": "",
+            "expiry_time": expiry.isoformat(),
+        }
+
+    async def refresh() -> dict[str, str]:
+        return issued("fresh", datetime.now(UTC) + timedelta(hours=1))
+
+    async def query_with_expired_credentials(client: LeanDynamoDB) -> Any:
+        expired = issued("expired", datetime.now(UTC) - timedelta(minutes=1))
+        credentials = AioRefreshableCredentials.create_from_metadata(
+            expired, refresh_using=refresh, method="test"
+        )
+        client.wrapped._request_signer._credentials = credentials
+        return await client.query(**QUERY)
+
+    await call_through_lean(url, settings(), query_with_expired_credentials)
+    [(headers, body)] = server.received
+    assert verified_key(headers, body, url, "fresh-secret") == "fresh-key"
