@@ -35,6 +35,12 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._plain = plain_fields(self.schema)
         self._subfields = subfields_of(self.schema, self.operation, self.fragment_definitions)
+        # The short path's collections for this execution, by type and selection: every edge
+        # of a page asks for its node's with the same list of field details (held here, so
+        # that its id stays its own).
+        self._collections: dict[
+            tuple[str, int], tuple[FieldDetailsList, GroupedFieldSet | None]
+        ] = {}
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -140,8 +146,12 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _collected(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> GroupedFieldSet | None:
-        grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
-        return None if deferred else grouped
+        key = (object_type.name, id(field_details_list))
+        found = self._collections.get(key)
+        if found is None:
+            grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
+            found = self._collections[key] = (field_details_list, None if deferred else grouped)
+        return found[1]
 
     def _served(
         self,
