@@ -1,19 +1,14 @@
 // A client typed from the schema: every operation's variables and result types are generated from
 // schema.graphql and ../operations/*.graphql by GraphQL Code Generator (codegen.yml), so a schema
 // change that breaks one of these calls fails `npm run codegen` or `npm run typecheck`.
-//   npm ci && npm run codegen && npm run typecheck
 import {
   InboxDocument,
   MarkReadDocument,
   SendMessageDocument,
   UnreadCountDocument,
+  type InboxQuery,
   type TypedDocumentString,
-} from "./gql/graphql";
-
-const endpoint = "http://127.0.0.1:8000/graphql";
-const token = "<a JWT: uv run server.py token alice>";
-// Every request has a deadline: a stalled connection fails instead of hanging the caller.
-const timeoutMs = 10_000;
+} from "./gql/graphql.ts";
 
 type GraphQLError = { message: string; extensions?: { code?: string } };
 
@@ -32,46 +27,61 @@ export class GraphQLRequestError extends Error {
 type VariablesArgument<TVariables> =
   TVariables extends Record<string, never> ? [] : [variables: TVariables];
 
-export async function execute<TResult, TVariables>(
+export type Execute = <TResult, TVariables>(
   document: TypedDocumentString<TResult, TVariables>,
   ...[variables]: VariablesArgument<TVariables>
-): Promise<TResult> {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/graphql-response+json, application/json",
-      Authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query: document.toString(), variables: variables ?? {} }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const payload = (await response.json()) as { data?: TResult | null; errors?: GraphQLError[] };
-  if (payload.errors?.length || payload.data == null) {
-    throw new GraphQLRequestError(response.status, payload.errors ?? []);
-  }
-  return payload.data;
+) => Promise<TResult>;
+
+/** Runs typed documents over HTTP as the user whose JWT `token` is (`uv run server.py token alice`). */
+export function inboxql(endpoint: string, token: string, timeoutMs = 10_000): Execute {
+  return async function execute<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    ...[variables]: VariablesArgument<TVariables>
+  ): Promise<TResult> {
+    const response = await fetch(endpoint, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/graphql-response+json, application/json",
+        Authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ query: document.toString(), variables: variables ?? {} }),
+      // A deadline on every request: a stalled connection fails instead of hanging the caller.
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const payload = (await response.json()) as { data?: unknown; errors?: GraphQLError[] };
+    if (payload.errors?.length || payload.data == null) {
+      throw new GraphQLRequestError(response.status, payload.errors ?? []);
+    }
+    // The one unchecked step: the server answers the document it was sent, so its data has the
+    // document's result type.
+    return payload.data as TResult;
+  };
 }
 
-// The annotations below are what a schema change would contradict: tsc then says where.
-const { unreadCount }: { unreadCount: number } = await execute(UnreadCountDocument);
+export type Session = { unreadBefore: number; sentAt: string; marked: number; unreadAfter: number };
 
-const sent = await execute(SendMessageDocument, {
-  recipientId: "bob",
-  body: "hello from the typed client",
-  // A retry with the same id is the same message, delivered once.
-  clientMessageId: crypto.randomUUID(),
-});
-const sentAt: string = sent.sendMessage.sentAt;
+/** Send `peer` a message, then read every unread message of the inbox and mark them read. The
+ * annotations are what a schema change would contradict: tsc then says where. */
+export async function sendThenReadAll(execute: Execute, peer: string): Promise<Session> {
+  const { unreadCount }: { unreadCount: number } = await execute(UnreadCountDocument);
+  const sent = await execute(SendMessageDocument, {
+    recipientId: peer,
+    body: "hello from the typed client",
+    // A retry with the same id is the same message, delivered once.
+    clientMessageId: crypto.randomUUID(),
+  });
+  const sentAt: string = sent.sendMessage.sentAt;
 
-const firstPage = await execute(InboxDocument, { first: 20, unreadOnly: true });
-const nextPage = firstPage.messages.pageInfo.hasNextPage
-  ? await execute(InboxDocument, { first: 20, unreadOnly: true, after: firstPage.messages.pageInfo.endCursor })
-  : null;
-const unreadIds: string[] = [firstPage, nextPage].flatMap(
-  (page) => page?.messages.edges.filter((edge) => !edge.node.isRead).map((edge) => edge.node.id) ?? [],
-);
+  const unreadIds: string[] = [];
+  let after: string | null = null;
+  do {
+    const page: InboxQuery = await execute(InboxDocument, { first: 20, unreadOnly: true, after });
+    unreadIds.push(...page.messages.edges.map((edge) => edge.node.id));
+    after = page.messages.pageInfo.hasNextPage ? page.messages.pageInfo.endCursor : null;
+  } while (after !== null);
 
-const { markRead } = await execute(MarkReadDocument, { ids: unreadIds });
-const readAt: (string | null)[] = markRead.messages.map((message) => message.readAt);
-console.log({ unreadCount, sentAt, marked: readAt.length, unreadNow: markRead.unreadCount });
+  const { markRead } = await execute(MarkReadDocument, { ids: unreadIds });
+  const readAt: (string | null)[] = markRead.messages.map((message) => message.readAt);
+  return { unreadBefore: unreadCount, sentAt, marked: readAt.length, unreadAfter: markRead.unreadCount };
+}
