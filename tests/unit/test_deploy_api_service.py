@@ -309,3 +309,15 @@ def test_tasks_run_in_the_private_subnets_behind_the_url(
     assert {"Ref": "CacheClientSecurityGroup"} in network["SecurityGroups"]
     assert resources["LoadBalancer"]["Properties"]["Subnets"] == {"Ref": "PublicSubnetIds"}
     assert "ApiUrl" in template["Outputs"]
+
+
+def test_the_public_balancer_never_forwards_metrics(resources: dict[str, Any]) -> None:
+    # /metrics is served without a token (server.py), so only the VPC may reach it.
+    rule = resources["MetricsNotPublic"]["Properties"]
+    assert rule["ListenerArn"] == {"Ref": "Listener"}
+    [condition] = rule["Conditions"]
+    assert condition["Field"] == "path-pattern"
+    assert "/metrics" in condition["PathPatternConfig"]["Values"]
+    [action] = rule["Actions"]
+    assert action["Type"] == "fixed-response"
+    assert action["FixedResponseConfig"]["StatusCode"] == "404"
