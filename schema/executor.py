@@ -30,6 +30,8 @@ from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, 
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 from schema.subfields import subfields_of
@@ -55,6 +57,8 @@ class PlainObject:
     attribute: str
     object_type: GraphQLObjectType
     is_list: bool
+    # The Python class the object type was defined by: an instance of it is one of the type.
+    own_class: type | None
 
 
 PlainField = PlainLeaf | PlainObject
@@ -101,10 +105,15 @@ def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
         elif is_leaf_type(named):
             fields[name] = PlainLeaf(field.python_name, named.serialize)
         elif _is_plain_object(graphql_field.type, named, listed=False):
-            fields[name] = PlainObject(field.python_name, named, is_list=False)
+            fields[name] = PlainObject(field.python_name, named, False, _own_class(named))
         elif _is_plain_object(graphql_field.type, named, listed=True):
-            fields[name] = PlainObject(field.python_name, named, is_list=True)
+            fields[name] = PlainObject(field.python_name, named, True, _own_class(named))
     return fields
+
+
+def _own_class(object_type: GraphQLObjectType) -> type | None:
+    definition = (object_type.extensions or {}).get(_BACKREF)
+    return definition.origin if isinstance(definition, StrawberryObjectDefinition) else None
 
 
 def _is_plain_object(field_type: GraphQLOutputType, named: Any, *, listed: bool) -> bool:
@@ -202,12 +211,21 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
     def _served_item(
-        self, object_type: GraphQLObjectType, value: Any, grouped_field_set: GroupedFieldSet
+        self, field: PlainObject, value: Any, grouped_field_set: GroupedFieldSet
     ) -> Any:
         # A type that implements an interface checks that the value is one of it (Strawberry's
         # `is_type_of`); only a plain yes is vouched for here, anything else is graphql-core's.
+        # An instance of the type's own class, not cast to another type, is one: the check
+        # would say yes, and on a page of messages (each a Node) it is three calls a message.
+        object_type = field.object_type
         is_type_of = object_type.is_type_of
-        if is_type_of is not None and not _is_plainly(is_type_of, value):
+        if (
+            is_type_of is not None
+            and not (
+                type(value) is field.own_class and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
+            )
+            and not _is_plainly(is_type_of, value)
+        ):
             return _MISS
         return self._served_object(object_type, value, grouped_field_set)
 
@@ -240,12 +258,12 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if deferred:
             return _MISS
         if not field.is_list:
-            return self._served_item(field.object_type, value, grouped)
+            return self._served_item(field, value, grouped)
         if not isinstance(value, list | tuple):
             return _MISS
         items = []
         for item in value:
-            served = _MISS if item is None else self._served_item(field.object_type, item, grouped)
+            served = _MISS if item is None else self._served_item(field, item, grouped)
             if served is _MISS:
                 return _MISS
             items.append(served)
