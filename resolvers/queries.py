@@ -6,6 +6,7 @@ from datetime import datetime
 from resolvers.context import Context
 from services.conversations import ConversationList
 from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
+from services.nodes import Node, find_node
 from services.sync import SyncPage
 
 
@@ -63,6 +64,10 @@ async def conversations(context: Context, *, first: int, after: str | None) -> C
 
 async def message(context: Context, message_id: str) -> tuple[InboxEntry, Message] | None:
     return await context.app.inbox.message(context.viewer, message_id)
+
+
+async def node(context: Context, node_id: str) -> Node | None:
+    return await find_node(context.app.inbox, context.app.conversations, context.viewer, node_id)
 
 
 async def message_body(context: Context, message_id: MessageId) -> str:

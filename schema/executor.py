@@ -23,7 +23,13 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import get_object_definition
 from strawberry.types.cast import get_strawberry_type_cast
 
-from schema.plain_fields import PlainField, PlainLeaf, PlainObject, plain_fields
+from schema.plain_fields import (
+    PlainField,
+    PlainLeaf,
+    PlainObject,
+    is_own_instance,
+    plain_fields,
+)
 from schema.subfields import subfields_of
 
 # A value the short path cannot vouch for: graphql-core's path answers it.
@@ -120,7 +126,11 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # A type that implements an interface checks that the value is one of it (Strawberry's
         # `is_type_of`); only a plain yes is vouched for here, anything else is graphql-core's.
         is_type_of = object_type.is_type_of
-        if is_type_of is not None and not _is_plainly(is_type_of, value):
+        if (
+            is_type_of is not None
+            and not is_own_instance(object_type, value)
+            and not _is_plainly(is_type_of, value)
+        ):
             return _MISS
         if collected is None:
             collected = self._collected(object_type, field_details_list)

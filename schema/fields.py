@@ -16,20 +16,25 @@ from schema.info import Info
 from schema.selection import selects_path
 from schema.types import (
     READ_STATE_FIELDS,
+    Conversation,
     ConversationConnection,
     DeleteMessagePayload,
     LastMessageDetails,
     MarkReadPayload,
     Message,
     MessageConnection,
+    Node,
     SendMessageInput,
     UnreadCount,
     User,
 )
+from services.conversations import Conversation as DomainConversation
 from services.domain import Page
+from services.nodes import MessageNode
 
 BODY_PATH = ("edges", "node", "body")
 LAST_MESSAGE_PATH = ("edges", "node", "lastMessage")
+NODE_LAST_MESSAGE_PATH = ("lastMessage",)
 
 
 async def me(info: Info) -> User:
@@ -64,6 +69,16 @@ async def message(info: Info, id: strawberry.ID) -> Message | None:
     return Message.from_entry(entry, body.body)
 
 
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    found = await queries.node(info.context, id)
+    if found is None:
+        return None
+    if isinstance(found, MessageNode):
+        return Message.from_entry(found.entry, found.message.body)
+    details = await _last_message_details(info, [found], NODE_LAST_MESSAGE_PATH)
+    return Conversation.from_domain(found, details.message(found))
+
+
 async def conversation(
     info: Info,
     with_user_id: strawberry.ID,
@@ -95,15 +110,22 @@ async def conversations(
     info: Info, first: int | None = 20, after: str | None = UNSET
 ) -> ConversationConnection:
     listed = await queries.conversations(info.context, first=page_size(first), after=given(after))
-    rows = listed.conversations
+    details = await _last_message_details(info, listed.conversations, LAST_MESSAGE_PATH)
+    return ConversationConnection.from_list(listed, details)
+
+
+async def _last_message_details(
+    info: Info, rows: list[DomainConversation], path: tuple[str, ...]
+) -> LastMessageDetails:
+    """What the rows' last messages (at `path` under the field) are asked for, fetched for all
+    of them at once."""
     bodies = read_ats = None
-    # What the rows' last messages are asked for, fetched for the whole page at once.
-    if selects_path(info, (*LAST_MESSAGE_PATH, "body")):
+    if selects_path(info, (*path, "body")):
         bodies = await queries.message_bodies(info.context, [row.last_message_id for row in rows])
-    if selects_path(info, LAST_MESSAGE_PATH, READ_STATE_FIELDS):
+    if selects_path(info, path, READ_STATE_FIELDS):
         keys = [(row.last_recipient_id, row.last_message_id) for row in rows]
         read_ats = await queries.read_times(info.context, keys)
-    return ConversationConnection.from_list(listed, LastMessageDetails(bodies, read_ats))
+    return LastMessageDetails(bodies, read_ats)
 
 
 async def send_message(info: Info, input: SendMessageInput) -> Message:

@@ -56,8 +56,9 @@ PAGED: dict[str, tuple[int, tuple[str, ...]]] = {
     "conversations": (DEFAULT_PAGE_SIZE, ("edges", "node", "lastMessage")),
     "changes": (CHANGES_PAGE_SIZE, ("events", "message")),
 }
-# Root fields returning one message (`inboxEvents`: one per event, at most).
-SINGLE = frozenset({"message", "sendMessage", "messageReceived", "inboxEvents"})
+# Root fields returning one message (`inboxEvents`: one per event, at most; `node`: a
+# message, or a conversation with its last message).
+SINGLE = frozenset({"message", "node", "sendMessage", "messageReceived", "inboxEvents"})
 
 
 class _Walk:

@@ -17,6 +17,7 @@ from schema.types import (
     MarkReadPayload,
     Message,
     MessageConnection,
+    Node,
     UnreadCount,
     User,
 )
@@ -43,6 +44,14 @@ class Query:
         resolver=fields.message,
         permission_classes=AUTH,
         description="A message the caller sent or received; null for any other id.",
+    )
+    node: Node | None = strawberry.field(
+        resolver=fields.node,
+        permission_classes=AUTH,
+        description="A message or a conversation of the caller's, by its id (Relay's Node); "
+        "null for any other id, another user's or an unknown one alike. BAD_USER_INPUT for an "
+        "id that is neither a message id nor a conversation id. A conversation is found "
+        "among the caller's 1,000 most recently active ones.",
     )
     conversation: MessageConnection = strawberry.field(
         resolver=fields.conversation,

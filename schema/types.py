@@ -20,6 +20,14 @@ from services.domain import Message as DomainMessage
 from services.domain import UnreadCount as DomainUnreadCount
 
 
+@strawberry.interface(
+    description="An object that `node(id)` can fetch again by its id alone (Relay's Node). "
+    "Ids are unique across types."
+)
+class Node:
+    id: strawberry.ID
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -38,7 +46,7 @@ def _body(root: Message, info: Info) -> str | Awaitable[str]:
 
 
 @strawberry.type
-class Message:
+class Message(Node):
     id: strawberry.ID
     sender_id: strawberry.ID
     recipient_id: strawberry.ID
@@ -71,10 +79,28 @@ class Message:
         return cls.from_entry(InboxEntry.unread(message), message.body)
 
 
-@strawberry.type
+@strawberry.type(description="Relay's PageInfo. Pages go forward only (`first`/`after`).")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(
+        description="True for a page asked for `after` a cursor (the list went on before it "
+        "when that cursor was handed out), false for a first page. Known without a read: "
+        "whether what came before has changed since is not checked."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor; null on an empty page."
+    )
+
+    @classmethod
+    def of(cls, cursors: list[str], *, has_next_page: bool, has_previous_page: bool) -> PageInfo:
+        """For a page whose edges have these cursors, in order."""
+        return cls(
+            has_next_page=has_next_page,
+            end_cursor=cursors[-1] if cursors else None,
+            has_previous_page=has_previous_page,
+            start_cursor=cursors[0] if cursors else None,
+        )
 
 
 @strawberry.type
@@ -102,9 +128,10 @@ class MessageConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo(
+            page_info=PageInfo.of(
+                [edge.cursor for edge in edges],
                 has_next_page=page.has_next_page,
-                end_cursor=edges[-1].cursor if edges else None,
+                has_previous_page=page.has_previous_page,
             ),
         )
 
@@ -129,7 +156,7 @@ def last_message_of(
 
 
 @strawberry.type
-class Conversation:
+class Conversation(Node):
     id: strawberry.ID = strawberry.field(description="The same for both participants.")
     with_user_id: strawberry.ID = strawberry.field(
         description="The other participant (the caller, for notes to self)."
@@ -194,9 +221,10 @@ class ConversationConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo(
+            page_info=PageInfo.of(
+                [edge.cursor for edge in edges],
                 has_next_page=listed.has_next_page,
-                end_cursor=edges[-1].cursor if edges else None,
+                has_previous_page=listed.has_previous_page,
             ),
         )
 

@@ -177,6 +177,17 @@ class InboxEntry:
 class Page:
     entries: list[InboxEntry]
     has_next_page: bool
+    # Whether the page was asked for after a cursor (see `continues_after`): known without a
+    # read, so a store leaves it to the service that knows the arguments.
+    has_previous_page: bool = False
+
+
+def continues_after(after: str | None) -> bool:
+    """`hasPreviousPage` under forward pagination (Relay allows false when it is not known
+    cheaply): true for a page asked for `after` a cursor, whose list went on before it when the
+    cursor was handed out; false for a first page. Never a read: whether what came before has
+    been deleted or read since is not checked."""
+    return after is not None
 
 
 @dataclass(frozen=True, slots=True)

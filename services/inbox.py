@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from services.change_log import LiveChange, counter_told
@@ -22,6 +22,7 @@ from services.domain import (
     UnreadCountChanged,
     UserId,
     check_page_size,
+    continues_after,
     parse_message_id,
     parse_user_id,
 )
@@ -51,23 +52,25 @@ class InboxService:
     async def inbox(
         self, user_id: UserId, *, first: int, after: str | None, unread_only: bool
     ) -> Page:
-        return await self.store.list_inbox(
+        page = await self.store.list_inbox(
             user_id,
             limit=check_page_size(first),
             before=decode_cursor(after) if after is not None else None,
             unread_only=unread_only,
         )
+        return replace(page, has_previous_page=continues_after(after))
 
     async def conversation(
         self, user_id: UserId, with_user_id: str, *, first: int, after: str | None
     ) -> Page:
         other = parse_user_id(with_user_id, "withUserId")
-        return await self.store.list_conversation(
+        page = await self.store.list_conversation(
             user_id,
             other,
             limit=check_page_size(first),
             before=decode_cursor(after) if after is not None else None,
         )
+        return replace(page, has_previous_page=continues_after(after))
 
     async def message(self, user_id: UserId, message_id: str) -> tuple[InboxEntry, Message] | None:
         """None both for unknown ids and for messages the user neither sent nor received, after

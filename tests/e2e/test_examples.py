@@ -22,6 +22,7 @@ def variables_for(name: str, peer: str, message_id: str) -> dict[str, Any]:
     known: dict[str, dict[str, Any]] = {
         "Inbox": {"first": 5},
         "Message": {"id": message_id},
+        "Node": {"id": message_id},
         "Conversation": {"withUserId": peer},
         "SendMessage": {
             "recipientId": peer,

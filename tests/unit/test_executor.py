@@ -119,6 +119,13 @@ class Query:
         return page
 
     @strawberry.field
+    def cast_page(self) -> Page:
+        # An Item's own class, but cast to another type: not vouched for by its class alone.
+        page = _page()
+        page.edges[1].item = strawberry.cast(Impostor, page.edges[1].item)
+        return page
+
+    @strawberry.field
     def holed_page(self) -> Page:
         page = _page()
         page.edges.append(None)  # type: ignore[arg-type]  # a null item in a non-null list
@@ -193,6 +200,7 @@ async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
         "{ mistypedPage { edges { item { id count } } } }",
         "{ page { things { __typename id ... on Item { count at } ... on Tag { label } } } }",
         "{ page { things { ... on Tag { id } } } }",
+        "{ castPage { edges { item { id count } } } }",
     ],
 )
 async def test_answers_as_graphql_core_does(query: str) -> None:
@@ -314,3 +322,10 @@ async def test_a_page_of_plain_fields_is_one_walk(
     result = await ours.execute(query)
     assert result.errors is None
     assert executed == ["Query"]
+
+
+async def test_an_instance_cast_to_another_type_is_graphql_cores_error() -> None:
+    result = await both("{ castPage { edges { item { id count } } } }")
+    [error] = result.errors or []
+    assert "Expected value of type 'Item'" in error.message
+    assert error.path == ["castPage", "edges", 1, "item"]
