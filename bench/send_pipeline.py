@@ -11,6 +11,7 @@ from typing import Any
 
 from bench import send_cpu
 from bench.context import BenchContext
+from bench.cpu import UNIT
 from bench.figures import Figure
 from bench.pipeline_baseline import NAME as BASELINE_NAME
 from bench.processes import run_module, running_module, serving
@@ -82,6 +83,8 @@ def run(context: BenchContext) -> list[Figure]:
             baseline_name=BASELINE_NAME,
             detail={"ours": sent, "baseline": bound},
         ),
+        # What the bare calls cost their client: the floor under the two CPU figures below.
+        Figure(3, "CPU: the baseline's bare calls, per message", bound["cpu_ms_per_message"], UNIT),
         Figure(3, f"p50 send->unreadCount push at {rate:g} msg/s", timed["p50_ms"], "ms"),
         Figure(3, f"p99 send->unreadCount push at {rate:g} msg/s", timed["p99_ms"], "ms"),
         Figure(3, "p50 send->push at saturation (queueing)", sent["p50_ms"], "ms"),
