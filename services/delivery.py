@@ -66,23 +66,12 @@ async def deliver(
     metrics.message_delivered("persisted", _seconds_since(message, clock))
     log.info("stored message %s for %s", message.id, message.recipient_id, extra=about)
     # One publish per change: the count and the message travel in it together.
-    live = LiveChange(delivered.change, message)
-
-    async def publish() -> None:
-        if await announce(publisher, live, to=message.recipient_id):
-            metrics.message_delivered("published", _seconds_since(message, clock))
-            log.info("published message %s to %s", message.id, message.recipient_id, extra=about)
-
-    # Side by side: neither needs the other, and a delivery's wall time is its round trips in
-    # sequence. Both always run to the end, so a failure of the sender's summary still costs
-    # the recipient no live event: the queue message stays unacknowledged, and its
-    # redelivery runs the summary again.
-    outcomes = await asyncio.gather(
-        publish(), store.touch_sender_summary(message), return_exceptions=True
-    )
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    if await announce(publisher, LiveChange(delivered.change, message), to=message.recipient_id):
+        metrics.message_delivered("published", _seconds_since(message, clock))
+        log.info("published message %s to %s", message.id, message.recipient_id, extra=about)
+    # After the publish, so a failure here costs the recipient no live event: the queue
+    # message stays unacknowledged, and its redelivery runs this again.
+    await store.touch_sender_summary(message)
     return delivered
 
 
