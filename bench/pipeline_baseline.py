@@ -183,7 +183,8 @@ class _Bound:
                         raise
                     # Delivered already (SQS delivered a copy twice, or this is made again):
                     # only the sender's summary is left, as InboxQL's redelivery does it.
-                    if cancellation_codes(error)[DELIVERY_ENTRY] == "ConditionalCheckFailed":
+                    codes = cancellation_codes(error)
+                    if codes[DELIVERY_ENTRY : DELIVERY_ENTRY + 1] == ["ConditionalCheckFailed"]:
                         break
             else:
                 raise RuntimeError(f"the baseline's delivery of {message.id} kept conflicting")
