@@ -5,8 +5,9 @@
         the DynamoDB calls an inbox page makes (its Query, then the BatchGetItem of its read
         state), as fast as `concurrency` tasks go
     python -m bench.aws_load pipeline --table T --queue-url Q --count N [--receivers 2]
-        the bound the emulators set on a send: SQS send (batches of 10), receive (10, long
-        poll), the delivery transaction per message, delete (batches of 10)
+            [--senders 16]
+        the bound the emulators set on a send and its delivery: every AWS call they make,
+        bare (bench/pipeline_baseline.py)
 
 Each prints one JSON object. Endpoints and credentials come from AWS_ENDPOINT_URL_* as for
 an external-mode server.
@@ -18,27 +19,22 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import uvloop
-from botocore.exceptions import ClientError
 
 from bench.http_load import percentile
+from bench.pipeline_baseline import pipeline
 from services.aws import AwsEndpoints, aws_session, client_config
-from services.domain import Message, UserId, new_message_id
+from services.domain import UserId
 from services.dynamodb.keys import (
     ENTRY_PREFIX,
     counter_key,
-    entry_item,
-    message_item,
-    n,
     s,
     summary_key,
     user_pk,
 )
-from services.message_codec import encode_message
 from services.settings import Settings
 
 
@@ -99,100 +95,6 @@ async def query_load(table: str, user: str, *, concurrency: int, seconds: float)
     }
 
 
-def _delivery(table: str, message: Message) -> list[dict[str, Any]]:
-    """The same three writes InboxQL's delivery makes, as one transaction."""
-    absent = "attribute_not_exists(pk)"
-    return [
-        {"Put": {"TableName": table, "Item": message_item(message), "ConditionExpression": absent}},
-        {"Put": {"TableName": table, "Item": entry_item(message), "ConditionExpression": absent}},
-        {
-            "Update": {
-                "TableName": table,
-                "Key": counter_key(message.recipient_id),
-                "UpdateExpression": "ADD unread :one, version :one",
-                "ExpressionAttributeValues": {":one": n(1)},
-            }
-        },
-    ]
-
-
-async def pipeline(
-    table: str, queue_url: str, *, count: int, receivers: int, recipients: int
-) -> dict[str, Any]:
-    settings = _settings()
-    session = aws_session(settings, AwsEndpoints())
-    config = client_config(settings)
-    start = datetime.now(UTC)
-    messages = [
-        Message(
-            new_message_id(start + timedelta(microseconds=i)),
-            UserId("bench-baseline-sender"),
-            UserId(f"bench-baseline-{i % recipients}"),
-            f"m{i}",
-            start + timedelta(microseconds=i),
-        )
-        for i in range(count)
-    ]
-    by_body = {encode_message(m, request_id=None): m for m in messages}
-    async with (
-        session.client("dynamodb", config=config) as dynamodb,
-        session.client("sqs", config=config) as sqs,
-    ):
-        delivered: set[str] = set()
-        finished = asyncio.Event()
-        began = time.perf_counter()
-
-        async def produce() -> None:
-            bodies = list(by_body)
-            for offset in range(0, len(bodies), 10):
-                chunk = bodies[offset : offset + 10]
-                await sqs.send_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)],
-                )
-
-        async def consume() -> None:
-            while not finished.is_set():
-                response = await sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-                )
-                raws = response.get("Messages", [])
-                if not raws:
-                    continue
-                await asyncio.gather(*(deliver(by_body[raw["Body"]]) for raw in raws))
-                await sqs.delete_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": raw["ReceiptHandle"]}
-                        for i, raw in enumerate(raws)
-                    ],
-                )
-                delivered.update(raw["Body"] for raw in raws)
-                if len(delivered) >= count:
-                    finished.set()
-
-        async def deliver(message: Message) -> None:
-            try:
-                await dynamodb.transact_write_items(TransactItems=_delivery(table, message))
-            except ClientError as error:
-                # moto's SQS now and then delivers a message twice: the second copy fails the
-                # transaction's conditions, as InboxQL's delivery would, and is done with.
-                if error.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-
-        consumers = [asyncio.create_task(consume()) for _ in range(receivers)]
-        await produce()
-        await asyncio.wait_for(finished.wait(), timeout=240)
-        elapsed = time.perf_counter() - began
-        await asyncio.gather(*consumers)
-    return {
-        "messages": len(delivered),
-        "seconds": round(elapsed, 3),
-        "messages_per_second": round(len(delivered) / elapsed, 1),
-        "receivers": receivers,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.aws_load", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     pipe.add_argument("--count", type=int, required=True)
     pipe.add_argument("--receivers", type=int, default=2)
     pipe.add_argument("--recipients", type=int, default=50)
+    pipe.add_argument("--senders", type=int, default=16)
     args = parser.parse_args(argv)
     if args.command == "query":
         result = uvloop.run(
@@ -220,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 count=args.count,
                 receivers=args.receivers,
                 recipients=args.recipients,
+                senders=args.senders,
             )
         )
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
