@@ -85,6 +85,16 @@ def test_the_same_figures_give_the_same_file(tmp_path: Path) -> None:
     assert b"<dc:date>" not in first.read_bytes()
 
 
+def test_the_chart_in_the_docs_is_the_models_today(tmp_path: Path) -> None:
+    # docs/cost.md shows it: a change to the model or the prices must redraw it.
+    drawn = tmp_path / "cost.svg"
+    write_cost_chart(cost_tiers([1_000, 10_000, 1_000_000], None, None), drawn)
+    committed = REPO / "docs" / "images" / "cost.svg"
+    assert drawn.read_bytes() == committed.read_bytes(), (
+        "docs/images/cost.svg is out of date: uv run server.py cost --chart docs/images/cost.svg"
+    )
+
+
 def test_a_tier_the_seed_gave_no_estimate_for_says_so(tmp_path: Path) -> None:
     chart = tmp_path / "cost.svg"
     write_cost_chart(cost_tiers([200, 1_000], None, None), chart)
