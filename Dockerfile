@@ -28,8 +28,8 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /app
 # The dependencies first, in their own layer: a code change then reuses it.
 COPY pyproject.toml uv.lock ./
-# --no-dev leaves out the dev group and the `local` group it includes: no JRE, node, Valkey,
-# moto, nor the test tools.
+# --no-dev leaves out the dev group and the `local` and `charts` groups it includes: no JRE,
+# node, Valkey, moto, matplotlib, nor the test tools.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 COPY server.py commands.py ./

@@ -1,5 +1,5 @@
 """The `server.py` command line: its arguments, and the commands besides serving (token,
-worker, seed, schema, dlq)."""
+worker, seed, schema, dlq, cost)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from typing import TextIO
 from schema import build_schema
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
+from services.cost.chart import ChartLibraryMissing, write_cost_chart
+from services.cost.report import cost_report, cost_tiers
 from services.domain import UserId, is_user_id
 from services.local.stack import read_running_stack
 from services.seeding import seed
@@ -79,7 +81,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     cost.add_argument("--profile", type=Path, help="measured operations (bench JSON)")
     cost.add_argument("--prices", type=Path, help="price table (services/cost/prices.json)")
+    cost.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE.svg",
+        help="also draw each tier's bill per service beside the seed's estimate, as SVG "
+        "(needs matplotlib: `uv sync --group charts`)",
+    )
     return parser.parse_args(argv)
+
+
+def run_cost(
+    users: list[int], profile: Path | None, prices: Path | None, chart: Path | None
+) -> int:
+    """Print the report; with a chart, draw it first, so that a chart that cannot be written
+    fails before anything is printed."""
+    if chart is not None:
+        if chart.suffix.lower() != ".svg":
+            print(
+                f"--chart writes SVG: give a file name ending in .svg, not {chart}", file=sys.stderr
+            )
+            return 2
+        try:
+            write_cost_chart(cost_tiers(users, profile, prices), chart)
+        except ChartLibraryMissing as missing:
+            print(missing, file=sys.stderr)
+            return 3
+        except OSError as error:
+            print(f"cannot write the chart to {chart}: {error.strerror or error}", file=sys.stderr)
+            return 2
+    print(cost_report(users, profile, prices), end="")
+    if chart is not None:
+        print(f"chart written to {chart}", file=sys.stderr)
+    return 0
 
 
 def print_token(settings: Settings, user: str, ttl_hours: float) -> int:

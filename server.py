@@ -33,6 +33,7 @@ from commands import (
     print_schema,
     print_token,
     read_settings,
+    run_cost,
     run_dlq,
     run_seed,
     run_worker,
@@ -42,7 +43,6 @@ from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.cost.report import cost_report
 from services.domain import UserId
 from services.local.npm_assets import GRAPHIQL, ensure_bundle
 from services.local.stack import LocalStack, LocalStackError, StackBusy
@@ -150,8 +150,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     # Neither needs settings nor a stack: pure output from code and files.
     if args.command == "cost":
-        print(cost_report(args.users, args.profile, args.prices), end="")
-        return 0
+        return run_cost(args.users, args.profile, args.prices, args.chart)
     if args.command == "schema":
         return print_schema()
     try:

@@ -28,14 +28,37 @@ def cost_report(
     measurements = load_profile(profile_path)
     prices = load_prices(prices_path)
     usage = usage or UsageProfile()
-    assumptions = assumptions or Assumptions()
-    tiers = [monthly_cost(n, measurements, usage, prices, assumptions) for n in users]
+    tiers = _priced(users, measurements, prices, usage, assumptions)
     parts = [_heading(measurements, prices, profile_path, prices_path)]
     parts += [_tier_table(tier) for tier in tiers]
     parts.append(_summary(tiers))
     parts.append(_usage_lines(usage))
     parts.append(_seed_notes())
     return "\n\n".join(parts) + "\n"
+
+
+def cost_tiers(
+    users: list[int],
+    profile_path: Path | None,
+    prices_path: Path | None,
+    usage: UsageProfile | None = None,
+    assumptions: Assumptions | None = None,
+) -> list[TierCost]:
+    """Each tier's bill as the report prices it, from the same inputs (for the chart)."""
+    measurements = load_profile(profile_path)
+    prices = load_prices(prices_path)
+    return _priced(users, measurements, prices, usage or UsageProfile(), assumptions)
+
+
+def _priced(
+    users: list[int],
+    measurements: Measurements,
+    prices: PriceTable,
+    usage: UsageProfile,
+    assumptions: Assumptions | None,
+) -> list[TierCost]:
+    assumptions = assumptions or Assumptions()
+    return [monthly_cost(n, measurements, usage, prices, assumptions) for n in users]
 
 
 def _money(value: float) -> str:

