@@ -1,10 +1,12 @@
-"""A leaner path to DynamoDB for the inbox page's two calls, Query and BatchGetItem.
+"""A leaner path to DynamoDB for the calls InboxQL makes most: the inbox page's Query and
+BatchGetItem, and a send's and a delivery's GetItem, PutItem, UpdateItem and
+TransactWriteItems.
 
 An aiobotocore call spends most of its CPU on generic work: a dozen event emissions, parameter
 validation, serialising and parsing by walking the service model's shapes (parsing a page of 20
 items by shape costs about a millisecond), and the request and response objects between them.
-DynamoDB's JSON protocol needs none of that for these two calls: the request is the parameters
-as JSON and the answer's items are already in the client's `{"S": ...}` form.
+DynamoDB's JSON protocol needs none of that for these calls: the request is the parameters as
+JSON and the answer's items are already in the client's `{"S": ...}` form.
 
 What carries behaviour is kept, and is the wrapped client's own:
 - SigV4 by botocore's signer, with the client's credentials (refreshable ones refresh as they
@@ -15,7 +17,10 @@ What carries behaviour is kept, and is the wrapped client's own:
 - the client's retry handler, reached through its `needs-retry` and `after-call` events: the
   standard mode's retryable errors and throttles, its CRC32 check of DynamoDB's answers,
   exponential backoff with jitter, and the retry quota shared with every other call;
-- errors parsed by botocore's JSON parser and raised as the client's own ClientError classes.
+- errors parsed by botocore's JSON parser and raised as the client's own ClientError classes
+  (a cancelled transaction's reasons, a failed condition's item);
+- idempotency tokens (TransactWriteItems' ClientRequestToken) filled in once per call when the
+  caller gave none, as botocore's handler does, so that its retries are idempotent.
 
 Parameters that JSON cannot carry as they are (bytes) and answers holding binary attributes
 (which botocore decodes to bytes) go through the client's or botocore's usual path. Every
@@ -78,16 +83,43 @@ class LeanDynamoDB:
         tables = tuple(sorted(params.get("RequestItems", {})))
         return await self._call("BatchGetItem", "batch_get_item", params, tables)
 
+    async def get_item(self, **params: Any) -> dict[str, Any]:
+        return await self._call("GetItem", "get_item", params, (params.get("TableName", ""),))
+
+    async def put_item(self, **params: Any) -> dict[str, Any]:
+        return await self._call("PutItem", "put_item", params, (params.get("TableName", ""),))
+
+    async def update_item(self, **params: Any) -> dict[str, Any]:
+        return await self._call("UpdateItem", "update_item", params, (params.get("TableName", ""),))
+
+    async def transact_write_items(self, **params: Any) -> dict[str, Any]:
+        tables = tuple(
+            sorted(
+                {
+                    str(action.get("TableName", ""))
+                    for item in params.get("TransactItems", [])
+                    for action in item.values()
+                }
+            )
+        )
+        return await self._call("TransactWriteItems", "transact_write_items", params, tables)
+
     async def _call(
         self, name: str, method: str, params: dict[str, Any], tables: tuple[str, ...]
     ) -> dict[str, Any]:
+        operation = self._model.operation_model(name)
+        # Once per call, before any attempt: every retry carries the same token.
+        tokens = {
+            member: str(uuid.uuid4())
+            for member in _idempotency_tokens(operation)
+            if member not in params
+        }
         try:
-            body = orjson.dumps(params)
+            body = orjson.dumps(params | tokens if tokens else params)
         except TypeError:
             # Bytes (a binary key) need the serializer's base64.
             result: dict[str, Any] = await getattr(self._client, method)(**params)
             return result
-        operation = self._model.operation_model(name)
         context: dict[str, Any] = {
             "client_region": self._client.meta.region_name,
             "client_config": self._client.meta.config,
@@ -177,6 +209,12 @@ class LeanDynamoDB:
             return parsed
         raw = {"status_code": http.status_code, "headers": http.headers, "body": content}
         result: dict[str, Any] = self._parser.parse(raw, operation.output_shape)
+        # As the client's endpoint does: an error's modeled fields (a cancelled transaction's
+        # CancellationReasons, the Item a failed condition returns) join the response.
+        code = result.get("Error", {}).get("Code") if http.status_code >= 300 else None
+        error_shape = self._model.shape_for_error_code(code) if code else None
+        if error_shape is not None:
+            result.update(self._parser.parse(raw, error_shape))
         return result
 
     async def _retry_delay(
@@ -201,3 +239,13 @@ class LeanDynamoDB:
             if delay is not None:
                 return float(delay)
         return None
+
+
+def _idempotency_tokens(operation: Any) -> list[str]:
+    """The members botocore fills with a fresh UUID when the caller gives none."""
+    shape = operation.input_shape
+    if shape is None:
+        return []
+    return [
+        name for name, member in shape.members.items() if member.metadata.get("idempotencyToken")
+    ]

@@ -100,3 +100,59 @@ async def test_errors_are_the_clients_own_exceptions(app: App) -> None:
         await lean.wrapped.query(**missing)
     assert ours.value.response["Error"] == theirs.value.response["Error"]
     assert ours.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+async def test_writes_and_their_errors_answer_as_the_client_does(app: App) -> None:
+    """A send's and a delivery's calls: the same answers, and the same errors with their
+    modeled fields (the adapters read a failed condition's Item and a cancelled
+    transaction's CancellationReasons)."""
+    lean = app.clients.dynamodb
+    table = app.settings.table_name
+    reader = UserId(new_user("lean"))
+    item = {"pk": s(user_pk(reader)), "sk": s("W#1"), "n": {"N": "1"}}
+    await lean.put_item(TableName=table, Item=item)
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    ours, theirs = await both(app, "get_item", TableName=table, Key=key, ConsistentRead=True)
+    assert ours == theirs == {"Item": item}
+    bump = {
+        "TableName": table,
+        "Key": key,
+        "UpdateExpression": "ADD n :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+        "ReturnValues": "UPDATED_NEW",
+    }
+    ours, theirs = await both(app, "update_item", **bump)
+    assert (ours["Attributes"], theirs["Attributes"]) == ({"n": {"N": "2"}}, {"n": {"N": "3"}})
+
+    again = {
+        "TableName": table,
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(pk)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    with pytest.raises(lean.exceptions.ConditionalCheckFailedException) as refused:
+        await lean.put_item(**again)
+    with pytest.raises(ClientError) as expected:
+        await lean.wrapped.put_item(**again)
+    assert refused.value.response["Item"] == expected.value.response["Item"]  # type: ignore[typeddict-item]
+    assert refused.value.response["Item"]["n"] == {"N": "3"}
+
+    check = {"TableName": table, "Key": key, "ConditionExpression": "attribute_not_exists(pk)"}
+    conflicting: dict[str, Any] = {
+        "TransactItems": [
+            {"Put": {"TableName": table, "Item": {**item, "sk": s("W#2")}}},
+            {"ConditionCheck": check},
+        ]
+    }
+    with pytest.raises(lean.exceptions.TransactionCanceledException) as cancelled:
+        await lean.transact_write_items(**conflicting)
+    with pytest.raises(ClientError) as expected:
+        await lean.wrapped.transact_write_items(**conflicting)
+    reasons = [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+    assert (
+        cancelled.value.response["CancellationReasons"]
+        == (expected.value.response["CancellationReasons"])
+    )
+    written = await lean.transact_write_items(TransactItems=conflicting["TransactItems"][:1])
+    assert written["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -176,3 +176,21 @@ async def test_credentials_are_refreshed_before_they_sign(stub: tuple[Stub, str]
     await call_through_lean(url, settings(), query_with_expired_credentials)
     [(headers, body)] = server.received
     assert verified_key(headers, body, url, "fresh-secret") == "fresh-key"
+
+
+async def test_a_transaction_keeps_one_idempotency_token_across_its_retries(
+    stub: tuple[Stub, str],
+) -> None:
+    # botocore fills TransactWriteItems' ClientRequestToken when the caller gives none; its
+    # retries must carry the same one, or DynamoDB could apply a retried write twice.
+    server, url = stub
+    server.plan = ["throttle"]
+    put = {"Put": {"TableName": "t", "Item": {"pk": {"S": "USER#a"}, "sk": {"S": "E#1"}}}}
+    await call_through_lean(url, settings(), lambda c: c.transact_write_items(TransactItems=[put]))
+    tokens = [orjson.loads(body).get("ClientRequestToken") for _, body in server.received]
+    assert len(tokens) == 2 and tokens[0] and tokens[0] == tokens[1]
+    server.received.clear()
+    given = {"TransactItems": [put], "ClientRequestToken": "mine"}
+    await call_through_lean(url, settings(), lambda c: c.transact_write_items(**given))
+    [(_, body)] = server.received
+    assert orjson.loads(body)["ClientRequestToken"] == "mine"
