@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 from commands import parse_args
 from server import create_app
@@ -25,11 +24,10 @@ from services.settings import Settings
 from services.settings.variables import ENV_ROWS
 from tests.dockerfile import stages
 from tests.unit.test_deploy_template import (
-    TEMPLATE,
     api_actions,
     as_list,
     granted,
-    plain,
+    load_template,
     statements,
     worker_actions,
 )
@@ -39,10 +37,7 @@ FARGATE_MAX_STOP_TIMEOUT = 120  # seconds (ECS's ContainerDefinition stopTimeout
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    decoded, problems = decode_str(TEMPLATE.read_text())
-    assert not problems, problems
-    result: dict[str, Any] = plain(decoded)
-    return result
+    return load_template()
 
 
 @pytest.fixture(scope="module")

@@ -50,12 +50,17 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+def load_template() -> dict[str, Any]:
+    """deploy/inboxql.yaml as cfn-lint decodes it, refused if it does not decode cleanly."""
     decoded, problems = decode_str(TEMPLATE.read_text())
     assert not problems, problems
     result: dict[str, Any] = plain(decoded)
     return result
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
 
 
 @pytest.fixture(scope="module")
