@@ -84,7 +84,13 @@ def run(context: BenchContext) -> list[Figure]:
             detail={"ours": sent, "baseline": bound},
         ),
         # What the bare calls cost their client: the floor under the two CPU figures below.
-        Figure(3, "CPU: the baseline's bare calls, per message", bound["cpu_ms_per_message"], UNIT),
+        Figure(
+            3,
+            "CPU: the baseline's bare calls, per message",
+            bound["cpu_ms_per_message"],
+            UNIT,
+            detail={"measured_on": "the baseline's own process (bench.aws_load pipeline)"},
+        ),
         Figure(3, f"p50 send->unreadCount push at {rate:g} msg/s", timed["p50_ms"], "ms"),
         Figure(3, f"p99 send->unreadCount push at {rate:g} msg/s", timed["p99_ms"], "ms"),
         Figure(3, "p50 send->push at saturation (queueing)", sent["p50_ms"], "ms"),
