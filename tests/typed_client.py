@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from services.local.npm_packages import publish, scratch_dir
+from services.local.npm_packages import npm_ci, publish, scratch_dir
 from services.settings import Settings
 from tests.conftest import CACHE_DIR
 
@@ -54,10 +54,7 @@ def node_modules() -> Path:
                 shutil.copy(EXAMPLE / name, ready / name)
             # No package this example needs runs an install script (TypeScript's compiler
             # comes as a prebuilt optional dependency).
-            flags = ["--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-            done = run([*TOOLS.npm_command(), "ci", *flags], ready, timeout=600)
-            if done.returncode != 0:
-                raise RuntimeError(f"npm ci exited {done.returncode}: {done.stderr[-3000:]}")
+            npm_ci(ready, TOOLS)
             publish(ready, target, _is_installed)
     return target / "node_modules"
 

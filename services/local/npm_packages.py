@@ -74,6 +74,17 @@ def npm_install(
     _npm(tools, args, into, timeout)
 
 
+def npm_ci(into: Path, tools: LocalTools, *, timeout: float = 600) -> None:
+    """`npm ci` in the folder `into`, from its package.json and package-lock.json, running no
+    package's install scripts."""
+    _npm(
+        tools,
+        ["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+        into,
+        timeout,
+    )
+
+
 def publish(ready: Path, target: Path, is_complete: Callable[[Path], bool]) -> Path:
     """Move a filled scratch dir into place with one rename: an interrupted fetch leaves no
     half-filled cache, and of two concurrent fetches the loser uses the winner's copy."""
