@@ -77,36 +77,31 @@ class LeanDynamoDB:
         return self._client
 
     async def query(self, **params: Any) -> dict[str, Any]:
-        return await self._call("Query", "query", params, (params.get("TableName", ""),))
+        return await self._call("Query", "query", params)
 
     async def batch_get_item(self, **params: Any) -> dict[str, Any]:
-        tables = tuple(sorted(params.get("RequestItems", {})))
-        return await self._call("BatchGetItem", "batch_get_item", params, tables)
+        return await self._call("BatchGetItem", "batch_get_item", params)
 
     async def get_item(self, **params: Any) -> dict[str, Any]:
-        return await self._call("GetItem", "get_item", params, (params.get("TableName", ""),))
+        return await self._call("GetItem", "get_item", params)
 
     async def put_item(self, **params: Any) -> dict[str, Any]:
-        return await self._call("PutItem", "put_item", params, (params.get("TableName", ""),))
+        return await self._call("PutItem", "put_item", params)
 
     async def update_item(self, **params: Any) -> dict[str, Any]:
-        return await self._call("UpdateItem", "update_item", params, (params.get("TableName", ""),))
+        return await self._call("UpdateItem", "update_item", params)
 
     async def transact_write_items(self, **params: Any) -> dict[str, Any]:
-        tables = tuple(
-            sorted(
-                {
-                    str(action.get("TableName", ""))
-                    for item in params.get("TransactItems", [])
-                    for action in item.values()
-                }
-            )
-        )
-        return await self._call("TransactWriteItems", "transact_write_items", params, tables)
+        return await self._call("TransactWriteItems", "transact_write_items", params)
 
-    async def _call(
-        self, name: str, method: str, params: dict[str, Any], tables: tuple[str, ...]
-    ) -> dict[str, Any]:
+    def _context(self) -> dict[str, Any]:
+        """What the client's endpoint ruleset and retry handler read from a call's context."""
+        return {
+            "client_region": self._client.meta.region_name,
+            "client_config": self._client.meta.config,
+        }
+
+    async def _call(self, name: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
         operation = self._model.operation_model(name)
         # Once per call, before any attempt: every retry carries the same token.
         tokens = {
@@ -120,13 +115,11 @@ class LeanDynamoDB:
             # Bytes (a binary key) need the serializer's base64.
             result: dict[str, Any] = await getattr(self._client, method)(**params)
             return result
-        context: dict[str, Any] = {
-            "client_region": self._client.meta.region_name,
-            "client_config": self._client.meta.config,
-            "retries": {"invocation-id": str(uuid.uuid4())},
-        }
-        route = self._routes.get((name, tables)) or await self._route(name, operation, params)
-        self._routes[(name, tables)] = route
+        context = self._context() | {"retries": {"invocation-id": str(uuid.uuid4())}}
+        key = (name, _tables(params))
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = await self._route(name, operation, params)
         headers = {
             **route.headers,
             "X-Amz-Target": f"{self._target_prefix}.{name}",
@@ -164,10 +157,7 @@ class LeanDynamoDB:
     async def _route(self, name: str, operation: Any, params: dict[str, Any]) -> _Route:
         """Where the client would send `name` with these tables, and how it would sign it:
         its own endpoint ruleset, resolved once per operation and tables."""
-        context: dict[str, Any] = {
-            "client_region": self._client.meta.region_name,
-            "client_config": self._client.meta.config,
-        }
+        context = self._context()
         url, headers, _ = await self._resolve_endpoint(operation, params, context)
         signing = context.get("signing", {})
         return _Route(
@@ -249,3 +239,21 @@ def _idempotency_tokens(operation: Any) -> list[str]:
     return [
         name for name, member in shape.members.items() if member.metadata.get("idempotencyToken")
     ]
+
+
+def _tables(params: dict[str, Any]) -> tuple[str, ...]:
+    """The tables a call names: its TableName, its RequestItems' keys, its TransactItems'
+    tables. Where it goes can depend on them, so routes are kept per operation and tables."""
+    if "TableName" in params:
+        return (str(params["TableName"]),)
+    if "RequestItems" in params:
+        return tuple(sorted(params["RequestItems"]))
+    return tuple(
+        sorted(
+            {
+                str(action.get("TableName", ""))
+                for item in params.get("TransactItems", [])
+                for action in item.values()
+            }
+        )
+    )
