@@ -28,12 +28,16 @@ from schema.plain_fields import (
     PlainLeaf,
     PlainObject,
     is_own_instance,
+    own_class,
     plain_fields,
 )
 from schema.subfields import subfields_of
 
 # A value the short path cannot vouch for: graphql-core's path answers it.
 _MISS: Any = object()
+# An object's selection as the short path serves it: response name, plain field (None for
+# `__typename`) and the field's details, in the selection's order.
+_Plan = tuple[tuple[str, PlainField | None, FieldDetailsList], ...]
 
 
 class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -47,6 +51,8 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._collections: dict[
             tuple[str, int], tuple[FieldDetailsList, GroupedFieldSet | None]
         ] = {}
+        self._plans: dict[tuple[str, int], tuple[GroupedFieldSet, _Plan | None]] = {}
+        self._own_classes: dict[str, type | None] = {}
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -95,21 +101,40 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _served_object(
         self, object_type: GraphQLObjectType, source: Any, grouped_field_set: GroupedFieldSet
     ) -> Any:
-        fields = self._plain.get(object_type.name)
-        if fields is None:
+        plan = self._plan(object_type, grouped_field_set)
+        if plan is None:
             return _MISS
-        # By name first: a field the short path cannot serve is known before any work.
-        for field_details_list in grouped_field_set.values():
-            name = field_details_list[0].node.name.value
-            if name not in fields and name != "__typename":
-                return _MISS
         results: dict[str, Any] = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            value = self._served(fields, object_type, source, field_details_list)
+        for response_name, field, field_details_list in plan:
+            if field is None:
+                results[response_name] = object_type.name
+                continue
+            value = getattr(source, field.attribute, None)
+            if value is None:
+                return _MISS
+            if isinstance(field, PlainLeaf):
+                if type(value) is not field.passes:
+                    value = _serialized(field.serialize, value)
+            else:
+                value = self._served_value(field, value, field_details_list)
             if value is _MISS:
                 return _MISS
             results[response_name] = value
         return results
+
+    def _plan(
+        self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> _Plan | None:
+        """Each response name's plain field (None for `__typename`), or None when a field is
+        not plain: read once per selection and type, not once per item of a page."""
+        key = (object_type.name, id(grouped_field_set))
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = (
+                grouped_field_set,
+                _plan_of(self._plain, object_type, grouped_field_set),
+            )
+        return found[1]
 
     def _served_item(
         self,
@@ -128,7 +153,7 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_type_of = object_type.is_type_of
         if (
             is_type_of is not None
-            and not is_own_instance(object_type, value)
+            and not is_own_instance(self._own_class(object_type), value)
             and not _is_plainly(is_type_of, value)
         ):
             return _MISS
@@ -137,6 +162,12 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if collected is None:
                 return _MISS
         return self._served_object(object_type, value, collected)
+
+    def _own_class(self, object_type: GraphQLObjectType) -> type | None:
+        name = object_type.name
+        if name not in self._own_classes:
+            self._own_classes[name] = own_class(object_type)
+        return self._own_classes[name]
 
     def _implementation(
         self, interface: GraphQLInterfaceType, value: Any
@@ -227,3 +258,21 @@ def _is_plainly(is_type_of: Callable[[Any, Any], Any], value: Any) -> bool:
         return is_type_of(value, None) is True
     except Exception:
         return False
+
+
+def _plan_of(
+    plain: Mapping[str, Mapping[str, PlainField]],
+    object_type: GraphQLObjectType,
+    grouped_field_set: GroupedFieldSet,
+) -> _Plan | None:
+    fields = plain.get(object_type.name)
+    if fields is None:
+        return None
+    plan = []
+    for response_name, field_details_list in grouped_field_set.items():
+        name = field_details_list[0].node.name.value
+        field = fields.get(name)
+        if field is None and name != "__typename":
+            return None
+        plan.append((response_name, field, field_details_list))
+    return tuple(plan)

@@ -12,11 +12,14 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     get_named_type,
     get_nullable_type,
     is_leaf_type,
@@ -37,6 +40,9 @@ class PlainLeaf:
 
     attribute: str
     serialize: Callable[[Any], Any]
+    # The class whose instances the scalar serializes as themselves (a `str` for String and
+    # ID, a `bool` for Boolean): such a value is served without a call.
+    passes: type | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +86,7 @@ def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
         named = get_named_type(graphql_field.type)
         at_hand = at_hand_attribute(field)
         if at_hand is not None and is_leaf_type(named):
-            fields[name] = PlainLeaf(at_hand, named.serialize)
+            fields[name] = _leaf(at_hand, named)
         elif not (
             field.is_basic_field
             # Strawberry's getattr resolver, not a default resolver configured otherwise.
@@ -89,12 +95,21 @@ def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
         ):
             continue
         elif is_leaf_type(named):
-            fields[name] = PlainLeaf(field.python_name, named.serialize)
+            fields[name] = _leaf(field.python_name, named)
         elif _is_plain_object(graphql_field.type, named, listed=False):
             fields[name] = PlainObject(field.python_name, named, is_list=False)
         elif _is_plain_object(graphql_field.type, named, listed=True):
             fields[name] = PlainObject(field.python_name, named, is_list=True)
     return fields
+
+
+def _leaf(attribute: str, named: Any) -> PlainLeaf:
+    return PlainLeaf(attribute, named.serialize, _PASSES.get(named))
+
+
+# graphql-core's own scalars, whose serialize returns an instance of exactly these classes
+# unchanged. Int is not here: it refuses values beyond 32 bits.
+_PASSES: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
 def _is_plain_object(field_type: GraphQLOutputType, named: Any, *, listed: bool) -> bool:
@@ -131,14 +146,21 @@ def _resolves_by_class(named: Any) -> bool:
     return isinstance(definition, StrawberryObjectDefinition) and definition.resolve_type is None
 
 
-def is_own_instance(object_type: GraphQLObjectType, value: Any) -> bool:
-    """Whether `value` is an instance of the class that defines `object_type`, not cast to
-    another type: Strawberry's own `is_type_of` (not one the type declares) says yes to it.
-    Asking it costs three calls a message on a page of messages (each a Node)."""
+def own_class(object_type: GraphQLObjectType) -> type | None:
+    """The class that defines `object_type` when Strawberry's own `is_type_of` (not one the
+    type declares) checks values against it: an instance of exactly that class, not cast to
+    another type, is one of the type without asking (three calls a message on a page of
+    messages, each a Node)."""
     definition = (object_type.extensions or {}).get(_BACKREF)
+    if isinstance(definition, StrawberryObjectDefinition) and definition.is_type_of is None:
+        return definition.origin
+    return None
+
+
+def is_own_instance(origin: type | None, value: Any) -> bool:
+    """Whether `value` is one of `own_class`'s `origin`, and not cast to another type."""
     return (
-        isinstance(definition, StrawberryObjectDefinition)
-        and definition.is_type_of is None
-        and type(value) is definition.origin
+        origin is not None
+        and type(value) is origin
         and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
     )

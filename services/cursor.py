@@ -10,10 +10,14 @@ from services.errors import BadUserInput
 
 _PREFIX = b"m1:"
 _CONVERSATIONS_PREFIX = b"c1:"
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def encode_cursor(message_id: MessageId, *, prefix: bytes = _PREFIX) -> str:
-    return base64.urlsafe_b64encode(prefix + message_id.encode()).decode().rstrip("=")
+    # One per edge of every page: binascii directly, with no newline and no padding to strip
+    # (base64.urlsafe_b64encode adds two calls and a translation table).
+    encoded = binascii.b2a_base64(prefix + message_id.encode(), newline=False)
+    return encoded.translate(_URLSAFE).decode().rstrip("=")
 
 
 def encode_conversation_cursor(last_message_id: MessageId) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import operator
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -334,12 +335,17 @@ class FakeMessageStore:
 
 
 def _page(entries: Iterable[InboxEntry], limit: int, before: MessageId | None) -> Page:
+    # The API benchmarks run on this fake, and what it costs is counted against the API: a C
+    # key (not a lambda) for the sort. heapq.nlargest, a Python loop, costs more here.
     newest_first = sorted(
         (entry for entry in entries if before is None or entry.id < before),
-        key=lambda entry: entry.id,
+        key=_entry_id,
         reverse=True,
     )
     return Page(newest_first[:limit], len(newest_first) > limit)
+
+
+_entry_id = operator.attrgetter("id")
 
 
 @dataclass
