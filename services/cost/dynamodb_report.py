@@ -71,7 +71,7 @@ def capacity_section(
         f"  provisioned is cheaper once its capacity is used more than {read_even:.0%} (reads) "
         f"/ {write_even:.0%} (writes) on average: its price over on-demand's",
         f"  {'users':<12}"
-        + "".join(f" {f'{mode}, {class_name(c)}':>{COLUMN + 8}}" for mode, c in setups)
+        + "".join(f" {f'{mode}, {class_name(c)}':>{COLUMN + 10}}" for mode, c in setups)
         + "   cheapest",
     ]
     verdicts = []
@@ -85,7 +85,7 @@ def capacity_section(
         best = min(costs, key=lambda setup: costs[setup])
         lines.append(
             f"  {n:<12,}"
-            + "".join(f" {_money(costs[setup]):>{COLUMN + 8}}" for setup in setups)
+            + "".join(f" {_money(costs[setup]):>{COLUMN + 10}}" for setup in setups)
             + f"   {best[0]}, {class_name(best[1])}"
         )
         verdicts.append(_verdict(n, costs, a))
