@@ -115,7 +115,8 @@ def retention_section(
     a: Assumptions,
 ) -> str:
     """Each tier's storage and backups when everything is kept, and what retentions save."""
-    retentions = sorted({*RETENTIONS, *([a.retention_days] if a.retention_days else [])})[::-1]
+    given = () if a.retention_days is None else (a.retention_days,)
+    retentions = sorted({*RETENTIONS, *given}, reverse=True)
     lines = [
         "Retention: read messages older than N days expire through TTL (its deletes are free);",
         f"  unread ones never do. {usage.read_share:.0%} of messages are ever read, "

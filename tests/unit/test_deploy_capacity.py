@@ -176,3 +176,26 @@ def test_the_parameters_defaults_are_the_cost_models(template: dict[str, Any]) -
     for rw in READ_WRITE:
         low = int(default(template, f"{rw}CapacityMin"))
         assert low <= int(default(template, f"{rw}CapacityMax"))
+
+
+def test_the_scaling_resources_are_created_one_after_another(resources: dict[str, Any]) -> None:
+    # Each policy creates CloudWatch alarms; created all at once they can be throttled. One
+    # chain: every target but the first waits for another target's policy, and no two wait
+    # for the same one.
+    targets = dynamodb_targets(resources)
+    policy_of = {
+        policy["Properties"]["ScalingTargetId"]["Ref"]: name
+        for name, policy in of_type(resources, "AWS::ApplicationAutoScaling::ScalingPolicy").items()
+    }
+    waits = {name: target.get("DependsOn") for name, target in targets.items()}
+    first = [name for name, after in waits.items() if after is None]
+    assert len(first) == 1
+    awaited = [after for after in waits.values() if after is not None]
+    assert len(set(awaited)) == len(awaited) == len(targets) - 1
+    assert set(awaited) <= {policy_of[name] for name in targets}
+    # Walking the chain from the first target reaches them all.
+    reached, current = [first[0]], first[0]
+    while following := [n for n, after in waits.items() if after == policy_of[current]]:
+        current = following[0]
+        reached.append(current)
+    assert sorted(reached) == sorted(targets)
