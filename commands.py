@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import signal
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import TextIO
 from schema import build_schema
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
+from services.cost.assumptions import CAPACITY_MODES, TABLE_CLASSES, Assumptions
 from services.cost.chart import ChartLibraryMissing, write_cost_chart
 from services.cost.report import cost_report, cost_tiers
 from services.domain import UserId, is_user_id
@@ -82,6 +84,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     cost.add_argument("--profile", type=Path, help="measured operations (bench JSON)")
     cost.add_argument("--prices", type=Path, help="price table (services/cost/prices.json)")
     cost.add_argument(
+        "--capacity-mode",
+        choices=CAPACITY_MODES,
+        default="on-demand",
+        help="DynamoDB capacity as deploy/inboxql.yaml's CapacityMode sets it (on-demand)",
+    )
+    cost.add_argument(
+        "--table-class",
+        choices=TABLE_CLASSES,
+        default="STANDARD",
+        help="DynamoDB table class as the template's TableClass sets it (STANDARD)",
+    )
+    cost.add_argument(
+        "--retention-days",
+        type=retention_days,
+        metavar="N",
+        help="read messages older than N days expire (the service's retention); "
+        "default: every message kept",
+    )
+    cost.add_argument(
         "--chart",
         type=Path,
         metavar="FILE.svg",
@@ -91,8 +112,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def retention_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not 0 <= days < math.inf:
+        raise argparse.ArgumentTypeError(f"a retention is 0 days or more, not {text}")
+    return days
+
+
+def cost_command(args: argparse.Namespace) -> int:
+    """`server.py cost`, with the deployment its options describe."""
+    deployment = Assumptions(
+        dynamodb_capacity_mode=args.capacity_mode,
+        dynamodb_table_class=args.table_class,
+        retention_days=args.retention_days,
+    )
+    return run_cost(args.users, args.profile, args.prices, args.chart, deployment)
+
+
 def run_cost(
-    users: list[int], profile: Path | None, prices: Path | None, chart: Path | None
+    users: list[int],
+    profile: Path | None,
+    prices: Path | None,
+    chart: Path | None,
+    deployment: Assumptions | None = None,
 ) -> int:
     """Print the report; with a chart, draw it first, so that a chart that cannot be written
     fails before anything is printed."""
@@ -103,14 +148,14 @@ def run_cost(
             )
             return 2
         try:
-            write_cost_chart(cost_tiers(users, profile, prices), chart)
+            write_cost_chart(cost_tiers(users, profile, prices, assumptions=deployment), chart)
         except ChartLibraryMissing as missing:
             print(missing, file=sys.stderr)
             return 3
         except OSError as error:
             print(f"cannot write the chart to {chart}: {error.strerror or error}", file=sys.stderr)
             return 2
-    print(cost_report(users, profile, prices), end="")
+    print(cost_report(users, profile, prices, assumptions=deployment), end="")
     if chart is not None:
         print(f"chart written to {chart}", file=sys.stderr)
     return 0

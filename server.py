@@ -29,11 +29,11 @@ from starlette.types import ASGIApp
 
 from commands import (
     attached,
+    cost_command,
     parse_args,
     print_schema,
     print_token,
     read_settings,
-    run_cost,
     run_dlq,
     run_seed,
     run_worker,
@@ -150,7 +150,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     # Neither needs settings nor a stack: pure output from code and files.
     if args.command == "cost":
-        return run_cost(args.users, args.profile, args.prices, args.chart)
+        return cost_command(args)
     if args.command == "schema":
         return print_schema()
     try:

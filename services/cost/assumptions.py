@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from services.cost.capacity_mode import AutoScaling
+from services.cost.load_curve import DEFAULT_DAILY_LOAD_CURVE
 from services.cost.units import HOURS_PER_MONTH
+
+CAPACITY_MODES = ("on-demand", "provisioned")
+TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,20 @@ class UsageProfile:
     average_body_chars: float = 200.0
     # Share of sends that carry a clientMessageId (one conditional put each).
     client_message_id_share: float = 1.0
-    # How long messages are kept: storage is that many days of messages (nothing deletes
-    # them today, so this is also "how long the service has been running").
-    retention_days: float = 365.0
+    # How long the service has been running: storage holds that many days of messages, less
+    # the read ones a retention expires (`Assumptions.retention_days`; without one, nothing
+    # deletes messages, so this is also how long they are kept).
+    history_days: float = 365.0
     # Share of stored messages still unread (they keep an entry in the `unread` index).
     unread_share: float = 0.1
+    # Share of messages their recipient ever reads (opens, or marks read with markRead,
+    # markAllRead or markConversationRead). The rest stay unread, and a retention never
+    # expires them. 0.9 matches `unread_share`: after a year, nearly all unread messages are
+    # the never-read ones.
+    read_share: float = 0.9
+    # The share of a day's traffic in each hour (services/cost/load_curve.py says what the
+    # default is); provisioned capacity follows it, on-demand does not care.
+    daily_load_curve: tuple[float, ...] = DEFAULT_DAILY_LOAD_CURVE
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,8 @@ class Assumptions:
     # (services/cost/cpu.py), on the assumption that a Fargate vCPU does what one core of the
     # bench machine does.
     api_target_cpu_utilisation: float = 0.6
-    # Peak hour over the average hour, for sizing tasks.
+    # Peak hour over the average hour, for sizing tasks: above the daily load curve's busiest
+    # hour (1.92x), since tasks also take the bursts inside that hour and scale out in minutes.
     peak_to_average: float = 3.0
     # One ALB in front of the API.
     load_balancers: int = 1
@@ -102,3 +117,19 @@ class Assumptions:
     cache_bytes_per_message_excluding_body: float = 250.0
     # Point-in-time recovery, as the template enables it.
     point_in_time_recovery: bool = True
+    # DynamoDB as the template's CapacityMode and TableClass parameters set it (their
+    # defaults: on-demand, STANDARD), and the auto-scaling of provisioned capacity.
+    dynamodb_capacity_mode: str = "on-demand"
+    dynamodb_table_class: str = "STANDARD"
+    autoscaling: AutoScaling = field(default_factory=AutoScaling)
+    # Read messages older than this many days expire (the service's retention setting);
+    # None keeps every message.
+    retention_days: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.dynamodb_capacity_mode not in CAPACITY_MODES:
+            raise ValueError(f"dynamodb_capacity_mode is one of {', '.join(CAPACITY_MODES)}")
+        if self.dynamodb_table_class not in TABLE_CLASSES:
+            raise ValueError(f"dynamodb_table_class is one of {', '.join(TABLE_CLASSES)}")
+        if self.retention_days is not None and self.retention_days < 0:
+            raise ValueError("retention_days must be >= 0")

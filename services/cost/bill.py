@@ -11,7 +11,8 @@ from services.cost.cpu import (
     idle_connection_cpu_ms_per_hour,
     lambda_seconds_per_invocation,
 )
-from services.cost.line_items import LineItem, TierCost
+from services.cost.dynamodb_bill import dynamodb_lines
+from services.cost.line_items import LineItem, TierCost, charged
 from services.cost.prices import PriceTable
 from services.cost.profile import Measurements, OperationCost
 from services.cost.units import DAYS_PER_MONTH, GB, HOURS_PER_MONTH
@@ -62,49 +63,14 @@ class _Tier:
 
     def charge(self, service: str, item: str, price: str, quantity: float, unit: str) -> None:
         """A metered line, and its free tier as a line of its own when the price has one."""
-        rate = self.p[price]
-        self.add(service, item, quantity, unit, rate.cost(quantity))
-        if rate.free_per_month:
-            free = min(quantity, rate.free_per_month)
-            self.add(
-                service,
-                f"free tier ({rate.free_per_month:,.0f} {unit})",
-                free,
-                unit,
-                -rate.cost(free),
-            )
+        self.lines += charged(service, item, self.p[price], quantity, unit)
 
     def dynamodb(self) -> None:
-        """On-demand request units (on-demand has no request free tier), storage, backups."""
-        total, usage, m = self.total, self.usage, self.m
-        self.charge(
-            "DynamoDB reads",
-            "read request units",
-            "dynamodb_read_request_unit",
-            total.read_units,
-            "RRU",
+        """Reads and writes in the deployment's capacity mode, storage in its table class, with
+        its retention (services/cost/dynamodb_bill.py)."""
+        self.lines += dynamodb_lines(
+            self.users, self.total, m=self.m, usage=self.usage, prices=self.p, a=self.a
         )
-        self.charge(
-            "DynamoDB writes",
-            "write request units",
-            "dynamodb_write_request_unit",
-            total.write_units,
-            "WRU",
-        )
-        messages = self.users * usage.sends_per_day * usage.retention_days
-        per_message = (
-            m.storage_bytes_per_message_excluding_body
-            + usage.average_body_chars
-            + usage.unread_share * m.lsi_bytes_per_unread_message
-        )
-        stored_gb = messages * per_message / GB
-        self.charge(
-            "DynamoDB storage", "table and indexes", "dynamodb_storage", stored_gb, "GB-month"
-        )
-        if self.a.point_in_time_recovery:
-            self.charge(
-                "DynamoDB storage", "point-in-time recovery", "dynamodb_pitr", stored_gb, "GB-month"
-            )
 
     def sqs(self) -> None:
         """Sends, receives and deletes as measured (per 64 KB), plus the idle long polls."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.cost.prices import Price
+
 SERVICES = (
     "DynamoDB reads",
     "DynamoDB writes",
@@ -41,3 +43,20 @@ class TierCost:
         for line in self.lines:
             totals[line.service] = totals.get(line.service, 0.0) + line.cost
         return totals
+
+
+def charged(service: str, item: str, rate: Price, quantity: float, unit: str) -> list[LineItem]:
+    """A metered line, and its free tier as a line of its own when the price has one."""
+    lines = [LineItem(service, item, quantity, unit, rate.cost(quantity))]
+    if rate.free_per_month:
+        free = min(quantity, rate.free_per_month)
+        lines.append(
+            LineItem(
+                service,
+                f"free tier ({rate.free_per_month:,.0f} {unit})",
+                free,
+                unit,
+                -rate.cost(free),
+            )
+        )
+    return lines

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.cost.assumptions import Assumptions, UsageProfile
 from services.cost.bill import monthly_cost
+from services.cost.dynamodb_report import capacity_section, retention_section, setup_line
 from services.cost.line_items import SERVICES, TierCost
 from services.cost.prices import PriceTable, load_prices
 from services.cost.profile import Measurements, load_profile
@@ -28,10 +29,15 @@ def cost_report(
     measurements = load_profile(profile_path)
     prices = load_prices(prices_path)
     usage = usage or UsageProfile()
+    assumptions = assumptions or Assumptions()
     tiers = _priced(users, measurements, prices, usage, assumptions)
-    parts = [_heading(measurements, prices, profile_path, prices_path)]
+    parts = [
+        _heading(measurements, prices, profile_path, prices_path) + "\n" + setup_line(assumptions)
+    ]
     parts += [_tier_table(tier) for tier in tiers]
     parts.append(_summary(tiers))
+    parts.append(capacity_section(users, measurements, usage, prices, assumptions))
+    parts.append(retention_section(users, measurements, usage, prices, assumptions))
     parts.append(_usage_lines(usage))
     parts.append(_seed_notes())
     return "\n\n".join(parts) + "\n"
@@ -146,7 +152,7 @@ def _usage_lines(usage: UsageProfile) -> str:
             f"{usage.live_sessions_per_day:g}, live connection hours "
             f"{usage.live_connection_hours_per_day:g}, body {usage.average_body_chars:g} chars, "
             f"clientMessageId on {usage.client_message_id_share:.0%} of sends, "
-            f"messages kept {usage.retention_days:g} days",
+            f"{usage.history_days:g} days of messages, {usage.read_share:.0%} of them ever read",
         ]
     )
 

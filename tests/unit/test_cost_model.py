@@ -47,7 +47,7 @@ IDLE = UsageProfile(
     live_sessions_per_day=0,
     live_connection_hours_per_day=0,
     client_message_id_share=0,
-    retention_days=0,
+    history_days=0,
 )
 QUIET = Assumptions(sqs_idle_receives_per_month=0, point_in_time_recovery=False)
 
@@ -156,7 +156,7 @@ def test_fixed_floor_by_hand() -> None:
 
 def test_storage_by_hand() -> None:
     usage = UsageProfile(
-        **{**IDLE.__dict__, "sends_per_day": 1, "retention_days": 100, "unread_share": 0.5}
+        **{**IDLE.__dict__, "sends_per_day": 1, "history_days": 100, "unread_share": 0.5}
     )
     table = prices(dynamodb_storage=1.0)
     per_message = 824 + 200 + 0.5 * 176

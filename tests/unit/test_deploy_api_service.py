@@ -283,6 +283,11 @@ def test_the_service_scales_on_cpu_and_requests_per_target(resources: dict[str, 
         ]["PredefinedMetricType"]: policy["Properties"]
         for policy in resources.values()
         if policy["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
+        # The ECS service's, not DynamoDB's (tests/unit/test_deploy_capacity.py checks those).
+        and resources[policy["Properties"]["ScalingTargetId"]["Ref"]]["Properties"][
+            "ServiceNamespace"
+        ]
+        == "ecs"
     }
     assert set(policies) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
     for policy in policies.values():

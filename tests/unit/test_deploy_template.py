@@ -69,6 +69,22 @@ def resources(template: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def under_condition(value: Any, conditions: dict[str, bool]) -> Any:
+    """`value` with each `Fn::If` on a condition in `conditions` decided, and what decides to
+    `AWS::NoValue` left out, as CloudFormation does."""
+    no_value = {"Ref": "AWS::NoValue"}
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"} and value["Fn::If"][0] in conditions:
+            condition, when_true, when_false = value["Fn::If"]
+            return under_condition(when_true if conditions[condition] else when_false, conditions)
+        decided = {key: under_condition(item, conditions) for key, item in value.items()}
+        return {key: item for key, item in decided.items() if item != no_value}
+    if isinstance(value, list):
+        decided_items = [under_condition(item, conditions) for item in value]
+        return [item for item in decided_items if item != no_value]
+    return value
+
+
 def resolve(value: Any, template: dict[str, Any]) -> Any:
     """A `Ref` to a parameter, as its default."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
@@ -108,21 +124,26 @@ def test_cfn_lint_does_catch_a_broken_template(tmp_path: Path) -> None:
 
 
 def test_table_is_exactly_the_table_definition(resources: dict[str, Any]) -> None:
+    # With the default CapacityMode, on-demand: tests/unit/test_deploy_capacity.py checks
+    # what provisioned capacity adds.
     table = resources["Table"]
     assert table["Type"] == "AWS::DynamoDB::Table"
-    properties = table["Properties"]
+    properties = under_condition(table["Properties"], {"ProvisionedCapacity": False})
     for key, value in TABLE_DEFINITION.items():
         assert properties[key] == value, key
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["TableName"] == {"Ref": "TableName"}
+    assert properties["TableClass"] == {"Ref": "TableClass"}
     assert properties["TimeToLiveSpecification"] == {
         "AttributeName": TTL_ATTRIBUTE,
         "Enabled": True,
     }
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    # Nothing beyond the definition, TTL, PITR and the name: no shape the code does not know.
+    # Nothing beyond the definition, TTL, PITR, the class and the name: no shape the code does
+    # not know.
     assert set(properties) == set(TABLE_DEFINITION) | {
         "TableName",
+        "TableClass",
         "TimeToLiveSpecification",
         "PointInTimeRecoverySpecification",
     }
