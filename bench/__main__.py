@@ -73,10 +73,14 @@ def write_results(
     *,
     elapsed: float,
     quick: bool,
+    only: Sequence[int] | None = None,
 ) -> dict[str, Any]:
+    command = "uv run python -m bench" + (" --quick" if quick else "")
+    if only:
+        command += " --only " + " ".join(map(str, only))
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python -m bench" + (" --quick" if quick else ""),
+        "command": command,
         "seconds": round(elapsed, 1),
         "seconds_per_benchmark": timings,
         "figures": [figure.as_json() for figure in figures],
@@ -132,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             context = BenchContext(quick=args.quick, log_dir=log_dir, stack=stack)
             figures, failures, timings = run_benchmarks(context, chosen)
     elapsed = time.monotonic() - began
-    result = write_results(args.out, figures, failures, timings, elapsed=elapsed, quick=args.quick)
+    result = write_results(
+        args.out, figures, failures, timings, elapsed=elapsed, quick=args.quick, only=args.only
+    )
     print()
     print(format_table(figures))
     for name, reason in failures.items():

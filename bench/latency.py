@@ -97,6 +97,18 @@ class LatencyDistribution:
     baseline: LatencyHistogram | None = None
     baseline_name: str = ""
 
+    @classmethod
+    def from_json(cls, found: Mapping[str, Any]) -> LatencyDistribution:
+        """What `as_json` wrote (a figure's "latency" in last.json)."""
+        baseline = found.get("baseline")
+        return cls(
+            found["chart"],
+            found["title"],
+            LatencyHistogram.from_json(found["samples"]),
+            None if baseline is None else LatencyHistogram.from_json(baseline),
+            found.get("baseline_name", ""),
+        )
+
     def as_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"chart": self.chart, "title": self.title}
         for name, histogram in (("samples", self.samples), ("baseline", self.baseline)):

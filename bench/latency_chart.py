@@ -9,6 +9,7 @@ ids hashed from a constant, so the same samples give the same file.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,15 +56,6 @@ def write_latency_chart(distribution: LatencyDistribution, path: Path) -> None:
         figure = Figure(figsize=(8.0, 4.8), layout="constrained")
         axes = figure.subplots()
         edges = [1000 * bin_edge(i) for i in range(low, high + 1, GROUPED)]
-        if baseline is not None and baseline.total:
-            axes.stairs(
-                _shares(baseline, low, high),
-                edges,
-                color=BASELINE_COLOUR,
-                linewidth=1.4,
-                label=_legend("baseline: " + distribution.baseline_name, baseline),
-                gid="baseline",
-            )
         axes.stairs(
             _shares(samples, low, high),
             edges,
@@ -73,10 +65,22 @@ def write_latency_chart(distribution: LatencyDistribution, path: Path) -> None:
             label=_legend("InboxQL", samples),
             gid="samples",
         )
-        _mark_percentiles(axes, samples)
+        if baseline is not None and baseline.total:
+            # Over the filled bars, so that the outline shows where the two overlap.
+            axes.stairs(
+                _shares(baseline, low, high),
+                edges,
+                color=BASELINE_COLOUR,
+                linewidth=1.4,
+                label=_legend(f"baseline: {distribution.baseline_name}", baseline),
+                gid="baseline",
+                zorder=3,
+            )
         axes.set_xscale("log")
         axes.set_xlim(edges[0], edges[-1])
+        _mark_percentiles(axes, samples, edges[0], edges[-1])
         axes.xaxis.set_major_formatter(lambda value, _: _duration(value))
+        axes.xaxis.set_minor_formatter(lambda value, _: _minor_label(value, edges[0], edges[-1]))
         axes.set_xlabel("latency (logarithmic scale)")
         axes.set_ylabel(f"share of samples in each bin, % ({DRAWN_PER_DECADE} bins a decade)")
         axes.spines[["top", "right"]].set_visible(False)
@@ -98,33 +102,45 @@ def _shares(histogram: LatencyHistogram, low: int, high: int) -> list[float]:
     return shares
 
 
-def _mark_percentiles(axes: Axes, samples: LatencyHistogram) -> None:
+def _mark_percentiles(axes: Axes, samples: LatencyHistogram, left: float, right: float) -> None:
     """A dashed line at each percentile, its label at a height of its own so that close
-    percentiles (p90 and p99 often are) stay readable."""
+    percentiles (p90 and p99 often are) stay readable; all left of their lines when the
+    tail's is near the right edge."""
+    tail = 1000 * samples.percentile(PERCENTILES[-1])
+    leftwards = math.log(tail / left) > 0.75 * math.log(right / left)
     for step, (fraction, colour) in enumerate(zip(PERCENTILES, PERCENTILE_COLOURS, strict=True)):
         name = f"p{round(100 * fraction)}"
         at = 1000 * samples.percentile(fraction)
-        line = axes.axvline(at, color=colour, linestyle="--", linewidth=1.2)
+        line = axes.axvline(at, color=colour, linestyle="--", linewidth=1.2, zorder=4)
         line.set_gid(name)
         axes.text(
             at,
             0.97 - 0.08 * step,
-            f" {name} {_duration(at)}",
+            f"{name} {_duration(at)} " if leftwards else f" {name} {_duration(at)}",
             transform=axes.get_xaxis_transform(),
             color=colour,
-            ha="left",
+            ha="right" if leftwards else "left",
             va="top",
             fontweight="bold",
+            zorder=5,
             # Readable over the bars it may cross.
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0},
         )
+
+
+def _minor_label(milliseconds: float, left: float, right: float) -> str:
+    """Under two decades a decade's ticks are too few: its 2s and 5s are labelled too."""
+    if math.log10(right / left) >= 2:
+        return ""
+    leading = round(milliseconds / 10 ** math.floor(math.log10(milliseconds) + 1e-9))
+    return _duration(milliseconds) if leading in (2, 5) else ""
 
 
 def _legend(name: str, histogram: LatencyHistogram) -> str:
     marks = " · ".join(
         f"p{round(100 * p)} {_duration(1000 * histogram.percentile(p))}" for p in PERCENTILES
     )
-    return f"{name} ({histogram.total:,} samples): {marks}"
+    return f"{name}\n{histogram.total:,} samples: {marks}"
 
 
 def _ratios(samples: LatencyHistogram, baseline: LatencyHistogram | None) -> str:
