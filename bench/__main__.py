@@ -5,8 +5,10 @@ Starts one local stack (DynamoDB Local, moto SQS, redis-server) in a temporary f
 each benchmark (servers and load generators in their own processes), prints every figure with
 its same-run baseline, ratio and PASS/MISS against its target, and writes them as JSON to
 bench/results/last.json, and as a Markdown table to bench/results/last.md (`--json` also
-prints the JSON last on stdout). `--write-cpu-profile` also writes the CPU figures it measured
-(ms CPU per operation) into services/cost/cpu_profile.json, which the cost model reads.
+prints the JSON last on stdout); the latency distributions (the executed page, send->push)
+are drawn beside them as bench/results/last-<chart>.svg. `--write-cpu-profile` also writes the
+CPU figures it measured (ms CPU per operation) into services/cost/cpu_profile.json, which the
+cost model reads.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bench import api_layer, cost, query_path, send_pipeline, subscriptions
 from bench.context import BenchContext
 from bench.cpu import CPU_PROFILE, write_cpu_profile
 from bench.figures import Figure, format_markdown, format_table
+from bench.latency_chart import write_latency_chart
 from services.local.stack import LocalStack
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"
@@ -70,19 +73,41 @@ def write_results(
     *,
     elapsed: float,
     quick: bool,
+    only: Sequence[int] | None = None,
 ) -> dict[str, Any]:
+    command = "uv run python -m bench" + (" --quick" if quick else "")
+    if only:
+        command += " --only " + " ".join(map(str, only))
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "uv run python -m bench" + (" --quick" if quick else ""),
+        "command": command,
         "seconds": round(elapsed, 1),
         "seconds_per_benchmark": timings,
         "figures": [figure.as_json() for figure in figures],
         "failures": failures,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
+    result["charts"] = write_latency_charts(out, figures)
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
     out.with_suffix(".md").write_text(format_markdown(figures) + "\n")
     return result
+
+
+def write_latency_charts(out: Path, figures: Sequence[Figure]) -> dict[str, str]:
+    """One SVG per latency distribution beside `out` (last.json: last-<chart>.svg). Returns
+    each chart's file name, or why it was not drawn (a failed send phase times nothing)."""
+    charts: dict[str, str] = {}
+    for figure in figures:
+        if figure.latency is None:
+            continue
+        chart = figure.latency.chart
+        if not figure.latency.samples.total:
+            charts[chart] = "not drawn: no samples"
+            continue
+        path = out.with_name(f"{out.stem}-{chart}.svg")
+        write_latency_chart(figure.latency, path)
+        charts[chart] = path.name
+    return charts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             context = BenchContext(quick=args.quick, log_dir=log_dir, stack=stack)
             figures, failures, timings = run_benchmarks(context, chosen)
     elapsed = time.monotonic() - began
-    result = write_results(args.out, figures, failures, timings, elapsed=elapsed, quick=args.quick)
+    result = write_results(
+        args.out, figures, failures, timings, elapsed=elapsed, quick=args.quick, only=args.only
+    )
     print()
     print(format_table(figures))
     for name, reason in failures.items():
@@ -120,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     missed = sum(f.verdict == "MISS" for f in figures)
     print(f"\n{passed} PASS, {missed} MISS, {len(failures)} failed, {elapsed:.0f} s")
     print(f"wrote {args.out}")
+    for chart, written in result["charts"].items():
+        print(
+            f"wrote {args.out.with_name(written)}"
+            if written.endswith(".svg")
+            else f"{chart}: {written}"
+        )
     if args.write_cpu_profile and not args.quick and not failures:
         only = " --only " + " ".join(map(str, args.only)) if args.only else ""
         command = f"uv run python -m bench{only}"

@@ -18,6 +18,7 @@ from bench.documents import (
     UNREAD_QUERY,
 )
 from bench.figures import Figure
+from bench.latency import LatencyDistribution, sum_histograms
 from bench.processes import ServerProcess, http_load, serving
 from bench.serve import FAKE_USER
 from services.domain import UserId
@@ -177,11 +178,29 @@ def run(context: BenchContext) -> list[Figure]:
                     baseline=proposed_raw["rps"],
                     baseline_name="raw route, same server",
                     detail={"runs": proposed[name]["runs"], "baseline_runs": proposed_raw["runs"]},
+                    latency=(
+                        executed_page_latency(proposed, proposed_raw)
+                        if name == "messages"
+                        else None
+                    ),
                 )
             )
         figures += read_path_figures(proposed)
         figures += cpu_figures(subjects, proposed, raw)
     return figures
+
+
+def executed_page_latency(
+    executed: dict[str, dict[str, Any]], raw: dict[str, Any]
+) -> LatencyDistribution:
+    """The executed page's latency over its turns, the raw route's over its own beside it."""
+    return LatencyDistribution(
+        "t1-executed-page-in-memory",
+        f"messages(first: 20) executed, in-memory store, {CONCURRENCY} connections",
+        sum_histograms(executed["messages"]["runs"]),
+        sum_histograms(raw["runs"]),
+        "the raw precomputed-JSON route, same server, in turns",
+    )
 
 
 def cpu_figures(

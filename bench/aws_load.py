@@ -25,6 +25,7 @@ import orjson
 import uvloop
 
 from bench.http_load import percentile
+from bench.latency import LatencyHistogram
 from bench.pipeline_baseline import pipeline
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.domain import UserId
@@ -92,6 +93,7 @@ async def query_load(table: str, user: str, *, concurrency: int, seconds: float)
         "p50_ms": round(1000 * percentile(latencies, 0.5), 3),
         "p99_ms": round(1000 * percentile(latencies, 0.99), 3),
         "concurrency": concurrency,
+        "histogram": LatencyHistogram.of(latencies).as_json(),
     }
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bench.latency import LatencyDistribution
+
 Comparison = Literal[">=", "<=", "=="]
 _COMPARE: dict[Comparison, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -29,6 +31,8 @@ class Figure:
     baseline: float | None = None
     baseline_name: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    # Its latency distribution, drawn as bench/results/last-<chart>.svg beside the JSON.
+    latency: LatencyDistribution | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -48,7 +52,7 @@ class Figure:
         return "PASS" if _COMPARE[self.compare](self.checked, self.target) else "MISS"
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "target": self.target_id,
             "name": self.name,
             "value": round(self.value, 4),
@@ -60,6 +64,9 @@ class Figure:
             "verdict": self.verdict,
             "detail": self.detail,
         }
+        if self.latency is not None:
+            found["latency"] = self.latency.as_json()
+        return found
 
 
 def _number(value: float | None) -> str:

@@ -5,10 +5,11 @@ each sending one precomputed request after the other (no pipelining), on uvloop.
         [--concurrency 32] [--seconds 5] [--warmup 1]
 
 prints one JSON object: requests, seconds, rps, errors (non-200 answers, or bodies with
-"errors"), p50/p99 latency in ms, and `completed`: every answer received, warm-up and the
-last in-flight requests included (what the server did over the whole run, for CPU per
-request). Several bodies are spread over the connections, the first connection the first
-body. Run it in its own process so the server has its own core.
+"errors"), p50/p99 latency in ms, every latency in a histogram (bench/latency.py), and
+`completed`: every answer received, warm-up and the last in-flight requests included (what
+the server did over the whole run, for CPU per request). Several bodies are spread over the
+connections, the first connection the first body. Run it in its own process so the server has
+its own core.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 
 import orjson
 import uvloop
+
+from bench.latency import LatencyHistogram
 
 
 @dataclass
@@ -140,6 +143,7 @@ async def run(
         "p50_ms": round(1000 * percentile(tally.latencies, 0.50), 3),
         "p99_ms": round(1000 * percentile(tally.latencies, 0.99), 3),
         "concurrency": concurrency,
+        "histogram": LatencyHistogram.of(tally.latencies).as_json(),
     }
 
 

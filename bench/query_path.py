@@ -17,6 +17,7 @@ from bench.context import BenchContext
 from bench.cpu import cpu_figure
 from bench.documents import PAGE_QUERY, UNREAD_QUERY
 from bench.figures import Figure
+from bench.latency import LatencyDistribution, sum_histograms
 from bench.processes import ServerProcess, http_load, run_module, serving
 from bench.provision import provisioned
 from services.domain import Message, UserId, new_message_id
@@ -147,6 +148,14 @@ def run(context: BenchContext) -> list[Figure]:
             baseline=executed_bare,
             baseline_name=baseline,
             detail=uncached,
+            latency=LatencyDistribution(
+                "t2-executed-page-end-to-end",
+                f"messages(first: 20) executed every time, end to end on the local stack, "
+                f"{CONCURRENCY} connections",
+                sum_histograms(uncached["runs"]),
+                sum_histograms(uncached["baseline_runs"]),
+                f"the page's bare Query + BatchGetItem (aioboto3, {CONCURRENCY} tasks), in turns",
+            ),
         ),
         Figure(
             2,

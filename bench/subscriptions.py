@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bench.context import BenchContext
 from bench.cpu import cpu_figure, cpu_turn
 from bench.figures import Figure
+from bench.latency import LatencyDistribution, LatencyHistogram
 from bench.processes import running_module, serving
 from bench.provision import provision
 from bench.query_path import cache_lookups
@@ -122,6 +123,12 @@ def run(context: BenchContext) -> list[Figure]:
             target=250,
             compare="<=",
             detail=sent,
+            latency=LatencyDistribution(
+                "t4-send-to-push-subscribed",
+                f"send → unreadCount push at {rate:g} msg/s offered, "
+                f"{subscribed:,} subscriptions open",
+                LatencyHistogram.from_json(sent["histogram"]),
+            ),
         ),
         Figure(4, "lost pushes", sent["lost"], "msgs", target=0, compare="<=", detail=sent),
         cpu_figure(

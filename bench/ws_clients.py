@@ -9,7 +9,8 @@
 2. waits for a line on stdin (the parent measures the idle server meanwhile);
 3. sends messages over HTTP (`sendMessage`) to the users, paced at R/s for S seconds or M as
    fast as C concurrent senders go, and times each send until a push shows it counted;
-4. prints the result: accepted, delivered, lost, rate, and push latency percentiles.
+4. prints the result: accepted, delivered, lost, rate, and push latency percentiles and
+   histogram (bench/latency.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import uvloop
 
 from bench.context import BENCH_JWT_SECRET
 from bench.http_load import percentile
+from bench.latency import LatencyHistogram
 from bench.lean_subscriber import Live, open_all
 from bench.processes import raise_file_limit
 from services.domain import UserId
@@ -120,6 +122,7 @@ async def send_all(
         "p50_ms": round(1000 * percentile(live.latencies, 0.50), 1),
         "p99_ms": round(1000 * percentile(live.latencies, 0.99), 1),
         "max_ms": round(1000 * max(live.latencies, default=0.0), 1),
+        "histogram": LatencyHistogram.of(live.latencies).as_json(),
         "pushes": live.pushes,
         "send_retries": len(retries),
     }

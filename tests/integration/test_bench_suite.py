@@ -4,15 +4,26 @@ Benchmarks are not tests: no figure of speed is asserted here."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from bench.__main__ import BENCHMARKS, run_benchmarks, write_results
 from bench.context import BenchContext
 from bench.cpu import PROFILE_KEY
+from bench.figures import Figure
 from services.cost.cpu import REQUIRED_CPU
 from services.local.stack import StackEndpoints
+
+SVG = "{http://www.w3.org/2000/svg}"
+CHARTS = (
+    "t1-executed-page-in-memory",
+    "t2-executed-page-end-to-end",
+    "t3-send-to-push-paced",
+    "t4-send-to-push-subscribed",
+)
 
 
 def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path) -> None:
@@ -74,3 +85,43 @@ def test_quick_suite_runs_every_benchmark(stack: StackEndpoints, tmp_path: Path)
     written = orjson.loads(out.read_bytes())
     assert len(written["figures"]) == len(figures)
     assert {f["verdict"] for f in written["figures"]} <= {"PASS", "MISS", "info"}
+    check_latency_charts(out, written, by_name)
+
+
+def check_latency_charts(out: Path, written: dict[str, Any], by_name: dict[str, Figure]) -> None:
+    """Issue 15: the executed page's and send->push's distributions as SVG beside the JSON,
+    every timed request or push in them, each with its percentiles and same-run baseline."""
+    charts = {f"{out.stem}-{chart}.svg" for chart in CHARTS}
+    assert set(written["charts"].values()) == charts
+    assert {p.name for p in out.parent.glob("*.svg")} == charts
+    executed_page = by_name["  messages(first: 20), without the response cache"]
+    end_to_end = by_name["  the same page executed every time (response cache off)"]
+    pushes = [f for f in by_name.values() if f.latency and f.target_id in (3, 4)]
+    assert len(pushes) == 2, pushes
+    runs = {
+        "t1-executed-page-in-memory": executed_page.detail,
+        "t2-executed-page-end-to-end": end_to_end.detail,
+    }
+    for figure in [executed_page, end_to_end, *pushes]:
+        latency = figure.latency
+        assert latency is not None, figure
+        if latency.chart in runs:
+            # Every request timed in the turns, the baseline's as well.
+            detail = runs[latency.chart]
+            assert latency.samples.total == sum(r["requests"] for r in detail["runs"]) > 0
+            assert latency.baseline is not None
+            baseline = sum(r["requests"] for r in detail["baseline_runs"])
+            assert latency.baseline.total == baseline > 0
+        else:
+            # No push was lost (above): every send is timed until the push that counted it.
+            assert latency.samples.total == figure.detail["delivered"] > 0, figure
+            assert latency.baseline is None
+        svg = ET.parse(out.with_name(f"{out.stem}-{latency.chart}.svg")).getroot()
+        assert svg.tag == f"{SVG}svg"
+        drawn = {e.get("id", "") for e in svg.iter()}
+        assert {"samples", "p50", "p90", "p99"} <= drawn, drawn
+        assert ("baseline" in drawn) == (latency.chart in runs)
+        texts = {" ".join("".join(t.itertext()).split()) for t in svg.iter(f"{SVG}text")}
+        assert latency.title in texts
+        p99 = next(t for t in texts if t.startswith("p99 "))
+        assert p99.endswith((" ms", " s")), p99
