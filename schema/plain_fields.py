@@ -23,6 +23,7 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_leaf_type,
+    is_non_null_type,
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
@@ -43,6 +44,12 @@ class PlainLeaf:
     # The class whose instances the scalar serializes as themselves (a `str` for String and
     # ID, a `bool` for Boolean): such a value is served without a call.
     passes: type | None = None
+    # A None is served as null (a nullable field); else graphql-core's path makes the error.
+    # Never for a value at hand, whose None means "not at hand: run the resolver".
+    nullable: bool = False
+    # A list of the scalar (`messageIds`), and whether its items may be null.
+    is_list: bool = False
+    items_nullable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,7 @@ class PlainObject:
     attribute: str
     named_type: GraphQLObjectType | GraphQLInterfaceType
     is_list: bool
+    nullable: bool = False
 
 
 PlainField = PlainLeaf | PlainObject
@@ -84,9 +92,11 @@ def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
         if not isinstance(field, StrawberryField) or graphql_field.args:
             continue
         named = get_named_type(graphql_field.type)
+        nullable = not is_non_null_type(graphql_field.type)
         at_hand = at_hand_attribute(field)
         if at_hand is not None and is_leaf_type(named):
-            fields[name] = _leaf(at_hand, named)
+            if get_nullable_type(graphql_field.type) is named:
+                fields[name] = _leaf(at_hand, named)
         elif not (
             field.is_basic_field
             # Strawberry's getattr resolver, not a default resolver configured otherwise.
@@ -95,12 +105,28 @@ def _plain_fields_of(object_type: GraphQLObjectType) -> dict[str, PlainField]:
         ):
             continue
         elif is_leaf_type(named):
-            fields[name] = _leaf(field.python_name, named)
+            leaf = _plain_leaf(field.python_name, graphql_field.type, named, nullable)
+            if leaf is not None:
+                fields[name] = leaf
         elif _is_plain_object(graphql_field.type, named, listed=False):
-            fields[name] = PlainObject(field.python_name, named, is_list=False)
+            fields[name] = PlainObject(field.python_name, named, False, nullable)
         elif _is_plain_object(graphql_field.type, named, listed=True):
-            fields[name] = PlainObject(field.python_name, named, is_list=True)
+            fields[name] = PlainObject(field.python_name, named, True, nullable)
     return fields
+
+
+def _plain_leaf(
+    attribute: str, field_type: GraphQLOutputType, named: Any, nullable: bool
+) -> PlainLeaf | None:
+    """The scalar itself, or a list of it (a list of lists is graphql-core's)."""
+    serialize, passes = named.serialize, _PASSES.get(named)
+    inner: Any = get_nullable_type(field_type)
+    if inner is named:
+        return PlainLeaf(attribute, serialize, passes, nullable)
+    if isinstance(inner, GraphQLList) and get_nullable_type(inner.of_type) is named:
+        items_nullable = not is_non_null_type(inner.of_type)
+        return PlainLeaf(attribute, serialize, passes, nullable, True, items_nullable)
+    return None
 
 
 def _leaf(attribute: str, named: Any) -> PlainLeaf:

@@ -76,6 +76,12 @@ class Impostor:
 @strawberry.type
 class Tag(Named):
     label: str
+    # Lists of a scalar, served item by item: non-null items, nullable items, a nullable
+    # list, and a list of lists (graphql-core's).
+    words: list[str] = strawberry.field(default_factory=lambda: ["x", "y"])
+    gaps: list[str | None] = strawberry.field(default_factory=lambda: ["x", None])
+    maybe: list[strawberry.ID] | None = None
+    grid: list[list[int]] = strawberry.field(default_factory=lambda: [[1, 2], [3]])
 
 
 @strawberry.type
@@ -150,6 +156,19 @@ class Query:
         return item
 
     @strawberry.field
+    def tags(self) -> list[Tag]:
+        plain = Tag(id=strawberry.ID("t"), label="t")
+        odd = Tag(id=strawberry.ID("u"), label="u", maybe=[strawberry.ID("m"), 7])  # type: ignore[list-item]
+        odd.words = ["w", 3]  # type: ignore[list-item]  # String serializes 3 as "3"
+        return [plain, odd]
+
+    @strawberry.field
+    def holed_tags(self) -> list[Tag]:
+        tag = Tag(id=strawberry.ID("h"), label="h")
+        tag.words = ["w", None]  # type: ignore[list-item]  # a null in [String!]!
+        return [tag]
+
+    @strawberry.field
     def miscounted(self) -> Item:
         item = _items()[0]
         item.count = "many"  # type: ignore[assignment]  # a bug: Int refuses it
@@ -201,6 +220,9 @@ async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
         "{ broken { id required } }",
         "{ miscounted { id count } }",
         "{ oddlyTyped { id required } }",
+        "{ tags { words gaps maybe grid } }",
+        "{ holedTags { id words } }",
+        "{ items { label } page { first { cursor } edges { spare { id } } } }",
         "{ page { edges { cursor item { id note } spare { id } } gaps { cursor }"
         " first { cursor } } }",
         "{ page { __typename edges { __typename ...E } } } fragment E on Edge { item { at } }",
@@ -313,6 +335,9 @@ async def test_an_interface_list_is_answered_by_each_items_type() -> None:
     [
         "{ page { edges { cursor item { id count at colour } } } }",
         "{ page { things { __typename id ... on Item { count } ... on Tag { label } } } }",
+        # Nulls in nullable fields, and lists of scalars, are the short path's too.
+        "{ page { first { cursor } edges { spare { id label } } } }",
+        "{ page { things { ... on Tag { words gaps maybe } } } }",
     ],
 )
 async def test_a_page_of_plain_fields_is_one_walk(
@@ -338,3 +363,29 @@ async def test_an_instance_cast_to_another_type_is_graphql_cores_error() -> None
     [error] = result.errors or []
     assert "Expected value of type 'Item'" in error.message
     assert error.path == ["castPage", "edges", 1, "item"]
+
+
+async def test_lists_of_scalars_and_nulls_are_served_as_graphql_core_serves_them() -> None:
+    result = await both("{ tags { words gaps maybe grid } holedTags { words } }")
+    assert result.data is None  # the null in holedTags' [String!]! reaches the root
+    result = await both("{ tags { id words gaps maybe grid } }")
+    assert result.data == {
+        "tags": [
+            {
+                "id": "t",
+                "words": ["x", "y"],
+                "gaps": ["x", None],
+                "maybe": None,
+                "grid": [[1, 2], [3]],
+            },
+            {
+                "id": "u",
+                "words": ["w", "3"],
+                "gaps": ["x", None],
+                "maybe": ["m", "7"],
+                "grid": [[1, 2], [3]],
+            },
+        ]
+    }
+    [error] = (await both("{ holedTags { id words } }")).errors or []
+    assert error.path == ["holedTags", 0, "words", 1]
