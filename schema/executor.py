@@ -18,7 +18,7 @@ from typing import Any
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import get_object_definition
 from strawberry.types.cast import get_strawberry_type_cast
@@ -27,17 +27,14 @@ from schema.plain_fields import (
     PlainField,
     PlainLeaf,
     PlainObject,
+    Plan,
     is_own_instance,
     own_class,
     plain_fields,
+    plan_of,
 )
+from schema.plain_values import INT_MAX, INT_MIN, MISS, serialized_leaf
 from schema.subfields import subfields_of
-
-# A value the short path cannot vouch for: graphql-core's path answers it.
-_MISS: Any = object()
-# An object's selection as the short path serves it: response name, plain field (None for
-# `__typename`) and the field's details, in the selection's order.
-_Plan = tuple[tuple[str, PlainField | None, FieldDetailsList], ...]
 
 
 class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -45,14 +42,11 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._plain = plain_fields(self.schema)
         self._subfields = subfields_of(self.schema, self.operation, self.fragment_definitions)
-        # The short path's collections for this execution, by type and selection: every edge
-        # of a page asks for its node's with the same list of field details (held here, so
-        # that its id stays its own).
-        self._collections: dict[
-            tuple[str, int], tuple[FieldDetailsList, GroupedFieldSet | None]
-        ] = {}
-        self._plans: dict[tuple[str, int], tuple[GroupedFieldSet, _Plan | None]] = {}
+        # The short path's plans for this execution, by type and selection.
+        self._plans: dict[tuple[str, int], tuple[GroupedFieldSet, Plan | None]] = {}
+        self._item_plans: dict[tuple[str, int], tuple[FieldDetailsList, Plan | None]] = {}
         self._own_classes: dict[str, type | None] = {}
+        self._implementations: dict[tuple[str, type], GraphQLObjectType | None] = {}
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -74,7 +68,7 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # or a completion per field. Deferred parts (a position context) are graphql-core's.
         if position_context is None:
             served = self._served_object(parent_type, source_value, grouped_field_set)
-            if served is not _MISS:
+            if served is not MISS:
                 return served
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
@@ -92,7 +86,7 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
             fields = self._plain.get(parent_type.name)
             if fields is not None:
                 value = self._served(fields, parent_type, source, field_details_list)
-                if value is not _MISS:
+                if value is not MISS:
                     return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
@@ -102,33 +96,36 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, object_type: GraphQLObjectType, source: Any, grouped_field_set: GroupedFieldSet
     ) -> Any:
         plan = self._plan(object_type, grouped_field_set)
-        if plan is None:
-            return _MISS
+        return MISS if plan is None else self._walk(object_type, source, plan)
+
+    def _walk(self, object_type: GraphQLObjectType, source: Any, plan: Plan) -> Any:
         results: dict[str, Any] = {}
         for response_name, field, field_details_list in plan:
             if field is None:
                 results[response_name] = object_type.name
                 continue
-            # Inline rather than a call to _completed: this loop runs for every field of a page.
-            value = getattr(source, field.attribute, _MISS)
+            # Inline rather than a call to _served: this loop runs for every field of a page.
+            value = getattr(source, field.attribute, MISS)
             if value is None:
                 if not field.nullable:
-                    return _MISS
+                    return MISS
+            elif value is MISS:
+                return MISS
             elif isinstance(field, PlainLeaf):
-                if field.is_list:
-                    value = _serialized_list(field, value)
-                elif type(value) is not field.passes:
-                    value = _serialized(field.serialize, value)
-            elif value is not _MISS:
+                if type(value) is not field.passes:
+                    value = serialized_leaf(field, value)
+                elif field.bounded and not INT_MIN <= value <= INT_MAX:
+                    return MISS
+            else:
                 value = self._served_value(field, value, field_details_list)
-            if value is _MISS:
-                return _MISS
+            if value is MISS:
+                return MISS
             results[response_name] = value
         return results
 
     def _plan(
         self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> _Plan | None:
+    ) -> Plan | None:
         """Each response name's plain field (None for `__typename`), or None when a field is
         not plain: read once per selection and type, not once per item of a page."""
         key = (object_type.name, id(grouped_field_set))
@@ -136,8 +133,22 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if found is None:
             found = self._plans[key] = (
                 grouped_field_set,
-                _plan_of(self._plain, object_type, grouped_field_set),
+                plan_of(self._plain, object_type, grouped_field_set),
             )
+        return found[1]
+
+    def _item_plan(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Plan | None:
+        """The plan of a field's subfields on `object_type` (None: deferred, or not plain),
+        collected once per execution: every edge of a page asks for its node's with the same
+        list of field details (held here, so that its id stays its own)."""
+        key = (object_type.name, id(field_details_list))
+        found = self._item_plans.get(key)
+        if found is None:
+            grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
+            plan = None if deferred else plan_of(self._plain, object_type, grouped)
+            found = self._item_plans[key] = (field_details_list, plan)
         return found[1]
 
     def _served_item(
@@ -145,13 +156,13 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         named: GraphQLObjectType | GraphQLInterfaceType,
         value: Any,
         field_details_list: FieldDetailsList,
-        collected: GroupedFieldSet | None,
+        plan: Plan | None,
     ) -> Any:
         object_type = (
             named if isinstance(named, GraphQLObjectType) else self._implementation(named, value)
         )
         if object_type is None:
-            return _MISS
+            return MISS
         # A type that implements an interface checks that the value is one of it (Strawberry's
         # `is_type_of`); only a plain yes is vouched for here, anything else is graphql-core's.
         is_type_of = object_type.is_type_of
@@ -160,12 +171,12 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
             and not is_own_instance(self._own_class(object_type), value)
             and not _is_plainly(is_type_of, value)
         ):
-            return _MISS
-        if collected is None:
-            collected = self._collected(object_type, field_details_list)
-            if collected is None:
-                return _MISS
-        return self._served_object(object_type, value, collected)
+            return MISS
+        if plan is None:
+            plan = self._item_plan(object_type, field_details_list)
+            if plan is None:
+                return MISS
+        return self._walk(object_type, value, plan)
 
     def _own_class(self, object_type: GraphQLObjectType) -> type | None:
         name = object_type.name
@@ -177,26 +188,25 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, interface: GraphQLInterfaceType, value: Any
     ) -> GraphQLObjectType | None:
         """The object type Strawberry's `resolve_type` would find: the one named by the value's
-        class, when it implements the interface (and is neither a cast nor a generic)."""
+        class, when it implements the interface (and is neither a cast nor a generic). Kept
+        per class and execution; a cast is the value's own."""
+        if get_strawberry_type_cast(value) is not None:
+            return None
+        key = (interface.name, type(value))
+        if key not in self._implementations:
+            self._implementations[key] = self._implementation_of(interface, value)
+        return self._implementations[key]
+
+    def _implementation_of(
+        self, interface: GraphQLInterfaceType, value: Any
+    ) -> GraphQLObjectType | None:
         definition = get_object_definition(value)
         if definition is None or definition.is_graphql_generic:
-            return None
-        if get_strawberry_type_cast(value) is not None:
             return None
         found = self.schema.get_type(definition.name)
         if isinstance(found, GraphQLObjectType) and self.schema.is_sub_type(interface, found):
             return found
         return None
-
-    def _collected(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
-    ) -> GroupedFieldSet | None:
-        key = (object_type.name, id(field_details_list))
-        found = self._collections.get(key)
-        if found is None:
-            grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
-            found = self._collections[key] = (field_details_list, None if deferred else grouped)
-        return found[1]
 
     def _served(
         self,
@@ -205,7 +215,7 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
         source: Any,
         field_details_list: FieldDetailsList,
     ) -> Any:
-        """The field's value, completed, if the short path can vouch for it; else _MISS (a
+        """The field's value, completed, if the short path can vouch for it; else MISS (a
         null for a non-null field, a value its scalar refuses: graphql-core's path answers or
         makes the error)."""
         name = field_details_list[0].node.name.value
@@ -213,69 +223,38 @@ class InboxExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return parent_type.name
         field = fields.get(name)
         if field is None:
-            return _MISS
-        value = getattr(source, field.attribute, _MISS)
-        if value is None or value is _MISS:
-            return None if value is None and field.nullable else _MISS
+            return MISS
+        value = getattr(source, field.attribute, MISS)
+        if value is None or value is MISS:
+            return None if value is None and field.nullable else MISS
         if isinstance(field, PlainLeaf):
-            if field.is_list:
-                return _serialized_list(field, value)
-            return value if type(value) is field.passes else _serialized(field.serialize, value)
+            return serialized_leaf(field, value)
         return self._served_value(field, value, field_details_list)
 
     def _served_value(
         self, field: PlainObject, value: Any, field_details_list: FieldDetailsList
     ) -> Any:
         named = field.named_type
-        # An object type's subfields are the same for every item; an interface's depend on
-        # each item's type.
-        collected = None
+        # An object type's plan is the same for every item; an interface's depends on each
+        # item's type.
+        plan = None
         if isinstance(named, GraphQLObjectType):
-            collected = self._collected(named, field_details_list)
-            if collected is None:
-                return _MISS
+            plan = self._item_plan(named, field_details_list)
+            if plan is None:
+                return MISS
         if not field.is_list:
-            return self._served_item(named, value, field_details_list, collected)
+            return self._served_item(named, value, field_details_list, plan)
         if not isinstance(value, list | tuple):
-            return _MISS
+            return MISS
         items = []
         for item in value:
             served = (
-                _MISS
-                if item is None
-                else self._served_item(named, item, field_details_list, collected)
+                MISS if item is None else self._served_item(named, item, field_details_list, plan)
             )
-            if served is _MISS:
-                return _MISS
+            if served is MISS:
+                return MISS
             items.append(served)
         return items
-
-
-def _serialized(serialize: Callable[[Any], Any], value: Any) -> Any:
-    try:
-        serialized = serialize(value)
-    except Exception:  # graphql-core's path makes the error
-        return _MISS
-    return _MISS if serialized is None or serialized is Undefined else serialized
-
-
-def _serialized_list(field: PlainLeaf, value: Any) -> Any:
-    if not isinstance(value, list | tuple):
-        return _MISS
-    items: list[Any] = []
-    for item in value:
-        if item is None:
-            if not field.items_nullable:
-                return _MISS
-            items.append(None)
-        elif type(item) is field.passes:
-            items.append(item)
-        else:
-            serialized = _serialized(field.serialize, item)
-            if serialized is _MISS:
-                return _MISS
-            items.append(serialized)
-    return items
 
 
 def _is_plainly(is_type_of: Callable[[Any, Any], Any], value: Any) -> bool:
@@ -284,21 +263,3 @@ def _is_plainly(is_type_of: Callable[[Any, Any], Any], value: Any) -> bool:
         return is_type_of(value, None) is True
     except Exception:
         return False
-
-
-def _plan_of(
-    plain: Mapping[str, Mapping[str, PlainField]],
-    object_type: GraphQLObjectType,
-    grouped_field_set: GroupedFieldSet,
-) -> _Plan | None:
-    fields = plain.get(object_type.name)
-    if fields is None:
-        return None
-    plan = []
-    for response_name, field_details_list in grouped_field_set.items():
-        name = field_details_list[0].node.name.value
-        field = fields.get(name)
-        if field is None and name != "__typename":
-            return None
-        plan.append((response_name, field, field_details_list))
-    return tuple(plan)

@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 from graphql import (
     GraphQLBoolean,
     GraphQLID,
+    GraphQLInt,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLObjectType,
@@ -25,6 +26,7 @@ from graphql import (
     is_leaf_type,
     is_non_null_type,
 )
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
@@ -43,13 +45,15 @@ class PlainLeaf:
     serialize: Callable[[Any], Any]
     # The class whose instances the scalar serializes as themselves (a `str` for String and
     # ID, a `bool` for Boolean): such a value is served without a call.
-    passes: type | None = None
+    passes: Any = None  # a type or None; Any, so that `type(v) is passes` narrows nothing
     # A None is served as null (a nullable field); else graphql-core's path makes the error.
     # Never for a value at hand, whose None means "not at hand: run the resolver".
     nullable: bool = False
     # A list of the scalar (`messageIds`), and whether its items may be null.
     is_list: bool = False
     items_nullable: bool = False
+    # An Int: a value of `passes` (int) is its own only within 32 bits.
+    bounded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,23 +123,28 @@ def _plain_leaf(
     attribute: str, field_type: GraphQLOutputType, named: Any, nullable: bool
 ) -> PlainLeaf | None:
     """The scalar itself, or a list of it (a list of lists is graphql-core's)."""
-    serialize, passes = named.serialize, _PASSES.get(named)
+    serialize, passes, bounded = named.serialize, _PASSES.get(named), named is GraphQLInt
     inner: Any = get_nullable_type(field_type)
     if inner is named:
-        return PlainLeaf(attribute, serialize, passes, nullable)
+        return PlainLeaf(attribute, serialize, passes, nullable, bounded=bounded)
     if isinstance(inner, GraphQLList) and get_nullable_type(inner.of_type) is named:
         items_nullable = not is_non_null_type(inner.of_type)
-        return PlainLeaf(attribute, serialize, passes, nullable, True, items_nullable)
+        return PlainLeaf(attribute, serialize, passes, nullable, True, items_nullable, bounded)
     return None
 
 
 def _leaf(attribute: str, named: Any) -> PlainLeaf:
-    return PlainLeaf(attribute, named.serialize, _PASSES.get(named))
+    return PlainLeaf(attribute, named.serialize, _PASSES.get(named), bounded=named is GraphQLInt)
 
 
 # graphql-core's own scalars, whose serialize returns an instance of exactly these classes
-# unchanged. Int is not here: it refuses values beyond 32 bits.
-_PASSES: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+# unchanged (an Int only within 32 bits: `PlainLeaf.bounded`).
+_PASSES: dict[Any, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
 
 
 def _is_plain_object(field_type: GraphQLOutputType, named: Any, *, listed: bool) -> bool:
@@ -190,3 +199,26 @@ def is_own_instance(origin: type | None, value: Any) -> bool:
         and type(value) is origin
         and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
     )
+
+
+# An object's selection as the short path serves it: response name, plain field (None for
+# `__typename`) and the field's details, in the selection's order.
+Plan = tuple[tuple[str, PlainField | None, FieldDetailsList], ...]
+
+
+def plan_of(
+    plain: Mapping[str, Mapping[str, PlainField]],
+    object_type: GraphQLObjectType,
+    grouped_field_set: GroupedFieldSet,
+) -> Plan | None:
+    fields = plain.get(object_type.name)
+    if fields is None:
+        return None
+    plan = []
+    for response_name, field_details_list in grouped_field_set.items():
+        name = field_details_list[0].node.name.value
+        field = fields.get(name)
+        if field is None and name != "__typename":
+            return None
+        plan.append((response_name, field, field_details_list))
+    return tuple(plan)

@@ -169,6 +169,14 @@ class Query:
         return [tag]
 
     @strawberry.field
+    def overflowed(self) -> list[Item]:
+        # An int is an Int's own only within 32 bits; a bool is serialized as 1.
+        low, high, boolean = _items()[0], _items()[1], _items()[0]
+        low.count, high.count = -(2**31), 2**31
+        boolean.count = True
+        return [low, boolean, high]
+
+    @strawberry.field
     def miscounted(self) -> Item:
         item = _items()[0]
         item.count = "many"  # type: ignore[assignment]  # a bug: Int refuses it
@@ -220,6 +228,7 @@ async def both(query: str, variables: dict[str, Any] | None = None) -> Any:
         "{ broken { id required } }",
         "{ miscounted { id count } }",
         "{ oddlyTyped { id required } }",
+        "{ overflowed { id count } }",
         "{ tags { words gaps maybe grid } }",
         "{ holedTags { id words } }",
         "{ items { label } page { first { cursor } edges { spare { id } } } }",
