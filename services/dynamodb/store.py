@@ -25,6 +25,9 @@ from services.dynamodb import listing
 from services.dynamodb.change_reads import read_changes, read_counter
 from services.dynamodb.conversation_reads import list_conversations
 from services.dynamodb.deletion import Deletions
+from services.dynamodb.expired_conversations import live_conversations
+from services.dynamodb.expiry_items import is_live
+from services.dynamodb.expiry_walk import expire_read_step
 from services.dynamodb.keys import (
     Item,
     decode_message,
@@ -53,6 +56,7 @@ from services.dynamodb.transactions import (
 from services.dynamodb.user_turns import UserTurns
 from services.errors import DependencyUnavailable
 from services.read_state import ConversationPage, effective_unread
+from services.retention import ExpiryStep, Retention
 
 # What DynamoDB answers when it cannot take a write now, after botocore's retries.
 UNAVAILABLE_CODES = frozenset(
@@ -68,14 +72,24 @@ UNAVAILABLE_CODES = frozenset(
 
 class DynamoMessageStore:
     def __init__(
-        self, client: Any, table_name: str, *, clock: Callable[[], datetime] = utc_now
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        retention: Retention | None = None,
     ) -> None:
         self._client = client
         self._table = table_name
-        # When a change is committed, which sets when its log item expires.
+        # When a change is committed, which sets when its log item expires, and "now" for
+        # what has expired.
         self._clock = clock
+        # None: read messages never get an expiry (those that have one still expire).
+        self._retention = retention
         self._turns = UserTurns()
-        self._marks = ReadMarks(client, table_name, clock=clock, turns=self._turns)
+        self._marks = ReadMarks(
+            client, table_name, clock=clock, turns=self._turns, retention=retention
+        )
         self._deletions = Deletions(client, table_name, self._turns, clock)
 
     async def deliver(self, message: Message) -> Delivered:
@@ -185,7 +199,9 @@ class DynamoMessageStore:
         items = await batch_get(
             self._client, self._table, [message_key(i) for i in dict.fromkeys(ids)]
         )
-        return {message.id: message for message in map(decode_message, items)}
+        now = self._clock()
+        live = [item for item in items if is_live(item, now)]
+        return {message.id: message for message in map(decode_message, live)}
 
     async def get_entries(
         self, user_id: UserId, ids: Sequence[MessageId]
@@ -193,7 +209,10 @@ class DynamoMessageStore:
         items = await batch_get(
             self._client, self._table, [entry_key(user_id, i) for i in dict.fromkeys(ids)]
         )
-        entries = await derived_entries(self._client, self._table, items)
+        now = self._clock()
+        entries = await derived_entries(
+            self._client, self._table, [item for item in items if is_live(item, now)]
+        )
         return {entry.id: entry for entry in entries}
 
     async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
@@ -202,11 +221,11 @@ class DynamoMessageStore:
         response = await self._client.get_item(
             TableName=self._table,
             Key=message_key(message_id),
-            ProjectionExpression="senderId, recipientId",
+            ProjectionExpression="senderId, recipientId, expiresAt",
             ConsistentRead=True,
         )
         item: Item | None = response.get("Item")
-        if item is None:
+        if item is None or not is_live(item, self._clock()):
             return None
         return UserId(item["senderId"]["S"]), UserId(item["recipientId"]["S"])
 
@@ -214,14 +233,27 @@ class DynamoMessageStore:
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page:
         return await listing.list_inbox(
-            self._client, self._table, user_id, limit=limit, before=before, unread_only=unread_only
+            self._client,
+            self._table,
+            user_id,
+            limit=limit,
+            before=before,
+            unread_only=unread_only,
+            now=self._clock(),
+            retention=self._retention,
         )
 
     async def list_conversation(
         self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
     ) -> Page:
         return await listing.list_conversation(
-            self._client, self._table, user_id, other_id, limit=limit, before=before
+            self._client,
+            self._table,
+            user_id,
+            other_id,
+            limit=limit,
+            before=before,
+            now=self._clock(),
         )
 
     async def mark_read(
@@ -251,7 +283,7 @@ class DynamoMessageStore:
     ) -> ConversationPage:
         # A summary's count lapses below the user's markAllRead horizon, on the counter.
         page, counter = await asyncio.gather(
-            list_conversations(self._client, self._table, user_id, limit=limit, before=before),
+            self._conversations(user_id, limit=limit, before=before),
             read_counter_state(self._client, self._table, user_id),
         )
         return replace(
@@ -261,6 +293,33 @@ class DynamoMessageStore:
                 for summary in page.summaries
             ],
         )
+
+    async def _conversations(
+        self, user_id: UserId, *, limit: int, before: MessageId | None
+    ) -> ConversationPage:
+        if self._retention is None:
+            return await list_conversations(
+                self._client, self._table, user_id, limit=limit, before=before
+            )
+        return await live_conversations(
+            self._client,
+            self._table,
+            user_id,
+            self._retention,
+            limit=limit,
+            before=before,
+            now=self._clock(),
+        )
+
+    async def expire_read(
+        self, user_id: UserId, *, before: MessageId | None, limit: int
+    ) -> ExpiryStep:
+        if self._retention is None:
+            return ExpiryStep(0, None)
+        async with self._turns.turn(user_id):
+            return await expire_read_step(
+                self._client, self._table, user_id, self._retention, before=before, limit=limit
+            )
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         return await read_counter(self._client, self._table, user_id)
