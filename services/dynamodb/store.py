@@ -21,25 +21,21 @@ from services.domain import (
     UserId,
     utc_now,
 )
-from services.dynamodb import listing
+from services.dynamodb import listing, message_reads
 from services.dynamodb.change_reads import read_changes, read_counter
 from services.dynamodb.conversation_reads import list_conversations
 from services.dynamodb.deletion import Deletions
 from services.dynamodb.expired_conversations import live_conversations
-from services.dynamodb.expiry_items import is_live
 from services.dynamodb.expiry_walk import expire_read_step
 from services.dynamodb.keys import (
     Item,
     decode_message,
-    entry_key,
     idempotency_key,
     message_attributes,
     message_item,
-    message_key,
     n,
 )
-from services.dynamodb.paging import batch_get
-from services.dynamodb.read_inputs import derived_entries, read_counter_state, read_inputs
+from services.dynamodb.read_inputs import read_counter_state, read_inputs
 from services.dynamodb.read_marks import ReadMarks
 from services.dynamodb.transactions import (
     DELIVERY_ENTRY,
@@ -195,39 +191,19 @@ class DynamoMessageStore:
         return message
 
     async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
-        # BatchGetItem refuses a request that names one key twice.
-        items = await batch_get(
-            self._client, self._table, [message_key(i) for i in dict.fromkeys(ids)]
-        )
-        now = self._clock()
-        live = [item for item in items if is_live(item, now)]
-        return {message.id: message for message in map(decode_message, live)}
+        return await message_reads.get_messages(self._client, self._table, ids, now=self._clock())
 
     async def get_entries(
         self, user_id: UserId, ids: Sequence[MessageId]
     ) -> dict[MessageId, InboxEntry]:
-        items = await batch_get(
-            self._client, self._table, [entry_key(user_id, i) for i in dict.fromkeys(ids)]
+        return await message_reads.get_entries(
+            self._client, self._table, user_id, ids, now=self._clock()
         )
-        now = self._clock()
-        entries = await derived_entries(
-            self._client, self._table, [item for item in items if is_live(item, now)]
-        )
-        return {entry.id: entry for entry in entries}
 
     async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
-        # The body stays in DynamoDB: a stranger's lookup transfers no more than an unknown
-        # id's (the read is billed by the whole item's size all the same).
-        response = await self._client.get_item(
-            TableName=self._table,
-            Key=message_key(message_id),
-            ProjectionExpression="senderId, recipientId, expiresAt",
-            ConsistentRead=True,
+        return await message_reads.message_parties(
+            self._client, self._table, message_id, now=self._clock()
         )
-        item: Item | None = response.get("Item")
-        if item is None or not is_live(item, self._clock()):
-            return None
-        return UserId(item["senderId"]["S"]), UserId(item["recipientId"]["S"])
 
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool

@@ -171,6 +171,19 @@ async def test_an_expired_message_is_not_brought_back(retained: Retained) -> Non
     assert not await retained.shown(alice, sent.id)
 
 
+async def test_an_expired_message_cannot_be_deleted(retained: Retained) -> None:
+    alice, bob = user("alice"), user("bob")
+    sent = retained.message(bob, alice)
+    await retained.deliver(sent)
+    await retained.store.mark_read(alice, [sent.id], retained.clock.now)
+    retained.at(DAY * 2)
+    before = await retained.store.unread_count(alice)
+    # As for an unknown id: nothing deleted, nothing told.
+    deletion = await retained.store.delete_message(bob, sent.id, retained.clock.now)
+    assert (deletion.deleted, deletion.change) == (False, None)
+    assert await retained.store.unread_count(alice) == before
+
+
 @pytest.mark.parametrize("horizon", ["all", "conversation"])
 async def test_a_horizon_expires_its_messages_through_the_walk(
     retained: Retained, horizon: str
