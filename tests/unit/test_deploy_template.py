@@ -342,7 +342,9 @@ def reachable(cls: type, roots: Iterable[str]) -> str:
             own = vars(inspect.getmodule(owner))
             key = f"{owner.__qualname__}.{name}"
         else:
-            target, own, key = owner[name], owner, f"{owner['__name__']}.{name}"
+            target, key = owner[name], f"{owner['__name__']}.{name}"
+            # What a function calls by name is looked up where it is defined.
+            own = vars(inspect.getmodule(target))
         if key in seen:
             continue
         seen[key] = source = inspect.getsource(target)
@@ -358,7 +360,7 @@ def reachable(cls: type, roots: Iterable[str]) -> str:
         pending += [
             (own, f)
             for f in re.findall(r"(?<![.\w])(\w+)\(", source)
-            if inspect.isfunction(own.get(f))
+            if inspect.isfunction(own.get(f)) and own[f].__module__.startswith("services.")
         ]
         pending += [
             (vars(own[m]), f)
