@@ -121,12 +121,18 @@ class MessageStore(Protocol):
         message delivered after the call stays unread even if it was sent before it."""
 
     async def expire_read(
-        self, user_id: UserId, *, before: MessageId | None, limit: int
+        self,
+        user_id: UserId,
+        *,
+        before: MessageId | None,
+        limit: int,
+        with_user: UserId | None = None,
     ) -> ExpiryStep:
         """Under retention, one bounded step of the walk after a horizon: up to `limit` of the
         user's messages read without a write of their own (by markAllRead or
         markConversationRead) get their expiry, newest first from below `before` (None: the
-        newest). Unread messages are passed over. Without retention, nothing to do."""
+        newest); only the conversation with `with_user`, when given. Unread messages are
+        passed over. Without retention, nothing to do."""
 
     async def unread_count(self, user_id: UserId) -> UnreadCount: ...
 

@@ -41,7 +41,8 @@ class ReadMarkService:
     store: MessageStore
     publisher: EventPublisher
     clock: Callable[[], datetime] = field(default=utc_now)
-    # Under retention: gives the messages a horizon read their expiry, after the call.
+    # Under retention: gives the messages a horizon read their expiry, after the call (a
+    # horizon writes no message).
     expiry: ReadExpiry | None = None
 
     async def mark_read(self, user_id: UserId, ids: Sequence[str]) -> MarkReadResult:
@@ -69,7 +70,8 @@ class ReadMarkService:
         marked = await self.store.mark_conversation_read(
             user_id, other, now, list_limit=HORIZON_RETURNED
         )
-        self._horizon_read(user_id, marked)
+        if self.expiry is not None and marked.changes:
+            self.expiry.after_horizon(user_id, with_user=other, read=marked.flipped)
         return await self._publish(user_id, marked, now)
 
     async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
@@ -77,13 +79,9 @@ class ReadMarkService:
         stream of new messages cannot keep it going."""
         now = self._now()
         marked = await self.store.mark_all_read(user_id, now, list_limit=HORIZON_RETURNED)
-        self._horizon_read(user_id, marked)
-        return await self._publish(user_id, marked, now)
-
-    def _horizon_read(self, user_id: UserId, marked: MarkedRead) -> None:
-        # A horizon writes no message, so retention's expiry follows it (read_expiry.py).
         if self.expiry is not None and marked.changes:
             self.expiry.after_horizon(user_id)
+        return await self._publish(user_id, marked, now)
 
     async def _publish(self, user_id: UserId, marked: MarkedRead, at: datetime) -> MarkReadResult:
         receipts = ReadReceipts(user_id)

@@ -120,4 +120,5 @@ class FakeReadMarks:
             inbox[entry.id] = _read(entry, millis(at))
         committed = self._commit(user_id, -len(newest_first), change)
         self._summaries.read(user_id, newest_first, committed.version)
-        return MarkedRead([_read(e, at) for e in newest_first[:list_limit]], (committed,))
+        listed = [_read(e, at) for e in newest_first[:list_limit]]
+        return MarkedRead(listed, (committed,), flipped=len(newest_first))

@@ -342,10 +342,18 @@ class FakeMessageStore:
             before = raw.summaries[-1].last_message_id
 
     async def expire_read(
-        self, user_id: UserId, *, before: MessageId | None, limit: int
+        self,
+        user_id: UserId,
+        *,
+        before: MessageId | None,
+        limit: int,
+        with_user: UserId | None = None,
     ) -> ExpiryStep:
         self._enter("expire_read")
-        return self.expiries.walk(self.entries.get(user_id, {}))
+        inbox = self.entries.get(user_id, {})
+        if with_user is not None:
+            inbox = {i: e for i, e in inbox.items() if e.sender_id == with_user}
+        return self.expiries.walk(inbox)
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         self._enter("unread_count")

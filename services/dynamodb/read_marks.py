@@ -223,7 +223,8 @@ class ReadMarks:
                     attempt=attempt,
                 )
                 if change is not None:
-                    return MarkedRead([replace(e, read_at=read_at) for e in listed], (change,))
+                    entries = [replace(e, read_at=read_at) for e in listed]
+                    return MarkedRead(entries, (change,), flipped=unread)
         raise TransactionConflict(f"markConversationRead for {user_id} kept conflicting")
 
     async def mark_all_read(
@@ -261,7 +262,7 @@ class ReadMarks:
                 )
                 if change is not None:
                     entries = [replace(e, read_at=read_at) for e in listed.entries]
-                    return MarkedRead(entries, (change,))
+                    return MarkedRead(entries, (change,), flipped=counter.unread)
         raise TransactionConflict(f"markAllRead for {user_id} kept conflicting")
 
     async def _commit(

@@ -288,13 +288,24 @@ class DynamoMessageStore:
         )
 
     async def expire_read(
-        self, user_id: UserId, *, before: MessageId | None, limit: int
+        self,
+        user_id: UserId,
+        *,
+        before: MessageId | None,
+        limit: int,
+        with_user: UserId | None = None,
     ) -> ExpiryStep:
         if self._retention is None:
             return ExpiryStep(0, None)
         async with self._turns.turn(user_id):
             return await expire_read_step(
-                self._client, self._table, user_id, self._retention, before=before, limit=limit
+                self._client,
+                self._table,
+                user_id,
+                self._retention,
+                before=before,
+                limit=limit,
+                with_user=with_user,
             )
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:

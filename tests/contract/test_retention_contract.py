@@ -49,11 +49,15 @@ class Retained:
     def at(self, offset: timedelta) -> None:
         self.clock.now = self.start + offset
 
-    async def walk(self, user_id: UserId, *, limit: int = 2) -> int:
+    async def walk(
+        self, user_id: UserId, *, limit: int = 2, with_user: UserId | None = None
+    ) -> int:
         """The walk after a horizon, to the end, in small steps."""
         expired, before = 0, None
         while True:
-            step = await self.store.expire_read(user_id, before=before, limit=limit)
+            step = await self.store.expire_read(
+                user_id, before=before, limit=limit, with_user=with_user
+            )
             expired += step.expired
             if step.next_before is None:
                 return expired
@@ -215,6 +219,31 @@ async def test_a_horizon_expires_its_messages_through_the_walk(
     assert (await retained.store.unread_count(alice)).count == unread
     # A second walk finds nothing left to do.
     assert await retained.walk(alice) == 0
+
+
+async def test_a_conversations_walk_reads_only_that_conversation(retained: Retained) -> None:
+    alice, bob, carol = user("alice"), user("bob"), user("carol")
+    from_carol = retained.message(carol, alice)
+    await retained.deliver(from_carol)
+    # Read by a horizon, its walk not run yet: owed an expiry, outside Bob's conversation.
+    await retained.store.mark_all_read(alice, retained.clock.now, list_limit=10)
+    from_bob = [retained.message(bob, alice) for _ in range(3)]
+    to_bob = retained.message(alice, bob)
+    unread_from_carol = retained.message(carol, alice)
+    await retained.deliver(*from_bob, to_bob, unread_from_carol)
+    await retained.store.mark_read(alice, [from_bob[0].id], retained.clock.now)
+    await retained.store.mark_conversation_read(alice, bob, retained.clock.now, list_limit=10)
+
+    # The two the horizon read: the one markRead read has its expiry already, and Bob's own
+    # entry (to_bob, unread) is his, not Alice's to expire.
+    assert await retained.walk(alice, with_user=bob) == 2
+    retained.at(DAY * 2)
+    assert not any([await retained.shown(alice, m.id) for m in from_bob])
+    assert await retained.shown(bob, to_bob.id)
+    assert await retained.shown(alice, from_carol.id)  # owed, but not in this conversation
+    assert await retained.shown(alice, unread_from_carol.id)
+    assert await retained.walk(alice) == 1  # the whole index: Carol's read one
+    assert not await retained.shown(alice, from_carol.id)
 
 
 async def test_the_walk_passes_over_unread_messages(retained: Retained) -> None:

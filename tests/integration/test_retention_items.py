@@ -221,7 +221,17 @@ async def test_the_write_units_retention_adds(table: Table) -> None:
     # The walk: the same 8 per message, beside one check of the counter (read units).
     assert walk_writes == 8 * 12
     assert walk_reads > 0
+    # After a markConversationRead, through the conversation's rows instead of the index.
+    dave = user("dave")
+    from_bob = [sent(table, bob, dave, 100 + n) for n in range(12)]
+    await deliver(table.store(), *from_bob)
+    await table.store().mark_conversation_read(dave, bob, table.clock.now, list_limit=1)
+    conversation_writes, conversation_reads = await units(
+        table.store(client=metered).expire_read(dave, before=None, limit=48, with_user=bob)
+    )
+    assert conversation_writes == 8 * 12
     print(
         f"\nretention units: markRead +{retained - plain} WU, markUnread +{back - plain_back} "
-        f"WU, walk {walk_writes / 12} WU and {walk_reads / 12:.2f} RU a message"
+        f"WU, walk {walk_writes / 12} WU and {walk_reads / 12:.2f} RU a message, in a "
+        f"conversation {conversation_writes / 12} WU and {conversation_reads / 12:.2f} RU"
     )
