@@ -8,9 +8,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 
+from schema import build_schema
+from schema.transport.view import InboxGraphQL
 from services.app import App
 from services.cursor import encode_conversation_cursor
 from services.domain import MessageId, UserId, new_message_id
@@ -18,9 +22,11 @@ from services.errors import SyncTooOld
 from services.read_expiry import ReadExpiry
 from services.retention import ExpiryStep, Retention, is_expired
 from services.settings import Settings
+from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeClock, FakeEventHub, FakeMessageCache, FakeMessageStore, in_memory_app
 from tests.unit.support import ALICE, BASE, BOB, CAROL, make_message, seed
 from tests.unit.sync_support import sync_service
+from tests.unit.test_response_cache_http import SECRET, with_state
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -87,6 +93,11 @@ def expiry_of(app: App) -> ReadExpiry:
 async def test_retention_off_builds_no_walk(app: App) -> None:
     assert app.read_marks.expiry is None
     assert app.sync.retention is None
+
+
+async def test_retention_on_builds_the_walk_and_tells_sync(retained_app: App) -> None:
+    assert isinstance(retained_app.read_marks.expiry, ReadExpiry)
+    assert retained_app.sync.retention == Retention(1)
 
 
 async def test_mark_all_read_gives_expiry_after_the_call(
@@ -280,3 +291,62 @@ async def test_closing_cancels_a_walk_that_outlasts_its_grace() -> None:
     await expiry.aclose()
     assert store.steps == []
     await expiry.idle()  # nothing left running
+
+
+# --- through GraphQL --------------------------------------------------------------------------
+
+QUERY = """query($after: String, $gone: ID!) {
+  conversations(first: 1, after: $after) {
+    edges { cursor node { withUserId updatedAt lastMessage { id body } } }
+    pageInfo { hasNextPage endCursor }
+  }
+  messages(first: 10) { edges { node { id } } }
+  gone: message(id: $gone) { id }
+}"""
+
+
+async def test_graphql_shows_no_expired_message_and_keeps_the_lists_cursors(
+    clock: FakeClock,
+) -> None:
+    settings = Settings(stack="external", jwt_secret=SECRET, retention_days=1)
+    store = FakeMessageStore()
+    store.now, store.retention = clock, Retention(1)
+    kept, carols, newer = (
+        make_message(BOB, ALICE, 0),
+        make_message(CAROL, ALICE, 3),
+        make_message(BOB, ALICE, 5),
+    )
+    for message in (kept, carols, newer):
+        await store.deliver(message)
+        await store.touch_sender_summary(message)
+    await store.mark_read(ALICE, [newer.id], clock.now)
+    clock.advance(2 * DAY)
+    graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=None)
+    async with in_memory_app(settings, store=store, clock=clock) as app:
+        transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            token = HmacTokenVerifier(SECRET).issue(ALICE)
+
+            async def ask(after: str | None) -> dict[str, Any]:
+                response = await http.post(
+                    "/graphql",
+                    json={"query": QUERY, "variables": {"after": after, "gone": newer.id}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                body: dict[str, Any] = response.json()
+                assert "errors" not in body, body
+                data: dict[str, Any] = body["data"]
+                return data
+
+            first = await ask(None)
+            (edge,) = first["conversations"]["edges"]
+            assert edge["cursor"] == encode_conversation_cursor(newer.id)
+            assert edge["node"]["lastMessage"] == {"id": kept.id, "body": kept.body}
+            assert edge["node"]["updatedAt"] == kept.sent_at.isoformat()
+            assert first["conversations"]["pageInfo"]["endCursor"] == edge["cursor"]
+            assert first["gone"] is None
+            listed = [e["node"]["id"] for e in first["messages"]["edges"]]
+            assert listed == [carols.id, kept.id]
+
+            second = await ask(edge["cursor"])
+            assert [e["node"]["withUserId"] for e in second["conversations"]["edges"]] == [CAROL]
