@@ -9,10 +9,11 @@ seconds, the table's one TTL attribute.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.domain import MessageId, sent_at_of
+from services.domain import InboxEntry, MessageId, sent_at_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,16 @@ class ExpiryStep:
 
     expired: int
     next_before: MessageId | None
+
+
+def earliest_expiry(entries: Iterable[InboxEntry], retention: Retention | None) -> int | None:
+    """When the first of these entries expires (epoch seconds), or None if none can: only a
+    read one can, and a read changes the inbox's version, which an answer kept for a version
+    already outlives (schema/transport/response_cache.py)."""
+    if retention is None:
+        return None
+    found = [retention.expires_at(e.sent_at, e.read_at) for e in entries if e.read_at]
+    return min(found, default=None)
 
 
 def is_expired(expires_at: int | None, now: datetime) -> bool:

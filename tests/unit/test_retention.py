@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from schema import build_schema
+from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
 from services.app import App
 from services.cursor import encode_conversation_cursor
@@ -350,3 +351,43 @@ async def test_graphql_shows_no_expired_message_and_keeps_the_lists_cursors(
 
             second = await ask(edge["cursor"])
             assert [e["node"]["withUserId"] for e in second["conversations"]["edges"]] == [CAROL]
+
+
+async def test_a_kept_inbox_answer_is_not_served_past_an_expiry(clock: FakeClock) -> None:
+    settings = Settings(stack="external", jwt_secret=SECRET, retention_days=1)
+    store = FakeMessageStore()
+    store.now, store.retention = clock, Retention(1)
+    read, unread = make_message(BOB, ALICE, 1), make_message(BOB, ALICE, 2)
+    for message in (read, unread):
+        await store.deliver(message)
+    await store.mark_read(ALICE, [read.id], clock.now)
+
+    def seconds() -> float:
+        return clock.now.timestamp()
+
+    cache = InboxResponseCache(
+        1 << 20, max_user_bytes=1 << 20, max_answer_bytes=1 << 20, clock=seconds
+    )
+    graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
+    query = "{ messages(first: 10) { edges { node { id } } } }"
+    async with in_memory_app(settings, store=store, clock=clock) as app:
+        transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            token = HmacTokenVerifier(SECRET).issue(ALICE)
+
+            async def listed() -> list[str]:
+                response = await http.post(
+                    "/graphql",
+                    json={"query": query},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                return [e["node"]["id"] for e in response.json()["data"]["messages"]["edges"]]
+
+            assert await listed() == [unread.id, read.id]
+            listings = store.calls["list_inbox"]
+            assert await listed() == [unread.id, read.id]
+            assert store.calls["list_inbox"] == listings  # kept: the version has not moved
+            clock.advance(DAY + SECOND)
+            # Nor has it now, but the read message has expired: executed again.
+            assert await listed() == [unread.id]
+            assert store.calls["list_inbox"] == listings + 1
