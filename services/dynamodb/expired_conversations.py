@@ -60,14 +60,17 @@ async def live_conversations(
     client: Any,
     table: str,
     user_id: UserId,
-    retention: Retention,
+    retention: Retention | None,
     *,
     limit: int,
     before: MessageId | None,
     now: datetime,
 ) -> ConversationPage:
     """A page of `limit` conversations with a live newest message, newest activity first.
-    `ConversationPage.positions` keeps the `act` of each whose shown message moved."""
+    `ConversationPage.positions` keeps the `act` of each whose shown message moved. Without
+    retention, the index's page as it is."""
+    if retention is None:
+        return await list_conversations(client, table, user_id, limit=limit, before=before)
     kept: dict[UserId, ConversationSummary] = {}
     positions: dict[UserId, MessageId] = {}
     while True:

@@ -23,7 +23,6 @@ from services.domain import (
 )
 from services.dynamodb import listing, message_reads
 from services.dynamodb.change_reads import read_changes, read_counter
-from services.dynamodb.conversation_reads import list_conversations
 from services.dynamodb.deletion import Deletions
 from services.dynamodb.expired_conversations import live_conversations
 from services.dynamodb.expiry_walk import expire_read_step
@@ -259,7 +258,15 @@ class DynamoMessageStore:
     ) -> ConversationPage:
         # A summary's count lapses below the user's markAllRead horizon, on the counter.
         page, counter = await asyncio.gather(
-            self._conversations(user_id, limit=limit, before=before),
+            live_conversations(
+                self._client,
+                self._table,
+                user_id,
+                self._retention,
+                limit=limit,
+                before=before,
+                now=self._clock(),
+            ),
             read_counter_state(self._client, self._table, user_id),
         )
         return replace(
@@ -268,23 +275,6 @@ class DynamoMessageStore:
                 replace(summary, unread=effective_unread(summary, counter))
                 for summary in page.summaries
             ],
-        )
-
-    async def _conversations(
-        self, user_id: UserId, *, limit: int, before: MessageId | None
-    ) -> ConversationPage:
-        if self._retention is None:
-            return await list_conversations(
-                self._client, self._table, user_id, limit=limit, before=before
-            )
-        return await live_conversations(
-            self._client,
-            self._table,
-            user_id,
-            self._retention,
-            limit=limit,
-            before=before,
-            now=self._clock(),
         )
 
     async def expire_read(

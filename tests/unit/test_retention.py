@@ -4,30 +4,21 @@ horizon (ReadExpiry, off the request path), and what the services show of an exp
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
 
-from schema import build_schema
-from schema.transport.response_cache import InboxResponseCache
-from schema.transport.view import InboxGraphQL
 from services.app import App
 from services.cursor import encode_conversation_cursor
-from services.domain import MessageId, UserId, new_message_id
+from services.domain import new_message_id
 from services.errors import SyncTooOld
 from services.read_expiry import ReadExpiry
-from services.retention import ExpiryStep, Retention, is_expired
+from services.retention import Retention, is_expired
 from services.settings import Settings
-from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeClock, FakeEventHub, FakeMessageCache, FakeMessageStore, in_memory_app
 from tests.unit.support import ALICE, BASE, BOB, CAROL, make_message, seed
 from tests.unit.sync_support import sync_service
-from tests.unit.test_response_cache_http import SECRET, with_state
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -198,196 +189,3 @@ async def test_changes_past_an_expired_message_answer_sync_too_old(
     later = await sync.changes(BOB, since=1, first=10)
     assert [event.change.version for event in later.events] == [2, 3]
     assert later.events[0].message == unread
-
-
-# --- the walk's runner ------------------------------------------------------------------------
-
-
-class SteppingStore(FakeMessageStore):
-    """Walks in three steps, each held until the test lets it go; can be told to fail."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.steps: list[tuple[UserId, MessageId | None]] = []
-        self.scopes: list[UserId | None] = []
-        self.gate = asyncio.Event()
-        self.entered = asyncio.Event()
-        self.fail: Exception | None = None
-
-    async def expire_read(
-        self,
-        user_id: UserId,
-        *,
-        before: MessageId | None,
-        limit: int,
-        with_user: UserId | None = None,
-    ) -> ExpiryStep:
-        self.entered.set()
-        await self.gate.wait()
-        if self.fail is not None:
-            raise self.fail
-        self.steps.append((user_id, before))
-        self.scopes.append(with_user)
-        cursors = {None: MessageId("c1"), MessageId("c1"): MessageId("c2")}
-        return ExpiryStep(limit, cursors.get(before))
-
-
-async def test_a_walk_goes_step_by_step_and_a_horizon_during_it_walks_again() -> None:
-    store = SteppingStore()
-    expiry = ReadExpiry(store)
-    expiry.after_horizon(ALICE)
-    expiry.after_horizon(ALICE)  # before the walk began: that walk covers it
-    await store.entered.wait()
-    expiry.after_horizon(ALICE)  # while it runs: once more after it, never two at once
-    expiry.after_horizon(BOB)
-    store.gate.set()
-    await expiry.idle()
-    assert [before for who, before in store.steps if who == ALICE] == [None, "c1", "c2"] * 2
-    assert [before for who, before in store.steps if who == BOB] == [None, "c1", "c2"]
-
-
-async def test_after_a_conversation_horizon_the_walk_stops_once_as_many_expired() -> None:
-    store = SteppingStore()
-    store.gate.set()
-    expiry = ReadExpiry(store)
-    # 48 a step: 50 read are done after two steps, though the conversation goes on.
-    expiry.after_horizon(ALICE, with_user=BOB, read=50)
-    await expiry.idle()
-    assert (store.steps, store.scopes) == ([(ALICE, None), (ALICE, "c1")], [BOB, BOB])
-
-
-async def test_a_whole_walk_owed_takes_the_conversations_owed_with_it() -> None:
-    store = SteppingStore()
-    expiry = ReadExpiry(store)
-    expiry.after_horizon(ALICE, with_user=BOB, read=1)
-    await store.entered.wait()
-    expiry.after_horizon(ALICE, with_user=CAROL, read=1)
-    expiry.after_horizon(ALICE)
-    store.gate.set()
-    await expiry.idle()
-    # Bob's walk, then one of the whole index (which holds Carol's conversation too).
-    assert store.scopes == [BOB, None, None, None]
-
-
-async def test_a_failed_walk_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    store = SteppingStore()
-    store.fail = RuntimeError("throttled")
-    store.gate.set()
-    expiry = ReadExpiry(store)
-    with caplog.at_level(logging.WARNING, logger="inboxql.retention"):
-        expiry.after_horizon(ALICE)
-        await expiry.idle()
-    assert "throttled" in caplog.text
-    # The next horizon walks again.
-    store.fail = None
-    expiry.after_horizon(ALICE)
-    await expiry.idle()
-    assert store.steps == [(ALICE, None), (ALICE, "c1"), (ALICE, "c2")]
-
-
-async def test_closing_cancels_a_walk_that_outlasts_its_grace() -> None:
-    store = SteppingStore()  # the gate stays shut: the walk never ends by itself
-    expiry = ReadExpiry(store, close_seconds=0.01)
-    expiry.after_horizon(ALICE)
-    await expiry.aclose()
-    assert store.steps == []
-    await expiry.idle()  # nothing left running
-
-
-# --- through GraphQL --------------------------------------------------------------------------
-
-QUERY = """query($after: String, $gone: ID!) {
-  conversations(first: 1, after: $after) {
-    edges { cursor node { withUserId updatedAt lastMessage { id body } } }
-    pageInfo { hasNextPage endCursor }
-  }
-  messages(first: 10) { edges { node { id } } }
-  gone: message(id: $gone) { id }
-}"""
-
-
-async def test_graphql_shows_no_expired_message_and_keeps_the_lists_cursors(
-    clock: FakeClock,
-) -> None:
-    settings = Settings(stack="external", jwt_secret=SECRET, retention_days=1)
-    store = FakeMessageStore()
-    store.now, store.retention = clock, Retention(1)
-    kept, carols, newer = (
-        make_message(BOB, ALICE, 0),
-        make_message(CAROL, ALICE, 3),
-        make_message(BOB, ALICE, 5),
-    )
-    for message in (kept, carols, newer):
-        await store.deliver(message)
-        await store.touch_sender_summary(message)
-    await store.mark_read(ALICE, [newer.id], clock.now)
-    clock.advance(2 * DAY)
-    graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=None)
-    async with in_memory_app(settings, store=store, clock=clock) as app:
-        transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            token = HmacTokenVerifier(SECRET).issue(ALICE)
-
-            async def ask(after: str | None) -> dict[str, Any]:
-                response = await http.post(
-                    "/graphql",
-                    json={"query": QUERY, "variables": {"after": after, "gone": newer.id}},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                body: dict[str, Any] = response.json()
-                assert "errors" not in body, body
-                data: dict[str, Any] = body["data"]
-                return data
-
-            first = await ask(None)
-            (edge,) = first["conversations"]["edges"]
-            assert edge["cursor"] == encode_conversation_cursor(newer.id)
-            assert edge["node"]["lastMessage"] == {"id": kept.id, "body": kept.body}
-            assert edge["node"]["updatedAt"] == kept.sent_at.isoformat()
-            assert first["conversations"]["pageInfo"]["endCursor"] == edge["cursor"]
-            assert first["gone"] is None
-            listed = [e["node"]["id"] for e in first["messages"]["edges"]]
-            assert listed == [carols.id, kept.id]
-
-            second = await ask(edge["cursor"])
-            assert [e["node"]["withUserId"] for e in second["conversations"]["edges"]] == [CAROL]
-
-
-async def test_a_kept_inbox_answer_is_not_served_past_an_expiry(clock: FakeClock) -> None:
-    settings = Settings(stack="external", jwt_secret=SECRET, retention_days=1)
-    store = FakeMessageStore()
-    store.now, store.retention = clock, Retention(1)
-    read, unread = make_message(BOB, ALICE, 1), make_message(BOB, ALICE, 2)
-    for message in (read, unread):
-        await store.deliver(message)
-    await store.mark_read(ALICE, [read.id], clock.now)
-
-    def seconds() -> float:
-        return clock.now.timestamp()
-
-    cache = InboxResponseCache(
-        1 << 20, max_user_bytes=1 << 20, max_answer_bytes=1 << 20, clock=seconds
-    )
-    graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
-    query = "{ messages(first: 10) { edges { node { id } } } }"
-    async with in_memory_app(settings, store=store, clock=clock) as app:
-        transport = httpx.ASGITransport(app=with_state(graphql, {"inboxql": app}))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            token = HmacTokenVerifier(SECRET).issue(ALICE)
-
-            async def listed() -> list[str]:
-                response = await http.post(
-                    "/graphql",
-                    json={"query": query},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                return [e["node"]["id"] for e in response.json()["data"]["messages"]["edges"]]
-
-            assert await listed() == [unread.id, read.id]
-            listings = store.calls["list_inbox"]
-            assert await listed() == [unread.id, read.id]
-            assert store.calls["list_inbox"] == listings  # kept: the version has not moved
-            clock.advance(DAY + SECOND)
-            # Nor has it now, but the read message has expired: executed again.
-            assert await listed() == [unread.id]
-            assert store.calls["list_inbox"] == listings + 1
