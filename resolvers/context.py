@@ -32,6 +32,15 @@ class Context:
     )
     # The viewer's counter as this request reads it: see `resolvers.queries.unread_counter`.
     counter_read: asyncio.Task[UnreadCount] | None = field(default=None, init=False, repr=False)
+    # Under retention, when the first message this answer shows expires (epoch seconds): a
+    # response cache must not hand the answer out after it (resolvers.queries.inbox).
+    answer_expires_at: int | None = field(default=None, init=False, repr=False)
+
+    def shows_until(self, expires_at: int | None) -> None:
+        if expires_at is not None and (
+            self.answer_expires_at is None or expires_at < self.answer_expires_at
+        ):
+            self.answer_expires_at = expires_at
 
     @property
     def bodies(self) -> DataLoader[MessageId, Message | None]:

@@ -7,6 +7,7 @@ from resolvers.context import Context
 from services.conversations import ConversationList
 from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
 from services.nodes import Node, find_node
+from services.retention import Retention, earliest_expiry
 from services.sync import SyncPage
 
 
@@ -45,9 +46,12 @@ def forget_unread_counter(context: Context) -> None:
 
 
 async def inbox(context: Context, *, first: int, after: str | None, unread_only: bool) -> Page:
-    return await context.app.inbox.inbox(
+    page = await context.app.inbox.inbox(
         context.viewer, first=first, after=after, unread_only=unread_only
     )
+    retention = Retention.of(context.app.settings.retention_days)
+    context.shows_until(earliest_expiry(page.entries, retention))
+    return page
 
 
 async def conversation(

@@ -214,7 +214,7 @@ class ConversationConnection:
     ) -> ConversationConnection:
         edges = [
             ConversationEdge(
-                cursor=encode_conversation_cursor(conversation.last_message_id),
+                cursor=encode_conversation_cursor(conversation.position),
                 node=Conversation.from_domain(conversation, details.message(conversation)),
             )
             for conversation in listed.conversations

@@ -43,12 +43,14 @@ from services.ports import (
     TypingGate,
 )
 from services.presence import PresenceService
+from services.read_expiry import ReadExpiry
 from services.read_marks import ReadMarkService
 from services.redis.clients import RedisClients
 from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
 from services.redis.persisted_queries import RedisPersistedQueryStore
 from services.redis.typing_gate import RedisTypingGate
+from services.retention import Retention
 from services.sending import SendService
 from services.settings import Settings
 from services.sqs.consumer import SqsDeliveryConsumer
@@ -115,7 +117,11 @@ async def bootstrap(
             _redis=redis,
         )
         if store is None:
-            store = DynamoMessageStore(await opener.dynamodb(), settings.table_name)
+            store = DynamoMessageStore(
+                await opener.dynamodb(),
+                settings.table_name,
+                retention=Retention.of(settings.retention_days),
+            )
         if hub is None:
             redis_hub = RedisEventHub(opener.redis().channels)
             hub_task = asyncio.create_task(redis_hub.run(), name="inboxql-pubsub")
@@ -215,11 +221,22 @@ async def _api_parts(
     if typing_gate is None:
         typing_gate = RedisTypingGate(opener.redis().commands)
     inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, metrics=metrics)
+    expiry = None
+    if settings.retention_days is not None:
+        expiry = ReadExpiry(store)
+        # Registered after the clients, so it runs before they close.
+        opener.stack.push_async_callback(expiry.aclose)
     return RoleParts(
         inbox=inbox,
-        read_marks=ReadMarkService(store=store, publisher=hub, clock=clock),
+        read_marks=ReadMarkService(store=store, publisher=hub, clock=clock, expiry=expiry),
         # Bodies of a page of changes come as the inbox's do: the cache, then the store.
-        sync=SyncService(store=store, events=hub, load_messages=inbox.load_messages, clock=clock),
+        sync=SyncService(
+            store=store,
+            events=hub,
+            load_messages=inbox.load_messages,
+            clock=clock,
+            retention=Retention.of(settings.retention_days),
+        ),
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
         presence=PresenceService(
             gate=typing_gate, publisher=hub, events=hub, limiter=typing_limiter

@@ -181,10 +181,12 @@ class MarkedRead:
     """What one of `MessageStore`'s read marks did (mark_read, mark_unread, and the horizons
     mark_conversation_read and mark_all_read): `entries` are the messages it answers with, in
     their state now (see each method); `changes` the versions it committed, oldest first (one
-    per transaction: none when it flipped nothing)."""
+    per transaction: none when it flipped nothing). `flipped`: how many a horizon read (its
+    `entries` list at most 100 of them), for the walk after it (services/read_expiry.py)."""
 
     entries: list[InboxEntry]
     changes: tuple[InboxChange, ...] = ()
+    flipped: int = 0
 
 
 def counter_told(item: object) -> UnreadCount | None:

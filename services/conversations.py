@@ -43,6 +43,13 @@ class Conversation:
     unread_count: int
     # The last message's sentAt, which its id encodes (to the millisecond, as stored).
     updated_at: datetime
+    # Where the list keeps it, the cursor: its newest message's id, which stays put when that
+    # message has expired and an older one is shown (services/retention.py). None: the last.
+    listed_at: MessageId | None = None
+
+    @property
+    def position(self) -> MessageId:
+        return self.listed_at or self.last_message_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +92,7 @@ class ConversationService:
                 return found
             if not listed.has_next_page or not listed.conversations:
                 return None
-            before = listed.conversations[-1].last_message_id
+            before = listed.conversations[-1].position
         return None
 
     async def _page(
@@ -108,6 +115,7 @@ class ConversationService:
                     recipient,
                     summary.unread,
                     sent_at_of(last),
+                    page.positions.get(other),
                 )
             )
         return ConversationList(listed, page.has_next_page)

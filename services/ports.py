@@ -24,9 +24,14 @@ from services.domain import (
     UserId,
 )
 from services.read_state import ConversationPage
+from services.retention import ExpiryStep
 
 
 class MessageStore(Protocol):
+    """Under retention (services/retention.py) a read message expires: every read here leaves
+    out an entry or message past its `expiresAt`, though TTL may not have deleted it yet, and
+    the marks treat it as unknown."""
+
     async def accept(self, message: Message) -> None:
         """Store the message itself, before it is queued: the record a deletion of a message
         still queued tombstones. Again for the same message changes nothing (a send retried
@@ -114,6 +119,20 @@ class MessageStore(Protocol):
     ) -> MarkedRead:
         """The same for the whole inbox: one `MessagesReadChange(all_before=read_at)`; a
         message delivered after the call stays unread even if it was sent before it."""
+
+    async def expire_read(
+        self,
+        user_id: UserId,
+        *,
+        before: MessageId | None,
+        limit: int,
+        with_user: UserId | None = None,
+    ) -> ExpiryStep:
+        """Under retention, one bounded step of the walk after a horizon: up to `limit` of the
+        user's messages read without a write of their own (by markAllRead or
+        markConversationRead) get their expiry, newest first from below `before` (None: the
+        newest); only the conversation with `with_user`, when given. Unread messages are
+        passed over. Without retention, nothing to do."""
 
     async def unread_count(self, user_id: UserId) -> UnreadCount: ...
 

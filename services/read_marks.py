@@ -28,6 +28,7 @@ from services.domain import (
 from services.errors import BadUserInput
 from services.inbox import announce
 from services.ports import EventPublisher, MessageStore
+from services.read_expiry import ReadExpiry
 from services.receipts import ReadReceipts
 
 # A horizon answers with the newest messages it flipped, no more than markRead can: an inbox
@@ -40,6 +41,9 @@ class ReadMarkService:
     store: MessageStore
     publisher: EventPublisher
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Under retention: gives the messages a horizon read their expiry, after the call (a
+    # horizon writes no message).
+    expiry: ReadExpiry | None = None
 
     async def mark_read(self, user_id: UserId, ids: Sequence[str]) -> MarkReadResult:
         parsed = _message_ids(ids)
@@ -66,6 +70,8 @@ class ReadMarkService:
         marked = await self.store.mark_conversation_read(
             user_id, other, now, list_limit=HORIZON_RETURNED
         )
+        if self.expiry is not None and marked.changes:
+            self.expiry.after_horizon(user_id, with_user=other, read=marked.flipped)
         return await self._publish(user_id, marked, now)
 
     async def mark_all_read(self, user_id: UserId) -> MarkReadResult:
@@ -73,6 +79,8 @@ class ReadMarkService:
         stream of new messages cannot keep it going."""
         now = self._now()
         marked = await self.store.mark_all_read(user_id, now, list_limit=HORIZON_RETURNED)
+        if self.expiry is not None and marked.changes:
+            self.expiry.after_horizon(user_id)
         return await self._publish(user_id, marked, now)
 
     async def _publish(self, user_id: UserId, marked: MarkedRead, at: datetime) -> MarkReadResult:

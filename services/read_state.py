@@ -261,7 +261,10 @@ def place_mark(
 @dataclass(frozen=True, slots=True)
 class ConversationPage:
     """A page of a user's conversation list, newest activity first: one summary per other
-    user, each with its newest message (`last_message_id` is never None here)."""
+    user, each with its newest message (`last_message_id` is never None here). Under
+    retention a summary's newest message may have expired: it then shows the newest one still
+    live, and `positions` keeps where the list holds it (the expired one's id, the cursor)."""
 
     summaries: list[ConversationSummary]
     has_next_page: bool
+    positions: Mapping[UserId, MessageId] = field(default_factory=dict)

@@ -15,8 +15,9 @@ from datetime import datetime
 
 from services.change_log import ChangeBatch, LiveChange, MessageReceivedChange, counter_told
 from services.domain import MAX_PAGE_SIZE, Message, MessageId, UserId, utc_now
-from services.errors import BadUserInput, InboxError
+from services.errors import BadUserInput, InboxError, SyncTooOld
 from services.ports import EventStream, MessageStore
+from services.retention import Retention
 
 log = logging.getLogger("inboxql.sync")
 
@@ -42,6 +43,8 @@ class SyncService:
     events: EventStream
     load_messages: MessageLoader
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Under retention a logged message may have expired since (docs/retention.md).
+    retention: Retention | None = None
 
     async def changes(self, user_id: UserId, *, since: int, first: int) -> SyncPage:
         check_since(since)
@@ -100,8 +103,13 @@ class SyncService:
             for change in batch.changes
             if isinstance(change.payload, MessageReceivedChange)
         ]
+        # A message old enough to have expired is read from the store, which knows: a cache
+        # may still hold its body.
+        now = self.clock()
+        aged = {i for i in received if self.retention and self.retention.may_have_expired(i, now)}
+        fresh = [i for i in received if i not in aged]
         # One lookup for the page: the cache answers most of it in one round trip.
-        messages = await self.load_messages(received) if received else {}
+        messages = await self.load_messages(fresh) if fresh else {}
         # What the loader leaves out was deleted: its tombstone still names the sender.
         gone = [i for i in dict.fromkeys(received) if i not in messages]
         tombstones = await self.store.get_messages(gone) if gone else {}
@@ -110,6 +118,13 @@ class SyncService:
             change, message, payload = logged, None, logged.payload
             if isinstance(payload, MessageReceivedChange):
                 message = messages.get(payload.message_id) or tombstones.get(payload.message_id)
+                if message is None and payload.message_id in aged:
+                    # Expired: history older than the retention is not kept, as the log's
+                    # own is not, and the client reloads.
+                    raise SyncTooOld(
+                        f"change {change.version} names message {payload.message_id}, which "
+                        "has expired: reload"
+                    )
                 if message is None:
                     # A logged receipt whose message item is gone: the log and the messages
                     # disagree, which no client input can cause.

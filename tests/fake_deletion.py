@@ -3,6 +3,7 @@ in one transaction, done on the fake's dicts in one step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -16,6 +17,7 @@ from services.change_log import (
 )
 from services.domain import InboxEntry, Message, MessageId, UserId
 from services.read_state import ConversationSummary
+from tests.fake_retention import FakeExpiries
 from tests.fake_summaries import FakeSummaries
 
 
@@ -27,6 +29,8 @@ class FakeMessageStore(Protocol):
     entries: dict[UserId, dict[MessageId, InboxEntry]]
     logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]]
     summaries: FakeSummaries
+    expiries: FakeExpiries
+    now: Callable[[], datetime]
 
     def inbox_of(self, user_id: UserId) -> dict[MessageId, InboxEntry]: ...
 
@@ -37,6 +41,8 @@ def delete_message(
     store: FakeMessageStore, sender_id: UserId, message_id: MessageId, at: datetime
 ) -> Deletion:
     message = store.messages.get(message_id)
+    if message is not None and not store.expiries.live(message_id, store.now()):
+        message = None  # expired: gone, though TTL has not deleted it yet
     if message is None or message.sender_id != sender_id or message.deleted_at is not None:
         return Deletion(False)
     recipient = message.recipient_id

@@ -49,10 +49,14 @@ class FakeReadMarks:
         entries: dict[UserId, dict[MessageId, InboxEntry]],
         summaries: FakeSummaries,
         commit: Commit,
+        *,
+        items_of: Callable[[InboxEntry], int] = lambda _: 1,
     ) -> None:
         self._entries = entries
         self._summaries = summaries
         self._commit = commit
+        # What each entry's mark writes, for the transactions' size (read_chunks).
+        self._items_of = items_of
 
     def mark_read(self, user_id: UserId, ids: Sequence[MessageId], read_at: datetime) -> MarkedRead:
         inbox = self._entries.get(user_id, {})
@@ -61,7 +65,7 @@ class FakeReadMarks:
         pending = [entry for entry in owned if not entry.is_read]
         changes: list[InboxChange] = []
         # One transaction (one version step) per chunk, like DynamoMessageStore.
-        for chunk in read_chunks(pending):
+        for chunk in read_chunks(pending, self._items_of):
             for entry in chunk:
                 inbox[entry.id] = _read(entry, millis(read_at))
                 # Like DynamoMessageStore: the stored readAt is cut to milliseconds, while the
@@ -76,7 +80,7 @@ class FakeReadMarks:
         inbox = self._entries.get(user_id, {})
         owned = [inbox[i] for i in ids if i in inbox]
         changes: list[InboxChange] = []
-        for chunk in read_chunks([entry for entry in owned if entry.is_read]):
+        for chunk in read_chunks([e for e in owned if e.is_read], self._items_of):
             for entry in chunk:
                 inbox[entry.id] = _unread(entry)
             flipped = tuple(entry.id for entry in chunk)
@@ -116,4 +120,5 @@ class FakeReadMarks:
             inbox[entry.id] = _read(entry, millis(at))
         committed = self._commit(user_id, -len(newest_first), change)
         self._summaries.read(user_id, newest_first, committed.version)
-        return MarkedRead([_read(e, at) for e in newest_first[:list_limit]], (committed,))
+        listed = [_read(e, at) for e in newest_first[:list_limit]]
+        return MarkedRead(listed, (committed,), flipped=len(newest_first))

@@ -28,6 +28,8 @@ from services.change_log import (
     InboxChange,
     MarkedRead,
     MessageReceivedChange,
+    MessagesReadChange,
+    MessagesUnreadChange,
 )
 from services.disabled import NO_METRICS
 from services.domain import (
@@ -62,13 +64,15 @@ from services.ports import (
     TokenVerifier,
     TypingGate,
 )
-from services.read_state import ConversationPage
+from services.read_state import ConversationPage, ConversationSummary
 from services.redis.persisted_queries import document_hash
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE, SubscriberQueue
+from services.retention import ExpiryStep, Retention
 from services.settings import Settings
 from tests.fake_deletion import delete_message
 from tests.fake_read_marks import FakeReadMarks
 from tests.fake_read_marks import millis as _millis
+from tests.fake_retention import FakeExpiries
 from tests.fake_summaries import FakeSummaries
 
 
@@ -125,7 +129,10 @@ class FakeMessageStore:
         # Each user's change log: version -> (change, when it was written).
         self.logs: dict[UserId, dict[int, tuple[InboxChange, datetime]]] = {}
         self.summaries = FakeSummaries()
-        self.read_marks = FakeReadMarks(self.entries, self.summaries, self.commit)
+        self.expiries = FakeExpiries()
+        self.read_marks = FakeReadMarks(
+            self.entries, self.summaries, self.commit, items_of=self.expiries.items_of
+        )
         self.now: Callable[[], datetime] = utc_now
         self.reservations: dict[tuple[UserId, str], _Reservation] = {}
         self.calls: Counter[str] = Counter()
@@ -141,6 +148,17 @@ class FakeMessageStore:
         pending = self.failures.get(method)
         if pending:
             raise pending.pop(0)
+
+    @property
+    def retention(self) -> Retention | None:
+        return self.expiries.retention
+
+    @retention.setter
+    def retention(self, retention: Retention | None) -> None:
+        self.expiries.retention = retention
+
+    def _live(self, message_id: MessageId) -> bool:
+        return self.expiries.live(message_id, self.now())
 
     def _add_to_counter(self, user_id: UserId, delta: int) -> None:
         current = self.counters.get(user_id, UnreadCount(0, 0))
@@ -225,7 +243,7 @@ class FakeMessageStore:
     async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
         self._enter("get_messages")
         _unique(ids)
-        return {i: self.messages[i] for i in ids if i in self.messages}
+        return {i: self.messages[i] for i in ids if i in self.messages and self._live(i)}
 
     async def get_entries(
         self, user_id: UserId, ids: Sequence[MessageId]
@@ -233,12 +251,14 @@ class FakeMessageStore:
         self._enter("get_entries")
         _unique(ids)
         inbox = self.entries.get(user_id, {})
-        return {i: inbox[i] for i in ids if i in inbox}
+        return {i: inbox[i] for i in ids if i in inbox and self._live(i)}
 
     async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
         self._enter("message_parties")
         message = self.messages.get(message_id)
-        return None if message is None else (message.sender_id, message.recipient_id)
+        if message is None or not self._live(message_id):
+            return None
+        return message.sender_id, message.recipient_id
 
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
@@ -248,7 +268,7 @@ class FakeMessageStore:
             (
                 entry
                 for entry in self.entries.get(user_id, {}).values()
-                if not (unread_only and entry.is_read)
+                if not (unread_only and entry.is_read) and self._live(entry.id)
             ),
             limit,
             before,
@@ -264,7 +284,7 @@ class FakeMessageStore:
                 entry
                 for inbox in self.entries.values()
                 for entry in inbox.values()
-                if sorted((entry.sender_id, entry.recipient_id)) == pair
+                if sorted((entry.sender_id, entry.recipient_id)) == pair and self._live(entry.id)
             ),
             limit,
             before,
@@ -275,14 +295,19 @@ class FakeMessageStore:
     ) -> MarkedRead:
         self._enter("mark_read")
         _unique(ids)
-        return self.read_marks.mark_read(user_id, ids, read_at)
+        marked = self.read_marks.mark_read(user_id, [i for i in ids if self._live(i)], read_at)
+        inbox = self.inbox_of(user_id)
+        self.expiries.read(inbox[i] for c in marked.changes for i in _flipped(c))
+        return marked
 
     async def mark_unread(
         self, user_id: UserId, ids: Sequence[MessageId], at: datetime
     ) -> MarkedRead:
         self._enter("mark_unread")
         _unique(ids)
-        return self.read_marks.mark_unread(user_id, ids)
+        marked = self.read_marks.mark_unread(user_id, [i for i in ids if self._live(i)])
+        self.expiries.unread(i for c in marked.changes for i in _flipped(c))
+        return marked
 
     async def mark_conversation_read(
         self, user_id: UserId, other_id: UserId, read_at: datetime, *, list_limit: int
@@ -302,7 +327,34 @@ class FakeMessageStore:
         self, user_id: UserId, *, limit: int, before: MessageId | None
     ) -> ConversationPage:
         self._enter("list_conversations")
-        return self.summaries.page(user_id, limit=limit, before=before)
+        if self.retention is None:
+            return self.summaries.page(user_id, limit=limit, before=before)
+        # Like the adapter: a conversation with nothing live left leaves the list, and the
+        # page is filled from further down.
+        summaries: list[ConversationSummary] = []
+        positions: dict[UserId, MessageId] = {}
+        while True:
+            raw = self.summaries.page(user_id, limit=limit - len(summaries), before=before)
+            page = self.expiries.conversations(user_id, raw, self.entries, self.now())
+            summaries += page.summaries
+            positions.update(page.positions)
+            if len(summaries) >= limit or not raw.has_next_page or not raw.summaries:
+                return ConversationPage(summaries, raw.has_next_page, positions)
+            before = raw.summaries[-1].last_message_id
+
+    async def expire_read(
+        self,
+        user_id: UserId,
+        *,
+        before: MessageId | None,
+        limit: int,
+        with_user: UserId | None = None,
+    ) -> ExpiryStep:
+        self._enter("expire_read")
+        inbox = self.entries.get(user_id, {})
+        if with_user is not None:
+            inbox = {i: e for i, e in inbox.items() if e.sender_id == with_user}
+        return self.expiries.walk(inbox)
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         self._enter("unread_count")
@@ -332,6 +384,13 @@ class FakeMessageStore:
         if not has_more and current > page[-1].version and current not in log:
             raise SyncTooOld(f"the changes after version {since} are no longer kept")
         return ChangeBatch(page, page[-1].version, has_more)
+
+
+def _flipped(change: InboxChange) -> tuple[MessageId, ...]:
+    payload = change.payload
+    if isinstance(payload, MessagesReadChange | MessagesUnreadChange):
+        return payload.message_ids
+    return ()
 
 
 def _page(entries: Iterable[InboxEntry], limit: int, before: MessageId | None) -> Page:

@@ -11,6 +11,9 @@ read of the counter that `unreadCount` and the other counter fields then share,
 resolvers/queries.py) and, if an answer is kept for this user, document, variables and
 version, sends it without validating or executing anything.
 
+Under retention a read message expires with no change of version (TTL deletes it): an answer
+showing one is kept only until the first such expiry (`Context.answer_expires_at`).
+
 Races cannot serve a stale answer: the version is read *before* executing and versions only
 grow, so an answer computed from a newer state than its label is merely never hit again (any
 later read sees the newer version). `conversation` and `message(id)` are never kept: they show
@@ -69,6 +72,9 @@ class Kept:
     version: int
     body: bytes
     size: int
+    # Under retention, when a message the answer shows expires (epoch seconds): TTL changes
+    # no version, so the answer is not handed out from then on.
+    expires_at: int | None = None
 
 
 @lru_cache(maxsize=512)
@@ -98,12 +104,20 @@ class InboxResponseCache:
     documents cannot push anyone else's out; only answers of at most `max_answer_bytes` are
     kept. Every entry counts its body, its key's strings and a fixed overhead."""
 
-    def __init__(self, max_bytes: int, *, max_user_bytes: int, max_answer_bytes: int) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        *,
+        max_user_bytes: int,
+        max_answer_bytes: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
         self._max_bytes = max_bytes
         self._max_user_bytes = min(max_user_bytes, max_bytes)
         self._max_answer_bytes = min(max_answer_bytes, self._max_user_bytes)
+        self._clock = clock
         self._kept: OrderedDict[Key, Kept] = OrderedDict()
         # Each user's keys, least recently used first, and what their entries cost.
         self._users: dict[str, OrderedDict[Key, None]] = {}
@@ -147,16 +161,18 @@ class InboxResponseCache:
         kept = self._kept.get(key)
         if kept is None:
             return None
-        if kept.version != version:
+        if kept.version != version or (
+            kept.expires_at is not None and kept.expires_at <= self._clock()
+        ):
             self._drop(key)
             return None
         self._kept.move_to_end(key)
         self._users[key[0]].move_to_end(key)
         return kept.body
 
-    def put(self, key: Key, version: int, body: bytes) -> None:
+    def put(self, key: Key, version: int, body: bytes, *, expires_at: int | None = None) -> None:
         """Keeps the body of an answer without errors (an error may be transient: a dependency
-        timing out), unless it is over the size for one answer."""
+        timing out), unless it is over the size for one answer; until `expires_at`, if given."""
         if key in self._kept:
             self._drop(key)
         if len(body) > self._max_answer_bytes:
@@ -165,7 +181,7 @@ class InboxResponseCache:
         if size > self._max_user_bytes:
             return
         user = key[0]
-        self._kept[key] = Kept(version, body, size)
+        self._kept[key] = Kept(version, body, size, expires_at)
         self._users.setdefault(user, OrderedDict())[key] = None
         self._user_bytes[user] = self._user_bytes.get(user, 0) + size
         self._bytes += size
@@ -216,5 +232,5 @@ class InboxResponseCache:
         if result.errors:
             return result
         body = encoded_body(result)
-        self.put(key, version, body)
+        self.put(key, version, body, expires_at=context.answer_expires_at)
         return EncodedResult(data=result.data, errors=None, extensions=result.extensions, body=body)

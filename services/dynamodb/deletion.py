@@ -21,6 +21,7 @@ from services.dynamodb.deletion_items import (
     queued_deletion_items,
     recipient_summary,
 )
+from services.dynamodb.expiry_items import is_live
 from services.dynamodb.keys import (
     CONVERSATION_INDEX,
     Item,
@@ -69,11 +70,14 @@ class Deletions:
         response = await self._client.get_item(
             TableName=self._table,
             Key=message_key(message_id),
-            ProjectionExpression="senderId, recipientId, deletedAt",
+            ProjectionExpression="senderId, recipientId, deletedAt, expiresAt",
             ConsistentRead=True,
         )
         item: Item | None = response.get("Item")
-        if item is None or item["senderId"]["S"] != sender_id or "deletedAt" in item:
+        # An expired message is gone, though TTL has not deleted it yet.
+        if item is None or not is_live(item, self._clock()):
+            return Deletion(False)
+        if item["senderId"]["S"] != sender_id or "deletedAt" in item:
             return Deletion(False)
         recipient = UserId(item["recipientId"]["S"])
         # It changes the recipient's inbox: in turn with the deliveries this process makes.

@@ -10,9 +10,11 @@ again."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.domain import InboxEntry, MessageId, Page, UserId
+from services.dynamodb.expiry_items import is_live
 from services.dynamodb.keys import (
     CONVERSATION_INDEX,
     ENTRY_PREFIX,
@@ -27,6 +29,7 @@ from services.dynamodb.paging import batch_get, query_newest, query_page
 from services.dynamodb.read_inputs import ReadInputs, derived_entries, read_counter_state
 from services.dynamodb.unread_index import forget_read_entries
 from services.read_state import CounterState
+from services.retention import Retention
 
 # Rows of the unread index read per Query while looking for unread entries among read ones.
 _UNREAD_BATCH = 50
@@ -45,10 +48,15 @@ async def list_inbox(
     limit: int,
     before: MessageId | None,
     unread_only: bool,
+    now: datetime,
+    retention: Retention | None = None,
 ) -> Page:
+    """Past its expiry an entry is left out, though TTL has not deleted it yet."""
     if unread_only:
         counter = await read_counter_state(client, table, user_id)
-        return await list_unread(client, table, user_id, counter, limit=limit, before=before)
+        return await list_unread(
+            client, table, user_id, counter, limit=limit, before=before, retention=retention
+        )
     values: Item = {":pk": s(user_pk(user_id))}
     # The counter item shares the partition, so the range is bounded on both sides.
     values[":low"] = s(ENTRY_PREFIX)
@@ -65,6 +73,7 @@ async def list_inbox(
         ExpressionAttributeValues=values,
         ConsistentRead=True,
         skip_id=before,
+        keep=lambda item: is_live(item, now),
     )
     return Page(await derived_entries(client, table, items), more)
 
@@ -77,9 +86,11 @@ async def list_unread(
     *,
     limit: int,
     before: MessageId | None,
+    retention: Retention | None = None,
 ) -> Page:
     """The user's unread entries older than `before`, newest first, as of `counter` (read
-    before this)."""
+    before this). Unread entries never expire; read ones it skips may be cleaned out of the
+    index, with their expiry under `retention`."""
     condition = "pk = :pk"
     values: Item = {":pk": s(user_pk(user_id))}
     if counter.floor is not None and before is not None and before < counter.floor:
@@ -95,7 +106,7 @@ async def list_unread(
         condition += " AND unreadSk < :before"
         values[":before"] = s(before)
     found: list[InboxEntry] = []
-    skipped: list[MessageId] = []
+    skipped: list[InboxEntry] = []
     start: Item | None = None
     while True:
         keys, start = await query_page(
@@ -117,12 +128,12 @@ async def list_unread(
         in_order = [by_id[i] for i in ids if i in by_id]
         for entry in await derived_entries(client, table, in_order):
             if entry.is_read:
-                skipped.append(entry.id)
+                skipped.append(entry)
             else:
                 found.append(entry)
         if len(found) > limit or start is None:
             break
-    await forget_read_entries(client, table, user_id, skipped, counter)
+    await forget_read_entries(client, table, user_id, skipped, counter, retention=retention)
     return Page(found[:limit], len(found) > limit)
 
 
@@ -162,7 +173,9 @@ async def list_conversation(
     *,
     limit: int,
     before: MessageId | None,
+    now: datetime,
 ) -> Page:
+    """Both users' entries (the index projects all of an entry), expired ones left out."""
     condition = "convPk = :conv"
     values: Item = {":conv": s(conversation_pk(user_id, other_id))}
     if before is not None:
@@ -175,5 +188,6 @@ async def list_conversation(
         IndexName=CONVERSATION_INDEX,
         KeyConditionExpression=condition,
         ExpressionAttributeValues=values,
+        keep=lambda item: is_live(item, now),
     )
     return Page(await derived_entries(client, table, items), more)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Any
 
 from services.domain import MessageId
@@ -32,16 +33,24 @@ async def query_page(
 
 
 async def query_newest(
-    client: Any, table: str, limit: int, *, skip_id: MessageId | None = None, **params: Any
+    client: Any,
+    table: str,
+    limit: int,
+    *,
+    skip_id: MessageId | None = None,
+    keep: Callable[[Item], bool] = lambda _: True,
+    **params: Any,
 ) -> tuple[list[Item], bool]:
-    """Newest first, up to `limit` items, and whether more exist. `skip_id` drops the
-    inclusive upper bound of a BETWEEN range."""
+    """Newest first, up to `limit` items that `keep` keeps, and whether more exist. `skip_id`
+    drops the inclusive upper bound of a BETWEEN range."""
     items: list[Item] = []
     start: Item | None = None
     while True:
         page, start = await query_page(client, table, start, **params, Limit=limit + 2 - len(items))
         items.extend(
-            item for item in page if skip_id is None or item["sk"]["S"] != ENTRY_PREFIX + skip_id
+            item
+            for item in page
+            if (skip_id is None or item["sk"]["S"] != ENTRY_PREFIX + skip_id) and keep(item)
         )
         if len(items) > limit or start is None:
             return items[:limit], len(items) > limit

@@ -85,23 +85,41 @@ def summary_write(
 
 
 def entry_write(
-    table: str, user_id: UserId, message_id: MessageId, *, spilled: ReadMark | None, unread_sk: bool
+    table: str,
+    user_id: UserId,
+    message_id: MessageId,
+    *,
+    spilled: ReadMark | None,
+    unread_sk: bool,
+    expires_at: int | None = None,
 ) -> Item:
     """An entry's own share of a change: a mark that did not fit its summary, and an
-    `unreadSk` restored for a message made unread again (the legacy markRead removed it)."""
+    `unreadSk` restored for a message made unread again (the legacy markRead removed it), with
+    its expiry removed (retention: unread never expires). `expires_at`: read under retention,
+    it expires then and leaves the `unread` index (expiry_items.py)."""
     sets: dict[str, Any] = {}
+    removes: list[str] = []
     if spilled is not None:
         sets["rd"] = mark_value(spilled)
     if unread_sk:
         sets["unreadSk"] = s(message_id)
+        removes.append("expiresAt")
+    if expires_at is not None:
+        sets["expiresAt"] = n(expires_at)
+        removes.append("unreadSk")
     if not sets:
         raise ValueError("an entry write writes something")
+    if unread_sk and expires_at is not None:
+        raise ValueError("an unread entry never expires")
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in sets)
+    if removes:
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in removes)
     return {
         "Update": {
             "TableName": table,
             "Key": entry_key(user_id, message_id),
-            "UpdateExpression": "SET " + ", ".join(f"#{name} = :{name}" for name in sets),
-            "ExpressionAttributeNames": {f"#{name}": name for name in sets},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {f"#{name}": name for name in [*sets, *removes]},
             # A deleted message's entry is gone: the change must not bring it back.
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {f":{name}": value for name, value in sets.items()},

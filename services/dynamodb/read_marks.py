@@ -26,6 +26,7 @@ from services.change_log import (
 )
 from services.domain import InboxEntry, MessageId, UserId, id_upper_bound
 from services.dynamodb import listing
+from services.dynamodb.expiry_items import is_live, item_expiry, message_expiry_write
 from services.dynamodb.keys import Item, decode_entry, entry_key
 from services.dynamodb.paging import batch_get
 from services.dynamodb.read_inputs import read_counter_state, read_inputs
@@ -53,18 +54,26 @@ from services.read_state import (
     effective_unread,
     place_mark,
 )
+from services.retention import Retention
 
 Flipped = tuple[dict[MessageId, InboxEntry], InboxChange | None]
 
 
 class ReadMarks:
     def __init__(
-        self, client: Any, table: str, *, clock: Callable[[], datetime], turns: UserTurns
+        self,
+        client: Any,
+        table: str,
+        *,
+        clock: Callable[[], datetime],
+        turns: UserTurns,
+        retention: Retention | None = None,
     ) -> None:
         self._client = client
         self._table = table
         self._clock = clock
         self._turns = turns
+        self._retention = retention
 
     async def mark(
         self, user_id: UserId, ids: Sequence[MessageId], at: datetime, *, read: bool
@@ -73,10 +82,21 @@ class ReadMarks:
         change per transaction's worth of them, none when none of them moved."""
         asked = list(dict.fromkeys(ids))
         owned = await batch_get(self._client, self._table, [entry_key(user_id, i) for i in asked])
-        by_id = {MessageId(item["id"]["S"]): decode_entry(item) for item in owned}
+        now = self._clock()
+        # An expired message is gone, though TTL has not deleted it yet: marking it unread
+        # must not bring it back.
+        live = [item for item in owned if is_live(item, now)]
+        by_id = {MessageId(item["id"]["S"]): decode_entry(item) for item in live}
+        expiring = {MessageId(item["id"]["S"]) for item in live if item_expiry(item) is not None}
         result: dict[MessageId, InboxEntry] = {}
         changes: list[InboxChange] = []
-        for chunk in read_chunks([by_id[i] for i in asked if i in by_id]):
+        # Under retention a mark may write the message item too (its expiry, set or
+        # removed); without it, only an unread of a message that was expiring does.
+        chunks = read_chunks(
+            [by_id[i] for i in asked if i in by_id],
+            lambda e: 2 if self._retention is not None or e.id in expiring else 1,
+        )
+        for chunk in chunks:
             async with self._turns.turn(user_id):
                 entries, change = await self._mark_chunk(user_id, chunk, at, read=read)
             result.update(entries)
@@ -118,14 +138,9 @@ class ReadMarks:
                 )
                 summaries[sender] = placed.summary
                 spilled = placed.entry.spilled if placed.entry is not None else None
-                # markUnread always sets `unreadSk`: a lazy clean of the unread index may
-                # have removed it since the entry was read (listing.py).
-                if spilled is not None or not read:
-                    writes.append(
-                        entry_write(
-                            self._table, user_id, message_id, spilled=spilled, unread_sk=not read
-                        )
-                    )
+                writes += self._entry_writes(
+                    user_id, entries[message_id], raw[message_id], spilled, read=read, at=at
+                )
                 entries[message_id] = replace(entries[message_id], read_at=at if read else None)
             after = replace(
                 counter,
@@ -144,6 +159,42 @@ class ReadMarks:
             if change is not None:
                 return entries, change
         raise TransactionConflict(f"marking read state for {user_id} kept conflicting")
+
+    def _entry_writes(
+        self,
+        user_id: UserId,
+        entry: InboxEntry,
+        raw: Item,
+        spilled: ReadMark | None,
+        *,
+        read: bool,
+        at: datetime,
+    ) -> list[Item]:
+        """What a mark writes beside the summary: the entry's spilled mark; under retention,
+        when a read message expires, on both of its items; for markUnread, `unreadSk` (a lazy
+        clean of the unread index may have removed it since the entry was read, listing.py)
+        and the end of any expiry, on both."""
+        if not read:
+            restored = entry_write(self._table, user_id, entry.id, spilled=spilled, unread_sk=True)
+            if item_expiry(raw) is None:
+                return [restored]
+            return [restored, message_expiry_write(self._table, entry.id, None)]
+        if self._retention is None:
+            if spilled is None:
+                return []
+            return [entry_write(self._table, user_id, entry.id, spilled=spilled, unread_sk=False)]
+        expires_at = self._retention.expires_at(entry.sent_at, at)
+        return [
+            entry_write(
+                self._table,
+                user_id,
+                entry.id,
+                spilled=spilled,
+                unread_sk=False,
+                expires_at=expires_at,
+            ),
+            message_expiry_write(self._table, entry.id, expires_at),
+        ]
 
     async def mark_conversation_read(
         self, user_id: UserId, other_id: UserId, read_at: datetime, *, list_limit: int
@@ -172,7 +223,8 @@ class ReadMarks:
                     attempt=attempt,
                 )
                 if change is not None:
-                    return MarkedRead([replace(e, read_at=read_at) for e in listed], (change,))
+                    entries = [replace(e, read_at=read_at) for e in listed]
+                    return MarkedRead(entries, (change,), flipped=unread)
         raise TransactionConflict(f"markConversationRead for {user_id} kept conflicting")
 
     async def mark_all_read(
@@ -184,7 +236,13 @@ class ReadMarks:
                 if counter.unread == 0:
                     return MarkedRead([])
                 listed = await listing.list_unread(
-                    self._client, self._table, user_id, counter, limit=list_limit, before=None
+                    self._client,
+                    self._table,
+                    user_id,
+                    counter,
+                    limit=list_limit,
+                    before=None,
+                    retention=self._retention,
                 )
                 version = counter.version + 1
                 # No summary is written: their counts lapse below the new horizon.
@@ -204,7 +262,7 @@ class ReadMarks:
                 )
                 if change is not None:
                     entries = [replace(e, read_at=read_at) for e in listed.entries]
-                    return MarkedRead(entries, (change,))
+                    return MarkedRead(entries, (change,), flipped=counter.unread)
         raise TransactionConflict(f"markAllRead for {user_id} kept conflicting")
 
     async def _commit(

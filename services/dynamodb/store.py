@@ -21,22 +21,20 @@ from services.domain import (
     UserId,
     utc_now,
 )
-from services.dynamodb import listing
+from services.dynamodb import listing, message_reads
 from services.dynamodb.change_reads import read_changes, read_counter
-from services.dynamodb.conversation_reads import list_conversations
 from services.dynamodb.deletion import Deletions
+from services.dynamodb.expired_conversations import live_conversations
+from services.dynamodb.expiry_walk import expire_read_step
 from services.dynamodb.keys import (
     Item,
     decode_message,
-    entry_key,
     idempotency_key,
     message_attributes,
     message_item,
-    message_key,
     n,
 )
-from services.dynamodb.paging import batch_get
-from services.dynamodb.read_inputs import derived_entries, read_counter_state, read_inputs
+from services.dynamodb.read_inputs import read_counter_state, read_inputs
 from services.dynamodb.read_marks import ReadMarks
 from services.dynamodb.transactions import (
     DELIVERY_ENTRY,
@@ -53,6 +51,7 @@ from services.dynamodb.transactions import (
 from services.dynamodb.user_turns import UserTurns
 from services.errors import DependencyUnavailable
 from services.read_state import ConversationPage, effective_unread
+from services.retention import ExpiryStep, Retention
 
 # What DynamoDB answers when it cannot take a write now, after botocore's retries.
 UNAVAILABLE_CODES = frozenset(
@@ -68,14 +67,24 @@ UNAVAILABLE_CODES = frozenset(
 
 class DynamoMessageStore:
     def __init__(
-        self, client: Any, table_name: str, *, clock: Callable[[], datetime] = utc_now
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        retention: Retention | None = None,
     ) -> None:
         self._client = client
         self._table = table_name
-        # When a change is committed, which sets when its log item expires.
+        # When a change is committed, which sets when its log item expires, and "now" for
+        # what has expired.
         self._clock = clock
+        # None: read messages never get an expiry (those that have one still expire).
+        self._retention = retention
         self._turns = UserTurns()
-        self._marks = ReadMarks(client, table_name, clock=clock, turns=self._turns)
+        self._marks = ReadMarks(
+            client, table_name, clock=clock, turns=self._turns, retention=retention
+        )
         self._deletions = Deletions(client, table_name, self._turns, clock)
 
     async def deliver(self, message: Message) -> Delivered:
@@ -181,47 +190,45 @@ class DynamoMessageStore:
         return message
 
     async def get_messages(self, ids: Sequence[MessageId]) -> dict[MessageId, Message]:
-        # BatchGetItem refuses a request that names one key twice.
-        items = await batch_get(
-            self._client, self._table, [message_key(i) for i in dict.fromkeys(ids)]
-        )
-        return {message.id: message for message in map(decode_message, items)}
+        return await message_reads.get_messages(self._client, self._table, ids, now=self._clock())
 
     async def get_entries(
         self, user_id: UserId, ids: Sequence[MessageId]
     ) -> dict[MessageId, InboxEntry]:
-        items = await batch_get(
-            self._client, self._table, [entry_key(user_id, i) for i in dict.fromkeys(ids)]
+        return await message_reads.get_entries(
+            self._client, self._table, user_id, ids, now=self._clock()
         )
-        entries = await derived_entries(self._client, self._table, items)
-        return {entry.id: entry for entry in entries}
 
     async def message_parties(self, message_id: MessageId) -> tuple[UserId, UserId] | None:
-        # The body stays in DynamoDB: a stranger's lookup transfers no more than an unknown
-        # id's (the read is billed by the whole item's size all the same).
-        response = await self._client.get_item(
-            TableName=self._table,
-            Key=message_key(message_id),
-            ProjectionExpression="senderId, recipientId",
-            ConsistentRead=True,
+        return await message_reads.message_parties(
+            self._client, self._table, message_id, now=self._clock()
         )
-        item: Item | None = response.get("Item")
-        if item is None:
-            return None
-        return UserId(item["senderId"]["S"]), UserId(item["recipientId"]["S"])
 
     async def list_inbox(
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page:
         return await listing.list_inbox(
-            self._client, self._table, user_id, limit=limit, before=before, unread_only=unread_only
+            self._client,
+            self._table,
+            user_id,
+            limit=limit,
+            before=before,
+            unread_only=unread_only,
+            now=self._clock(),
+            retention=self._retention,
         )
 
     async def list_conversation(
         self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
     ) -> Page:
         return await listing.list_conversation(
-            self._client, self._table, user_id, other_id, limit=limit, before=before
+            self._client,
+            self._table,
+            user_id,
+            other_id,
+            limit=limit,
+            before=before,
+            now=self._clock(),
         )
 
     async def mark_read(
@@ -251,7 +258,15 @@ class DynamoMessageStore:
     ) -> ConversationPage:
         # A summary's count lapses below the user's markAllRead horizon, on the counter.
         page, counter = await asyncio.gather(
-            list_conversations(self._client, self._table, user_id, limit=limit, before=before),
+            live_conversations(
+                self._client,
+                self._table,
+                user_id,
+                self._retention,
+                limit=limit,
+                before=before,
+                now=self._clock(),
+            ),
             read_counter_state(self._client, self._table, user_id),
         )
         return replace(
@@ -261,6 +276,27 @@ class DynamoMessageStore:
                 for summary in page.summaries
             ],
         )
+
+    async def expire_read(
+        self,
+        user_id: UserId,
+        *,
+        before: MessageId | None,
+        limit: int,
+        with_user: UserId | None = None,
+    ) -> ExpiryStep:
+        if self._retention is None:
+            return ExpiryStep(0, None)
+        async with self._turns.turn(user_id):
+            return await expire_read_step(
+                self._client,
+                self._table,
+                user_id,
+                self._retention,
+                before=before,
+                limit=limit,
+                with_user=with_user,
+            )
 
     async def unread_count(self, user_id: UserId) -> UnreadCount:
         return await read_counter(self._client, self._table, user_id)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -202,18 +202,23 @@ def delivery_items(
     return items, change
 
 
-def read_chunks(entries: Sequence[InboxEntry]) -> list[list[InboxEntry]]:
-    """`entries` split into transactions: each holds its entries and one summary per sender
-    among them, beside the counter and the change."""
+def read_chunks(
+    entries: Sequence[InboxEntry], items_of: Callable[[InboxEntry], int] = lambda _: 1
+) -> list[list[InboxEntry]]:
+    """`entries` split into transactions: each holds its entries' items (`items_of` each:
+    one, or two when its message item is written too, for retention) and one summary per
+    sender among them, beside the counter and the change."""
     chunks: list[list[InboxEntry]] = []
     chunk: list[InboxEntry] = []
     senders: set[UserId] = set()
+    items = 0
     for entry in entries:
-        needed = len(chunk) + len(senders) + 1 + (entry.sender_id not in senders)
-        if needed > ITEMS_BESIDE_COUNTER:
+        needed = items + items_of(entry) + len(senders) + (entry.sender_id not in senders)
+        if chunk and needed > ITEMS_BESIDE_COUNTER:
             chunks.append(chunk)
-            chunk, senders = [], set()
+            chunk, senders, items = [], set(), 0
         chunk.append(entry)
+        items += items_of(entry)
         senders.add(entry.sender_id)
     if chunk:
         chunks.append(chunk)

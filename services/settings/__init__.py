@@ -83,6 +83,8 @@ class Settings:
     dead_letter_queue_name: str = _declared("dead_letter_queue_name")
     max_receive_count: int = _declared("max_receive_count")
     visibility_timeout_seconds: int = _declared("visibility_timeout_seconds")
+    # Read messages this many days old expire through TTL (services/retention.py); None: never.
+    retention_days: int | None = _declared("retention_days")
     redis_url: str = _declared("redis_url")
     # REDIS_URL names one node of a Redis Cluster: slot-aware reads, sharded pub/sub.
     redis_cluster: bool = _declared("redis_cluster")

@@ -99,6 +99,25 @@ def integer(low: int, high: int) -> Parser[int]:
     return Parser(parse, f"an integer, {low:,} to {high:,}")
 
 
+def days_or_off(high: int) -> Parser[int | None]:
+    """`off` (or empty) for none, else a whole number of days, 1 to `high`."""
+
+    def parse(value: str, name: str) -> int | None:
+        if value.strip().lower() in {"", "off"}:
+            return None
+        try:
+            days = int(value)
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be `off` or a whole number of days, got {value!r}"
+            ) from None
+        if not 1 <= days <= high:
+            raise SettingsError(f"{name} must be `off` or 1 to {high:,} days, got {days}")
+        return days
+
+    return Parser(parse, f"`off`, or days: an integer, 1 to {high:,}")
+
+
 def choice(options: tuple[str, ...]) -> Parser[str]:
     """One of `options`, exactly (no case folding: `JSON` is refused)."""
     quoted = " or ".join(repr(option) for option in options)

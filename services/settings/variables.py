@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from services.local.sqs_emulators import SqsEmulator
-from services.settings.parsers import BOOLEAN, PATH, TEXT, TEXT_OR_NONE, choice, integer
+from services.settings.parsers import (
+    BOOLEAN,
+    PATH,
+    TEXT,
+    TEXT_OR_NONE,
+    choice,
+    days_or_off,
+    integer,
+)
 from services.settings.rows import ByStack, EnvRow, Row, ToolRow, UnderHome
 from services.settings.serving import SERVING_ROWS
 
@@ -183,6 +191,17 @@ ROWS: tuple[Row, ...] = (
         "seconds before a retry (at queue creation)",
         "seconds before an unacknowledged delivery is retried (applied when the queues are "
         "created)",
+    ),
+    EnvRow(
+        "INBOXQL_RETENTION_DAYS",
+        "retention_days",
+        # Ten years: beyond that "off" says what is meant.
+        days_or_off(3650),
+        "off",
+        "read messages older than this many days expire (TTL)",
+        "read messages expire through DynamoDB TTL once they are this many days old (and not "
+        "before they were read); unread messages never do. `off` keeps everything. See "
+        "`docs/retention.md`",
     ),
     EnvRow(
         "REDIS_URL",

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 from services.aws import AwsEndpoints, aws_session, client_config
-from services.domain import UserId
+from services.domain import UserId, utc_now
 from services.dynamodb.keys import counter_key, log_key, n
 from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
 from services.local.stack import StackEndpoints
 from services.ports import MessageStore
+from services.retention import Retention
 from tests.conftest import stack_settings
 from tests.fakes import FakeMessageStore
 
@@ -28,8 +30,13 @@ _CLIENTS: weakref.WeakKeyDictionary[DynamoMessageStore, tuple[Any, str]] = (
 
 
 @contextlib.asynccontextmanager
-async def fake_store() -> AsyncIterator[MessageStore]:
-    yield FakeMessageStore()
+async def fake_store(
+    *, clock: Callable[[], datetime] = utc_now, retention: Retention | None = None
+) -> AsyncIterator[MessageStore]:
+    store = FakeMessageStore()
+    store.now = clock
+    store.retention = retention
+    yield store
 
 
 async def bump_version_unlogged(store: MessageStore, user_id: UserId) -> None:
@@ -64,7 +71,13 @@ async def add_unlogged_version(client: Any, table: str, user_id: UserId) -> None
 
 
 @contextlib.asynccontextmanager
-async def dynamo_store(stack: StackEndpoints, session_tag: str) -> AsyncIterator[MessageStore]:
+async def dynamo_store(
+    stack: StackEndpoints,
+    session_tag: str,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    retention: Retention | None = None,
+) -> AsyncIterator[MessageStore]:
     """`DynamoMessageStore` on a client of its own, on the suite's table for this session
     (created on first use; `ensure_table` is a no-op for a table that exists)."""
     settings = stack_settings(
@@ -75,6 +88,6 @@ async def dynamo_store(stack: StackEndpoints, session_tag: str) -> AsyncIterator
         "dynamodb", endpoint_url=stack.dynamodb_url, config=client_config(settings)
     ) as client:
         await ensure_table(client, settings.table_name)
-        store = DynamoMessageStore(client, settings.table_name)
+        store = DynamoMessageStore(client, settings.table_name, clock=clock, retention=retention)
         _CLIENTS[store] = (client, settings.table_name)
         yield store

@@ -118,7 +118,14 @@ def test_the_api_and_the_worker_function_name_the_same_resources(
 ) -> None:
     api = {item["Name"]: item["Value"] for item in container["Environment"]}
     worker = resources["WorkerFunction"]["Properties"]["Environment"]["Variables"]
-    shared = ("INBOXQL_TABLE", "INBOXQL_QUEUE", "INBOXQL_DLQ", "REDIS_URL", "INBOXQL_REDIS_CLUSTER")
+    shared = (
+        "INBOXQL_TABLE",
+        "INBOXQL_QUEUE",
+        "INBOXQL_DLQ",
+        "REDIS_URL",
+        "INBOXQL_REDIS_CLUSTER",
+        "INBOXQL_RETENTION_DAYS",
+    )
     # Sharded subscribers hear only sharded publishes: both must agree on cluster mode.
     assert {name: api[name] for name in shared} == {name: worker[name] for name in shared}
 

@@ -244,6 +244,22 @@ def test_parameter_ranges_are_the_settings_ranges(
             Settings.from_env({variable: str(refused)})
 
 
+def test_retention_parameter_is_the_setting(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["RetentionDays"]
+    variable = "INBOXQL_RETENTION_DAYS"
+    # Off by default, as the setting is.
+    assert Settings.from_env({variable: spec["Default"]}).retention_days is None
+    assert Settings().retention_days is None
+    pattern = re.compile(spec["AllowedPattern"])
+    # CloudFormation matches the whole value; what it lets through, the setting takes, and
+    # what the setting refuses, it does not let through.
+    for days in [*range(1, 1001), 1999, 2999, 3599, 3600, 3649, 3650]:
+        assert pattern.fullmatch(str(days)), days
+        assert Settings.from_env({variable: str(days)}).retention_days == days
+    for refused in ["0", "3651", "4000", "07", "-1", "1.5", "", "OFF", "30d"]:
+        assert not pattern.fullmatch(refused), refused
+
+
 def test_worker_function_matches_the_code(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
@@ -347,7 +363,9 @@ def reachable(cls: type, roots: Iterable[str]) -> str:
             own = vars(inspect.getmodule(owner))
             key = f"{owner.__qualname__}.{name}"
         else:
-            target, own, key = owner[name], owner, f"{owner['__name__']}.{name}"
+            target, key = owner[name], f"{owner['__name__']}.{name}"
+            # What a function calls by name is looked up where it is defined.
+            own = vars(inspect.getmodule(target))
         if key in seen:
             continue
         seen[key] = source = inspect.getsource(target)
@@ -363,7 +381,7 @@ def reachable(cls: type, roots: Iterable[str]) -> str:
         pending += [
             (own, f)
             for f in re.findall(r"(?<![.\w])(\w+)\(", source)
-            if inspect.isfunction(own.get(f))
+            if inspect.isfunction(own.get(f)) and own[f].__module__.startswith("services.")
         ]
         pending += [
             (vars(own[m]), f)

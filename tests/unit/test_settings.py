@@ -53,6 +53,7 @@ EVERY_VARIABLE = {
     "INBOXQL_DLQ": "dlq",
     "INBOXQL_MAX_RECEIVE_COUNT": "9",
     "INBOXQL_VISIBILITY_TIMEOUT": "43200",
+    "INBOXQL_RETENTION_DAYS": "30",
     "REDIS_URL": "redis://cache:6380/2",
     "INBOXQL_GRAPHIQL": "yes",
     "INBOXQL_DEMO": "on",
@@ -117,6 +118,7 @@ def test_every_variable_is_read() -> None:
         dead_letter_queue_name="dlq",
         max_receive_count=9,
         visibility_timeout_seconds=43_200,
+        retention_days=30,
         redis_url="redis://cache:6380/2",
         graphiql=True,
         demo=True,
@@ -225,6 +227,12 @@ def test_booleans(raw: str, value: bool) -> None:
         ("INBOXQL_LOG_FORMAT", ""),
         ("INBOXQL_SQS_EMULATOR", "elasticmq"),
         ("INBOXQL_SQS_EMULATOR", ""),
+        ("INBOXQL_RETENTION_DAYS", "0"),
+        ("INBOXQL_RETENTION_DAYS", "-3"),
+        ("INBOXQL_RETENTION_DAYS", "1.5"),
+        ("INBOXQL_RETENTION_DAYS", "30d"),
+        ("INBOXQL_RETENTION_DAYS", "3651"),
+        ("INBOXQL_RETENTION_DAYS", "never"),
     ],
 )
 def test_bad_values(name: str, raw: str) -> None:
@@ -236,6 +244,12 @@ def test_bad_values(name: str, raw: str) -> None:
 def test_timeouts_must_not_be_nan(raw: str) -> None:
     with pytest.raises(SettingsError, match="INBOXQL_READ_TIMEOUT"):
         Settings.from_env({"INBOXQL_READ_TIMEOUT": raw})
+
+
+@pytest.mark.parametrize(("raw", "days"), [("off", None), ("OFF", None), ("", None), ("7", 7)])
+def test_retention_is_off_by_default_or_days(raw: str, days: int | None) -> None:
+    assert Settings().retention_days is None
+    assert Settings.from_env({"INBOXQL_RETENTION_DAYS": raw}).retention_days == days
 
 
 def test_with_overrides() -> None:
@@ -273,6 +287,14 @@ def test_log_format_is_read_in_local_mode_too() -> None:
             "INBOXQL_JWT_LEEWAY_SECONDS must be between 0 and 600, got 601",
         ),
         ({"INBOXQL_READ_TIMEOUT": "soon"}, "INBOXQL_READ_TIMEOUT must be a number, got 'soon'"),
+        (
+            {"INBOXQL_RETENTION_DAYS": "30d"},
+            "INBOXQL_RETENTION_DAYS must be `off` or a whole number of days, got '30d'",
+        ),
+        (
+            {"INBOXQL_RETENTION_DAYS": "0"},
+            "INBOXQL_RETENTION_DAYS must be `off` or 1 to 3,650 days, got 0",
+        ),
         (
             {"INBOXQL_WS_PING_INTERVAL": "-1"},
             "INBOXQL_WS_PING_INTERVAL must be a positive number, got '-1'",
