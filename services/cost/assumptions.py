@@ -125,6 +125,13 @@ class Assumptions:
     # Read messages older than this many days expire (the service's retention setting);
     # None keeps every message.
     retention_days: float | None = None
+    # What setting a read message's expiry costs under a retention, measured on DynamoDB
+    # Local by tests/integration/test_retention_items.py: markRead writes the expiry on the
+    # entry and the message item in its transaction (+8 WU a message); a message read by a
+    # horizon (markAllRead, markConversationRead) gets it from the walk after the call (8 WU
+    # and ~1.4 RU a message). Without a retention neither is written.
+    retention_write_units_per_read_message: float = 8.0
+    retention_read_units_per_horizon_message: float = 1.4
 
     def __post_init__(self) -> None:
         if self.dynamodb_capacity_mode not in CAPACITY_MODES:

@@ -16,7 +16,7 @@ from services.cost.capacity_mode import provisioned_capacity
 from services.cost.line_items import LineItem, charged
 from services.cost.prices import PriceTable
 from services.cost.profile import Measurements, OperationCost
-from services.cost.retention import stored_messages
+from services.cost.retention import expiry_units, stored_messages
 from services.cost.units import DAYS_PER_MONTH, GB
 
 INFREQUENT_ACCESS = "STANDARD_INFREQUENT_ACCESS"
@@ -48,7 +48,9 @@ def dynamodb_lines(
     prices: PriceTable,
     a: Assumptions,
 ) -> list[LineItem]:
-    """Reads, writes, storage and backups, for the month's units `month` of `users` users."""
+    """Reads, writes, storage and backups, for the month's units `month` of `users` users
+    and, under a retention, the units that set read messages' expiry."""
+    month = month.plus(expiry_units(usage, a).scaled(users * DAYS_PER_MONTH))
     return [
         *_requests(month, usage, prices, a),
         *_storage(users, m, usage, prices, a),

@@ -114,27 +114,36 @@ def retention_section(
     prices: PriceTable,
     a: Assumptions,
 ) -> str:
-    """Each tier's storage and backups when everything is kept, and what retentions save."""
+    """Each tier's DynamoDB bill when everything is kept, and with each retention: storage
+    falls, but every read message's expiry is written (its units, `retention.expiry_units`),
+    so the net is what a retention saves."""
     given = () if a.retention_days is None else (a.retention_days,)
     retentions = sorted({*RETENTIONS, *given}, reverse=True)
     lines = [
         "Retention: read messages older than N days expire through TTL (its deletes are free);",
         f"  unread ones never do. {usage.read_share:.0%} of messages are ever read, "
-        f"{usage.history_days:g} days of history ($/month: storage and backups; saving)",
+        f"{usage.history_days:g} days of history. Setting a read message's expiry costs "
+        f"{a.retention_write_units_per_read_message:g} WU",
+        f"  ($/month: DynamoDB storage and backups, then the net saving after those writes, in "
+        f"{a.dynamodb_capacity_mode} capacity)",
         f"  {'users':<12} {'keep all':>{COLUMN}}"
         + "".join(f" {f'{days:g} days':>{COLUMN + 14}}" for days in retentions),
     ]
     for n in users:
-        kept = _storage(n, m, usage, prices, replace(a, retention_days=None))
-        row = f"  {n:<12,} {_money(kept):>{COLUMN}}"
+        kept_storage, kept_total = _dynamodb(n, m, usage, prices, replace(a, retention_days=None))
+        row = f"  {n:<12,} {_money(kept_storage):>{COLUMN}}"
         for days in retentions:
-            cost = _storage(n, m, usage, prices, replace(a, retention_days=days))
-            row += f" {f'{_money(cost)} (-{_money(kept - cost)})':>{COLUMN + 14}}"
+            storage, total = _dynamodb(n, m, usage, prices, replace(a, retention_days=days))
+            saving = kept_total - total
+            net = f"-{_money(saving)}" if saving >= 0 else f"+{_money(-saving)}"
+            row += f" {f'{_money(storage)} ({net})':>{COLUMN + 14}}"
         lines.append(row)
     return "\n".join(lines)
 
 
-def _storage(
+def _dynamodb(
     users: int, m: Measurements, usage: UsageProfile, prices: PriceTable, a: Assumptions
-) -> float:
-    return monthly_cost(users, m, usage, prices, a).by_service()["DynamoDB storage"]
+) -> tuple[float, float]:
+    """DynamoDB's storage line, and its whole bill."""
+    by_service = monthly_cost(users, m, usage, prices, a).by_service()
+    return by_service["DynamoDB storage"], sum(by_service[s] for s in DYNAMODB_SERVICES)

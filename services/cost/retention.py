@@ -4,17 +4,17 @@ Without a retention, every message since the service started stays (`history_day
 With a retention of N days, a read message older than N days expires through DynamoDB's TTL:
 its message item, inbox entry and conversation-index row go, and TTL deletes cost no write
 units. An unread message never expires, so unread counts and conversation summaries stay
-exact: the messages older than N days that stay are the ones never read. The retention's own
-writes (setting the expiry) are assumed to ride on writes the service makes anyway; if the
-service's design adds some, `bench.capacity` measures them and they belong in the profile.
+exact: the messages older than N days that stay are the ones never read. Setting a read
+message's expiry is not free (`expiry_units`): it writes both of its items, so a retention
+trades write units for storage, and pays off only once enough history would have been stored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.cost.assumptions import UsageProfile
-from services.cost.profile import Measurements
+from services.cost.assumptions import Assumptions, UsageProfile
+from services.cost.profile import Measurements, OperationCost
 
 
 @dataclass(frozen=True)
@@ -43,3 +43,16 @@ def stored_messages(
     recent_bytes = recent * (item + usage.unread_share * m.lsi_bytes_per_unread_message)
     older_bytes = older * (item + m.lsi_bytes_per_unread_message)
     return StoredMessages(recent, older, recent_bytes + older_bytes)
+
+
+def expiry_units(usage: UsageProfile, a: Assumptions) -> OperationCost:
+    """One user's units a day for setting read messages' expiry: every message read gets it
+    (markRead in its transaction; the rest, read by a horizon, from the walk after it)."""
+    if a.retention_days is None:
+        return OperationCost()
+    read = usage.sends_per_day * usage.read_share
+    by_horizon = max(0.0, read - usage.mark_reads_per_day)
+    return OperationCost(
+        read_units=by_horizon * a.retention_read_units_per_horizon_message,
+        write_units=read * a.retention_write_units_per_read_message,
+    )

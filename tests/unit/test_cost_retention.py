@@ -14,9 +14,9 @@ from services.cost.assumptions import Assumptions, UsageProfile
 from services.cost.bill import monthly_cost
 from services.cost.dynamodb_report import retention_section
 from services.cost.prices import load_prices
-from services.cost.profile import load_profile
+from services.cost.profile import OperationCost, load_profile
 from services.cost.report import cost_report
-from services.cost.retention import stored_messages
+from services.cost.retention import expiry_units, stored_messages
 from tests.unit.test_cost_model import IDLE, QUIET, measurements, prices
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,17 +66,48 @@ def test_shorter_retentions_save_more_and_the_report_says_how_much() -> None:
         for days in (None, 180, 90, 30, 7)
     ]
     assert costs == sorted(costs, reverse=True) and costs[-1] > 0
-    text = retention_section([1_000_000], m, usage, table, Assumptions())
-    kept, ninety = costs[0], costs[2]
-    assert f"${kept:,.2f}" in text
-    assert f"${ninety:,.2f} (-${kept - ninety:,.2f})" in text
-    assert "90% of messages are ever read, 365 days of history" in text
+    for mode in ("on-demand", "provisioned"):
+        a = Assumptions(dynamodb_capacity_mode=mode)
+        text = retention_section([1_000_000], m, usage, table, a)
+        kept, ninety = (
+            monthly_cost(1_000_000, m, usage, table, replace(a, retention_days=days)).by_service()
+            for days in (None, 90)
+        )
+        dynamodb = ("DynamoDB reads", "DynamoDB writes", "DynamoDB storage")
+        net = sum(kept[s] for s in dynamodb) - sum(ninety[s] for s in dynamodb)
+        shown = f"-${net:,.2f}" if net >= 0 else f"+${-net:,.2f}"
+        assert f"${kept['DynamoDB storage']:,.2f}" in text
+        assert f"${ninety['DynamoDB storage']:,.2f} ({shown})" in text
+        assert "90% of messages are ever read, 365 days of history" in text
+        assert f"in {mode} capacity" in text
+
+
+def test_a_retention_writes_every_read_messages_expiry() -> None:
+    # 1 send a day, 80% read, none by markRead: 0.8 messages a day get their expiry from the
+    # walk after a horizon, at 8 WU and 1.4 RU each.
+    usage = replace(USAGE, mark_reads_per_day=0)
+    assert expiry_units(usage, Assumptions()) == OperationCost()
+    units = expiry_units(usage, Assumptions(retention_days=30))
+    assert units.write_units == pytest.approx(0.8 * 8)
+    assert units.read_units == pytest.approx(0.8 * 1.4)
+    # Read by markRead, the expiry rides in its transaction: writes, no walk's reads.
+    units = expiry_units(replace(usage, mark_reads_per_day=5), Assumptions(retention_days=30))
+    assert units.write_units == pytest.approx(6.4)
+    assert units.read_units == 0
+    # The bill pays them: 1,000 users for a month (730 hours), at $1 a write unit.
+    table = prices(dynamodb_write_request_unit=1.0)
+    a = replace(QUIET, retention_days=30)
+    with_expiry = monthly_cost(1000, measurements(), usage, table, a).by_service()
+    without = monthly_cost(1000, measurements(), usage, table, QUIET).by_service()
+    assert with_expiry["DynamoDB writes"] - without["DynamoDB writes"] == pytest.approx(
+        1000 * (730 / 24) * 0.8 * 8
+    )
 
 
 def test_a_retention_given_is_a_column_of_its_own() -> None:
     m, usage, table = load_profile(), UsageProfile(), load_prices()
     text = retention_section([1_000], m, usage, table, Assumptions(retention_days=45))
-    assert "45 days" in text.splitlines()[2]
+    assert "45 days" in text.splitlines()[3]  # the header row, under three lines of prose
 
 
 def test_the_report_keeps_todays_headline_and_adds_the_dynamodb_choices() -> None:
