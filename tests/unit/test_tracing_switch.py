@@ -1,5 +1,6 @@
 """With no OTEL_* variable, nothing is traced: no provider is built, no traced part is chosen,
-the schema runs no tracing extension, and OpenTelemetry's tracer stays the no-op one."""
+the schema runs no tracing extension, and OpenTelemetry's tracer stays the no-op one. With
+them, the provider is what they say."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.observability.tracing import process_tracing
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from services.observability.tracing import exporter_for, process_tracing, sdk_provider
 from services.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,3 +69,31 @@ def test_without_otel_variables_no_part_is_traced() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "untraced"
+
+
+def test_the_otlp_exporter_is_the_http_one_and_reads_its_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter,
+    )
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    exporter = exporter_for("otlp")
+    assert isinstance(exporter, OTLPSpanExporter)
+    assert exporter._endpoint == "http://collector:4318/v1/traces"
+    with pytest.raises(ValueError, match="zipkin"):
+        exporter_for("zipkin")
+
+
+def test_the_resource_is_named_inboxql_unless_the_variables_say_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    assert sdk_provider(InMemorySpanExporter()).resource.attributes["service.name"] == "inboxql"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "inboxql-api")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod")
+    attributes = sdk_provider(InMemorySpanExporter()).resource.attributes
+    assert attributes["service.name"] == "inboxql-api"
+    assert attributes["deployment.environment"] == "prod"
