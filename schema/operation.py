@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol, cast
 
 from graphql import (
     ASTValidationRule,
@@ -152,9 +152,26 @@ class _EitherWay:
         return self._manager.__exit__(*exc_info)
 
 
+class OperationSpans(Protocol):
+    """The tracing extension's spans, as the runner enters them (schema/tracing.py)."""
+
+    def operation_span(self) -> AbstractContextManager[None]: ...
+
+    def pushed_result_span(self) -> AbstractContextManager[None]: ...
+
+
+@contextlib.contextmanager
+def _inside(
+    outer: AbstractContextManager[None], inner: AbstractContextManager[None]
+) -> Iterator[None]:
+    with outer, inner:
+        yield
+
+
 class OperationRunner(SchemaExtensionsRunner):
-    """Strawberry's extension runner for a schema whose one extension is `InboxOperation`: its
-    hooks are entered directly. Strawberry's own runner finds every hook of every extension by
+    """Strawberry's extension runner for a schema whose one extension is `InboxOperation`, or
+    the tracing extension and then it (tracing on): their hooks are entered directly, the
+    spans around the rest. Strawberry's own runner finds every hook of every extension by
     introspection and wraps it anew, for every operation and for every result a subscription
     streams. Any other list of extensions gets Strawberry's own behaviour."""
 
@@ -162,11 +179,21 @@ class OperationRunner(SchemaExtensionsRunner):
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension] | None = None
     ) -> None:
         super().__init__(execution_context, extensions)
-        only = self.extensions[0] if len(self.extensions) == 1 else None
-        self.inbox = only if isinstance(only, InboxOperation) else None
+        found = self.extensions
+        last = found[-1] if found else None
+        self.inbox = last if isinstance(last, InboxOperation) else None
+        self.spans: OperationSpans | None = None
+        if len(found) == 2 and hasattr(found[0], "operation_span"):
+            self.spans = cast(OperationSpans, found[0])
+        elif len(found) != 1:
+            self.inbox = None
 
     def operation(self) -> Any:
-        return super().operation() if self.inbox is None else _EitherWay(_OPERATION(self.inbox))
+        if self.inbox is None:
+            return super().operation()
+        if self.spans is not None:
+            return _EitherWay(_inside(self.spans.operation_span(), _OPERATION(self.inbox)))
+        return _EitherWay(_OPERATION(self.inbox))
 
     def parsing(self) -> Any:
         return super().parsing() if self.inbox is None else _EitherWay(_PARSE(self.inbox))
@@ -180,4 +207,7 @@ class OperationRunner(SchemaExtensionsRunner):
     def on_stream_result(self, result: StreamExecutionResult) -> Any:
         if self.inbox is None:
             return super().on_stream_result(result)
+        if self.spans is not None:
+            inner = _STREAM_RESULT(self.inbox, result)
+            return _EitherWay(_inside(self.spans.pushed_result_span(), inner))
         return _EitherWay(_STREAM_RESULT(self.inbox, result))

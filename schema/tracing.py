@@ -15,6 +15,7 @@ The schema includes it only when tracing is on (`build_schema(tracing=...)`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -47,6 +48,7 @@ class OperationTracing(OpenTelemetryExtension):
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             yield
+            _mark_errors(span, context.result)
         except Exception as error:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -56,7 +58,20 @@ class OperationTracing(OpenTelemetryExtension):
             _name_operation(span, context)
             span.end()
 
+    @contextlib.contextmanager
+    def operation_span(self) -> Iterator[None]:
+        """`on_operation`, as schema/operation.py's runner enters it."""
+        yield from self.on_operation()
+
     def on_stream_result(self, result: Any) -> Iterator[None]:
+        yield from self._pushed_result()
+
+    @contextlib.contextmanager
+    def pushed_result_span(self) -> Iterator[None]:
+        """`on_stream_result`, as schema/operation.py's runner enters it."""
+        yield from self._pushed_result()
+
+    def _pushed_result(self) -> Iterator[None]:
         carrier = pushed_event_trace.get()
         if carrier is None:
             yield
@@ -93,3 +108,12 @@ def _name_operation(span: trace.Span, context: Any) -> None:
         span.update_name(f"{kind} {name}" if name else kind)
     if name:
         span.set_attribute("graphql.operation.name", name)
+
+
+def _mark_errors(span: trace.Span, result: Any) -> None:
+    """An answer with errors is an error span, named by their codes (schema/errors.py gave
+    every one its code on the way out)."""
+    errors = getattr(result, "errors", None)
+    if errors:
+        codes = sorted({str((error.extensions or {}).get("code", "ERROR")) for error in errors})
+        span.set_status(Status(StatusCode.ERROR, ",".join(codes)))
