@@ -16,7 +16,12 @@ from schema.errors import map_errors_in_place
 from schema.events import EVENT_TYPES
 from schema.executor import InboxExecutionContext
 from schema.mutation_rule import OneRootFieldPerMutation
-from schema.operation import DocumentChecks, InboxOperation, OperationRunner
+from schema.operation import (
+    DocumentChecks,
+    InboxOperation,
+    OperationRunner,
+    TracedOperationRunner,
+)
 from schema.root import Mutation, Query, Subscription
 from services.disabled import NO_METRICS
 from services.observability.tracing import Tracing
@@ -41,6 +46,15 @@ class InboxSchema(strawberry.Schema):
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
     ) -> SchemaExtensionsRunner:
         return OperationRunner(execution_context, extensions)
+
+
+class TracedInboxSchema(InboxSchema):
+    """The schema with tracing on: its runner enters the operation's span too."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return TracedOperationRunner(execution_context, extensions)
 
 
 def build_schema(
@@ -76,7 +90,8 @@ def build_schema(
 
         # First, so that its span holds everything the operation does.
         extensions.insert(0, traced)
-    return InboxSchema(
+    kind = InboxSchema if tracing is None else TracedInboxSchema
+    return kind(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -152,6 +152,37 @@ class _EitherWay:
         return self._manager.__exit__(*exc_info)
 
 
+class OperationRunner(SchemaExtensionsRunner):
+    """Strawberry's extension runner for a schema whose one extension is `InboxOperation`: its
+    hooks are entered directly. Strawberry's own runner finds every hook of every extension by
+    introspection and wraps it anew, for every operation and for every result a subscription
+    streams. Any other list of extensions gets Strawberry's own behaviour."""
+
+    def __init__(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension] | None = None
+    ) -> None:
+        super().__init__(execution_context, extensions)
+        only = self.extensions[0] if len(self.extensions) == 1 else None
+        self.inbox = only if isinstance(only, InboxOperation) else None
+
+    def operation(self) -> Any:
+        return super().operation() if self.inbox is None else _EitherWay(_OPERATION(self.inbox))
+
+    def parsing(self) -> Any:
+        return super().parsing() if self.inbox is None else _EitherWay(_PARSE(self.inbox))
+
+    def validation(self) -> Any:
+        return super().validation() if self.inbox is None else _EitherWay(_VALIDATE(self.inbox))
+
+    def executing(self) -> Any:
+        return super().executing() if self.inbox is None else _EXECUTE(self.inbox)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Any:
+        if self.inbox is None:
+            return super().on_stream_result(result)
+        return _EitherWay(_STREAM_RESULT(self.inbox, result))
+
+
 class OperationSpans(Protocol):
     """The tracing extension's spans, as the runner enters them (schema/tracing.py)."""
 
@@ -168,46 +199,29 @@ def _inside(
         yield
 
 
-class OperationRunner(SchemaExtensionsRunner):
-    """Strawberry's extension runner for a schema whose one extension is `InboxOperation`, or
-    the tracing extension and then it (tracing on): their hooks are entered directly, the
-    spans around the rest. Strawberry's own runner finds every hook of every extension by
-    introspection and wraps it anew, for every operation and for every result a subscription
-    streams. Any other list of extensions gets Strawberry's own behaviour."""
+class TracedOperationRunner(OperationRunner):
+    """The runner of a traced schema (tracing on), whose extensions are the tracing one and
+    then `InboxOperation`: the same direct entry of InboxOperation's hooks, with the
+    operation's span around them, and each pushed result's. The schema picks it when it is
+    built, so an untraced operation never asks."""
 
     def __init__(
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension] | None = None
     ) -> None:
         super().__init__(execution_context, extensions)
         found = self.extensions
-        last = found[-1] if found else None
-        self.inbox = last if isinstance(last, InboxOperation) else None
         self.spans: OperationSpans | None = None
-        if len(found) == 2 and hasattr(found[0], "operation_span"):
+        if len(found) == 2 and isinstance(found[1], InboxOperation):
+            self.inbox = found[1]
             self.spans = cast(OperationSpans, found[0])
-        elif len(found) != 1:
-            self.inbox = None
 
     def operation(self) -> Any:
-        if self.inbox is None:
+        if self.inbox is None or self.spans is None:
             return super().operation()
-        if self.spans is not None:
-            return _EitherWay(_inside(self.spans.operation_span(), _OPERATION(self.inbox)))
-        return _EitherWay(_OPERATION(self.inbox))
-
-    def parsing(self) -> Any:
-        return super().parsing() if self.inbox is None else _EitherWay(_PARSE(self.inbox))
-
-    def validation(self) -> Any:
-        return super().validation() if self.inbox is None else _EitherWay(_VALIDATE(self.inbox))
-
-    def executing(self) -> Any:
-        return super().executing() if self.inbox is None else _EXECUTE(self.inbox)
+        return _EitherWay(_inside(self.spans.operation_span(), _OPERATION(self.inbox)))
 
     def on_stream_result(self, result: StreamExecutionResult) -> Any:
-        if self.inbox is None:
+        if self.inbox is None or self.spans is None:
             return super().on_stream_result(result)
-        if self.spans is not None:
-            inner = _STREAM_RESULT(self.inbox, result)
-            return _EitherWay(_inside(self.spans.pushed_result_span(), inner))
-        return _EitherWay(_STREAM_RESULT(self.inbox, result))
+        inner = _STREAM_RESULT(self.inbox, result)
+        return _EitherWay(_inside(self.spans.pushed_result_span(), inner))

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from schema import build_schema
-from schema.operation import OperationRunner
+from schema.operation import TracedOperationRunner
 from schema.transport.view import InboxGraphQL
 from services.observability.tracing import Tracing, sdk_provider
 from services.settings import Settings
@@ -82,7 +82,8 @@ def test_the_runner_enters_the_traced_pair_itself() -> None:
     exporter = InMemorySpanExporter()
     schema = build_schema(tracing=Tracing.of(sdk_provider(exporter, batch=False)))
     extensions: list[Any] = [make() for make in schema.extensions]
-    runner = OperationRunner(None, extensions)  # type: ignore[arg-type]
+    runner = schema.create_extensions_runner(None, extensions)  # type: ignore[arg-type]
+    assert isinstance(runner, TracedOperationRunner)
     assert runner.inbox is extensions[1]
     assert runner.spans is extensions[0]
     assert runner.spans.__class__.__name__ == "OperationTracing"
