@@ -48,6 +48,7 @@ from services.local.npm_assets import GRAPHIQL, ensure_bundle
 from services.local.stack import LocalStack, LocalStackError, StackBusy
 from services.observability.log_format import configure_logging
 from services.observability.metrics import PrometheusMetrics
+from services.observability.tracing import Tracing, process_tracing
 from services.settings import Settings, SettingsError
 from services.tokens.verifiers import hmac_tokens
 from web.allowed_hosts import AllowedHostsMiddleware
@@ -65,15 +66,24 @@ EXAMPLES = Path(__file__).resolve().parent / "examples" / "operations"
 TAB_ORDER = ("Inbox", "SendMessage", "OnUnreadCount", "OnMessageReceived", "MarkRead")
 
 
-def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> Starlette:
+def create_app(
+    settings: Settings, endpoints: AwsEndpoints, *, workers: int, tracing: Tracing | None = None
+) -> Starlette:
+    """`tracing`: by default the settings' (docs/tracing.md), for the schema and every part."""
     provision = settings.stack == "local"
+    tracing = tracing or process_tracing(settings)
     # Per app, never prometheus_client's global registry: tests build many apps in a process.
     metrics = PrometheusMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with bootstrap(
-            settings, endpoints, workers=workers, provision=provision, metrics=metrics
+            settings,
+            endpoints,
+            workers=workers,
+            provision=provision,
+            metrics=metrics,
+            tracing=tracing,
         ) as app:
             yield {"inboxql": app}
 
@@ -92,7 +102,7 @@ def create_app(settings: Settings, endpoints: AwsEndpoints, *, workers: int) -> 
             routes.append(Mount(ASSET_PATH, StaticFiles(directory=assets), name="graphiql"))
             asset_urls = {name: f"{ASSET_PATH}/{name}" for name in GRAPHIQL.files}
     graphql = InboxGraphQL(
-        build_schema(metrics, introspection=settings.introspection),
+        build_schema(metrics, introspection=settings.introspection, tracing=tracing),
         graphiql_headers=graphiql_headers,
         graphiql_assets=asset_urls,
         graphiql_tabs=example_operations() if settings.graphiql else (),

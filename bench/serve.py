@@ -44,6 +44,7 @@ from services.app import App
 from services.aws import AwsEndpoints
 from services.disabled import NoLimit, NoSendLimit
 from services.domain import Message, UserId, new_message_id
+from services.observability.tracing import Tracing
 from services.settings import Settings
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import HmacTokenVerifier
@@ -117,7 +118,8 @@ async def seed_other_conversations(store: FakeMessageStore, start: datetime) -> 
             await store.mark_read(FAKE_USER, delivered[:2], at)
 
 
-def fake_app(*, response_cache: bool = True) -> Starlette:
+def fake_app(*, response_cache: bool = True, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: the operation's spans (bench/tracing_cost.py); the fakes have none."""
     settings = Settings(stack="external", jwt_secret=BENCH_JWT_SECRET)
 
     @contextlib.asynccontextmanager
@@ -127,7 +129,8 @@ def fake_app(*, response_cache: bool = True) -> Starlette:
 
     # As server.py builds it from the default settings.
     cache = InboxResponseCache.configured(settings) if response_cache else None
-    graphql = InboxGraphQL(build_schema(), graphiql_headers=None, response_cache=cache)
+    schema = build_schema(tracing=tracing)
+    graphql = InboxGraphQL(schema, graphiql_headers=None, response_cache=cache)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

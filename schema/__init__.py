@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -15,9 +16,15 @@ from schema.errors import map_errors_in_place
 from schema.events import EVENT_TYPES
 from schema.executor import InboxExecutionContext
 from schema.mutation_rule import OneRootFieldPerMutation
-from schema.operation import DocumentChecks, InboxOperation, OperationRunner
+from schema.operation import (
+    DocumentChecks,
+    InboxOperation,
+    OperationRunner,
+    TracedOperationRunner,
+)
 from schema.root import Mutation, Query, Subscription
 from services.disabled import NO_METRICS
+from services.observability.tracing import Tracing
 from services.ports import Metrics
 
 # The limits every document must pass at validation, before any resolver runs.
@@ -41,9 +48,21 @@ class InboxSchema(strawberry.Schema):
         return OperationRunner(execution_context, extensions)
 
 
-def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -> strawberry.Schema:
+class TracedInboxSchema(InboxSchema):
+    """The schema with tracing on: its runner enters the operation's span too."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return TracedOperationRunner(execution_context, extensions)
+
+
+def build_schema(
+    metrics: Metrics = NO_METRICS, *, introspection: bool = True, tracing: Tracing | None = None
+) -> strawberry.Schema:
     """`metrics` receives every operation's count, time and outcome. Without `introspection`,
-    `__schema`/`__type` fail validation and errors carry no "Did you mean" hints."""
+    `__schema`/`__type` fail validation and errors carry no "Did you mean" hints. With
+    `tracing`, each operation is a span (schema/tracing.py); without it, nothing is traced."""
     # The rules are built once, here. Each limiter makes a new rule class when it is constructed,
     # and validation results are cached by document *and rules*: limiters built per operation
     # would make every request miss the cache (validation is ~1 ms of a small request).
@@ -60,12 +79,24 @@ def build_schema(metrics: Metrics = NO_METRICS, *, introspection: bool = True) -
         # Strawberry builds an extension per operation; the caches behind it are the schema's.
         return InboxOperation(checks, metrics, hide_suggestions=not introspection)
 
-    return InboxSchema(
+    extensions: list[Callable[[], SchemaExtension]] = [operation]
+    if tracing is not None:
+        from schema.tracing import OperationTracing  # noqa: PLC0415  # the SDK, only when on
+
+        tracer = tracing.provider.get_tracer("strawberry")
+
+        def traced() -> SchemaExtension:
+            return OperationTracing(tracer)
+
+        # First, so that its span holds everything the operation does.
+        extensions.insert(0, traced)
+    kind = InboxSchema if tracing is None else TracedInboxSchema
+    return kind(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         # Only the `InboxEvent` interface is named by a field: its kinds are listed here.
         types=EVENT_TYPES,
-        extensions=[operation],
+        extensions=extensions,
         execution_context_class=InboxExecutionContext,
     )

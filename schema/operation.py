@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol, cast
 
 from graphql import (
     ASTValidationRule,
@@ -181,3 +181,47 @@ class OperationRunner(SchemaExtensionsRunner):
         if self.inbox is None:
             return super().on_stream_result(result)
         return _EitherWay(_STREAM_RESULT(self.inbox, result))
+
+
+class OperationSpans(Protocol):
+    """The tracing extension's spans, as the runner enters them (schema/tracing.py)."""
+
+    def operation_span(self) -> AbstractContextManager[None]: ...
+
+    def pushed_result_span(self) -> AbstractContextManager[None]: ...
+
+
+@contextlib.contextmanager
+def _inside(
+    outer: AbstractContextManager[None], inner: AbstractContextManager[None]
+) -> Iterator[None]:
+    with outer, inner:
+        yield
+
+
+class TracedOperationRunner(OperationRunner):
+    """The runner of a traced schema (tracing on), whose extensions are the tracing one and
+    then `InboxOperation`: the same direct entry of InboxOperation's hooks, with the
+    operation's span around them, and each pushed result's. The schema picks it when it is
+    built, so an untraced operation never asks."""
+
+    def __init__(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension] | None = None
+    ) -> None:
+        super().__init__(execution_context, extensions)
+        found = self.extensions
+        self.spans: OperationSpans | None = None
+        if len(found) == 2 and isinstance(found[1], InboxOperation):
+            self.inbox = found[1]
+            self.spans = cast(OperationSpans, found[0])
+
+    def operation(self) -> Any:
+        if self.inbox is None or self.spans is None:
+            return super().operation()
+        return _EitherWay(_inside(self.spans.operation_span(), _OPERATION(self.inbox)))
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Any:
+        if self.inbox is None or self.spans is None:
+            return super().on_stream_result(result)
+        inner = _STREAM_RESULT(self.inbox, result)
+        return _EitherWay(_inside(self.spans.pushed_result_span(), inner))

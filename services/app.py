@@ -14,6 +14,7 @@ from services.conversations import ConversationService
 from services.deletion import DeletionService
 from services.inbox import InboxService
 from services.observability.probes import DependencyProbes
+from services.observability.tracing import Tracing
 from services.ports import (
     DeliveryConsumer,
     DeliveryProducer,
@@ -84,6 +85,8 @@ class App:
     probes: DependencyProbes
     clients: Clients = field(default_factory=Clients)
     built: RoleParts = field(default_factory=RoleParts)
+    # None unless tracing is on: then the adapters bootstrap built are their traced kinds.
+    tracing: Tracing | None = None
 
     def _need(self, part: T | None, name: str) -> T:
         if part is None:

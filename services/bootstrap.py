@@ -29,6 +29,13 @@ from services.domain import utc_now
 from services.dynamodb.store import DynamoMessageStore
 from services.inbox import InboxService
 from services.observability.probes import DependencyProbes
+from services.observability.traced_parts import (
+    delivery_consumer,
+    delivery_producer,
+    event_hub,
+    process_spans,
+)
+from services.observability.tracing import Tracing, process_tracing
 from services.ports import (
     DeliveryConsumer,
     DeliveryProducer,
@@ -46,15 +53,12 @@ from services.presence import PresenceService
 from services.read_expiry import ReadExpiry
 from services.read_marks import ReadMarkService
 from services.redis.clients import RedisClients
-from services.redis.event_hub import RedisEventHub
 from services.redis.message_cache import RedisMessageCache
 from services.redis.persisted_queries import RedisPersistedQueryStore
 from services.redis.typing_gate import RedisTypingGate
 from services.retention import Retention
 from services.sending import SendService
 from services.settings import Settings
-from services.sqs.consumer import SqsDeliveryConsumer
-from services.sqs.producer import SqsDeliveryProducer
 from services.sync import SyncService
 from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import token_verifier
@@ -85,6 +89,7 @@ async def bootstrap(
     dynamodb: Any = None,
     sqs: Any = None,
     redis: RedisClients | None = None,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[App]:
     """What `role` needs, alive inside the block.
 
@@ -98,11 +103,15 @@ async def bootstrap(
     registry it serves at /metrics. `provision` creates the table and queues if missing.
     `dynamodb`, `sqs` and `redis` are clients the caller opened (and closes): the adapters
     bootstrap builds use them instead of opening their own, as the capacity benchmark's
-    counting clients need."""
+    counting clients need. `tracing` (by default the settings', services/observability/
+    tracing.py) makes the adapters built here their traced kinds; the parts given are used as
+    they are."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if role == "lambda" and workers:
         raise ValueError("a Lambda worker runs no delivery loops of its own")
+    if tracing is None:
+        tracing = process_tracing(settings)
     async with AsyncExitStack() as stack:
         clients = Clients(
             dynamodb=dynamodb, sqs=sqs, redis=redis.commands if redis is not None else None
@@ -115,6 +124,7 @@ async def bootstrap(
             clients,
             sqs_given=sqs is not None,
             _redis=redis,
+            tracing=tracing,
         )
         if store is None:
             store = DynamoMessageStore(
@@ -123,7 +133,7 @@ async def bootstrap(
                 retention=Retention.of(settings.retention_days),
             )
         if hub is None:
-            redis_hub = RedisEventHub(opener.redis().channels)
+            redis_hub = event_hub(opener.redis(), tracing)
             hub_task = asyncio.create_task(redis_hub.run(), name="inboxql-pubsub")
             stack.push_async_callback(_cancel, hub_task)
             hub = redis_hub
@@ -147,8 +157,8 @@ async def bootstrap(
                 typing_gate=typing_gate,
             )
         if role != "lambda":
-            parts.consumer = consumer or SqsDeliveryConsumer(
-                await opener.sqs_long_poll(), clients.queue_url
+            parts.consumer = consumer or delivery_consumer(
+                await opener.sqs_long_poll(), clients.queue_url, tracing
             )
         app = App(
             settings=settings,
@@ -158,6 +168,7 @@ async def bootstrap(
             hub=hub,
             clients=clients,
             built=parts,
+            tracing=tracing,
             probes=DependencyProbes(
                 settings,
                 metrics,
@@ -191,9 +202,10 @@ async def _api_parts(
     typing_gate: TypingGate | None,
 ) -> RoleParts:
     if producer is None:
-        sqs_producer = SqsDeliveryProducer(
+        sqs_producer = delivery_producer(
             await opener.sqs(),
             opener.clients.queue_url,
+            opener.tracing,
             batch_linger_seconds=settings.send_batch_linger_ms / 1000,
         )
         # Sends still waiting for a batch go out while the SQS client is open.
@@ -259,6 +271,7 @@ def _start_workers(stack: AsyncExitStack, app: App, workers: int) -> None:
         app.hub,
         wait_seconds=app.settings.long_poll_seconds,
         metrics=app.metrics,
+        spans=process_spans(app),
     )
     tasks = [
         asyncio.create_task(worker.run(stop), name=f"inboxql-worker-{i}") for i in range(workers)

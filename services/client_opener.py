@@ -12,6 +12,7 @@ from services.app import Clients
 from services.aws import AwsEndpoints, aws_session, client_config
 from services.dynamodb.lean_client import LeanDynamoDB
 from services.dynamodb.provisioning import ensure_table
+from services.observability.tracing import Tracing
 from services.redis.clients import RedisClients, redis_clients
 from services.settings import Settings
 from services.sqs.provisioning import ensure_queues
@@ -30,12 +31,20 @@ class ClientOpener:
     _redis: RedisClients | None = None
     _table_ready: bool = False
     _sqs_long_poll: Any = None
+    # When on, the clients opened here are the traced kinds (docs/tracing.md).
+    tracing: Tracing | None = None
 
     async def dynamodb(self) -> Any:
         if self.clients.dynamodb is None:
             # The inbox page's Query and BatchGetItem take the leaner path; every other call
             # is aiobotocore's (docs/performance.md, "Issue 14: the path to DynamoDB").
-            self.clients.dynamodb = LeanDynamoDB(await self._aws("dynamodb"))
+            client = await self._aws("dynamodb")
+            if self.tracing is None:
+                self.clients.dynamodb = LeanDynamoDB(client)
+            else:
+                from services.dynamodb.traced_client import TracedLeanDynamoDB  # noqa: PLC0415
+
+                self.clients.dynamodb = TracedLeanDynamoDB(client, self.tracing.tracer)
         if self.provision and not self._table_ready:
             await ensure_table(self.clients.dynamodb, self.settings.table_name)
             self._table_ready = True
@@ -80,6 +89,8 @@ class ClientOpener:
         if self._redis is None:
             # One node or a cluster, as the settings say; nothing connects until first used.
             self._redis = redis_clients(self.settings)
+            if self.tracing is not None:
+                _trace_commands(self._redis, self.tracing)
             self.stack.push_async_callback(self._redis.aclose)
             self.clients.redis = self._redis.commands
         return self._redis
@@ -91,3 +102,13 @@ class ClientOpener:
             service, endpoint_url=endpoint, config=config or client_config(self.settings)
         )
         return await self.stack.enter_async_context(client)
+
+
+def _trace_commands(redis: RedisClients, tracing: Tracing) -> None:
+    """A client span per command (publish, cache reads, limits), from OpenTelemetry's Redis
+    instrumentation, which covers redis.asyncio's Redis and RedisCluster and their pipelines.
+    This client only: not the pub/sub connections, and not redis-py's classes for the whole
+    process."""
+    from opentelemetry.instrumentation.redis import RedisInstrumentor  # noqa: PLC0415
+
+    RedisInstrumentor.instrument_client(redis.commands, tracer_provider=tracing.provider)

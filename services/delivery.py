@@ -8,9 +8,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from services.change_log import Delivered, LiveChange
 from services.disabled import NO_METRICS
@@ -31,6 +32,13 @@ log = logging.getLogger("inboxql.delivery")
 BATCH_SIZE = 10  # SQS's maximum for one receive and one delete
 # How long a stopping worker goes on delivering what is queued (see `DeliveryWorker.drain`).
 DRAIN_SECONDS = 10.0
+
+
+class ProcessSpans(Protocol):
+    """Traces each received message's delivery (services/sqs/traced_queue.py); given only
+    when tracing is on."""
+
+    async def process(self, item: Delivery, delivering: Awaitable[bool]) -> bool: ...
 
 
 async def deliver(
@@ -89,6 +97,7 @@ class DeliveryWorker:
     metrics: Metrics = NO_METRICS
     clock: Callable[[], datetime] = utc_now
     drain_seconds: float = DRAIN_SECONDS
+    spans: ProcessSpans | None = None
 
     async def run_once(self, wait_seconds: int | None = None) -> int:
         """Receive one batch, deliver it, delete what was delivered. Returns how many were
@@ -107,7 +116,12 @@ class DeliveryWorker:
 
     async def deliver_batch(self, batch: list[Delivery]) -> list[bool]:
         return await deliver_batch(
-            batch, self.store, self.publisher, metrics=self.metrics, clock=self.clock
+            batch,
+            self.store,
+            self.publisher,
+            metrics=self.metrics,
+            clock=self.clock,
+            spans=self.spans,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -150,6 +164,7 @@ async def deliver_batch(
     *,
     metrics: Metrics = NO_METRICS,
     clock: Callable[[], datetime] = utc_now,
+    spans: ProcessSpans | None = None,
 ) -> list[bool]:
     """Deliver a received batch; True for each item delivered. Recipients are served
     concurrently, and each one's messages in order, each stored and published before the next:
@@ -166,7 +181,11 @@ async def deliver_batch(
 
     async def lane(indexes: list[int]) -> None:
         for index in indexes:
-            outcomes[index] = await _deliver_one(batch[index], store, publisher, metrics, clock)
+            delivering = _deliver_one(batch[index], store, publisher, metrics, clock)
+            if spans is None:
+                outcomes[index] = await delivering
+            else:
+                outcomes[index] = await spans.process(batch[index], delivering)
 
     await asyncio.gather(*(lane(indexes) for indexes in lanes.values()))
     return outcomes

@@ -28,10 +28,12 @@ from typing import Any
 from services.app import App
 from services.aws import AwsEndpoints
 from services.bootstrap import bootstrap
-from services.delivery import deliver_batch
+from services.delivery import ProcessSpans, deliver_batch
 from services.message_codec import decode_message_with_request_id
+from services.observability.traced_parts import process_spans
 from services.ports import Delivery, EventPublisher, MessageStore
 from services.settings import Settings, SettingsError
+from services.sqs.trace_context import carrier_from
 
 log = logging.getLogger("inboxql.lambda")
 
@@ -48,8 +50,9 @@ def _receive_count(record: SqsRecord) -> int:
         return 1
 
 
-def to_delivery(record: SqsRecord) -> Delivery:
-    """One record of a Lambda SQS event, as the long-polling worker would have received it."""
+def to_delivery(record: SqsRecord, *, traced: bool = False) -> Delivery:
+    """One record of a Lambda SQS event, as the long-polling worker would have received it;
+    `traced`: with the trace context its attributes carry (`stringValue`, Lambda's spelling)."""
     body = record.get("body")
     message, request_id = (
         decode_message_with_request_id(body) if isinstance(body, str) else (None, None)
@@ -59,16 +62,23 @@ def to_delivery(record: SqsRecord) -> Delivery:
         message=message,
         receive_count=_receive_count(record),
         request_id=request_id,
+        trace=carrier_from(record.get("messageAttributes")) if traced else None,
     )
 
 
 async def handle_records(
-    records: Sequence[SqsRecord], store: MessageStore, publisher: EventPublisher
+    records: Sequence[SqsRecord],
+    store: MessageStore,
+    publisher: EventPublisher,
+    *,
+    spans: ProcessSpans | None = None,
 ) -> list[str]:
     """Deliver the records of one SQS event; return the `messageId` of each one that was not
-    delivered, in record order."""
+    delivered, in record order. `spans`: when tracing is on."""
     # No consumer side: the event source mapping receives, and deletes what is not reported.
-    outcomes = await deliver_batch([to_delivery(record) for record in records], store, publisher)
+    traced = spans is not None
+    deliveries = [to_delivery(record, traced=traced) for record in records]
+    outcomes = await deliver_batch(deliveries, store, publisher, spans=spans)
     return [
         str(record["messageId"]) for record, ok in zip(records, outcomes, strict=True) if not ok
     ]
@@ -111,7 +121,12 @@ class _Container:
 
     async def handle(self, records: Sequence[SqsRecord]) -> list[str]:
         app = await self.ensure_app()
-        return await handle_records(records, app.store, app.hub)
+        try:
+            return await handle_records(records, app.store, app.hub, spans=process_spans(app))
+        finally:
+            if app.tracing is not None:
+                # Before the container is frozen, with the exporter's thread.
+                app.tracing.flush()
 
 
 _container: _Container | None = None

@@ -3,10 +3,16 @@
 Queue payloads and events may carry `rid`, the request id of the `sendMessage` (or other call)
 behind them, so that the worker and every subscriber's process log under the same id. It is
 optional: payloads without it, from before it existed, decode as before.
+
+Events published by a traced process also carry its trace context, `tp` (the W3C
+`traceparent`) and `ts` (`tracestate`, when set), so that the push on a subscriber's socket
+joins the sender's trace (docs/tracing.md). Optional in the same way: an event without them
+decodes as before, and processes that predate them ignore them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -71,8 +77,28 @@ def _message_from(data: dict[str, Any]) -> Message:
 _DECODE_ERRORS = (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError)
 
 
-def _with_request_id(fields: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+def _with_request_id(
+    fields: dict[str, Any], request_id: str | None, trace: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    if trace:
+        fields = fields | {
+            field: trace[name] for name, field in _TRACE_FIELDS.items() if name in trace
+        }
     return fields if request_id is None else {**fields, "rid": request_id}
+
+
+# The carrier's names (services/observability/trace_carrier.py) and their fields in an event.
+_TRACE_FIELDS = {"traceparent": "tp", "tracestate": "ts"}
+
+
+def _trace_in(data: dict[str, Any]) -> dict[str, str] | None:
+    """Only text is kept; whether it is a valid context is the tracing side's to judge."""
+    carrier = {
+        name: value
+        for name, field in _TRACE_FIELDS.items()
+        if isinstance(value := data.get(field), str)
+    }
+    return carrier or None
 
 
 def _request_id_in(data: dict[str, Any]) -> str | None:
@@ -102,34 +128,49 @@ def decode_message(payload: str | bytes) -> Message | None:
     return decode_message_with_request_id(payload)[0]
 
 
-def encode_event(event: LiveEvent, *, request_id: str | None = None) -> bytes:
+def encode_event(
+    event: LiveEvent, *, request_id: str | None = None, trace: Mapping[str, str] | None = None
+) -> bytes:
+    """`trace`: the publisher's trace context, when it is traced."""
     if isinstance(event, LiveChange):
-        return _encode_live_change(event, request_id=request_id)
-    if isinstance(event, ReadReceipt):
-        return _encode_receipt(event, request_id=request_id)
-    if isinstance(event, Typing):
-        return _encode_typing(event, request_id=request_id)
-    if isinstance(event, UnreadCountChanged):
+        fields = _live_change_fields(event)
+    elif isinstance(event, ReadReceipt):
+        fields = _receipt_fields(event)
+    elif isinstance(event, Typing):
+        fields = _typing_fields(event)
+    elif isinstance(event, UnreadCountChanged):
         fields = {"t": "count", "u": event.user_id, "n": event.count, "ver": event.version}
     else:
         fields = {"t": "message", **_message_fields(event.message)}
-    return orjson.dumps(_with_request_id(fields, request_id))
+    return orjson.dumps(_with_request_id(fields, request_id, trace))
 
 
 def decode_event_with_request_id(payload: str | bytes) -> tuple[LiveEvent | None, str | None]:
     """Any kind published on a user's channel, or None for what this process does not know
     (a newer process's kind is dropped, like any unknown payload)."""
+    event, request_id, _ = decode_published_event(payload)
+    return event, request_id
+
+
+def decode_published_event(
+    payload: str | bytes,
+) -> tuple[LiveEvent | None, str | None, dict[str, str] | None]:
+    """`decode_event_with_request_id`, and the publisher's trace context when it sent one."""
     try:
         data = orjson.loads(payload)
         if data.get("t") == "count":
-            count = UnreadCountChanged(UserId(data["u"]), int(data["n"]), int(data["ver"]))
-            return count, _request_id_in(data)
-        if data.get("t") == "message":
-            return MessageReceived(_message_from(data)), _request_id_in(data)
-        signal = _signal_from(data)
+            event: LiveEvent | None = UnreadCountChanged(
+                UserId(data["u"]), int(data["n"]), int(data["ver"])
+            )
+        elif data.get("t") == "message":
+            event = MessageReceived(_message_from(data))
+        else:
+            event = _signal_from(data)
     except _DECODE_ERRORS:
-        return None, None
-    return (signal, _request_id_in(data)) if signal is not None else (None, None)
+        return None, None, None
+    if event is None:
+        return None, None, None
+    return event, _request_id_in(data), _trace_in(data)
 
 
 def decode_event(payload: str | bytes) -> LiveEvent | None:
@@ -158,17 +199,17 @@ def _change_fields(payload: ChangePayload) -> dict[str, Any]:
             return {"m": message_id}
 
 
-def _encode_live_change(live: LiveChange, *, request_id: str | None = None) -> bytes:
+def _live_change_fields(live: LiveChange) -> dict[str, Any]:
     change = live.change
     fields = {"t": "ev", "ver": change.version, "n": change.count, "k": change.kind.value}
     fields |= _change_fields(change.payload)
     if live.message is not None:
         fields |= _message_fields(live.message)
-    return orjson.dumps(_with_request_id(fields, request_id))
+    return fields
 
 
-def _encode_receipt(receipt: ReadReceipt, *, request_id: str | None = None) -> bytes:
-    fields = {
+def _receipt_fields(receipt: ReadReceipt) -> dict[str, Any]:
+    return {
         "t": "rcpt",
         "readerId": receipt.reader_id,
         "conversationId": receipt.conversation_id,
@@ -176,16 +217,10 @@ def _encode_receipt(receipt: ReadReceipt, *, request_id: str | None = None) -> b
         "upTo": receipt.up_to,
         "readAt": format_timestamp(receipt.read_at),
     }
-    return orjson.dumps(_with_request_id(fields, request_id))
 
 
-def _encode_typing(typing: Typing, *, request_id: str | None = None) -> bytes:
-    fields = {
-        "t": "typ",
-        "fromUserId": typing.from_user_id,
-        "conversationId": typing.conversation_id,
-    }
-    return orjson.dumps(_with_request_id(fields, request_id))
+def _typing_fields(typing: Typing) -> dict[str, Any]:
+    return {"t": "typ", "fromUserId": typing.from_user_id, "conversationId": typing.conversation_id}
 
 
 def _id(raw: Any) -> MessageId:

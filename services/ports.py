@@ -4,7 +4,7 @@ feature switched off; `tests/fakes.py` implements them all in memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,12 +147,14 @@ class MessageStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One received queue message. `message` is None when the payload cannot be decoded;
-    `request_id` is the one it was sent under, when the payload carries one."""
+    `request_id` is the one it was sent under, when the payload carries one; `trace` the trace
+    context it was sent with, when a traced consumer read one (services/sqs/trace_context.py)."""
 
     receipt: str
     message: Message | None
     receive_count: int
     request_id: str | None = None
+    trace: Mapping[str, str] | None = None
 
 
 class DeliveryProducer(Protocol):

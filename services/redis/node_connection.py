@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from services.change_log import LiveChange
 from services.domain import MessageReceived
-from services.message_codec import decode_event_with_request_id
+from services.message_codec import decode_published_event
 from services.redis.clients import REDIS_ERRORS
 from services.redis.subscriber_queue import SubscriberQueue
 from services.redis.topology import PubSubCommands
@@ -174,20 +174,28 @@ class NodeConnection:
             else:
                 self._counts.pop(name, None)
         elif kind == self._commands.message and name in self.channels:
-            event, request_id = decode_event_with_request_id(raw["data"])
-            if event is None:
-                return
-            queues = self.channels[name].queues
-            message = event.message if isinstance(event, MessageReceived | LiveChange) else None
-            if message is not None:
-                log.info(
-                    "pushing message %s to the %d subscription(s) of its recipient here",
-                    message.id,
-                    len(queues),
-                    extra={"request_id": request_id, "message_id": message.id},
-                )
+            self._fan_out(name, raw["data"])
+
+    def _fan_out(self, name: str, data: Any) -> None:
+        """One event to every subscription of channel `name` here."""
+        event, request_id, trace = decode_published_event(data)
+        if event is None:
+            return
+        queues = self.channels[name].queues
+        message = event.message if isinstance(event, MessageReceived | LiveChange) else None
+        if message is not None:
+            log.info(
+                "pushing message %s to the %d subscription(s) of its recipient here",
+                message.id,
+                len(queues),
+                extra={"request_id": request_id, "message_id": message.id},
+            )
+        if trace is None:
             for queue in queues:
                 queue.offer(event)
+        else:
+            for queue in queues:
+                queue.offer_traced(event, trace)
 
     def _confirm(self, name: str) -> None:
         sent, acked = self._counts.get(name, (0, 0))

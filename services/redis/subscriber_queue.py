@@ -14,6 +14,7 @@ subscriber re-reads the truth instead of falling further behind.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Self
 
 from services.change_log import LiveChange, counter_told
@@ -77,6 +78,11 @@ class SubscriberQueue:
         items.append(item)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def offer_traced(self, item: EventStreamItem, trace: Mapping[str, str]) -> None:
+        """`offer`, for an event published with its trace context; a traced subscription
+        (services/redis/traced_hub.py) keeps it for the push, this one has no use for it."""
+        self.offer(item)
 
     def _count_version(self, item: EventStreamItem) -> int | None:
         """The version of a count this queue coalesces, or None for a step it keeps (a logged

@@ -148,6 +148,9 @@ class Settings:
     # Follows `graphiql` by default (the IDE needs it), so off in external mode: the schema is
     # public in the README, but a probe of production should not get a map of it.
     introspection: bool = _declared("introspection")
+    # OpenTelemetry: off unless an exporter is named (docs/tracing.md); see `tracing`.
+    traces_exporter: str = _declared("traces_exporter")
+    otel_sdk_disabled: bool = _declared("otel_sdk_disabled")
 
     @classmethod
     def from_env(
@@ -166,6 +169,11 @@ class Settings:
                 "INBOXQL_JWT_SECRET (or INBOXQL_JWKS_URL) is required when INBOXQL_STACK=external"
             )
         return settings
+
+    @property
+    def tracing(self) -> bool:
+        """Whether the composition root builds the traced parts (services/observability)."""
+        return self.traces_exporter != "none" and not self.otel_sdk_disabled
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -129,7 +129,25 @@ class ToolRow:
         return self.shown
 
 
-Row = EnvRow | ToolRow
+@dataclass(frozen=True)
+class SdkRow:
+    """A variable the OpenTelemetry SDK reads itself, when tracing is on; shown only."""
+
+    env: str
+    shown: str
+    accepts: str
+    help: str
+    doc: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.env,)
+
+    def shown_default(self, markdown: bool) -> str:
+        return self.shown
+
+
+Row = EnvRow | ToolRow | SdkRow
 
 
 def help_rows(rows: Iterable[Row]) -> tuple[tuple[str, str, str], ...]:

@@ -20,6 +20,7 @@ from services.settings.parsers import (
 )
 from services.settings.rows import ByStack, EnvRow, Row, ToolRow, UnderHome
 from services.settings.serving import SERVING_ROWS
+from services.settings.tracing_rows import TRACING_ROWS
 
 StackKind = Literal["local", "external"]
 LogFormat = Literal["json", "text"]
@@ -222,6 +223,7 @@ ROWS: tuple[Row, ...] = (
         "cluster mode): slot-aware cache reads and sharded pub/sub. See `docs/scaling.md`",
     ),
     *SERVING_ROWS,
+    *TRACING_ROWS,
 )
 
 ENV_ROWS: tuple[EnvRow, ...] = tuple(row for row in ROWS if isinstance(row, EnvRow))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.message_codec import decode_message_with_request_id
@@ -39,11 +39,12 @@ class SqsDeliveryConsumer:
                 log.warning("could not delete a delivered queue message: %s", failure)
 
 
-def _delivery(raw: dict[str, Any]) -> Delivery:
+def _delivery(raw: dict[str, Any], trace: Mapping[str, str] | None = None) -> Delivery:
     message, request_id = decode_message_with_request_id(raw.get("Body", ""))
     return Delivery(
         receipt=raw["ReceiptHandle"],
         message=message,
         receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
         request_id=request_id,
+        trace=trace,
     )

@@ -61,7 +61,7 @@ class SqsDeliveryProducer:
         try:
             response = await self._client.send_message_batch(
                 QueueUrl=self.url,
-                Entries=[{"Id": entry.id, "MessageBody": entry.body} for entry in entries],
+                Entries=[_batch_entry(entry) for entry in entries],
             )
         except ClientError as error:
             if len(entries) == 1 or _error_code(error) not in _REFUSED_FOR_CONTENT:
@@ -81,7 +81,7 @@ class SqsDeliveryProducer:
 
     async def _send_each(self, entries: Sequence[BatchEntry]) -> BatchOutcome:
         async def send(entry: BatchEntry) -> None:
-            await self._client.send_message(QueueUrl=self.url, MessageBody=entry.body)
+            await self._client.send_message(QueueUrl=self.url, **_message(entry))
 
         results = await asyncio.gather(*(send(e) for e in entries), return_exceptions=True)
         return BatchOutcome(
@@ -94,6 +94,16 @@ class SqsDeliveryProducer:
                 if result is not None
             },
         )
+
+
+def _message(entry: BatchEntry) -> dict[str, Any]:
+    if entry.attributes:
+        return {"MessageBody": entry.body, "MessageAttributes": entry.attributes}
+    return {"MessageBody": entry.body}
+
+
+def _batch_entry(entry: BatchEntry) -> dict[str, Any]:
+    return {"Id": entry.id, **_message(entry)}
 
 
 def _error_code(error: ClientError) -> str:

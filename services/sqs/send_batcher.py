@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.errors import DependencyUnavailable
 
@@ -28,10 +29,12 @@ MAX_BATCH_BYTES = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class BatchEntry:
-    """One body in a batch call; `id` is unique within its batch."""
+    """One body in a batch call; `id` is unique within its batch. `attributes` are its SQS
+    message attributes (a traced sender's trace context), if any."""
 
     id: str
     body: str
+    attributes: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class _Waiting:
     body: str
     size: int
     answer: asyncio.Future[None]
+    attributes: Mapping[str, Any] | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -80,15 +84,18 @@ class SendBatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._closing = False
 
-    async def send(self, body: str) -> None:
-        """Returns once the queue accepted `body`; raises `DependencyUnavailable` if not."""
+    async def send(self, body: str, attributes: Mapping[str, Any] | None = None) -> None:
+        """Returns once the queue accepted `body`; raises `DependencyUnavailable` if not.
+        `attributes` go with it as its message attributes, which SQS counts in its size."""
         size = len(body.encode())
+        if attributes:
+            size += len(repr(attributes))  # more than SQS counts: names, types and values
         batch = self._open
         if batch is None or not self._fits(batch, size):
             if batch is not None:
                 self._seal(batch)
             batch = self._start()
-        waiting = _Waiting(body, size, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(body, size, asyncio.get_running_loop().create_future(), attributes)
         batch.entries.append(waiting)
         batch.size += size
         if self._closing or len(batch.entries) >= self._max_entries:
@@ -154,7 +161,10 @@ class SendBatcher:
             await self._send(entries)
 
     async def _send(self, entries: list[_Waiting]) -> None:
-        batch = [BatchEntry(str(n), waiting.body) for n, waiting in enumerate(entries)]
+        batch = [
+            BatchEntry(str(n), waiting.body, waiting.attributes)
+            for n, waiting in enumerate(entries)
+        ]
         try:
             outcome = await self._send_batch(batch)
         except Exception as error:

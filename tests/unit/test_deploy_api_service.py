@@ -21,6 +21,7 @@ from services.cost.cpu import api_cpu_ms_per_day, load_cpu_profile
 from services.cost.workload import requests_per_day
 from services.observability.probes import READY_TIMEOUT_SECONDS
 from services.settings import Settings
+from services.settings.tracing_rows import TRACING_ROWS
 from services.settings.variables import ENV_ROWS
 from tests.dockerfile import stages
 from tests.unit.test_deploy_template import (
@@ -94,6 +95,8 @@ def command_args(container: dict[str, Any]) -> Any:
 
 def test_every_variable_the_task_sets_is_a_setting(container: dict[str, Any]) -> None:
     names = {name for row in ENV_ROWS for name in row.names}
+    # And the OpenTelemetry SDK's own variables, declared beside the settings (tracing_rows).
+    names |= {row.env for row in TRACING_ROWS}
     variables = [item["Name"] for item in container["Environment"]]
     assert len(variables) == len(set(variables))
     assert set(variables) <= names, set(variables) - names

@@ -94,6 +94,12 @@ EVERY_VARIABLE = {
     "INBOXQL_RESPONSE_CACHE_USER_BYTES": "4096",
     "INBOXQL_RESPONSE_CACHE_MAX_ANSWER_BYTES": "2048",
     "INBOXQL_INTROSPECTION": "false",
+    "OTEL_TRACES_EXPORTER": "console",
+    "OTEL_SDK_DISABLED": "true",
+    # Read by the OpenTelemetry SDK itself, when tracing is on: no field of their own.
+    "OTEL_SERVICE_NAME": "inboxql-eu",
+    "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
 }
 
 
@@ -159,11 +165,36 @@ def test_every_variable_is_read() -> None:
         response_cache_user_bytes=4096,
         response_cache_max_answer_bytes=2048,
         introspection=False,
+        traces_exporter="console",
+        otel_sdk_disabled=True,
     )
 
 
 def test_every_variable_the_help_lists_is_set_above() -> None:
     assert {name for name, _, _ in SETTINGS_HELP} <= set(EVERY_VARIABLE)
+
+
+@pytest.mark.parametrize(
+    ("environ", "on"),
+    [
+        ({}, False),
+        ({"OTEL_TRACES_EXPORTER": "none"}, False),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "console"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}, False),
+        # The endpoint alone is not the switch: naming the exporter is.
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+    ],
+)
+def test_tracing_is_on_only_when_an_exporter_is_named(environ: dict[str, str], on: bool) -> None:
+    assert Settings.from_env(environ).tracing is on
+
+
+def test_an_unknown_traces_exporter_is_refused() -> None:
+    # This build ships the OTLP/HTTP exporter only: `zipkin` or `jaeger` would silently trace
+    # nothing.
+    with pytest.raises(SettingsError, match="OTEL_TRACES_EXPORTER"):
+        Settings.from_env({"OTEL_TRACES_EXPORTER": "zipkin"})
 
 
 def test_region_falls_back_to_aws_default_region() -> None:
