@@ -268,15 +268,19 @@ class FakeMessageStore:
         self, user_id: UserId, *, limit: int, before: MessageId | None, unread_only: bool
     ) -> Page:
         self._enter("list_inbox")
-        return _page(
-            (
-                entry
-                for entry in self.entries.get(user_id, {}).values()
-                if not (unread_only and entry.is_read) and self._live(entry.id)
-            ),
-            limit,
-            before,
-        )
+        # The API benchmarks list pages from this fake, and what it costs is counted against
+        # the API: the ids sorted in C, then only as many entries looked at as the page takes.
+        inbox = self.entries.get(user_id, {})
+        found: list[InboxEntry] = []
+        for message_id in sorted(inbox, reverse=True):
+            entry = inbox[message_id]
+            if (before is not None and message_id >= before) or (unread_only and entry.is_read):
+                continue
+            if self._live(message_id):
+                found.append(entry)
+                if len(found) > limit:
+                    break
+        return Page(found[:limit], len(found) > limit)
 
     async def list_conversation(
         self, user_id: UserId, other_id: UserId, *, limit: int, before: MessageId | None
@@ -398,8 +402,7 @@ def _flipped(change: InboxChange) -> tuple[MessageId, ...]:
 
 
 def _page(entries: Iterable[InboxEntry], limit: int, before: MessageId | None) -> Page:
-    # The API benchmarks run on this fake, and what it costs is counted against the API: a C
-    # key (not a lambda) for the sort. heapq.nlargest, a Python loop, costs more here.
+    # A C key, not a lambda: the benchmarks' conversation view lists from here.
     newest_first = sorted(
         (entry for entry in entries if before is None or entry.id < before),
         key=_entry_id,
