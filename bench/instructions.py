@@ -38,6 +38,8 @@ from bench.serve import FAKE_USER
 
 REPO = Path(__file__).resolve().parents[1]
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+# Instructions only: no cache simulation, no output file.
+_CACHEGRIND = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
 
 
 # Run in the child, from the measured checkout's own modules (bench.in_process's request).
@@ -64,13 +66,15 @@ asyncio.run(loop(sys.argv[1], int(sys.argv[2])))
 
 def count(name: str, requests: int, source: Path) -> int:
     """Instructions the whole process ran for `requests` requests of document `name`."""
-    command = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-c", _LOOP, name, str(requests),
-    ]  # fmt: skip
     env = os.environ | {"PYTHONPATH": str(source)}
+    return under_valgrind(["-c", _LOOP, name, str(requests)], cwd=source, env=env)
+
+
+def under_valgrind(python_args: list[str], *, cwd: Path, env: dict[str, str]) -> int:
+    """Instructions a Python process with these arguments ran, start to exit (cachegrind)."""
+    command = [*_CACHEGRIND, sys.executable, *python_args]
     done = subprocess.run(
-        command, cwd=source, env=env, capture_output=True, text=True, timeout=3600, check=True
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=3600, check=True
     )
     return _instructions(done.stderr)
 
@@ -81,8 +85,8 @@ def count_over_http(name: str, requests: int, source: Path) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-m", "bench.serve", "--port", str(port), "--no-response-cache", "fake",
+        *_CACHEGRIND, sys.executable,
+        "-m", "bench.serve", "--port", str(port), "--no-response-cache", "fake",
     ]  # fmt: skip
     env = os.environ | {"PYTHONPATH": str(source)}
     with tempfile.TemporaryFile("w+") as stderr:

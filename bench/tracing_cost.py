@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 
-from bench.instructions import _REFS, REPO
+from bench.instructions import REPO, under_valgrind
 
 # Run in the child: `traced` is "on" or "off".
 _LOOP = """
@@ -50,24 +48,9 @@ asyncio.run(loop(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
 
 
 def count(name: str, requests: int, traced: str) -> int:
-    command = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-c", _LOOP, name, str(requests), traced,
-    ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    done = subprocess.run(
-        command,
-        cwd=REPO,
-        env=env | {"PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=True,
-    )
-    found = _REFS.search(done.stderr)
-    if found is None:
-        raise RuntimeError(f"no instruction count in valgrind's output: {done.stderr[-500:]}")
-    return int(found.group(1).replace(",", ""))
+    env["PYTHONPATH"] = str(REPO)
+    return under_valgrind(["-c", _LOOP, name, str(requests), traced], cwd=REPO, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

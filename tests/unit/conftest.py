@@ -4,6 +4,7 @@ clock. Nothing here opens a connection: every part `bootstrap()` would build is 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.fakes import (
     in_memory_app,
 )
 from tests.unit.support import BASE
+from tests.unit.test_deploy_template import load_template
 
 
 @pytest.fixture
@@ -96,3 +98,15 @@ def read_marks(app: App) -> ReadMarkService:
 @pytest.fixture
 def sending(app: App) -> SendService:
     return app.sending
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    """deploy/inboxql.yaml, decoded (CloudFormation's tags included), once per module."""
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"]
+    return found

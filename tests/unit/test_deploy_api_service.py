@@ -28,22 +28,11 @@ from tests.unit.test_deploy_template import (
     api_actions,
     as_list,
     granted,
-    load_template,
     statements,
     worker_actions,
 )
 
 FARGATE_MAX_STOP_TIMEOUT = 120  # seconds (ECS's ContainerDefinition stopTimeout, on Fargate)
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    return dict(template["Resources"])
 
 
 @pytest.fixture(scope="module")

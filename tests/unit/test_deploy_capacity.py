@@ -7,27 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from services.cost.assumptions import CAPACITY_MODES, TABLE_CLASSES, Assumptions
 from services.cost.capacity_mode import AutoScaling
 from services.dynamodb import keys
 from services.dynamodb.provisioning import TABLE_DEFINITION
-from tests.unit.test_deploy_template import load_template, under_condition
+from tests.unit.test_deploy_template import under_condition
 
 CONDITION = "ProvisionedCapacity"
 TABLE_RESOURCE = "table/${Table}"
 READ_WRITE = ("Read", "Write")
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    return dict(template["Resources"])
 
 
 def indexes_the_code_uses() -> set[str]:

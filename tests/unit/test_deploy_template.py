@@ -58,17 +58,6 @@ def load_template() -> dict[str, Any]:
     return result
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = template["Resources"]
-    return found
-
-
 def under_condition(value: Any, conditions: dict[str, bool]) -> Any:
     """`value` with each `Fn::If` on a condition in `conditions` decided, and what decides to
     `AWS::NoValue` left out, as CloudFormation does."""

@@ -9,12 +9,6 @@ import pytest
 
 from services.settings import Settings
 from services.settings.tracing_rows import TRACES_EXPORTERS
-from tests.unit.test_deploy_template import load_template
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
 
 
 def task_environment(template: dict[str, Any]) -> dict[str, Any]:
