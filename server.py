@@ -17,7 +17,6 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -39,6 +38,7 @@ from commands import (
     run_worker,
 )
 from schema import build_schema
+from schema.transport.graphiql import example_operations
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
 from services.aws import AwsEndpoints
@@ -62,8 +62,6 @@ log = logging.getLogger("inboxql")
 
 DEMO_USER = UserId("alice")
 ASSET_PATH = "/graphiql-assets"
-EXAMPLES = Path(__file__).resolve().parent / "examples" / "operations"
-TAB_ORDER = ("Inbox", "SendMessage", "OnUnreadCount", "OnMessageReceived", "MarkRead")
 
 
 def create_app(
@@ -147,13 +145,6 @@ def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
 
     routes = [Route("/metrics", metrics_page(metrics)), Route("/healthz", healthz)]
     return Starlette(routes=routes, lifespan=lifespan)
-
-
-def example_operations() -> list[str]:
-    """The documents in examples/operations, most used first, for GraphiQL's tabs."""
-    found = {path.stem: path.read_text() for path in EXAMPLES.glob("*.graphql")}
-    first = [name for name in TAB_ORDER if name in found]
-    return [found[name] for name in first + sorted(set(found) - set(first))]
 
 
 def main(argv: list[str]) -> int:

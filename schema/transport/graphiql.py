@@ -11,6 +11,15 @@ from pathlib import Path
 from services.local.npm_assets import GRAPHIQL
 
 GRAPHIQL_TEMPLATE = Path(__file__).with_name("graphiql.html")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "operations"
+TAB_ORDER = ("Inbox", "SendMessage", "OnUnreadCount", "OnMessageReceived", "MarkRead")
+
+
+def example_operations() -> list[str]:
+    """The documents in examples/operations, most used first, for GraphiQL's tabs."""
+    found = {path.stem: path.read_text() for path in EXAMPLES.glob("*.graphql")}
+    first = [name for name in TAB_ORDER if name in found]
+    return [found[name] for name in first + sorted(set(found) - set(first))]
 
 
 def graphiql_page(
