@@ -30,6 +30,10 @@ STEP_ENTRIES = 48
 CONCURRENT_WALKS = 4
 # How long a stopping process lets walks in flight go on before it cancels them.
 CLOSE_SECONDS = 5.0
+# Users whose walk is running or waiting for a slot, at most: a burst of markAllRead from many
+# users must not queue tasks without bound. One more is dropped, which loses nothing: what it
+# owed stays in the `unread` index for the user's next horizon or unread page.
+MAX_PENDING_WALKS = 10_000
 
 # What a user's walk is owed: the whole index (None), or conversations, each with how many
 # messages its horizons read.
@@ -41,6 +45,8 @@ class ReadExpiry:
     store: MessageStore
     concurrent_walks: int = CONCURRENT_WALKS
     close_seconds: float = CLOSE_SECONDS
+    max_pending_walks: int = MAX_PENDING_WALKS
+    dropped: int = 0
     _walks: dict[UserId, asyncio.Task[None]] = field(default_factory=dict)
     _owed: dict[UserId, Owed] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
@@ -50,9 +56,13 @@ class ReadExpiry:
     ) -> None:
         """The user's messages were just read by a horizon (`read` of them, in the
         conversation with `with_user`, or in the whole inbox): walk them, in the background."""
+        running = self._walks.get(user_id)
+        if running is None and len(self._walks) >= self.max_pending_walks:
+            self.dropped += 1
+            log.warning("too many expiry walks waiting: %s's is left to a later one", user_id)
+            return
         owed = self._owed.setdefault(user_id, {})
         owed[with_user] = owed.get(with_user, 0) + read
-        running = self._walks.get(user_id)
         if running is not None and not running.done():
             return  # it takes what is owed when it has done what it is doing
         task = asyncio.create_task(self._walk(user_id), name=f"inboxql-expiry-{user_id}")

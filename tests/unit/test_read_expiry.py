@@ -105,3 +105,25 @@ async def test_closing_cancels_a_walk_that_outlasts_its_grace() -> None:
     await expiry.aclose()
     assert store.steps == []
     await expiry.idle()  # nothing left running
+
+
+async def test_past_the_pending_bound_a_walk_is_dropped_not_queued(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Dropping loses nothing: what it owed stays in the unread index for a later walk.
+    store = SteppingStore()
+    expiry = ReadExpiry(store, max_pending_walks=1)
+    expiry.after_horizon(ALICE)
+    await store.entered.wait()
+    with caplog.at_level(logging.WARNING, logger="inboxql.retention"):
+        expiry.after_horizon(BOB)
+    expiry.after_horizon(ALICE)  # the running user's own horizon still joins its walk
+    store.gate.set()
+    await expiry.idle()
+    assert expiry.dropped == 1
+    assert {who for who, _ in store.steps} == {ALICE}
+    assert [before for _, before in store.steps] == [None, "c1", "c2"] * 2
+    assert "left to a later one" in caplog.text
+    expiry.after_horizon(BOB)  # room again
+    await expiry.idle()
+    assert {who for who, _ in store.steps} == {ALICE, BOB}
