@@ -7,7 +7,7 @@ from resolvers.context import Context
 from services.conversations import ConversationList
 from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
 from services.nodes import Node, find_node
-from services.retention import Retention, earliest_expiry
+from services.retention import earliest_expiry
 from services.sync import SyncPage
 
 
@@ -49,8 +49,7 @@ async def inbox(context: Context, *, first: int, after: str | None, unread_only:
     page = await context.app.inbox.inbox(
         context.viewer, first=first, after=after, unread_only=unread_only
     )
-    retention = Retention.of(context.app.settings.retention_days)
-    context.shows_until(earliest_expiry(page.entries, retention))
+    context.shows_until(earliest_expiry(page.entries, context.app.retention))
     return page
 
 

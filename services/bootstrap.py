@@ -112,6 +112,7 @@ async def bootstrap(
         raise ValueError("a Lambda worker runs no delivery loops of its own")
     if tracing is None:
         tracing = process_tracing(settings)
+    retention = Retention.of(settings.retention_days)
     async with AsyncExitStack() as stack:
         clients = Clients(
             dynamodb=dynamodb, sqs=sqs, redis=redis.commands if redis is not None else None
@@ -130,7 +131,7 @@ async def bootstrap(
             store = DynamoMessageStore(
                 await opener.dynamodb(),
                 settings.table_name,
-                retention=Retention.of(settings.retention_days),
+                retention=retention,
             )
         if hub is None:
             redis_hub = event_hub(opener.redis(), tracing)
@@ -142,6 +143,7 @@ async def bootstrap(
             parts = await _api_parts(
                 settings,
                 opener,
+                retention=retention,
                 store=store,
                 hub=hub,
                 metrics=metrics,
@@ -169,6 +171,7 @@ async def bootstrap(
             clients=clients,
             built=parts,
             tracing=tracing,
+            retention=retention,
             probes=DependencyProbes(
                 settings,
                 metrics,
@@ -187,6 +190,7 @@ async def _api_parts(
     settings: Settings,
     opener: ClientOpener,
     *,
+    retention: Retention | None,
     store: MessageStore,
     hub: EventHub,
     metrics: Metrics,
@@ -234,7 +238,7 @@ async def _api_parts(
         typing_gate = RedisTypingGate(opener.redis().commands)
     inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, metrics=metrics)
     expiry = None
-    if settings.retention_days is not None:
+    if retention is not None:
         expiry = ReadExpiry(store)
         # Registered after the clients, so it runs before they close.
         opener.stack.push_async_callback(expiry.aclose)
@@ -247,7 +251,7 @@ async def _api_parts(
             events=hub,
             load_messages=inbox.load_messages,
             clock=clock,
-            retention=Retention.of(settings.retention_days),
+            retention=retention,
         ),
         sending=SendService(store=store, queue=producer, limiter=send_limiter, clock=clock),
         presence=PresenceService(
