@@ -8,25 +8,30 @@ Per message, as `sendMessage` and the delivery worker make them (docs/performanc
 
 - the send: PutItem of the message (conditional), then its body in an SQS `SendMessageBatch`
   of 10, from `senders` concurrent senders;
-- the delivery, from `receivers` loops each receiving 10 (1 s long poll): a consistent
-  BatchGetItem of the recipient's counter and conversation summary, the delivery transaction
-  (the message's check, the inbox entry, the counter at the next version, the logged change,
-  the recipient's summary: five items), the sender's summary UpdateItem, and one
+- the delivery, from `receivers` loops each receiving 10 (1 s long poll), in rounds as
+  InboxQL's store makes them (services/dynamodb/deliveries.py): a round holds one message per
+  recipient of the batch, and is one consistent BatchGetItem of its recipients' counters and
+  conversation summaries and one transaction of its deliveries (each the message's check, the
+  inbox entry, the counter at the next version, the logged change and the recipient's
+  summary: five items); then each message's sender-summary UpdateItem, and one
   `DeleteMessageBatch` per batch received.
 
 The items are built by the same pure functions InboxQL's store builds them with
 (services/dynamodb/keys.py, transactions.py), so the shapes, conditions and index projections
 are the same. Deliveries to one recipient take turns, as InboxQL's do, so the bound pays no
-conflicts; a transaction cancelled all the same reads again. Redis is not called: the pushes
-are InboxQL's own work, charged to it.
+conflicts; a round cancelled all the same is made again message by message. Redis is not
+called: the pushes are InboxQL's own work, charged to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import functools
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,19 +42,21 @@ from services.domain import Message, UserId, new_message_id
 from services.dynamodb.keys import counter_key, message_item, summary_key
 from services.dynamodb.read_state_items import decode_counter, decode_summary
 from services.dynamodb.transactions import (
-    DELIVERY_ENTRY,
-    cancellation_codes,
+    DELIVERY_ITEMS,
+    cancellation_reasons,
     delivery_items,
     sender_summary_update,
+    settled_by,
 )
 from services.message_codec import encode_message
+from services.read_state import ConversationSummary
 from services.settings import Settings
 
 BATCH = 10  # SQS's maximum per SendMessageBatch, ReceiveMessage and DeleteMessageBatch
 ATTEMPTS = 32
 NAME = (
-    "bare PutItem + SQS batch send/receive/delete + BatchGetItem, 5-item delivery "
-    "transaction and sender-summary UpdateItem per message"
+    "bare PutItem + SQS batch send/receive/delete, a BatchGetItem and a transaction of "
+    "5-item deliveries per round, sender-summary UpdateItem per message"
 )
 
 
@@ -133,7 +140,7 @@ class _Bound:
             raws = response.get("Messages", [])
             if not raws:
                 continue
-            await asyncio.gather(*(self.deliver_retrying(by_body[raw["Body"]]) for raw in raws))
+            await self.deliver_batch([by_body[raw["Body"]] for raw in raws])
             self.calls["DeleteMessageBatch"] += 1
             await self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
@@ -146,48 +153,98 @@ class _Bound:
             if len(self.delivered) >= len(by_body):
                 finished.set()
 
-    async def deliver_retrying(self, message: Message) -> None:
+    async def deliver_batch(self, messages: list[Message]) -> None:
+        lanes: dict[UserId, list[Message]] = {}
+        for message in messages:
+            lanes.setdefault(message.recipient_id, []).append(message)
+        for turn in itertools.zip_longest(*lanes.values()):
+            round_ = [m for m in turn if m is not None]
+            await self.retrying(functools.partial(self.deliver_round, round_))
+            await asyncio.gather(*(self.touch_sender_summary(m) for m in round_))
+
+    async def retrying(self, making: Callable[[], Awaitable[None]]) -> None:
         """DynamoDB Local closes a connection now and then, past botocore's retries: the
-        delivery is made again at once (its conditions make a repeat change nothing) rather
-        than left for the queue's visibility timeout, which would measure the timeout."""
+        call is made again at once (its conditions make a repeat change nothing) rather than
+        left for the queue's visibility timeout, which would measure the timeout."""
         for attempt in range(ATTEMPTS):
             try:
-                await self.deliver(message)
+                await making()
                 return
             except BotoCoreError:
                 self.made_again += 1
                 if attempt == ATTEMPTS - 1:
                     raise
 
-    async def deliver(self, message: Message) -> None:
+    async def deliver_round(self, round_: list[Message]) -> None:
+        async with contextlib.AsyncExitStack() as turns:
+            for recipient in sorted(m.recipient_id for m in round_):
+                await turns.enter_async_context(self.turns[recipient])
+            keys = [counter_key(m.recipient_id) for m in round_]
+            keys += [summary_key(m.recipient_id, m.sender_id) for m in round_]
+            self.calls["BatchGetItem"] += 1
+            response = await self.dynamodb.batch_get_item(
+                RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
+            )
+            found = response["Responses"].get(self.table, [])
+            owner = {counter_key(m.recipient_id)["pk"]["S"]: m for m in round_}
+            counters = {m.recipient_id: decode_counter(None) for m in round_}
+            summaries: dict[UserId, ConversationSummary] = {}
+            for item in found:
+                recipient = owner[item["pk"]["S"]].recipient_id
+                if item["sk"]["S"] == "COUNT":
+                    counters[recipient] = decode_counter(item)
+                else:
+                    summaries[recipient] = decode_summary(item)
+            at = datetime.now(UTC)
+            items = [
+                item
+                for m in round_
+                for item in delivery_items(
+                    self.table, m, counters[m.recipient_id], summaries.get(m.recipient_id), at
+                )[0]
+            ]
+            self.calls["TransactWriteItems"] += 1
+            try:
+                await self.dynamodb.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if _code(error) != "TransactionCanceledException":
+                    raise
+                reasons = cancellation_reasons(error)
+            # Delivered already (SQS delivered a copy twice, or this is made again), or made
+            # again alone as InboxQL makes each delivery of a cancelled round.
+            again = [
+                m
+                for k, m in enumerate(round_)
+                if settled_by(m, reasons[k * DELIVERY_ITEMS : (k + 1) * DELIVERY_ITEMS]) is None
+            ]
+            await asyncio.gather(*(self.deliver_alone(m) for m in again))
+
+    async def deliver_alone(self, message: Message) -> None:
         recipient = message.recipient_id
-        async with self.turns[recipient]:
-            for _ in range(ATTEMPTS):
-                self.calls["BatchGetItem"] += 1
-                keys = [counter_key(recipient), summary_key(recipient, message.sender_id)]
-                response = await self.dynamodb.batch_get_item(
-                    RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
-                )
-                found = response["Responses"].get(self.table, [])
-                counter = decode_counter(next((i for i in found if i["sk"]["S"] == "COUNT"), None))
-                summaries = [decode_summary(i) for i in found if i["sk"]["S"] != "COUNT"]
-                summary = summaries[0] if summaries else None
-                at = datetime.now(UTC)
-                items, _ = delivery_items(self.table, message, counter, summary, at)
-                self.calls["TransactWriteItems"] += 1
-                try:
-                    await self.dynamodb.transact_write_items(TransactItems=items)
-                    break
-                except ClientError as error:
-                    if _code(error) != "TransactionCanceledException":
-                        raise
-                    # Delivered already (SQS delivered a copy twice, or this is made again):
-                    # only the sender's summary is left, as InboxQL's redelivery does it.
-                    codes = cancellation_codes(error)
-                    if codes[DELIVERY_ENTRY : DELIVERY_ENTRY + 1] == ["ConditionalCheckFailed"]:
-                        break
-            else:
-                raise RuntimeError(f"the baseline's delivery of {message.id} kept conflicting")
+        for _ in range(ATTEMPTS):
+            self.calls["BatchGetItem"] += 1
+            keys = [counter_key(recipient), summary_key(recipient, message.sender_id)]
+            response = await self.dynamodb.batch_get_item(
+                RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
+            )
+            found = response["Responses"].get(self.table, [])
+            counter = decode_counter(next((i for i in found if i["sk"]["S"] == "COUNT"), None))
+            summaries = [decode_summary(i) for i in found if i["sk"]["S"] != "COUNT"]
+            summary = summaries[0] if summaries else None
+            items, _ = delivery_items(self.table, message, counter, summary, datetime.now(UTC))
+            self.calls["TransactWriteItems"] += 1
+            try:
+                await self.dynamodb.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if _code(error) != "TransactionCanceledException":
+                    raise
+                if settled_by(message, cancellation_reasons(error)) is not None:
+                    return
+        raise RuntimeError(f"the baseline's delivery of {message.id} kept conflicting")
+
+    async def touch_sender_summary(self, message: Message) -> None:
         self.calls["UpdateItem"] += 1
         try:
             await self.dynamodb.update_item(**sender_summary_update(self.table, message))

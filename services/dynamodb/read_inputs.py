@@ -89,6 +89,15 @@ async def derived_entries(client: Any, table: str, items: Sequence[Item]) -> lis
         wanted.setdefault(UserId(item["recipientId"]["S"]), set()).add(
             UserId(item["senderId"]["S"])
         )
+    inputs = await users_inputs(client, table, wanted)
+    return [inputs[UserId(item["recipientId"]["S"])].entry(item) for item in items]
+
+
+async def users_inputs(
+    client: Any, table: str, wanted: dict[UserId, set[UserId]]
+) -> dict[UserId, ReadInputs]:
+    """Each user's counter and its summaries of the conversations with the users it maps to,
+    in one BatchGetItem (split past 100 keys)."""
     keys = [counter_key(r) for r in wanted]
     keys += [summary_key(r, sender) for r, senders in wanted.items() for sender in senders]
     counters: dict[UserId, CounterState] = {r: CounterState() for r in wanted}
@@ -100,5 +109,4 @@ async def derived_entries(client: Any, table: str, items: Sequence[Item]) -> lis
         else:
             summary = decode_summary(item)
             summaries[owner][summary.other_id] = summary
-    inputs = {r: ReadInputs(counters[r], summaries[r]) for r in wanted}
-    return [inputs[UserId(item["recipientId"]["S"])].entry(item) for item in items]
+    return {r: ReadInputs(counters[r], summaries[r]) for r in wanted}

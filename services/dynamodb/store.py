@@ -24,6 +24,7 @@ from services.domain import (
 from services.dynamodb import listing, message_reads
 from services.dynamodb.change_reads import read_changes, read_counter
 from services.dynamodb.deletion import Deletions
+from services.dynamodb.deliveries import Deliveries
 from services.dynamodb.expired_conversations import live_conversations
 from services.dynamodb.expiry_walk import expire_read_step
 from services.dynamodb.keys import (
@@ -34,20 +35,8 @@ from services.dynamodb.keys import (
     message_item,
     n,
 )
-from services.dynamodb.read_inputs import read_counter_state, read_inputs
+from services.dynamodb.read_inputs import read_counter_state
 from services.dynamodb.read_marks import ReadMarks
-from services.dynamodb.transactions import (
-    DELIVERY_ENTRY,
-    DELIVERY_MESSAGE,
-    TRANSACTION_ATTEMPTS,
-    TransactionConflict,
-    cancellation_codes,
-    conflict_pause,
-    delivery_items,
-    is_cancelled,
-    message_check_failure,
-    sender_summary_update,
-)
 from services.dynamodb.user_turns import UserTurns
 from services.errors import DependencyUnavailable
 from services.read_state import ConversationPage, effective_unread
@@ -86,49 +75,10 @@ class DynamoMessageStore:
             client, table_name, clock=clock, turns=self._turns, retention=retention
         )
         self._deletions = Deletions(client, table_name, self._turns, clock)
+        self._deliveries = Deliveries(client, table_name, self._turns, clock)
 
     async def deliver(self, message: Message) -> Delivered:
-        async with self._turns.turn(message.recipient_id):
-            return await self._deliver(message)
-
-    async def _deliver(self, message: Message) -> Delivered:
-        unaccepted = False
-        for attempt in range(TRANSACTION_ATTEMPTS):
-            inputs, _ = await read_inputs(
-                self._client, self._table, message.recipient_id, [message.sender_id]
-            )
-            items, change = delivery_items(
-                self._table,
-                message,
-                inputs.counter,
-                inputs.summaries.get(message.sender_id),
-                self._clock(),
-                unaccepted=unaccepted,
-            )
-            try:
-                await self._client.transact_write_items(TransactItems=items)
-                return Delivered(change)
-            except ClientError as error:
-                if not is_cancelled(error):
-                    raise
-                codes = cancellation_codes(error)
-                if codes[DELIVERY_ENTRY : DELIVERY_ENTRY + 1] == ["ConditionalCheckFailed"]:
-                    return Delivered(None)
-                if codes[DELIVERY_MESSAGE : DELIVERY_MESSAGE + 1] == ["ConditionalCheckFailed"]:
-                    found = message_check_failure(error)
-                    if found is not None and found["recipientId"]["S"] != message.recipient_id:
-                        return Delivered(None)  # the id of another message: nothing to store
-                    if found is not None and "deletedAt" in found:
-                        return Delivered(None, deleted=True)
-                    # No item: an API that predates `accept` queued it, so this delivery stores
-                    # it. An item where there was none (the other way round): stored meanwhile,
-                    # so the check decides again.
-                    unaccepted = found is None
-                    continue
-                # The counter or the summary moved (another change to this recipient, or
-                # the recipient's own reply): read both again.
-                await conflict_pause(attempt)
-        raise TransactionConflict(f"delivery of {message.id} kept conflicting")
+        return await self._deliveries.deliver(message)
 
     async def accept(self, message: Message) -> None:
         try:
@@ -155,15 +105,7 @@ class DynamoMessageStore:
         return await self._deletions.delete(sender_id, message_id, at)
 
     async def touch_sender_summary(self, message: Message) -> None:
-        if message.sender_id == message.recipient_id:
-            # A note to self has one summary, the recipient's, already moved.
-            return
-        try:
-            await self._client.update_item(**sender_summary_update(self._table, message))
-        except ClientError as error:
-            # A newer message is the conversation's newest already: nothing to do.
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        await self._deliveries.touch_sender_summary(message)
 
     async def reserve_client_message_id(
         self, message: Message, client_message_id: str, expires_at: datetime

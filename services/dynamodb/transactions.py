@@ -20,10 +20,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.change_log import InboxChange, MessageReceivedChange
+from services.change_log import Delivered, InboxChange, MessageReceivedChange
 from services.domain import InboxEntry, Message, UserId
 from services.dynamodb.change_items import change_item
 from services.dynamodb.keys import Item, entry_item, message_item, message_key, n, s, summary_key
@@ -41,6 +42,7 @@ _MAX_PAUSE_SECONDS = 0.1
 ITEMS_BESIDE_COUNTER = 98
 # The positions of a delivery's items, as its cancellation reasons list them.
 DELIVERY_MESSAGE, DELIVERY_ENTRY = 0, 1
+DELIVERY_ITEMS = 5
 
 
 async def conflict_pause(attempt: int) -> None:
@@ -54,14 +56,35 @@ class TransactionConflict(Exception):
 
 
 def cancellation_codes(error: ClientError) -> list[str]:
-    reasons = error.response.get("CancellationReasons") or []
-    return [reason.get("Code", "None") for reason in reasons]
+    return [reason.get("Code", "None") for reason in cancellation_reasons(error)]
 
 
-def message_check_failure(error: ClientError) -> Item | None:
-    """The message item a delivery's check (its first item) found, None when there is none."""
-    reasons = error.response.get("CancellationReasons") or []
-    found = reasons[0].get("Item") if reasons else None
+def cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
+    return [dict(reason) for reason in error.response.get("CancellationReasons") or []]
+
+
+def settled_by(message: Message, reasons: Sequence[dict[str, Any]]) -> Delivered | None:
+    """What a cancelled delivery's own reasons (its five, in `delivery_items`' order) settle:
+    a redelivery, another message's id, or a deletion by the sender. None: it must read again
+    and retry (the counter or the summary moved, a message an older API never stored, or the
+    cancellation was for another item's sake)."""
+    codes = [reason.get("Code", "None") for reason in reasons]
+    if codes[DELIVERY_ENTRY : DELIVERY_ENTRY + 1] == ["ConditionalCheckFailed"]:
+        return Delivered(None)
+    found = message_check_failure(reasons)
+    if found is not None and found["recipientId"]["S"] != message.recipient_id:
+        return Delivered(None)  # the id of another message: nothing to store
+    if found is not None and "deletedAt" in found:
+        return Delivered(None, deleted=True)
+    return None
+
+
+def message_check_failure(reasons: Sequence[dict[str, Any]]) -> Item | None:
+    """The message item a delivery's check (its first item) found when it failed, None when
+    it did not fail or found no item."""
+    if not reasons or reasons[DELIVERY_MESSAGE].get("Code") != "ConditionalCheckFailed":
+        return None
+    found = reasons[DELIVERY_MESSAGE].get("Item")
     return dict(found) if found else None
 
 
