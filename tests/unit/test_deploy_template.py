@@ -19,6 +19,7 @@ from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 from services import client_opener, delivery, inbox
 from services.dynamodb import provisioning, transactions
 from services.dynamodb.deletion import Deletions
+from services.dynamodb.deliveries import Deliveries
 from services.dynamodb.provisioning import TABLE_DEFINITION, TTL_ATTRIBUTE
 from services.dynamodb.read_marks import ReadMarks
 from services.dynamodb.store import DynamoMessageStore
@@ -335,7 +336,11 @@ def iam_actions(service: str, source: str, receiver: str) -> set[str]:
 
 
 # The store hands some of its methods to objects it holds: `self._marks.mark(` is `ReadMarks.mark`.
-DELEGATES: dict[str, type] = {"_marks": ReadMarks, "_deletions": Deletions}
+DELEGATES: dict[str, type] = {
+    "_marks": ReadMarks,
+    "_deletions": Deletions,
+    "_deliveries": Deliveries,
+}
 
 
 def reachable(cls: type, roots: Iterable[str]) -> str:
