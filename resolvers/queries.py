@@ -7,7 +7,6 @@ from resolvers.context import Context
 from services.conversations import ConversationList
 from services.domain import InboxEntry, Message, MessageId, Page, UnreadCount, UserId
 from services.nodes import Node, find_node
-from services.retention import earliest_expiry
 from services.sync import SyncPage
 
 
@@ -49,7 +48,7 @@ async def inbox(context: Context, *, first: int, after: str | None, unread_only:
     page = await context.app.inbox.inbox(
         context.viewer, first=first, after=after, unread_only=unread_only
     )
-    context.shows_until(earliest_expiry(page.entries, context.app.retention))
+    context.shows_until(page.first_expiry)
     return page
 
 

@@ -27,7 +27,6 @@ from services.ports import (
 )
 from services.presence import PresenceService
 from services.read_marks import ReadMarkService
-from services.retention import Retention
 from services.sending import SendService
 from services.settings import Settings
 from services.sync import SyncService
@@ -88,8 +87,6 @@ class App:
     built: RoleParts = field(default_factory=RoleParts)
     # None unless tracing is on: then the adapters bootstrap built are their traced kinds.
     tracing: Tracing | None = None
-    # The settings' retention of read messages, built once (None: keep everything).
-    retention: Retention | None = None
 
     def _need(self, part: T | None, name: str) -> T:
         if part is None:

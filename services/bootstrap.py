@@ -171,7 +171,6 @@ async def bootstrap(
             clients=clients,
             built=parts,
             tracing=tracing,
-            retention=retention,
             probes=DependencyProbes(
                 settings,
                 metrics,
@@ -236,7 +235,14 @@ async def _api_parts(
         typing_limiter = limits.typing_limit(settings, redis)
     if typing_gate is None:
         typing_gate = RedisTypingGate(opener.redis().commands)
-    inbox = InboxService(store=store, cache=cache, publisher=hub, events=hub, metrics=metrics)
+    inbox = InboxService(
+        store=store,
+        cache=cache,
+        publisher=hub,
+        events=hub,
+        metrics=metrics,
+        retention=retention,
+    )
     expiry = None
     if retention is not None:
         expiry = ReadExpiry(store)

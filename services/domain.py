@@ -180,6 +180,9 @@ class Page:
     # Whether the page was asked for after a cursor (see `continues_after`): known without a
     # read, so a store leaves it to the service that knows the arguments.
     has_previous_page: bool = False
+    # When the first message it shows expires (epoch seconds), None if none can: an answer
+    # showing it is not kept past then. Set by the service that knows the retention.
+    first_expiry: int | None = None
 
 
 def continues_after(after: str | None) -> bool:

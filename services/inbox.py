@@ -35,6 +35,7 @@ from services.ports import (
     MessageStore,
     Metrics,
 )
+from services.retention import Retention, earliest_expiry
 
 log = logging.getLogger("inboxql.inbox")
 
@@ -48,6 +49,8 @@ class InboxService:
     publisher: EventPublisher
     events: EventStream
     metrics: Metrics = NO_METRICS
+    # None: read messages never get an expiry, and no page stops being worth keeping.
+    retention: Retention | None = None
 
     async def inbox(
         self, user_id: UserId, *, first: int, after: str | None, unread_only: bool
@@ -58,7 +61,11 @@ class InboxService:
             before=decode_cursor(after) if after is not None else None,
             unread_only=unread_only,
         )
-        return replace(page, has_previous_page=continues_after(after))
+        return replace(
+            page,
+            has_previous_page=continues_after(after),
+            first_expiry=earliest_expiry(page.entries, self.retention),
+        )
 
     async def conversation(
         self, user_id: UserId, with_user_id: str, *, first: int, after: str | None
