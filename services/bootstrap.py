@@ -132,6 +132,7 @@ async def bootstrap(
                 await opener.dynamodb(),
                 settings.table_name,
                 retention=retention,
+                metrics=metrics,
             )
         if hub is None:
             redis_hub = event_hub(opener.redis(), tracing)

@@ -6,7 +6,7 @@ from typing import Final
 
 from services.domain import UserId
 from services.errors import RateLimited
-from services.ports import DeliveryOutcome, DeliveryStage, QueueName
+from services.ports import DeliveryOutcome, DeliveryStage, QueueName, RoundOutcome
 
 
 class NoMetrics:
@@ -27,6 +27,9 @@ class NoMetrics:
         return None
 
     def message_delivered(self, stage: DeliveryStage, seconds_since_sent: float) -> None:
+        return None
+
+    def deliveries_written(self, outcome: RoundOutcome, deliveries: int) -> None:
         return None
 
     def cache_looked_up(self, *, hits: int, misses: int) -> None:

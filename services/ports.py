@@ -251,6 +251,9 @@ class PersistedQueryStore(Protocol):
 
 DeliveryOutcome = Literal["delivered", "duplicate", "deleted", "failed", "undecodable"]
 DeliveryStage = Literal["persisted", "published"]
+# How deliveries were written (services/dynamodb/deliveries.py): alone (a delivery that
+# started by itself), or a round of several that DynamoDB committed or cancelled.
+RoundOutcome = Literal["alone", "committed", "cancelled"]
 QueueName = Literal["delivery", "dead_letter"]
 
 
@@ -271,6 +274,10 @@ class Metrics(Protocol):
     def delivery_attempted(self, outcome: DeliveryOutcome) -> None: ...
 
     def message_delivered(self, stage: DeliveryStage, seconds_since_sent: float) -> None: ...
+
+    def deliveries_written(self, outcome: RoundOutcome, deliveries: int) -> None:
+        """One write of deliveries: alone, or a round of `deliveries` committed or cancelled
+        (a cancelled round's deliveries are then written alone, and counted again)."""
 
     def cache_looked_up(self, *, hits: int, misses: int) -> None: ...
 

@@ -28,6 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from services.change_log import Delivered
+from services.disabled import NO_METRICS
 from services.domain import Message, UserId
 from services.dynamodb.read_inputs import read_inputs, users_inputs
 from services.dynamodb.transactions import (
@@ -43,6 +44,7 @@ from services.dynamodb.transactions import (
     settled_by,
 )
 from services.dynamodb.user_turns import UserTurns
+from services.ports import Metrics
 
 ROUND_LIMIT = 100 // DELIVERY_ITEMS  # TransactWriteItems takes at most 100 items
 
@@ -103,12 +105,18 @@ def _fail(joined: asyncio.Future[Delivered], error: BaseException) -> None:
 
 class Deliveries:
     def __init__(
-        self, client: Any, table: str, turns: UserTurns, clock: Callable[[], datetime]
+        self,
+        client: Any,
+        table: str,
+        turns: UserTurns,
+        clock: Callable[[], datetime],
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._client = client
         self._table = table
         self._turns = turns
         self._clock = clock
+        self._metrics = metrics
         self._open: _Round | None = None
 
     async def deliver(self, message: Message) -> Delivered:
@@ -159,12 +167,14 @@ class Deliveries:
         except ClientError as error:
             if not is_cancelled(error):
                 raise
+            self._metrics.deliveries_written("cancelled", len(messages))
             reasons = cancellation_reasons(error)
             settled = [
                 settled_by(m, reasons[k * DELIVERY_ITEMS : (k + 1) * DELIVERY_ITEMS])
                 for k, m in enumerate(messages)
             ]
             return await self._again(messages, settled)
+        self._metrics.deliveries_written("committed", len(messages))
         return [Delivered(change) for _, change in built]
 
     async def _again(
@@ -182,6 +192,7 @@ class Deliveries:
         )
 
     async def _alone(self, message: Message) -> Delivered:
+        self._metrics.deliveries_written("alone", 1)
         unaccepted = False
         for attempt in range(TRANSACTION_ATTEMPTS):
             inputs, _ = await read_inputs(

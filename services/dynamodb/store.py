@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.change_log import ChangeBatch, Deletion, Delivered, MarkedRead
+from services.disabled import NO_METRICS
 from services.domain import (
     InboxEntry,
     Message,
@@ -39,6 +40,7 @@ from services.dynamodb.read_inputs import read_counter_state
 from services.dynamodb.read_marks import ReadMarks
 from services.dynamodb.user_turns import UserTurns
 from services.errors import DependencyUnavailable
+from services.ports import Metrics
 from services.read_state import ConversationPage, effective_unread
 from services.retention import ExpiryStep, Retention
 
@@ -62,6 +64,7 @@ class DynamoMessageStore:
         *,
         clock: Callable[[], datetime] = utc_now,
         retention: Retention | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._client = client
         self._table = table_name
@@ -75,7 +78,7 @@ class DynamoMessageStore:
             client, table_name, clock=clock, turns=self._turns, retention=retention
         )
         self._deletions = Deletions(client, table_name, self._turns, clock)
-        self._deliveries = Deliveries(client, table_name, self._turns, clock)
+        self._deliveries = Deliveries(client, table_name, self._turns, clock, metrics)
 
     async def deliver(self, message: Message) -> Delivered:
         return await self._deliveries.deliver(message)

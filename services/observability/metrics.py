@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.ports import DeliveryOutcome, DeliveryStage, QueueName
+from services.ports import DeliveryOutcome, DeliveryStage, QueueName, RoundOutcome
 
 DELIVERY_OUTCOMES: tuple[DeliveryOutcome, ...] = (
     "delivered",
@@ -21,6 +21,7 @@ DELIVERY_OUTCOMES: tuple[DeliveryOutcome, ...] = (
 )
 DELIVERY_STAGES: tuple[DeliveryStage, ...] = ("persisted", "published")
 QUEUES: tuple[QueueName, ...] = ("delivery", "dead_letter")
+ROUND_OUTCOMES: tuple[RoundOutcome, ...] = ("alone", "committed", "cancelled")
 
 # From sentAt, so queue wait included: a steady climb in the upper buckets is queue lag.
 DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
@@ -60,6 +61,20 @@ class PrometheusMetrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
+        self.delivery_writes = Counter(
+            "inboxql_delivery_writes",
+            "Delivery transactions: a delivery written alone, or a round of several committed "
+            "or cancelled",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.delivery_write_items = Counter(
+            "inboxql_delivery_write_deliveries",
+            "Deliveries in those transactions: over inboxql_delivery_writes_total, the average "
+            "round",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.cache_lookups = Counter(
             "inboxql_message_cache_lookups",
             "Message bodies looked up in the Redis cache, by result",
@@ -85,6 +100,9 @@ class PrometheusMetrics:
             self.deliveries.labels(outcome)
         for stage in DELIVERY_STAGES:
             self.delivery_seconds.labels(stage)
+        for written in ROUND_OUTCOMES:
+            self.delivery_writes.labels(written)
+            self.delivery_write_items.labels(written)
         for result in ("hit", "miss"):
             self.cache_lookups.labels(result)
             self.response_cache_lookups.labels(result)
@@ -108,6 +126,10 @@ class PrometheusMetrics:
     def message_delivered(self, stage: DeliveryStage, seconds_since_sent: float) -> None:
         # Clocks of the API and the worker hosts may disagree a little: never a negative time.
         self.delivery_seconds.labels(stage).observe(max(seconds_since_sent, 0.0))
+
+    def deliveries_written(self, outcome: RoundOutcome, deliveries: int) -> None:
+        self.delivery_writes.labels(outcome).inc()
+        self.delivery_write_items.labels(outcome).inc(deliveries)
 
     def cache_looked_up(self, *, hits: int, misses: int) -> None:
         if hits:

@@ -21,6 +21,7 @@ from services.dynamodb.deliveries import ROUND_LIMIT
 from services.dynamodb.provisioning import ensure_table
 from services.dynamodb.store import DynamoMessageStore
 from services.local.stack import StackEndpoints
+from services.observability.metrics import PrometheusMetrics
 from services.ports import Delivery, LiveEvent
 from tests.conftest import new_user, stack_settings
 from tests.contract.message_stores import add_unlogged_version
@@ -59,6 +60,17 @@ class Rig:
     client: CountingClient
     raw: Any
     table: str
+    metrics: PrometheusMetrics
+
+    def written(self, outcome: str) -> tuple[float | None, float | None]:
+        """Transactions with this outcome, and the deliveries in them."""
+        registry = self.metrics.registry
+        return (
+            registry.get_sample_value("inboxql_delivery_writes_total", {"outcome": outcome}),
+            registry.get_sample_value(
+                "inboxql_delivery_write_deliveries_total", {"outcome": outcome}
+            ),
+        )
 
 
 @pytest.fixture
@@ -70,9 +82,9 @@ async def rig(stack: StackEndpoints, session_tag: str) -> AsyncIterator[Rig]:
     ) as client:
         await ensure_table(client, settings.table_name)
         counting = CountingClient(client)
-        yield Rig(
-            DynamoMessageStore(counting, settings.table_name), counting, client, settings.table_name
-        )
+        metrics = PrometheusMetrics()
+        store = DynamoMessageStore(counting, settings.table_name, metrics=metrics)
+        yield Rig(store, counting, client, settings.table_name, metrics)
 
 
 def message(sender: str, recipient: str, n: int) -> Message:
@@ -98,6 +110,8 @@ async def test_deliveries_started_together_are_one_read_and_one_transaction(rig:
     outcomes = await asyncio.gather(*(rig.store.deliver(m) for m in sent))
     assert [o.stored for o in outcomes] == [True] * 10
     assert rig.client.calls == {"batch_get_item": 1, "transact_write_items": 1}
+    assert rig.written("committed") == (1, 10)
+    assert rig.written("alone") == (0, 0)
     assert await counts(rig.store, [m.recipient_id for m in sent]) == [(1, 1)] * 10
     for m in sent:
         page = await rig.store.list_inbox(m.recipient_id, limit=5, before=None, unread_only=True)
@@ -170,6 +184,9 @@ async def test_a_moved_counter_cancels_the_round_and_each_delivery_is_made_alone
     assert all(o.stored for o in outcomes)
     # The cancelled round, then each delivery alone.
     assert rig.client.calls["transact_write_items"] == 1 + 6
+    assert rig.written("cancelled") == (1, 6)
+    assert rig.written("alone") == (6, 6)
+    assert rig.written("committed") == (0, 0)
     expected = [(1, 2) if m.recipient_id == moved else (1, 1) for m in sent]
     assert await counts(rig.store, [m.recipient_id for m in sent]) == expected
 

@@ -77,12 +77,16 @@ def test_bounded_series_exist_before_any_event(metrics: PrometheusMetrics) -> No
         assert sample(metrics, "inboxql_message_cache_lookups_total", result=result) == 0
     for stage in ("persisted", "published"):
         assert sample(metrics, "inboxql_delivery_latency_seconds_count", stage=stage) == 0
+    for written in ("alone", "committed", "cancelled"):
+        assert sample(metrics, "inboxql_delivery_writes_total", outcome=written) == 0
+        assert sample(metrics, "inboxql_delivery_write_deliveries_total", outcome=written) == 0
 
 
 def test_exposition_names_every_metric(metrics: PrometheusMetrics) -> None:
     metrics.operation_finished("me", "query", "ok", 0.01)
     metrics.subscription_started("unreadCount")
     metrics.queue_measured("dead_letter", visible=2, in_flight=0)
+    metrics.deliveries_written("committed", 10)
     text = generate_latest(metrics.registry).decode()
     for name in (
         "inboxql_graphql_operations_total",
@@ -92,9 +96,12 @@ def test_exposition_names_every_metric(metrics: PrometheusMetrics) -> None:
         "inboxql_delivery_latency_seconds_bucket",
         "inboxql_message_cache_lookups_total",
         "inboxql_queue_messages",
+        "inboxql_delivery_writes_total",
+        "inboxql_delivery_write_deliveries_total",
     ):
         assert f"\n{name}{{" in text, name
     assert 'inboxql_queue_messages{queue="dead_letter",state="visible"} 2.0' in text
+    assert 'inboxql_delivery_write_deliveries_total{outcome="committed"} 10.0' in text
 
 
 def test_a_queue_that_cannot_be_read_is_nan_not_its_old_size(metrics: PrometheusMetrics) -> None:
@@ -117,6 +124,7 @@ def test_the_default_records_nothing_and_accepts_everything() -> None:
     NO_METRICS.delivery_attempted("failed")
     NO_METRICS.message_delivered("published", 1.0)
     NO_METRICS.cache_looked_up(hits=1, misses=2)
+    NO_METRICS.deliveries_written("cancelled", 3)
     NO_METRICS.queue_measured("delivery", visible=1, in_flight=1)
     assert not hasattr(NO_METRICS, "registry")
 
