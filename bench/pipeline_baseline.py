@@ -179,70 +179,56 @@ class _Bound:
         async with contextlib.AsyncExitStack() as turns:
             for recipient in sorted(m.recipient_id for m in round_):
                 await turns.enter_async_context(self.turns[recipient])
-            keys = [counter_key(m.recipient_id) for m in round_]
-            keys += [summary_key(m.recipient_id, m.sender_id) for m in round_]
-            self.calls["BatchGetItem"] += 1
-            response = await self.dynamodb.batch_get_item(
-                RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
-            )
-            found = response["Responses"].get(self.table, [])
-            owner = {counter_key(m.recipient_id)["pk"]["S"]: m for m in round_}
-            counters = {m.recipient_id: decode_counter(None) for m in round_}
-            summaries: dict[UserId, ConversationSummary] = {}
-            for item in found:
-                recipient = owner[item["pk"]["S"]].recipient_id
-                if item["sk"]["S"] == "COUNT":
-                    counters[recipient] = decode_counter(item)
-                else:
-                    summaries[recipient] = decode_summary(item)
-            at = datetime.now(UTC)
-            items = [
-                item
-                for m in round_
-                for item in delivery_items(
-                    self.table, m, counters[m.recipient_id], summaries.get(m.recipient_id), at
-                )[0]
-            ]
-            self.calls["TransactWriteItems"] += 1
-            try:
-                await self.dynamodb.transact_write_items(TransactItems=items)
-                return
-            except ClientError as error:
-                if _code(error) != "TransactionCanceledException":
-                    raise
-                reasons = cancellation_reasons(error)
-            # Delivered already (SQS delivered a copy twice, or this is made again), or made
-            # again alone as InboxQL makes each delivery of a cancelled round.
-            again = [
-                m
-                for k, m in enumerate(round_)
-                if settled_by(m, reasons[k * DELIVERY_ITEMS : (k + 1) * DELIVERY_ITEMS]) is None
-            ]
+            # A cancelled round's deliveries are made again alone, as InboxQL makes them.
+            again = await self.write(round_)
             await asyncio.gather(*(self.deliver_alone(m) for m in again))
 
     async def deliver_alone(self, message: Message) -> None:
-        recipient = message.recipient_id
         for _ in range(ATTEMPTS):
-            self.calls["BatchGetItem"] += 1
-            keys = [counter_key(recipient), summary_key(recipient, message.sender_id)]
-            response = await self.dynamodb.batch_get_item(
-                RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
-            )
-            found = response["Responses"].get(self.table, [])
-            counter = decode_counter(next((i for i in found if i["sk"]["S"] == "COUNT"), None))
-            summaries = [decode_summary(i) for i in found if i["sk"]["S"] != "COUNT"]
-            summary = summaries[0] if summaries else None
-            items, _ = delivery_items(self.table, message, counter, summary, datetime.now(UTC))
-            self.calls["TransactWriteItems"] += 1
-            try:
-                await self.dynamodb.transact_write_items(TransactItems=items)
+            if not await self.write([message]):
                 return
-            except ClientError as error:
-                if _code(error) != "TransactionCanceledException":
-                    raise
-                if settled_by(message, cancellation_reasons(error)) is not None:
-                    return
         raise RuntimeError(f"the baseline's delivery of {message.id} kept conflicting")
+
+    async def write(self, messages: list[Message]) -> list[Message]:
+        """One BatchGetItem of the recipients' counters and summaries and one transaction of
+        the deliveries; returns those a cancellation left to make again (one delivered
+        already, when SQS delivered a copy twice or this is made again, is settled)."""
+        keys = [counter_key(m.recipient_id) for m in messages]
+        keys += [summary_key(m.recipient_id, m.sender_id) for m in messages]
+        self.calls["BatchGetItem"] += 1
+        response = await self.dynamodb.batch_get_item(
+            RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}}
+        )
+        owner = {counter_key(m.recipient_id)["pk"]["S"]: m.recipient_id for m in messages}
+        counters = {m.recipient_id: decode_counter(None) for m in messages}
+        summaries: dict[UserId, ConversationSummary] = {}
+        for item in response["Responses"].get(self.table, []):
+            recipient = owner[item["pk"]["S"]]
+            if item["sk"]["S"] == "COUNT":
+                counters[recipient] = decode_counter(item)
+            else:
+                summaries[recipient] = decode_summary(item)
+        at = datetime.now(UTC)
+        items = [
+            item
+            for m in messages
+            for item in delivery_items(
+                self.table, m, counters[m.recipient_id], summaries.get(m.recipient_id), at
+            )[0]
+        ]
+        self.calls["TransactWriteItems"] += 1
+        try:
+            await self.dynamodb.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _code(error) != "TransactionCanceledException":
+                raise
+            reasons = cancellation_reasons(error)
+            return [
+                m
+                for k, m in enumerate(messages)
+                if settled_by(m, reasons[k * DELIVERY_ITEMS : (k + 1) * DELIVERY_ITEMS]) is None
+            ]
+        return []
 
     async def touch_sender_summary(self, message: Message) -> None:
         self.calls["UpdateItem"] += 1
