@@ -13,19 +13,30 @@ log = logging.getLogger("inboxql.queue")
 
 
 class SqsDeliveryConsumer:
+    # The message attributes a receive asks for beside each body: none, unless a traced
+    # consumer (services/sqs/traced_queue.py) wants the trace context's.
+    attribute_names: tuple[str, ...] = ()
+
     def __init__(self, client: Any, queue_url: str) -> None:
         """`client`'s read timeout must outlast the longest `wait_seconds` it is given."""
         self._client = client
         self.url = queue_url
 
     async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
+        asked: dict[str, Any] = (
+            {"MessageAttributeNames": list(self.attribute_names)} if self.attribute_names else {}
+        )
         response = await self._client.receive_message(
             QueueUrl=self.url,
             MaxNumberOfMessages=max_messages,
             WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            **asked,
         )
-        return [_delivery(raw) for raw in response.get("Messages", [])]
+        return [self.decoded(raw) for raw in response.get("Messages", [])]
+
+    def decoded(self, raw: dict[str, Any]) -> Delivery:
+        return _delivery(raw)
 
     async def acknowledge(self, receipts: Sequence[str]) -> None:
         for offset in range(0, len(receipts), 10):

@@ -72,18 +72,10 @@ class TracedSqsDeliveryProducer(SqsDeliveryProducer):
 class TracedSqsDeliveryConsumer(SqsDeliveryConsumer):
     """Asks SQS for the trace attributes with each message, and keeps them with it."""
 
-    async def receive(self, *, max_messages: int, wait_seconds: int) -> list[Delivery]:
-        response = await self._client.receive_message(
-            QueueUrl=self.url,
-            MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-            MessageAttributeNames=TRACE_ATTRIBUTE_NAMES,
-        )
-        return [
-            _delivery(raw, carrier_from(raw.get("MessageAttributes")))
-            for raw in response.get("Messages", [])
-        ]
+    attribute_names = tuple(TRACE_ATTRIBUTE_NAMES)
+
+    def decoded(self, raw: dict[str, Any]) -> Delivery:
+        return _delivery(raw, carrier_from(raw.get("MessageAttributes")))
 
 
 @dataclass(frozen=True)
