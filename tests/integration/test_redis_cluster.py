@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, aclosing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,16 +43,6 @@ from tests.polling import eventually
 
 STEP_TIMEOUT = 10.0
 DEADLINE_SECONDS = 30.0
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
-    nodes = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
-    try:
-        yield nodes
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 def cluster_settings(nodes: list[RedisServer], **overrides: object) -> Settings:

@@ -5,9 +5,8 @@ publisher's context (what its push span is made from)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, get_current_span
 
@@ -20,19 +19,9 @@ from services.redis.traced_hub import TracedRedisEventHub
 from services.settings import Settings
 from tests.conftest import new_user
 from tests.fakes import FakeMessageStore
-from tests.integration.test_redis_servers import RedisServer, start_cluster
+from tests.integration.test_redis_servers import RedisServer
 
 STEP_TIMEOUT = 10.0
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
-    nodes = start_cluster(tmp_path_factory.mktemp("traced-redis-cluster"))
-    try:
-        yield nodes
-    finally:
-        for node in nodes:
-            node.stop()
 
 
 async def test_a_publish_on_a_cluster_is_traced_to_its_subscriber(
