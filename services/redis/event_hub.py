@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from types import TracebackType
 
 from services.domain import UserId
@@ -47,9 +48,15 @@ class RedisEventHub:
         self._placement = ChannelPlacement(channels)
 
     async def publish(self, user_id: UserId, event: LiveEvent) -> None:
+        await self._publish(user_id, event, trace=None)
+
+    async def _publish(
+        self, user_id: UserId, event: LiveEvent, *, trace: Mapping[str, str] | None
+    ) -> None:
+        """`trace`: the publisher's trace context, which a traced hub sends with the event."""
         try:
             # The request behind the event travels with it, for the subscribers' processes.
-            payload = encode_event(event, request_id=current_request_id())
+            payload = encode_event(event, request_id=current_request_id(), trace=trace)
             await self._routes.publish(channel_for(user_id), payload)
         except REDIS_ERRORS as error:
             raise DependencyUnavailable(f"redis publish: {error}") from error

@@ -16,12 +16,9 @@ from collections.abc import Mapping
 from opentelemetry.trace import SpanKind, Tracer
 
 from services.domain import UserId
-from services.errors import DependencyUnavailable
-from services.message_codec import encode_event
-from services.observability.request_ids import current_request_id
 from services.observability.trace_carrier import current_carrier, pushed_event_trace
 from services.ports import EventStreamItem, LiveEvent
-from services.redis.clients import REDIS_ERRORS, PubSubChannels
+from services.redis.clients import PubSubChannels
 from services.redis.event_hub import CHANNEL_PREFIX, RedisEventHub, Subscription, channel_for
 from services.redis.subscriber_queue import DEFAULT_QUEUE_SIZE
 
@@ -46,11 +43,7 @@ class TracedRedisEventHub(RedisEventHub):
             attributes=self._attributes,
         ) as span:
             span.set_attribute("inboxql.event", type(event).__name__)
-            payload = encode_event(event, request_id=current_request_id(), trace=current_carrier())
-            try:
-                await self._routes.publish(channel_for(user_id), payload)
-            except REDIS_ERRORS as error:
-                raise DependencyUnavailable(f"redis publish: {error}") from error
+            await self._publish(user_id, event, trace=current_carrier())
 
     def subscribe(self, user_id: UserId, *, counts_only: bool = False) -> Subscription:
         return TracedSubscription(
