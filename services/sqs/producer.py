@@ -45,12 +45,20 @@ class SqsDeliveryProducer:
         )
 
     async def enqueue(self, message: Message) -> None:
+        await self._enqueue(message, None)
+
+    async def _enqueue(self, message: Message, attributes: dict[str, Any] | None) -> None:
+        """`attributes`: the SQS message attributes a traced producer sends with it."""
         # The request being served travels with the message, for the worker's log lines.
         body = encode_message(message, request_id=current_request_id())
-        if self._batcher is None:
+        if self._batcher is not None:
+            await self._batcher.send(body, attributes)
+        elif attributes is None:
             await self._client.send_message(QueueUrl=self.url, MessageBody=body)
         else:
-            await self._batcher.send(body)
+            await self._client.send_message(
+                QueueUrl=self.url, MessageBody=body, MessageAttributes=attributes
+            )
 
     async def aclose(self) -> None:
         """Sends the enqueues still waiting for a batch; call it before the client closes."""

@@ -18,8 +18,6 @@ from typing import Any
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from services.domain import Message
-from services.message_codec import encode_message
-from services.observability.request_ids import current_request_id
 from services.observability.trace_carrier import context_from, current_carrier
 from services.ports import Delivery
 from services.sqs.consumer import SqsDeliveryConsumer, _delivery
@@ -55,18 +53,11 @@ class TracedSqsDeliveryProducer(SqsDeliveryProducer):
         self._attributes = sqs_attributes(name, "send", method) | {"aws.sqs.queue.url": queue_url}
 
     async def enqueue(self, message: Message) -> None:
-        body = encode_message(message, request_id=current_request_id())
         with self._tracer.start_as_current_span(
             self._span_name, kind=SpanKind.PRODUCER, attributes=self._attributes
         ) as span:
             span.set_attribute("inboxql.message_id", message.id)
-            attributes = message_attributes(current_carrier())
-            if self._batcher is None:
-                await self._client.send_message(
-                    QueueUrl=self.url, MessageBody=body, MessageAttributes=attributes
-                )
-            else:
-                await self._batcher.send(body, attributes)
+            await self._enqueue(message, message_attributes(current_carrier()))
 
 
 class TracedSqsDeliveryConsumer(SqsDeliveryConsumer):
