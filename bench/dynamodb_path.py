@@ -3,6 +3,11 @@ through aiobotocore and through the leaner path (services/dynamodb/lean_client.p
 side in one process on DynamoDB Local, in turns:
 
     uv run python -m bench.dynamodb_path [--seconds 5] [--rounds 2] [--concurrency 32] [--quick]
+    uv run python -m bench.dynamodb_path --changes  # a `changes` page's Query instead
+
+`--changes` measures the Query of a full `changes` page instead: 101 change-log items, each
+holding a binary message id, which the lean path decodes itself
+(services/dynamodb/binary_values.py).
 
 Prints, per path, pages per second and this process's CPU per call (user + system over the
 turn, divided by the calls made; DynamoDB Local runs in its own process), and the lean path's
@@ -23,10 +28,11 @@ import orjson
 import uvloop
 
 from bench.context import BenchContext
-from bench.query_path import seed
+from bench.query_path import MESSAGES, seed
 from services.aws import aws_session, client_config
+from services.change_log import MAX_VERSION
 from services.domain import UserId
-from services.dynamodb.keys import ENTRY_PREFIX, counter_key, s, summary_key, user_pk
+from services.dynamodb.keys import ENTRY_PREFIX, counter_key, log_sk, s, summary_key, user_pk
 from services.dynamodb.lean_client import LeanDynamoDB
 from services.local.stack import LocalStack
 
@@ -53,6 +59,32 @@ def page_calls(client: Any, table: str, reader: UserId) -> Page:
         keys = [counter_key(reader), *(summary_key(reader, sender) for sender in senders)]
         await client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
         return 2
+
+    return page
+
+
+CHANGES_PAGE = 101  # a `changes` page of 100 reads one more, to know whether more follow
+
+
+def changes_calls(client: Any, table: str, reader: UserId) -> Page:
+    """The Query of a full `changes` page, as services/dynamodb/change_reads.py makes it."""
+    query = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {
+            ":pk": s(user_pk(reader)),
+            ":low": s(log_sk(1)),
+            ":high": s(log_sk(MAX_VERSION)),
+        },
+        "Limit": CHANGES_PAGE,
+        "ConsistentRead": True,
+    }
+
+    async def page() -> int:
+        items = (await client.query(**query))["Items"]
+        if len(items) < CHANGES_PAGE or not isinstance(items[0]["m"]["B"], bytes):
+            raise RuntimeError(f"the changes page has {len(items)} items, or no binary ids")
+        return 1
 
     return page
 
@@ -90,7 +122,13 @@ async def same_answers(client: Any, lean: LeanDynamoDB, table: str, reader: User
 
 
 async def measure(
-    context: BenchContext, reader: UserId, *, concurrency: int, seconds: float, rounds: int
+    context: BenchContext,
+    reader: UserId,
+    *,
+    concurrency: int,
+    seconds: float,
+    rounds: int,
+    changes: bool = False,
 ) -> dict[str, Any]:
     settings = context.settings
     session = aws_session(settings, context.endpoints)
@@ -100,9 +138,11 @@ async def measure(
     ) as client:
         lean = LeanDynamoDB(client)
         await same_answers(client, lean, settings.table_name, reader)
+        calls_of = changes_calls if changes else page_calls
+        per_page = 1 if changes else 2
         paths = {
-            "aiobotocore": page_calls(client, settings.table_name, reader),
-            "lean": page_calls(lean, settings.table_name, reader),
+            "aiobotocore": calls_of(client, settings.table_name, reader),
+            "lean": calls_of(lean, settings.table_name, reader),
         }
         for page in paths.values():  # warm both: connections, routes, credentials
             await turn(page, concurrency=concurrency, seconds=min(1.0, seconds))
@@ -110,11 +150,16 @@ async def measure(
         for _ in range(rounds):
             for name, page in paths.items():
                 turns[name].append(await turn(page, concurrency=concurrency, seconds=seconds))
-    result: dict[str, Any] = {"concurrency": concurrency, "seconds": seconds, "turns": turns}
+    result: dict[str, Any] = {
+        "page": "changes" if changes else "inbox",
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "turns": turns,
+    }
     for name, runs in turns.items():
         calls = sum(r["calls"] for r in runs)
         result[name] = {
-            "pages_per_second": calls / 2 / sum(r["seconds"] for r in runs),
+            "pages_per_second": calls / per_page / sum(r["seconds"] for r in runs),
             "cpu_ms_per_call": 1000 * sum(r["cpu_seconds"] for r in runs) / calls,
         }
     return result
@@ -126,13 +171,14 @@ async def seeded_run(args: argparse.Namespace) -> dict[str, Any]:
         with LocalStack(data_dir / "stack", CACHE_DIR, persist=False) as stack:
             context = BenchContext(quick=args.quick, log_dir=data_dir, stack=stack)
             reader = UserId(f"bench-reader-{context.tag}")
-            await seed(context, reader)
+            await seed(context, reader, CHANGES_PAGE if args.changes else MESSAGES)
             return await measure(
                 context,
                 reader,
                 concurrency=args.concurrency,
                 seconds=1.0 if args.quick else args.seconds,
                 rounds=1 if args.quick else args.rounds,
+                changes=args.changes,
             )
 
 
@@ -142,6 +188,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--changes", action="store_true", help="a `changes` page's Query")
     args = parser.parse_args()
     result = uvloop.run(seeded_run(args))
     print("path          pages/s   ms CPU per call")

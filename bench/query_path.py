@@ -28,13 +28,13 @@ LOOKUPS = re.compile(
 )
 
 
-async def seed(context: BenchContext, reader: UserId) -> None:
+async def seed(context: BenchContext, reader: UserId, messages: int = MESSAGES) -> None:
     """A full inbox, delivered straight to the store, its bodies read once so they are hot."""
     async with provisioned(context) as stack:
         start = datetime.now(UTC) - timedelta(hours=1)
         sender = UserId(f"bench-writer-{context.tag}")
         ids = []
-        for i in range(MESSAGES):
+        for i in range(messages):
             at = start + timedelta(seconds=i)
             message = Message(new_message_id(at), sender, reader, f"hello {i} " * 10, at)
             await stack.store.deliver(message)

@@ -22,9 +22,10 @@ What carries behaviour is kept, and is the wrapped client's own:
 - idempotency tokens (TransactWriteItems' ClientRequestToken) filled in once per call when the
   caller gave none, as botocore's handler does, so that its retries are idempotent.
 
-Parameters that JSON cannot carry as they are (bytes) and answers holding binary attributes
-(which botocore decodes to bytes) go through the client's or botocore's usual path. Every
-other call is the wrapped client's, unchanged.
+Binary attribute values (the change log's message ids) are base64 both ways, as botocore
+sends and parses them (services/dynamodb/binary_values.py). Parameters of any other type JSON
+cannot carry take the client's own path, whose validation refuses them. Every other call is
+the wrapped client's, unchanged.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.parsers import create_parser
+
+from services.dynamodb.binary_values import blob, with_bytes
 
 # Binary attribute values, which botocore's parser turns into bytes and JSON leaves as base64.
 _BINARY_MARKERS = (b'"B":', b'"BS":')
@@ -63,7 +66,7 @@ class LeanDynamoDB:
         self._target_prefix = model.metadata["targetPrefix"]
         self._content_type = f"application/x-amz-json-{model.metadata['jsonVersion']}"
         self._routes: dict[tuple[str, tuple[str, ...]], _Route] = {}
-        # Only for errors and binary answers: botocore's own parser, without the event system.
+        # Only for errors: botocore's own parser, without the event system.
         self._parser = create_parser(model.metadata["protocol"])
         self._user_agent = f"{client.meta.config.user_agent or 'Botocore'} inboxql-lean"
         # The client's own endpoint ruleset (not a DynamoDB operation: no IAM action).
@@ -110,9 +113,9 @@ class LeanDynamoDB:
             if member not in params
         }
         try:
-            body = orjson.dumps(params | tokens if tokens else params)
+            body = orjson.dumps(params | tokens if tokens else params, default=blob)
         except TypeError:
-            # Bytes (a binary key) need the serializer's base64.
+            # Not JSON (a Decimal, a set): the client's validation says what is wrong.
             result: dict[str, Any] = await getattr(self._client, method)(**params)
             return result
         context = self._context() | {"retries": {"invocation-id": str(uuid.uuid4())}}
@@ -190,8 +193,10 @@ class LeanDynamoDB:
         return (http, self._parse(http, content, operation)), None
 
     def _parse(self, http: Any, content: bytes, operation: Any) -> dict[str, Any]:
-        if http.status_code < 300 and not any(m in content for m in _BINARY_MARKERS):
+        if http.status_code < 300:
             parsed: dict[str, Any] = orjson.loads(content)
+            if any(marker in content for marker in _BINARY_MARKERS):
+                with_bytes(parsed)
             parsed["ResponseMetadata"] = {
                 "RequestId": http.headers.get("x-amzn-requestid", ""),
                 "HTTPStatusCode": http.status_code,

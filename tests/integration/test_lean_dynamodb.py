@@ -71,7 +71,7 @@ async def test_batch_gets_answer_as_the_client_does(app: App) -> None:
 
 async def test_binary_values_either_way_match_the_client(app: App) -> None:
     """Binary attributes in an answer are bytes, as botocore's parser makes them, and binary
-    parameters (which JSON cannot carry as they are) take the client's own path."""
+    parameters reach DynamoDB base64-encoded, as the client sends them."""
     reader = UserId(new_user("lean"))
     table = app.settings.table_name
     item = {"pk": s(user_pk(reader)), "sk": s("BIN#1"), "payload": {"B": b"\x00\xffbytes"}}

@@ -194,3 +194,25 @@ async def test_a_transaction_keeps_one_idempotency_token_across_its_retries(
     await call_through_lean(url, settings(), lambda c: c.transact_write_items(**given))
     [(_, body)] = server.received
     assert orjson.loads(body)["ClientRequestToken"] == "mine"
+
+
+async def test_binary_parameters_take_the_lean_path_as_botocore_would_send_them(
+    stub: tuple[Stub, str],
+) -> None:
+    # Every delivery's transaction holds a change-log item with a binary attribute: it must
+    # not fall back to the client's slower path, and must reach DynamoDB as the client sends it.
+    server, url = stub
+    item = {"pk": {"S": "USER#a"}, "sk": {"S": "C#1"}, "m": {"B": b"\x00\xff\x10ids"}}
+    put = {"Put": {"TableName": "t", "Item": item}}
+    params = {"TransactItems": [put], "ClientRequestToken": "token"}
+
+    async def both(lean: LeanDynamoDB) -> None:
+        await lean.transact_write_items(**params)
+        await lean.wrapped.transact_write_items(**params)
+
+    await call_through_lean(url, settings(), both)
+    [(ours_headers, ours), (theirs_headers, theirs)] = server.received
+    assert "inboxql-lean" in ours_headers["User-Agent"]
+    assert "inboxql-lean" not in theirs_headers["User-Agent"]
+    assert orjson.loads(ours) == orjson.loads(theirs)
+    assert orjson.loads(ours)["TransactItems"][0]["Put"]["Item"]["m"] == {"B": "AP8QaWRz"}
