@@ -15,6 +15,7 @@ from services.dynamodb.provisioning import ensure_table
 from services.observability.tracing import Tracing
 from services.redis.clients import RedisClients, redis_clients
 from services.settings import Settings
+from services.sqs.lean_client import LeanSqs
 from services.sqs.provisioning import ensure_queues
 
 
@@ -36,8 +37,8 @@ class ClientOpener:
 
     async def dynamodb(self) -> Any:
         if self.clients.dynamodb is None:
-            # The inbox page's Query and BatchGetItem take the leaner path; every other call
-            # is aiobotocore's (docs/performance.md, "Issue 14: the path to DynamoDB").
+            # The hot calls take the leaner path; every other call is aiobotocore's
+            # (docs/performance.md, "Issue 14: the path to DynamoDB").
             client = await self._aws("dynamodb")
             if self.tracing is None:
                 self.clients.dynamodb = LeanDynamoDB(client)
@@ -52,7 +53,8 @@ class ClientOpener:
 
     async def sqs(self) -> Any:
         if self.clients.sqs is None:
-            self.clients.sqs = await self._aws("sqs")
+            # The queue's calls take the leaner path, as DynamoDB's hot calls do.
+            self.clients.sqs = LeanSqs(await self._aws("sqs"))
         if not self.clients.queue_url:
             self.clients.queue_url = await self._queue_url(self.clients.sqs)
         return self.clients.sqs
@@ -79,8 +81,8 @@ class ClientOpener:
             # A long poll holds the connection open; its read budget must outlast the wait.
             config = client_config(self.settings)
             read_timeout = self.settings.long_poll_seconds + self.settings.read_timeout_seconds
-            self._sqs_long_poll = await self._aws(
-                "sqs", config.merge(type(config)(read_timeout=read_timeout))
+            self._sqs_long_poll = LeanSqs(
+                await self._aws("sqs", config.merge(type(config)(read_timeout=read_timeout)))
             )
         return self._sqs_long_poll
 

@@ -1,10 +1,10 @@
 """Binary attribute values on the lean DynamoDB path (services/dynamodb/lean_client.py).
 
-JSON carries a blob as base64. botocore's serializer encodes the bytes a caller passes and its
-parser decodes every blob of an answer back to bytes, by walking the operation's shapes. The
-change log stores message ids as 16-byte binaries, so every delivery's transaction sends one
-and a `changes` page reads up to 101: the lean path does the same two conversions itself,
-where the values are, instead of walking every shape (a page of 101 changes parsed by botocore
+JSON carries a blob as base64. botocore's serializer encodes the bytes a caller passes (so does
+the lean path: services/lean_client.py) and its parser decodes every blob of an answer back to
+bytes, by walking the operation's shapes. The change log stores message ids as 16-byte
+binaries, so a `changes` page reads up to 101: the lean path decodes them itself, where
+attribute values are, instead of walking every shape (a page of 101 changes parsed by botocore
 costs about 1.8 ms of CPU; found and decoded here, about 0.13 ms).
 """
 
@@ -21,13 +21,6 @@ ITEM_MAPS = ("Item", "Attributes", "LastEvaluatedKey")  # one item
 TABLE_ITEMS = "Responses"  # {table: [item]}
 TABLE_KEYS = "UnprocessedKeys"  # {table: {"Keys": [item]}}
 COLLECTION_METRICS = "ItemCollectionMetrics"  # {"ItemCollectionKey": item} or {table: [that]}
-
-
-def blob(value: object) -> str:
-    """`orjson.dumps`'s default: bytes as botocore's serializer writes a blob."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(type(value).__name__)
 
 
 def with_bytes(answer: dict[str, Any]) -> dict[str, Any]:

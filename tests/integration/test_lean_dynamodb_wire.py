@@ -216,3 +216,16 @@ async def test_binary_parameters_take_the_lean_path_as_botocore_would_send_them(
     assert "inboxql-lean" not in theirs_headers["User-Agent"]
     assert orjson.loads(ours) == orjson.loads(theirs)
     assert orjson.loads(ours)["TransactItems"][0]["Put"]["Item"]["m"] == {"B": "AP8QaWRz"}
+
+
+async def test_in_lambda_the_trace_header_goes_with_each_call(
+    stub: tuple[Stub, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore's `before-call` handler adds Lambda's X-Ray trace id to every call the function
+    # makes; the lean path runs the client's `before-call` handlers too.
+    server, url = stub
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "inboxql-worker")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793")
+    await call_through_lean(url, settings(), lambda c: c.query(**QUERY))
+    [(headers, _)] = server.received
+    assert headers["X-Amzn-Trace-Id"] == "Root=1-5759e988-bd862e3fe1be46a994272793"

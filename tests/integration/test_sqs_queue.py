@@ -617,7 +617,8 @@ async def test_readiness_sees_the_queue_and_its_loss(app: App) -> None:
 
 
 class SqsCalls:
-    """The SQS requests a real client makes, seen through botocore's own event hooks."""
+    """The SQS requests a real client makes, seen through botocore's own event hooks (which the
+    lean path, services/sqs/lean_client.py, runs as the client does)."""
 
     def __init__(self, client: Any) -> None:
         self.batches: list[list[dict[str, Any]]] = []
@@ -625,12 +626,13 @@ class SqsCalls:
         self.batch_answers: list[dict[str, Any]] = []
         self.singles = 0
         self._events = client.meta.events
-        self._events.register("before-parameter-build.sqs.SendMessageBatch", self._batch)
+        self._events.register("before-call.sqs.SendMessageBatch", self._batch)
         self._events.register("after-call.sqs.SendMessageBatch", self._batch_answer)
         self._events.register("before-call.sqs.SendMessage", self._single)
 
     def _batch(self, params: dict[str, Any], **_: Any) -> None:
-        self.batches.append(list(params["Entries"]))
+        # The request as it goes on the wire: the JSON protocol's body.
+        self.batches.append(list(json.loads(params["body"])["Entries"]))
 
     def _batch_answer(self, parsed: dict[str, Any], **_: Any) -> None:
         self.batch_answers.append(parsed)
@@ -639,7 +641,7 @@ class SqsCalls:
         self.singles += 1
 
     def close(self) -> None:
-        self._events.unregister("before-parameter-build.sqs.SendMessageBatch", self._batch)
+        self._events.unregister("before-call.sqs.SendMessageBatch", self._batch)
         self._events.unregister("after-call.sqs.SendMessageBatch", self._batch_answer)
         self._events.unregister("before-call.sqs.SendMessage", self._single)
 

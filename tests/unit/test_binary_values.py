@@ -12,7 +12,8 @@ from botocore.parsers import create_parser
 from botocore.session import get_session
 
 from services.dynamodb import binary_values
-from services.dynamodb.binary_values import blob, with_bytes
+from services.dynamodb.binary_values import with_bytes
+from services.lean_client import blob
 
 MODEL = get_session().get_service_model("dynamodb")
 LEAN_OPERATIONS = (
