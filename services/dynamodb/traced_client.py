@@ -3,8 +3,8 @@ the lean path (the hot calls: Query, BatchGetItem, GetItem, PutItem, UpdateItem,
 TransactWriteItems), retries included, with OpenTelemetry's AWS SDK and DynamoDB attributes.
 
 botocore's own instrumentation would not see these calls: the lean path never goes through
-`_make_api_call` (services/dynamodb/lean_client.py). The calls it leaves to aiobotocore (table
-provisioning, a parameter with bytes) are not traced.
+`_make_api_call` (services/lean_client.py). The calls it leaves to aiobotocore (table
+provisioning) are not traced.
 """
 
 from __future__ import annotations
