@@ -1,12 +1,13 @@
 """The benchmark suite: `uv run python -m bench [--quick] [--only N ...] [--json]
 [--write-cpu-profile]`.
 
-Starts one local stack (DynamoDB Local, moto SQS, redis-server) in a temporary folder, runs
-each benchmark (servers and load generators in their own processes), prints every figure with
-its same-run baseline, ratio and PASS/MISS against its target, and writes them as JSON to
-bench/results/last.json, and as a Markdown table to bench/results/last.md (`--json` also
-prints the JSON last on stdout); the latency distributions (the executed page, send->push)
-are drawn beside them as bench/results/last-<chart>.svg. `--write-cpu-profile` also writes the
+Starts one local stack (DynamoDB Local, fauxqs for SQS, a Redis-compatible server) in a
+temporary folder, runs each benchmark (servers and load generators in their own processes),
+prints every figure with its same-run baseline, ratio and PASS/MISS against its target, and
+writes them as JSON to bench/results/last.json, and as a Markdown table to
+bench/results/last.md (`--json` also prints the JSON last on stdout); the latency
+distributions (the executed page, send->push) are drawn beside them as
+bench/results/last-<chart>.svg. `--write-cpu-profile` also writes the
 CPU figures it measured (ms CPU per operation) into services/cost/cpu_profile.json, which the
 cost model reads.
 """
