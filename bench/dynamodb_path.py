@@ -17,18 +17,15 @@ ratio against aiobotocore's. Before measuring, it checks that both paths return 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 import uvloop
 
 from bench.context import BenchContext
 from bench.query_path import MESSAGES, seed
+from bench.side_by_side import Work, in_turns, report
 from services.aws import aws_session, client_config
 from services.change_log import MAX_VERSION
 from services.domain import UserId
@@ -37,11 +34,10 @@ from services.dynamodb.lean_client import LeanDynamoDB
 from services.local.stack import LocalStack
 
 CACHE_DIR = Path.home() / ".cache" / "inboxql"
-Page = Callable[[], Awaitable[int]]
 
 
-def page_calls(client: Any, table: str, reader: UserId) -> Page:
-    """The calls an inbox page makes, as `bench.aws_load query` makes them; returns 2."""
+def page_calls(client: Any, table: str, reader: UserId) -> Work:
+    """The calls an inbox page makes, as `bench.aws_load query` makes them."""
     query = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :low)",
@@ -51,14 +47,14 @@ def page_calls(client: Any, table: str, reader: UserId) -> Page:
         "ConsistentRead": True,
     }
 
-    async def page() -> int:
+    async def page() -> tuple[int, int]:
         items = (await client.query(**query))["Items"]
         if len(items) < 20:
             raise RuntimeError(f"the page has {len(items)} items")
         senders = {UserId(item["senderId"]["S"]) for item in items}
         keys = [counter_key(reader), *(summary_key(reader, sender) for sender in senders)]
         await client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
-        return 2
+        return 2, 1
 
     return page
 
@@ -66,7 +62,7 @@ def page_calls(client: Any, table: str, reader: UserId) -> Page:
 CHANGES_PAGE = 101  # a `changes` page of 100 reads one more, to know whether more follow
 
 
-def changes_calls(client: Any, table: str, reader: UserId) -> Page:
+def changes_calls(client: Any, table: str, reader: UserId) -> Work:
     """The Query of a full `changes` page, as services/dynamodb/change_reads.py makes it."""
     query = {
         "TableName": table,
@@ -80,31 +76,13 @@ def changes_calls(client: Any, table: str, reader: UserId) -> Page:
         "ConsistentRead": True,
     }
 
-    async def page() -> int:
+    async def page() -> tuple[int, int]:
         items = (await client.query(**query))["Items"]
         if len(items) < CHANGES_PAGE or not isinstance(items[0]["m"]["B"], bytes):
             raise RuntimeError(f"the changes page has {len(items)} items, or no binary ids")
-        return 1
+        return 1, 1
 
     return page
-
-
-async def turn(page: Page, *, concurrency: int, seconds: float) -> dict[str, float]:
-    calls = 0
-    stop = time.monotonic() + seconds
-
-    async def loop() -> None:
-        nonlocal calls
-        while time.monotonic() < stop:
-            made = await page()  # `calls += await page()` would read `calls` before the await
-            calls += made
-
-    cpu = time.process_time()
-    began = time.perf_counter()
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    cpu = time.process_time() - cpu
-    return {"calls": calls, "seconds": elapsed, "cpu_seconds": cpu}
 
 
 async def same_answers(client: Any, lean: LeanDynamoDB, table: str, reader: UserId) -> None:
@@ -139,30 +117,12 @@ async def measure(
         lean = LeanDynamoDB(client)
         await same_answers(client, lean, settings.table_name, reader)
         calls_of = changes_calls if changes else page_calls
-        per_page = 1 if changes else 2
         paths = {
             "aiobotocore": calls_of(client, settings.table_name, reader),
             "lean": calls_of(lean, settings.table_name, reader),
         }
-        for page in paths.values():  # warm both: connections, routes, credentials
-            await turn(page, concurrency=concurrency, seconds=min(1.0, seconds))
-        turns: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
-        for _ in range(rounds):
-            for name, page in paths.items():
-                turns[name].append(await turn(page, concurrency=concurrency, seconds=seconds))
-    result: dict[str, Any] = {
-        "page": "changes" if changes else "inbox",
-        "concurrency": concurrency,
-        "seconds": seconds,
-        "turns": turns,
-    }
-    for name, runs in turns.items():
-        calls = sum(r["calls"] for r in runs)
-        result[name] = {
-            "pages_per_second": calls / per_page / sum(r["seconds"] for r in runs),
-            "cpu_ms_per_call": 1000 * sum(r["cpu_seconds"] for r in runs) / calls,
-        }
-    return result
+        result = await in_turns(paths, concurrency=concurrency, seconds=seconds, rounds=rounds)
+    return {"page": "changes" if changes else "inbox", **result}
 
 
 async def seeded_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -190,16 +150,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--changes", action="store_true", help="a `changes` page's Query")
     args = parser.parse_args()
-    result = uvloop.run(seeded_run(args))
-    print("path          pages/s   ms CPU per call")
-    for name in ("aiobotocore", "lean"):
-        figures = result[name]
-        print(f"{name:12} {figures['pages_per_second']:8.1f}   {figures['cpu_ms_per_call']:.3f}")
-    base, lean = result["aiobotocore"], result["lean"]
-    speed = lean["pages_per_second"] / base["pages_per_second"]
-    cpu = lean["cpu_ms_per_call"] / base["cpu_ms_per_call"]
-    print(f"lean / aiobotocore: throughput {speed:.2f}x, CPU per call {cpu:.2f}x")
-    print(orjson.dumps(result).decode())
+    report(uvloop.run(seeded_run(args)), "pages/s")
 
 
 if __name__ == "__main__":

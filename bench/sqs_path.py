@@ -12,9 +12,7 @@ process), and the lean path's ratio against aiobotocore's.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import orjson
 import uvloop
 
 from bench.context import BenchContext
+from bench.side_by_side import Work, in_turns, report
 from services.aws import aws_session, client_config
 from services.local.stack import LocalStack
 from services.sqs.lean_client import LeanSqs
@@ -35,41 +34,28 @@ BODY = orjson.dumps(
 ).decode()
 
 
-async def cycle(client: Any, url: str) -> tuple[int, int]:
-    """One batch through the queue: (calls made, messages deleted)."""
+def batches(client: Any, url: str) -> Work:
+    """One batch through the queue at a time: (calls made, messages deleted)."""
     entries = [{"Id": str(i), "MessageBody": BODY} for i in range(BATCH)]
-    await client.send_message_batch(QueueUrl=url, Entries=entries)
-    received = await client.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=BATCH,
-        WaitTimeSeconds=0,
-        MessageSystemAttributeNames=["ApproximateReceiveCount"],
-    )
-    messages = received.get("Messages", [])
-    if not messages:
-        return 2, 0
-    receipts = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-    await client.delete_message_batch(QueueUrl=url, Entries=receipts)
-    return 3, len(messages)
 
+    async def batch() -> tuple[int, int]:
+        await client.send_message_batch(QueueUrl=url, Entries=entries)
+        received = await client.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=BATCH,
+            WaitTimeSeconds=0,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        messages = received.get("Messages", [])
+        if not messages:
+            return 2, 0
+        receipts = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+        ]
+        await client.delete_message_batch(QueueUrl=url, Entries=receipts)
+        return 3, len(messages)
 
-async def turn(client: Any, url: str, *, concurrency: int, seconds: float) -> dict[str, float]:
-    calls = messages = 0
-    stop = time.monotonic() + seconds
-
-    async def loop() -> None:
-        nonlocal calls, messages
-        while time.monotonic() < stop:
-            made, deleted = await cycle(client, url)
-            calls += made
-            messages += deleted
-
-    cpu = time.process_time()
-    began = time.perf_counter()
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    cpu = time.process_time() - cpu
-    return {"calls": calls, "messages": messages, "seconds": elapsed, "cpu_seconds": cpu}
+    return batch
 
 
 async def measure(
@@ -79,29 +65,11 @@ async def measure(
     session = aws_session(settings, context.endpoints)
     config = client_config(settings)
     async with session.client("sqs", endpoint_url=context.stack.sqs_url, config=config) as client:
-        lean = LeanSqs(client)
-        paths = {"aiobotocore": client, "lean": lean}
-        urls = {}
-        for name in paths:
+        paths = {}
+        for name, path in {"aiobotocore": client, "lean": LeanSqs(client)}.items():
             queue = f"bench-sqs-path-{name}-{uuid.uuid4().hex[:8]}"
-            urls[name] = (await client.create_queue(QueueName=queue))["QueueUrl"]
-        for name, path in paths.items():  # warm both: connections, routes, credentials
-            await turn(path, urls[name], concurrency=concurrency, seconds=min(1.0, seconds))
-        turns: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
-        for _ in range(rounds):
-            for name, path in paths.items():
-                turns[name].append(
-                    await turn(path, urls[name], concurrency=concurrency, seconds=seconds)
-                )
-    result: dict[str, Any] = {"concurrency": concurrency, "seconds": seconds, "turns": turns}
-    for name, runs in turns.items():
-        calls = sum(r["calls"] for r in runs)
-        result[name] = {
-            "messages_per_second": sum(r["messages"] for r in runs)
-            / sum(r["seconds"] for r in runs),
-            "cpu_ms_per_call": 1000 * sum(r["cpu_seconds"] for r in runs) / calls,
-        }
-    return result
+            paths[name] = batches(path, (await client.create_queue(QueueName=queue))["QueueUrl"])
+        return await in_turns(paths, concurrency=concurrency, seconds=seconds, rounds=rounds)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -124,17 +92,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    result = uvloop.run(run(args))
-    print("path          messages/s   ms CPU per call")
-    for name in ("aiobotocore", "lean"):
-        figures = result[name]
-        rate, cpu = figures["messages_per_second"], figures["cpu_ms_per_call"]
-        print(f"{name:12} {rate:11.1f}   {cpu:.3f}")
-    base, lean = result["aiobotocore"], result["lean"]
-    speed = lean["messages_per_second"] / base["messages_per_second"]
-    cpu = lean["cpu_ms_per_call"] / base["cpu_ms_per_call"]
-    print(f"lean / aiobotocore: throughput {speed:.2f}x, CPU per call {cpu:.2f}x")
-    print(orjson.dumps(result).decode())
+    report(uvloop.run(run(args)), "messages/s")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from services.aws import LOCAL_CREDENTIALS, AwsEndpoints, aws_session, client_co
 from services.dynamodb.lean_client import LeanDynamoDB
 from services.settings import Settings
 from tests.conftest import TEST_JWT_SECRET
+from tests.integration.http_stub import serving
 
 THROTTLED = {
     "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
@@ -62,16 +63,9 @@ class Stub:
 @pytest.fixture
 async def stub() -> AsyncIterator[tuple[Stub, str]]:
     stub = Stub()
-    application = web.Application()
-    application.router.add_post("/", stub.handle)
-    runner = web.AppRunner(application)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield stub, f"http://127.0.0.1:{port}"
-    stub.released.set()
-    await runner.cleanup()
+    async with serving(stub.handle) as url:
+        yield stub, url
+        stub.released.set()
 
 
 def settings(**overrides: object) -> Settings:

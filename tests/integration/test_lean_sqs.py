@@ -19,6 +19,7 @@ from services.aws import AwsEndpoints, aws_session, client_config
 from services.settings import Settings
 from services.sqs.lean_client import LeanSqs
 from tests.conftest import TEST_JWT_SECRET
+from tests.integration.http_stub import serving
 
 TRACE = {"traceparent": {"DataType": "String", "StringValue": "00-abc-def-01"}}
 
@@ -119,15 +120,8 @@ async def stub() -> AsyncIterator[tuple[list[dict[str, str]], str]]:
             content_type="application/x-amz-json-1.0",
         )
 
-    application = web.Application()
-    application.router.add_post("/", handle)
-    runner = web.AppRunner(application)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield seen, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(handle) as url:
+        yield seen, url
 
 
 async def test_the_wire_carries_what_botocore_sends_and_maps_its_errors(
