@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.parsers import create_parser
+
+log = logging.getLogger("inboxql.aws")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class LeanJsonClient:
             # As botocore's serializer says it: errors then carry their query-protocol code.
             self._headers["x-amzn-query-mode"] = "true"
         self._routes: dict[Hashable, _Route] = {}
+        self._left: set[str] = set()
         # Only for errors and binary answers: botocore's own parser, without the event system.
         self._parser = create_parser(model.metadata["protocol"])
         # The client's own endpoint ruleset (not a service operation: no IAM action).
@@ -116,8 +120,9 @@ class LeanJsonClient:
         }
         try:
             body = orjson.dumps(params | tokens if tokens else params, default=blob)
-        except TypeError:
+        except TypeError as error:
             # Not JSON (a Decimal, a set): the client's validation says what is wrong.
+            self._say_left(name, error)
             result: dict[str, Any] = await getattr(self._client, method)(**params)
             return result
         context = self._context() | {"retries": {"invocation-id": str(uuid.uuid4())}}
@@ -156,6 +161,13 @@ class LeanJsonClient:
             code = context.get("error_code_override") or parsed.get("Error", {}).get("Code")
             raise self._client.exceptions.from_code(code)(parsed, name)
         return parsed
+
+    def _say_left(self, name: str, error: TypeError) -> None:
+        """Once per operation: a call that leaves the lean path costs several times the CPU,
+        and nothing else would show it (every delivery once did, unseen, for its bytes)."""
+        if name not in self._left:
+            self._left.add(name)
+            log.warning("%s left the lean path for aiobotocore's: %s", name, error)
 
     async def _send(
         self, operation: Any, route: _Route, request: dict[str, Any], context: dict[str, Any]

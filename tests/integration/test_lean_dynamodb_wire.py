@@ -5,6 +5,7 @@ wrong, the read timeout, SigV4 signatures a server can verify, refreshed credent
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from aiohttp import web
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError, ParamValidationError, ReadTimeoutError
 
 from services.aws import LOCAL_CREDENTIALS, AwsEndpoints, aws_session, client_config
 from services.dynamodb.lean_client import LeanDynamoDB
@@ -223,3 +224,24 @@ async def test_in_lambda_the_trace_header_goes_with_each_call(
     await call_through_lean(url, settings(), lambda c: c.query(**QUERY))
     [(headers, _)] = server.received
     assert headers["X-Amzn-Trace-Id"] == "Root=1-5759e988-bd862e3fe1be46a994272793"
+
+
+async def test_a_call_that_leaves_the_lean_path_says_so_once(
+    stub: tuple[Stub, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A parameter JSON cannot carry goes to the client, whose validation refuses it; the
+    # lean path says which operation left it, once, since that call now costs several times
+    # its CPU (every delivery once left it, unseen, for its binary message id).
+    server, url = stub
+    item = {"pk": {"S": "USER#a"}, "sk": {"S": "E#1"}, "tags": {"SS": {"a", "b"}}}
+
+    async def twice(lean: LeanDynamoDB) -> None:
+        for _ in range(2):
+            with pytest.raises(ParamValidationError):
+                await lean.put_item(TableName="t", Item=item)
+
+    with caplog.at_level(logging.WARNING, logger="inboxql.aws"):
+        await call_through_lean(url, settings(), twice)
+    said = [r.getMessage() for r in caplog.records if r.name == "inboxql.aws"]
+    assert len(said) == 1 and said[0].startswith("PutItem left the lean path")
+    assert server.received == []
