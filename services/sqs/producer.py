@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -53,12 +53,8 @@ class SqsDeliveryProducer:
         body = encode_message(message, request_id=current_request_id())
         if self._batcher is not None:
             await self._batcher.send(body, attributes)
-        elif attributes is None:
-            await self._client.send_message(QueueUrl=self.url, MessageBody=body)
         else:
-            await self._client.send_message(
-                QueueUrl=self.url, MessageBody=body, MessageAttributes=attributes
-            )
+            await self._client.send_message(QueueUrl=self.url, **_message(body, attributes))
 
     async def aclose(self) -> None:
         """Sends the enqueues still waiting for a batch; call it before the client closes."""
@@ -89,7 +85,9 @@ class SqsDeliveryProducer:
 
     async def _send_each(self, entries: Sequence[BatchEntry]) -> BatchOutcome:
         async def send(entry: BatchEntry) -> None:
-            await self._client.send_message(QueueUrl=self.url, **_message(entry))
+            await self._client.send_message(
+                QueueUrl=self.url, **_message(entry.body, entry.attributes)
+            )
 
         results = await asyncio.gather(*(send(e) for e in entries), return_exceptions=True)
         return BatchOutcome(
@@ -104,14 +102,15 @@ class SqsDeliveryProducer:
         )
 
 
-def _message(entry: BatchEntry) -> dict[str, Any]:
-    if entry.attributes:
-        return {"MessageBody": entry.body, "MessageAttributes": entry.attributes}
-    return {"MessageBody": entry.body}
+def _message(body: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A message's fields in a send, alone or in a batch: its attributes only when it has any."""
+    if attributes:
+        return {"MessageBody": body, "MessageAttributes": attributes}
+    return {"MessageBody": body}
 
 
 def _batch_entry(entry: BatchEntry) -> dict[str, Any]:
-    return {"Id": entry.id, **_message(entry)}
+    return {"Id": entry.id, **_message(entry.body, entry.attributes)}
 
 
 def _error_code(error: ClientError) -> str:
