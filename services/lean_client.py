@@ -96,10 +96,11 @@ class LeanJsonClient:
         return name
 
     def _binary_answer(
-        self, raw: dict[str, Any], parsed: dict[str, Any], operation: Any
+        self, http: Any, content: bytes, parsed: dict[str, Any], operation: Any
     ) -> dict[str, Any]:
-        """A successful answer that holds binary values, with them decoded to bytes."""
-        result: dict[str, Any] = self._parser.parse(raw, operation.output_shape)
+        """A successful answer that holds binary values (`parsed`, as JSON read it), with them
+        decoded to bytes."""
+        result: dict[str, Any] = self._parser.parse(_raw(http, content), operation.output_shape)
         result.pop("ResponseMetadata", None)
         return result
 
@@ -226,16 +227,16 @@ class LeanJsonClient:
         return (http, self._parse(http, content, operation)), None
 
     def _parse(self, http: Any, content: bytes, operation: Any) -> dict[str, Any]:
-        raw = {"status_code": http.status_code, "headers": http.headers, "body": content}
         if http.status_code < 300:
             parsed: dict[str, Any] = orjson.loads(content)
             if any(marker in content for marker in self.binary_markers):
-                parsed = self._binary_answer(raw, parsed, operation)
+                parsed = self._binary_answer(http, content, parsed, operation)
             parsed["ResponseMetadata"] = {
                 "RequestId": http.headers.get("x-amzn-requestid", ""),
                 "HTTPStatusCode": http.status_code,
             }
             return parsed
+        raw = _raw(http, content)
         result: dict[str, Any] = self._parser.parse(raw, operation.output_shape)
         # As the client's endpoint does: an error's modeled fields (a cancelled transaction's
         # CancellationReasons, the Item a failed condition returns) join the response.
@@ -267,6 +268,11 @@ class LeanJsonClient:
             if delay is not None:
                 return float(delay)
         return None
+
+
+def _raw(http: Any, content: bytes) -> dict[str, Any]:
+    """An answer as botocore's parser takes it."""
+    return {"status_code": http.status_code, "headers": http.headers, "body": content}
 
 
 def blob(value: object) -> str:

@@ -42,7 +42,7 @@ class LeanDynamoDB(LeanJsonClient):
         return name, _tables(params)
 
     def _binary_answer(
-        self, raw: dict[str, Any], parsed: dict[str, Any], operation: Any
+        self, http: Any, content: bytes, parsed: dict[str, Any], operation: Any
     ) -> dict[str, Any]:
         return with_bytes(parsed)
 
