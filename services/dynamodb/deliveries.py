@@ -33,6 +33,7 @@ from services.domain import Message, UserId
 from services.dynamodb.read_inputs import read_inputs, users_inputs
 from services.dynamodb.transactions import (
     DELIVERY_ITEMS,
+    DELIVERY_MESSAGE,
     TRANSACTION_ATTEMPTS,
     TransactionConflict,
     cancellation_reasons,
@@ -216,7 +217,7 @@ class Deliveries:
                 settled = settled_by(message, reasons)
                 if settled is not None:
                     return settled
-                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                if reasons and reasons[DELIVERY_MESSAGE].get("Code") == "ConditionalCheckFailed":
                     # No item: an API that predates `accept` queued it, so this delivery
                     # stores it. An item where there was none (the other way round): stored
                     # meanwhile, so the check decides again.
