@@ -8,7 +8,6 @@ uv run server.py token alice     print a token for user `alice`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import logging
@@ -53,10 +52,10 @@ from services.settings import Settings, SettingsError
 from services.tokens.verifiers import hmac_tokens
 from web.allowed_hosts import AllowedHostsMiddleware
 from web.body_deadline import BodyDeadlineMiddleware
-from web.connection_guard import guarded_protocol
 from web.demo import demo_routes
 from web.probes import healthz, metrics_page, readyz
 from web.request_ids import RequestIdMiddleware
+from web.uvicorn_config import serving_loop, uvicorn_config
 
 log = logging.getLogger("inboxql")
 
@@ -250,33 +249,8 @@ def serve_worker(settings: Settings, host: str, port: int) -> int:
     return run_uvicorn(create_worker_app(effective, endpoints), effective, host, port)
 
 
-def serving_loop(config: uvicorn.Config) -> asyncio.Runner:
-    """The event loop uvicorn's `loop` setting chooses (uvloop where it is installed, as with
-    uvicorn[standard]). `asyncio.run` would ignore the setting: uvicorn applies it only in
-    `Server.run`, which also installs its own signal handling."""
-    return asyncio.Runner(loop_factory=config.get_loop_factory())
-
-
 def run_uvicorn(app: ASGIApp, settings: Settings, host: str, port: int) -> int:
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        # httptools with a deadline on request heads and a bound on open connections.
-        http=guarded_protocol(
-            header_timeout=settings.header_timeout_seconds,
-            body_timeout=settings.body_timeout_seconds,
-            max_connections=settings.max_connections,
-        ),
-        timeout_keep_alive=settings.keep_alive_timeout_seconds,
-        ws="wsproto",
-        # A bigger WebSocket message closes the socket with 1009 before it is parsed.
-        ws_max_size=settings.ws_max_message_bytes,
-        # In JSON, uvicorn's own lines (access log included) go through the root handler
-        # like every other; in text, uvicorn keeps its usual look.
-        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
-    )
+    config = uvicorn_config(app, settings, host, port)
     server = uvicorn.Server(config)
     # Ctrl-C: uvicorn has shut down cleanly by now (the lifespan stopped every client), and
     # raises the signal again for whoever handled it before; that is the runner's handler,

@@ -39,7 +39,7 @@ from bench.processes import raise_file_limit
 from schema import build_schema
 from schema.transport.response_cache import InboxResponseCache
 from schema.transport.view import InboxGraphQL
-from server import create_app, create_worker_app, serving_loop
+from server import create_app, create_worker_app
 from services.app import App
 from services.aws import AwsEndpoints
 from services.disabled import NoLimit, NoSendLimit
@@ -50,6 +50,7 @@ from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeMessageStore, in_memory_app
 from web.request_ids import RequestIdMiddleware
+from web.uvicorn_config import serving_loop
 
 FAKE_USER = UserId("bench-reader")
 FAKE_SENDER = UserId("bench-writer")
@@ -206,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         log_level="warning",
         backlog=16384,
-        # An idle subscription must stay open for the whole measurement.
+        # As the product serves (web/uvicorn_config.py): the keep-alive is graphql-transport-ws's
+        # pings, not uvicorn's as well.
         ws_ping_interval=None,
     )
     server = uvicorn.Server(config)
