@@ -128,13 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="inboxql-bench-") as folder:
         data_dir = Path(folder)
-        with LocalStack(data_dir / "stack", CACHE_DIR, persist=False) as stack:
+        local = LocalStack(data_dir / "stack", CACHE_DIR, persist=False)
+        with local as stack:
             if stack.dynamodb_url == stack.sqs_url:
                 print("DynamoDB Local did not start (Java 17+ and npm are needed)", file=sys.stderr)
                 return 1
             log_dir = args.logs or data_dir / "logs"
             log_dir.mkdir(parents=True, exist_ok=True)
-            context = BenchContext(quick=args.quick, log_dir=log_dir, stack=stack)
+            context = BenchContext(
+                quick=args.quick, log_dir=log_dir, stack=stack, stack_pids=local.pids_by_name
+            )
             figures, failures, timings = run_benchmarks(context, chosen)
     elapsed = time.monotonic() - began
     result = write_results(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ class BenchContext:
     quick: bool
     log_dir: Path
     stack: StackEndpoints
+    # The stack's processes by name, so a benchmark can say what each of them cost.
+    stack_pids: Mapping[str, int] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     @property

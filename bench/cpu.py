@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,29 @@ def cpu_turn(pid: int) -> Iterator[CpuTurn]:
     turn = CpuTurn(pid, started=cpu_seconds(pid))
     yield turn
     turn.seconds = cpu_seconds(pid) - turn.started
+
+
+@dataclass
+class CpuShares:
+    """What each of several processes spent across the same stretch of wall time."""
+
+    turns: dict[str, CpuTurn]
+    wall_seconds: float = 0.0
+
+    def cores(self) -> dict[str, float]:
+        """Each process's CPU as cores busy on average (1.0: one core all the time)."""
+        wall = max(self.wall_seconds, 1e-9)
+        return {name: round(turn.seconds / wall, 2) for name, turn in self.turns.items()}
+
+
+@contextmanager
+def cpu_shares(pids: Mapping[str, int]) -> Iterator[CpuShares]:
+    began = time.monotonic()
+    shares = CpuShares({name: CpuTurn(pid, started=cpu_seconds(pid)) for name, pid in pids.items()})
+    yield shares
+    for turn in shares.turns.values():
+        turn.seconds = cpu_seconds(turn.pid) - turn.started
+    shares.wall_seconds = time.monotonic() - began
 
 
 def cpu_figure(

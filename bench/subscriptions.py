@@ -6,6 +6,7 @@ to random subscribed users at a steady rate, with every push accounted for."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ import orjson
 from redis.asyncio import Redis
 
 from bench.context import BenchContext
-from bench.cpu import cpu_figure, cpu_turn
+from bench.cpu import UNIT, CpuShares, cpu_figure, cpu_shares, cpu_turn
 from bench.figures import Figure
 from bench.latency import LatencyDistribution, LatencyHistogram
 from bench.processes import running_module, serving
@@ -77,9 +78,11 @@ def run(context: BenchContext) -> list[Figure]:
                 pubsub_clients(context.stack.redis_url, server.local_addresses())
             )
             assert clients.stdin is not None
-            clients.stdin.write(b"go\n")
-            clients.stdin.flush()
-            sent = _line(clients)
+            every = {"server": server.process.pid, "clients": clients.pid, **context.stack_pids}
+            with cpu_shares(every) as send_phase:
+                clients.stdin.write(b"go\n")
+                clients.stdin.flush()
+                sent = _line(clients)
             busy_rss = server.rss_kib()
     subscribed = opened["subscribed"]
     per_subscription = 1024 * (idle_after - idle_before) / max(subscribed, 1) / 1000
@@ -145,4 +148,42 @@ def run(context: BenchContext) -> list[Figure]:
         Figure(
             4, "failed sends", sent["failed_sends"], "msgs", target=0, compare="<=", detail=sent
         ),
+        *send_phase_figures(send_phase, sent["delivered"]),
     ]
+
+
+def send_phase_figures(send_phase: CpuShares, delivered: int) -> list[Figure]:
+    """Where the machine's cores went from the first send to the last push: whether the
+    server, the clients or the emulators set the pace, and what DynamoDB Local (which AWS
+    would run elsewhere) spent a message."""
+    cores = send_phase.cores()
+    found = [
+        Figure(
+            4,
+            "cores busy, first send to last push",
+            sum(cores.values()),
+            "cores",
+            detail={
+                "cores_by_process": cores,
+                "cores_on_machine": os.cpu_count(),
+                "seconds": round(send_phase.wall_seconds, 2),
+            },
+        )
+    ]
+    dynamodb = send_phase.turns.get("dynamodb")
+    if dynamodb is not None and delivered:
+        found.append(
+            Figure(
+                4,
+                "  DynamoDB Local, per delivered message",
+                dynamodb.per_operation_ms(delivered),
+                UNIT,
+                detail={
+                    "measured_on": "DynamoDB Local's JVM (/proc), from the first send to the "
+                    "last push",
+                    "cpu_seconds": dynamodb.seconds,
+                    "delivered": delivered,
+                },
+            )
+        )
+    return found

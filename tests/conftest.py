@@ -23,7 +23,7 @@ TEST_JWT_SECRET = "inboxql-test-secret-with-enough-bytes-for-hs256"
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # As the server would: INBOXQL_SQS_EMULATOR and the INBOXQL_* tool paths apply here too.
     settings = Settings.from_env()
     launcher = LocalStack(
@@ -33,8 +33,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackEndpoints]:
         sqs=settings.sqs_emulator,
         tools=settings.local_tools,
     )
-    with launcher as endpoints:
-        yield endpoints
+    with launcher:
+        yield launcher
+
+
+@pytest.fixture(scope="session")
+def stack(local_stack: LocalStack) -> StackEndpoints:
+    return local_stack.start()
 
 
 @pytest.fixture(scope="session")

@@ -127,6 +127,11 @@ class LocalStack:
         """Pids of the running children; empty before start() and after stop()."""
         return [child.proc.pid for child in self._children]
 
+    @property
+    def pids_by_name(self) -> dict[str, int]:
+        """Each running child's pid by its name (`dynamodb`, `redis`, the SQS emulator's)."""
+        return {child.name: child.proc.pid for child in self._children}
+
     def __enter__(self) -> StackEndpoints:
         return self.start()
 
