@@ -56,6 +56,11 @@ async def send_all(
     failures: list[str] = []
     retries: list[str] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Paced sends that find every connection busy wait here, not in httpx's pool: the pool
+    # walks all its waiting requests and connections each time one is added or ends, so a
+    # backlog of a few hundred doubled this process's CPU, took it from the stack it shares
+    # the machine with, and made the backlog grow (docs/performance.md, target 4).
+    gate = asyncio.Semaphore(concurrency)
     began = time.monotonic()
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
@@ -73,9 +78,10 @@ async def send_all(
             body = {"query": SEND, "variables": {"input": given}}
             for attempt in range(SEND_ATTEMPTS):
                 try:
-                    response = await http.post(
-                        "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
-                    )
+                    async with gate:
+                        response = await http.post(
+                            "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
+                        )
                     break
                 except httpx.HTTPError as error:
                     if attempt == SEND_ATTEMPTS - 1:
