@@ -5,7 +5,8 @@ attached to the server process, each sample given to the innermost layer it is i
     uv run python -m bench.stack_profile [--seconds 12] [--raw F]
 
 Prints each layer's share of the samples and its CPU per page (the server's measured CPU per
-page times the share). Needs py-spy on PATH and permission to attach (ptrace).
+page times the share). py-spy comes with the dev dependencies (`uv run` puts it on PATH); it
+needs permission to attach (ptrace).
 """
 
 from __future__ import annotations
