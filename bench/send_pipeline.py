@@ -10,28 +10,20 @@ import asyncio
 from typing import Any
 
 from bench import send_cpu
+from bench.bare_pipeline import (
+    DELIVERY_LOOPS,
+    RECIPIENTS,
+    SENDERS,
+    baseline_queue,
+    run_baseline,
+)
 from bench.context import BenchContext
 from bench.cpu import UNIT
 from bench.figures import Figure
 from bench.latency import LatencyDistribution, LatencyHistogram
 from bench.pipeline_baseline import NAME as BASELINE_NAME
-from bench.processes import run_module, running_module, serving
-from bench.provision import provisioned
+from bench.processes import running_module, serving
 from bench.subscriptions import _line
-
-RECIPIENTS = 50
-SENDERS = 16
-# Delivery loops, in the server and in the baseline alike. With fauxqs, two loops leave DynamoDB
-# Local idle between batches (the bound was 181 msg/s with 2, 274 with 4, 284 with 8).
-WORKERS = 4
-
-
-async def baseline_queue(context: BenchContext) -> str:
-    """Provisions the run's table and queues, and a queue of its own for the baseline."""
-    async with provisioned(context) as stack:
-        name = f"{context.settings.queue_name}-baseline"
-        created = await stack.sqs.create_queue(QueueName=name)
-        return str(created["QueueUrl"])
 
 
 def _drive(port: int, prefix: str, load: list[str]) -> dict[str, Any]:
@@ -48,22 +40,16 @@ def _drive(port: int, prefix: str, load: list[str]) -> dict[str, Any]:
 def run(context: BenchContext) -> list[Figure]:
     count = 100 if context.quick else 600
     queue_url = asyncio.run(baseline_queue(context))
-    env = context.server_env() | {"INBOXQL_WORKER_CONCURRENCY": str(WORKERS)}
+    env = context.server_env() | {"INBOXQL_WORKER_CONCURRENCY": str(DELIVERY_LOOPS)}
 
     def baseline(messages: int) -> dict[str, Any]:
-        args = ["pipeline", "--table", context.settings.table_name, "--queue-url", queue_url]
-        args += ["--count", str(messages), "--recipients", str(RECIPIENTS)]
-        args += ["--senders", str(SENDERS)]
-        measured: dict[str, Any] = run_module(
-            "bench.aws_load", [*args, "--receivers", str(WORKERS)], env=env
-        )
-        return measured
+        return run_baseline(context, queue_url, messages, receivers=DELIVERY_LOOPS, env=env)
 
     # DynamoDB Local's JIT takes a few hundred transactions to warm up: a cold first pass would
     # make the bound (measured first) low, and flatter ours.
     baseline(count // 2)
     bound = baseline(count)
-    with serving("stack", context.log_dir, env=env) as server:
+    with serving("stack", context.log_dir, env=env, workers=DELIVERY_LOOPS) as server:
         flood = ["--count", str(count), "--concurrency", str(SENDERS)]
         sent = _drive(server.port, f"bench-rcpt-{context.tag}-", flood)
         # Latency at saturation is queueing time; at half the rate it is the pipeline's own.
