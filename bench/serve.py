@@ -51,6 +51,7 @@ from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeMessageStore, in_memory_app
 from web.request_ids import RequestIdMiddleware
 from web.uvicorn_config import serving_loop
+from web.websocket_protocol import LeanWSProtocol
 
 FAKE_USER = UserId("bench-reader")
 FAKE_SENDER = UserId("bench-writer")
@@ -201,14 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         loop="uvloop",
         http="httptools",
-        ws="wsproto",
+        ws=LeanWSProtocol,
         lifespan="on",
         # One line per request would be the server's main cost at these rates.
         access_log=False,
         log_level="warning",
         backlog=16384,
-        # As the product serves (web/uvicorn_config.py): the keep-alive is graphql-transport-ws's
-        # pings, not uvicorn's as well.
+        # As the product serves (web/uvicorn_config.py): its WebSocket protocol, and the
+        # keep-alive is graphql-transport-ws's pings, not uvicorn's as well.
         ws_ping_interval=None,
     )
     server = uvicorn.Server(config)

@@ -9,6 +9,7 @@ from starlette.types import ASGIApp
 
 from services.settings import Settings
 from web.connection_guard import guarded_protocol
+from web.websocket_protocol import LeanWSProtocol
 
 
 def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -24,7 +25,9 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
             max_connections=settings.max_connections,
         ),
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
-        ws="wsproto",
+        # wsproto, lighter than websockets-sansio for an idle socket, and lighter still
+        # without the handshake state it keeps.
+        ws=LeanWSProtocol,
         # A bigger WebSocket message closes the socket with 1009 before it is parsed.
         ws_max_size=settings.ws_max_message_bytes,
         # graphql-transport-ws pings (schema/transport/websocket.py) keep every socket alive

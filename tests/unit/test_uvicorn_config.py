@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 
 from services.settings import Settings
 from web.uvicorn_config import uvicorn_config
+from web.websocket_protocol import LeanWSProtocol
 
 
 def test_sockets_are_kept_alive_by_graphql_transport_ws_pings_alone() -> None:
@@ -13,7 +14,7 @@ def test_sockets_are_kept_alive_by_graphql_transport_ws_pings_alone() -> None:
     config = uvicorn_config(Starlette(), settings, "127.0.0.1", 8000)
     # uvicorn pings every 20 s by default: every socket would carry two keep-alives.
     assert config.ws_ping_interval is None
-    assert config.ws == "wsproto"
+    assert config.ws is LeanWSProtocol
 
 
 def test_the_settings_reach_uvicorn() -> None:
