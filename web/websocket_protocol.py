@@ -22,12 +22,17 @@ class LeanWSProtocol(WSProtocol):
             forget_handshake(self.conn)
 
 
+# wsproto's own attributes (1.3). Were a later wsproto to read them after the upgrade, the
+# WebSocket tests would fail; were it to rename them, tests/integration/
+# test_websocket_handshake_state.py would (it looks for the objects, not the names).
+_HANDSHAKE_ONLY = ("_h11_connection", "_initiating_request")
+
+
 def forget_handshake(connection: WSConnection) -> None:
-    """Drops what only the handshake reads, once the connection is established. These are
-    wsproto's own attributes (1.2 and 1.3 alike): were a later wsproto to read them after the
-    upgrade, the WebSocket tests would fail, not a socket in production silently."""
+    """Drops what only the handshake reads, once the connection is established."""
     if connection.connection is None:
         return
     handshake = connection.handshake
-    handshake._h11_connection = None  # type: ignore[assignment]
-    handshake._initiating_request = None
+    for name in _HANDSHAKE_ONLY:
+        if hasattr(handshake, name):
+            setattr(handshake, name, None)
