@@ -82,7 +82,8 @@ def create_app(
             metrics=metrics,
             tracing=tracing,
         ) as app:
-            yield {"inboxql": app}
+            with metrics.collector_pauses.timing():
+                yield {"inboxql": app}
 
     # Dev tokens (GraphiQL's, the demo page's) need a secret; a JWKS-only server issues none.
     tokens = hmac_tokens(settings)
@@ -140,7 +141,8 @@ def create_worker_app(settings: Settings, endpoints: AwsEndpoints) -> Starlette:
             metrics=metrics,
         ) as app:
             log.info("delivery worker running; metrics at /metrics")
-            yield {"inboxql": app}
+            with metrics.collector_pauses.timing():
+                yield {"inboxql": app}
 
     routes = [Route("/metrics", metrics_page(metrics)), Route("/healthz", healthz)]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.observability.collector_pauses import CollectorPauses
 from services.ports import DeliveryOutcome, DeliveryStage, QueueName, RoundOutcome
 
 DELIVERY_OUTCOMES: tuple[DeliveryOutcome, ...] = (
@@ -87,6 +88,7 @@ class PrometheusMetrics:
             ["result"],
             registry=self.registry,
         )
+        self.collector_pauses = CollectorPauses(self.registry)
         self.queue_messages = Gauge(
             "inboxql_queue_messages",
             "Approximate messages in the delivery queue and its dead-letter queue, read at "
