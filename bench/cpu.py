@@ -14,7 +14,7 @@ import os
 import platform
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,10 +77,9 @@ class CpuShares:
 @contextmanager
 def cpu_shares(pids: Mapping[str, int]) -> Iterator[CpuShares]:
     began = time.monotonic()
-    shares = CpuShares({name: CpuTurn(pid, started=cpu_seconds(pid)) for name, pid in pids.items()})
-    yield shares
-    for turn in shares.turns.values():
-        turn.seconds = cpu_seconds(turn.pid) - turn.started
+    with ExitStack() as turns:
+        shares = CpuShares({name: turns.enter_context(cpu_turn(pid)) for name, pid in pids.items()})
+        yield shares
     shares.wall_seconds = time.monotonic() - began
 
 
