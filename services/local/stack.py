@@ -125,7 +125,7 @@ class LocalStack:
     @property
     def pids(self) -> list[int]:
         """Pids of the running children; empty before start() and after stop()."""
-        return [child.proc.pid for child in self._children]
+        return list(self.pids_by_name.values())
 
     @property
     def pids_by_name(self) -> dict[str, int]:
