@@ -50,8 +50,7 @@ from services.tokens.verified_tokens import VerifiedTokens
 from services.tokens.verifiers import HmacTokenVerifier
 from tests.fakes import FakeMessageStore, in_memory_app
 from web.request_ids import RequestIdMiddleware
-from web.uvicorn_config import serving_loop
-from web.websocket_protocol import LeanWSProtocol
+from web.uvicorn_config import WEBSOCKETS, serving_loop
 
 FAKE_USER = UserId("bench-reader")
 FAKE_SENDER = UserId("bench-writer")
@@ -202,15 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         loop="uvloop",
         http="httptools",
-        ws=LeanWSProtocol,
         lifespan="on",
         # One line per request would be the server's main cost at these rates.
         access_log=False,
         log_level="warning",
         backlog=16384,
-        # As the product serves (web/uvicorn_config.py): its WebSocket protocol, and the
-        # keep-alive is graphql-transport-ws's pings, not uvicorn's as well.
-        ws_ping_interval=None,
+        # As the product serves them: its WebSocket protocol and one keep-alive.
+        **WEBSOCKETS,
     )
     server = uvicorn.Server(config)
     if args.profile is None:
